@@ -1,0 +1,93 @@
+import { awscdk, javascript } from 'projen';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-pre-post-script-backup',
+  description:
+    'Application-consistent AWS Backup of tagged EC2 fleets: pre-backup script through SSM, optional stop, ' +
+    'on-demand AWS Backup job, start, post-backup script, and a DynamoDB audit record of every step.',
+  author: 'cdk-pre-post-script-backup developers',
+  authorAddress: 'maintainers@example.com',
+  repositoryUrl: 'https://github.com/example/cdk-pre-post-script-backup.git',
+  homepage: 'https://github.com/example/cdk-pre-post-script-backup',
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  projenrcTs: true,
+  packageManager: javascript.NodePackageManager.NPM,
+  minNodeVersion: '20.0.0',
+
+  // The oldest aws-cdk-lib that knows the nodejs24.x Lambda runtime the handlers use.
+  cdkVersion: '2.225.0',
+  constructsVersion: '10.5.1',
+  jsiiVersion: '~6.0.0',
+
+  keywords: [
+    'aws-cdk',
+    'cdk',
+    'cdk-construct',
+    'awscdk',
+    'aws-backup',
+    'backup',
+    'ec2',
+    'ssm',
+    'step-functions',
+    'application-consistent',
+  ],
+
+  publishToPypi: {
+    distName: 'cdk-pre-post-script-backup',
+    module: 'cdk_pre_post_script_backup',
+  },
+  publishToMaven: {
+    javaPackage: 'io.github.cdk_pre_post_script_backup',
+    mavenGroupId: 'io.github.cdk-pre-post-script-backup',
+    mavenArtifactId: 'cdk-pre-post-script-backup',
+  },
+  publishToNuget: {
+    dotNetNamespace: 'CdkPrePostScriptBackup',
+    packageId: 'CdkPrePostScriptBackup',
+  },
+  publishToGo: {
+    moduleName: 'github.com/example/cdk-pre-post-script-backup-go',
+  },
+
+  lambdaOptions: {
+    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
+    bundlingOptions: {
+      // The Lambda runtime provides AWS SDK v3; the handlers only import it.
+      externals: ['@aws-sdk/*'],
+      sourcemap: false,
+    },
+  },
+
+  devDeps: [
+    '@aws-sdk/client-backup@^3',
+    '@aws-sdk/client-dynamodb@^3',
+    '@aws-sdk/client-ec2@^3',
+    '@aws-sdk/client-ssm@^3',
+    '@aws-sdk/lib-dynamodb@^3',
+    '@types/aws-lambda@^8',
+    'aws-sdk-client-mock@^4',
+    'aws-sdk-client-mock-jest@^4',
+    'aws-local-stepfunctions@^3',
+    'cdk-nag@^2.37.0',
+    'dynalite@^4',
+  ],
+
+  jestOptions: {
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      setupFiles: ['<rootDir>/test/setup/polyfills.ts'],
+      testTimeout: 60_000,
+    },
+  },
+
+  gitignore: ['/cdk.out', '/examples/**/cdk.out', '/.tmp'],
+});
+
+// Tests load the bundled handlers (assets/), so bundle before every test run.
+const bundle = project.tasks.tryFind('bundle');
+if (bundle) {
+  project.testTask.prependSpawn(bundle);
+}
+
+project.synth();
