@@ -84,6 +84,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['/cdk.out', '/examples/**/cdk.out', '/.tmp'],
 });
 
+// The registry serves unrs-resolver's platform bindings (optional dependencies of jest and
+// eslint-import-resolver-typescript) only up to 1.12.2; with a newer resolver the lockfile lacks them and
+// `npm ci` refuses to install. Pin the version every binding exists for.
+project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
+
 // Tests load the bundled handlers (assets/), so bundle before every test run.
 const bundle = project.tasks.tryFind('bundle');
 if (bundle) {
