@@ -1,0 +1,335 @@
+/**
+ * The data that flows between the state machine and the Lambda handlers.
+ *
+ * The state machine (src/workflow) builds every handler's event from these shapes with JSONPath, and every
+ * handler (src/handlers) returns one of them. Field names here are part of the definition: renaming one means
+ * changing both sides. Nothing in this file is exported from the package.
+ */
+
+/** Execution context the state machine passes to handlers that need it ($$.Execution). */
+export interface ExecutionContext {
+  /** Execution ARN (`$$.Execution.Id`); the audit record's partition key. */
+  readonly id: string;
+  /** Execution name (`$$.Execution.Name`). */
+  readonly name: string;
+  /** ISO-8601 start time (`$$.Execution.StartTime`). */
+  readonly startTime: string;
+}
+
+/** Where and how one script runs, after the execution input was validated against the configuration. */
+export interface ScriptRun {
+  /** Whether this script runs in this execution. */
+  readonly enabled: boolean;
+  /** Bucket holding the script (empty when no script is configured). */
+  readonly bucketName: string;
+  /** Object key of the script (empty when no script is configured). */
+  readonly key: string;
+  /** `https://s3.<region>.amazonaws.com/<bucket>/<key>`: the `sourceInfo.path` given to AWS-RunRemoteScript. */
+  readonly sourceS3Path: string;
+  /** Command line AWS-RunRemoteScript runs in the download directory. */
+  readonly commandLine: string;
+  /** Working directory; empty for SSM's default. */
+  readonly workingDirectory: string;
+  /** Execution timeout of the script, in seconds. */
+  readonly timeoutSeconds: number;
+  /** Platform the script is written for: `Linux` (shell) or `Windows` (PowerShell). */
+  readonly platform: ScriptPlatform;
+  /** Bucket for the command output; empty for no S3 output. */
+  readonly outputS3BucketName: string;
+  /** Key prefix for the command output. */
+  readonly outputS3KeyPrefix: string;
+}
+
+export type ScriptPlatform = 'Linux' | 'Windows';
+
+/** The backup job settings of a run. */
+export interface BackupRun {
+  /** `arn:<partition>:ec2:<region>:<account>:instance/`: the instance id appended gives the backup's resource ARN. */
+  readonly instanceArnPrefix: string;
+  readonly vaultName: string;
+  readonly roleArn: string;
+  /** Days after which recovery points are deleted; 0 for never. */
+  readonly deleteAfterDays: number;
+  /** Days after which recovery points move to cold storage; 0 for never. */
+  readonly moveToColdStorageAfterDays: number;
+  /** Minutes AWS Backup may wait before starting the job; 0 for the service default. */
+  readonly startWindowMinutes: number;
+  /** Minutes the job may take once started; 0 for the service default. */
+  readonly completeWindowMinutes: number;
+  /** Whether to take a Windows VSS backup (Windows instances only; ignored for Linux). */
+  readonly windowsVss: boolean;
+  /** Tags for every recovery point (the run adds the source instance id and execution id). */
+  readonly recoveryPointTags: Record<string, string>;
+}
+
+/** A run's effective configuration: the construct's settings with the execution input's overrides applied. */
+export interface RunConfig {
+  /** The configured tag pair every instance must carry. */
+  readonly tagKey: string;
+  readonly tagValue: string;
+  /**
+   * An extra tag pair from the input (TargetEC2TagKey/Value) that narrows the selection further;
+   * empty strings when the input gave none or gave the configured pair.
+   */
+  readonly filterTagKey: string;
+  readonly filterTagValue: string;
+  /** Instances the input restricted the run to; empty for every tagged instance. */
+  readonly instanceIds: string[];
+  readonly stopInstances: boolean;
+  readonly preScript: ScriptRun;
+  readonly postScript: ScriptRun;
+  readonly backup: BackupRun;
+  /** Whether any script runs (discovery then needs each instance's SSM status). */
+  readonly scriptsEnabled: boolean;
+}
+
+/** The configuration the construct hands the validate-input handler (environment variable `SETTINGS`, JSON). */
+export interface ConstructSettings {
+  readonly tagKey: string;
+  readonly tagValue: string;
+  readonly stopInstances: boolean;
+  readonly runPreScript: boolean;
+  readonly runPostScript: boolean;
+  /** The configured pre-backup script; absent when none. */
+  readonly preScript?: ConfiguredScript;
+  /** The configured post-backup script; absent when none. */
+  readonly postScript?: ConfiguredScript;
+  readonly backupVaultName: string;
+  readonly backupRoleArn: string;
+  readonly deleteAfterDays: number;
+  readonly moveToColdStorageAfterDays: number;
+  readonly startWindowMinutes: number;
+  readonly completeWindowMinutes: number;
+  readonly windowsVss: boolean;
+  readonly recoveryPointTags: Record<string, string>;
+  /** Bucket for script output; empty for none. */
+  readonly outputS3BucketName: string;
+  readonly outputS3KeyPrefix: string;
+  /** Largest number of instance ids TargetEC2Instances may list. */
+  readonly maxTargetInstances: number;
+  /** Region of the stack, used to build S3 URLs. */
+  readonly region: string;
+  /** `arn:<partition>:ec2:<region>:<account>:instance/` of the stack's account and Region. */
+  readonly instanceArnPrefix: string;
+}
+
+export interface ConfiguredScript {
+  readonly bucketName: string;
+  readonly key: string;
+  readonly commandLine: string;
+  readonly workingDirectory: string;
+  readonly timeoutSeconds: number;
+  readonly platform: ScriptPlatform;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Polling: every wait in the workflow is a loop Wait -> Task -> Choice bounded by a PollState the handler advances.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Progress of one bounded wait. Seconds are the nominal seconds of the Wait states, not wall-clock time. */
+export interface PollState {
+  /** Number of checks made so far. */
+  readonly attempt: number;
+  /** Sum of the seconds waited so far. */
+  readonly elapsedSeconds: number;
+  /** Seconds the workflow waits before the next check. */
+  readonly nextWaitSeconds: number;
+  /** Most seconds this wait may last. */
+  readonly maxSeconds: number;
+  /** True when the wait is over its bound: the workflow stops waiting and records a timeout. */
+  readonly expired: boolean;
+}
+
+/** Result shape shared by every step that the workflow polls. */
+export interface PolledResult {
+  /** True when the step reached a final state (success or not). */
+  readonly done: boolean;
+  readonly poll: PollState;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Handler events and results, one pair per handler.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** validate-input: `{ input: $, execution }` -> RunConfig. Throws `InvalidInputError` for bad or disallowed input. */
+export interface ValidateInputEvent {
+  readonly input: unknown;
+  readonly execution: ExecutionContext;
+}
+
+/** discover-instances: tagged instances, with the SSM agent's status when scripts run. */
+export interface DiscoverInstancesEvent {
+  readonly config: RunConfig;
+}
+
+export interface DiscoveredInstance {
+  readonly instanceId: string;
+  /** EC2 state name at discovery: running, stopped, pending, stopping. */
+  readonly state: string;
+  readonly platform: ScriptPlatform;
+  /** SSM PingStatus (Online, ConnectionLost, Inactive) or `NotManaged` when SSM does not know the instance. */
+  readonly ssmPingStatus: string;
+}
+
+export interface ExcludedInstance {
+  readonly instanceId: string;
+  readonly state: string;
+  readonly reason: string;
+}
+
+export interface DiscoverInstancesResult {
+  /** Instances the run works on, one Map iteration each. */
+  readonly instances: DiscoveredInstance[];
+  /** Tagged instances left out (terminated, shutting-down), recorded in the audit record. */
+  readonly excluded: ExcludedInstance[];
+}
+
+/** check-agent: is the SSM agent of the instance online? Polled: done when Online. */
+export interface CheckAgentEvent {
+  readonly instanceId: string;
+  /** Which bounded wait this is: `beforeScript` (a short one) or `afterStart` (waiting for the agent to reconnect). */
+  readonly purpose: 'beforeScript' | 'afterStart';
+  /** Previous result's poll state; absent or null on the first check. */
+  readonly poll?: PollState | null;
+}
+
+export interface CheckAgentResult extends PolledResult {
+  readonly online: boolean;
+  readonly pingStatus: string;
+}
+
+/** send-script: SendCommand AWS-RunRemoteScript to one instance, idempotent per execution, instance and phase. */
+export interface SendScriptEvent {
+  readonly instanceId: string;
+  readonly phase: 'pre' | 'post';
+  readonly script: ScriptRun;
+  readonly execution: ExecutionContext;
+}
+
+/** The status of a script invocation; send-script returns the first one (status `Pending`). */
+export interface ScriptStatusResult extends PolledResult {
+  readonly commandId: string;
+  readonly instanceId: string;
+  /** SSM invocation status: Pending, InProgress, Delayed, Success, Failed, TimedOut, Cancelled, ... */
+  readonly status: string;
+  readonly statusDetails: string;
+  /** Exit code of the script; -1 when unknown. */
+  readonly responseCode: number;
+  /** Script timeout, carried so the poll bound can be computed. */
+  readonly timeoutSeconds: number;
+  /** Where the output went (s3://bucket/prefix) or empty. */
+  readonly outputLocation: string;
+  /** A short excerpt of stderr (or stdout) when the script did not succeed. */
+  readonly outputExcerpt: string;
+}
+
+/** get-script-status: GetCommandInvocation for the command; cancels the command when the wait expires. */
+export interface GetScriptStatusEvent {
+  readonly previous: ScriptStatusResult;
+}
+
+/** stop-instance / start-instance: bring the instance to stopped / running, idempotently. Polled. */
+export interface InstancePowerEvent {
+  readonly instanceId: string;
+  readonly poll?: PollState | null;
+}
+
+export interface InstancePowerResult extends PolledResult {
+  readonly instanceId: string;
+  /** EC2 state name seen at the end of this call. */
+  readonly state: string;
+  /** `Success` when the target state was reached, `Failed` when it cannot be, `InProgress` otherwise. */
+  readonly status: 'Success' | 'Failed' | 'InProgress';
+  readonly message: string;
+}
+
+/** start-backup-job: StartBackupJob with an idempotency token per execution and instance. */
+export interface StartBackupJobEvent {
+  readonly instanceId: string;
+  readonly platform: ScriptPlatform;
+  readonly backup: BackupRun;
+  readonly execution: ExecutionContext;
+}
+
+/** describe-backup-job: DescribeBackupJob. Polled: done in a terminal state. start-backup-job returns the first one. */
+export interface BackupJobResult extends PolledResult {
+  readonly backupJobId: string;
+  /** CREATED, PENDING, RUNNING, ABORTING, ABORTED, COMPLETED, FAILED, EXPIRED, PARTIAL. */
+  readonly state: string;
+  readonly statusMessage: string;
+  readonly recoveryPointArn: string;
+  readonly percentDone: string;
+}
+
+export interface DescribeBackupJobEvent {
+  readonly previous: BackupJobResult;
+}
+
+/**
+ * What one instance's chain produced: the raw result of each step it reached, as the workflow stored them.
+ * A step's key is absent when the step was never reached.
+ */
+export interface InstanceSteps {
+  /** Set when the instance was not eligible at all (transitional state, agent offline, platform mismatch). */
+  readonly eligibility?: StepOutcome;
+  readonly agent?: CheckAgentResult | StepOutcome;
+  readonly pre?: ScriptStatusResult | StepOutcome;
+  readonly stop?: InstancePowerResult | StepOutcome;
+  readonly backup?: BackupJobResult | StepOutcome;
+  readonly start?: InstancePowerResult | StepOutcome;
+  readonly agentAfterStart?: CheckAgentResult | StepOutcome;
+  readonly post?: ScriptStatusResult | StepOutcome;
+  /** Errors caught by the workflow, per step (Step Functions' `{ Error, Cause }`). */
+  readonly errors?: Partial<Record<StepName, CaughtError>>;
+}
+
+export type StepName = 'eligibility' | 'agent' | 'pre' | 'stop' | 'backup' | 'start' | 'agentAfterStart' | 'post';
+
+/** A step result the workflow sets itself (turned off, not applicable). */
+export interface StepOutcome {
+  readonly status: string;
+  readonly message?: string;
+}
+
+export interface CaughtError {
+  readonly Error: string;
+  readonly Cause?: string;
+}
+
+/** record-instance: turns one instance's steps into its audit entry and writes it. */
+export interface RecordInstanceEvent {
+  readonly execution: ExecutionContext;
+  readonly instance: DiscoveredInstance;
+  readonly config: RunConfig;
+  readonly steps: InstanceSteps;
+}
+
+/** The Map iteration's output: small, so a large fleet's results fit in the execution's state. */
+export interface InstanceOutcome {
+  readonly instanceId: string;
+  readonly succeeded: boolean;
+  /** False when record-instance could not write the entry; `steps` then carries the raw results. */
+  readonly recorded: boolean;
+  readonly steps?: InstanceSteps;
+  readonly instance?: DiscoveredInstance;
+}
+
+/** record-run: writes the run's audit record. */
+export interface RecordRunEvent {
+  readonly execution: ExecutionContext;
+  /** Raw execution input, as given. */
+  readonly input: unknown;
+  /** Absent when validation failed. */
+  readonly config?: RunConfig;
+  readonly excluded?: ExcludedInstance[];
+  readonly outcomes?: InstanceOutcome[];
+  /** Set when the run failed before or around the instances (validation, discovery, the Map itself). */
+  readonly runError?: CaughtError;
+}
+
+export interface RecordRunResult {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly instanceCount: number;
+  readonly failedCount: number;
+  readonly message: string;
+}
