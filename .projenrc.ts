@@ -81,6 +81,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
+  // A top-level dev tsconfig covering src, test, examples and projenrc (editors, ts-node, jest).
+  tsconfigDevFile: 'tsconfig.dev.json',
+
   gitignore: ['/cdk.out', '/examples/**/cdk.out', '/.tmp'],
 });
 

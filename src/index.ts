@@ -1,5 +1,2 @@
-export class Hello {
-  public sayHello() {
-    return 'hello, world!';
-  }
-}
+export * from './pre-post-script-backup';
+export * from './scripts/backup-script';

@@ -1,0 +1,31 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+
+/** The index that lists one run's per-instance entries. */
+export const AUDIT_RUN_INDEX_NAME = 'RunIndex';
+/** Attribute DynamoDB expires items by (epoch seconds), when an audit retention is set. */
+export const AUDIT_EXPIRY_ATTRIBUTE = 'ExpiresAt';
+
+/**
+ * The audit table: one item per execution (`SM_Execution_ID` = execution ARN) holding the run's record,
+ * plus one item per instance (`SM_Execution_ID` = `<execution ARN>#<instance id>`, listed by `RunIndex`)
+ * so that no fleet is too large for the record. On-demand, point-in-time recovery, encrypted, retained.
+ */
+export function createAuditTable(scope: Construct, id: string): dynamodb.Table {
+  const table = new dynamodb.Table(scope, id, {
+    partitionKey: { name: 'SM_Execution_ID', type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    encryption: dynamodb.TableEncryption.AWS_MANAGED,
+    timeToLiveAttribute: AUDIT_EXPIRY_ATTRIBUTE,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  table.addGlobalSecondaryIndex({
+    indexName: AUDIT_RUN_INDEX_NAME,
+    partitionKey: { name: 'Run_Execution_ID', type: dynamodb.AttributeType.STRING },
+    sortKey: { name: 'InstanceId', type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.ALL,
+  });
+  return table;
+}

@@ -1,0 +1,202 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { CheckAgentFunction } from './check-agent/check-agent-function';
+import { DescribeBackupJobFunction } from './describe-backup-job/describe-backup-job-function';
+import { DiscoverInstancesFunction } from './discover-instances/discover-instances-function';
+import { GetScriptStatusFunction } from './get-script-status/get-script-status-function';
+import { RecordInstanceFunction } from './record-instance/record-instance-function';
+import { RecordRunFunction } from './record-run/record-run-function';
+import { SendScriptFunction } from './send-script/send-script-function';
+import { StartBackupJobFunction } from './start-backup-job/start-backup-job-function';
+import { StartInstanceFunction } from './start-instance/start-instance-function';
+import { StopInstanceFunction } from './stop-instance/stop-instance-function';
+import { ValidateInputFunction } from './validate-input/validate-input-function';
+import { ConstructSettings } from '../runtime/contracts';
+import { addNagSuppressions } from '../security/nag-suppressions';
+import { WorkflowFunctions } from '../workflow/functions';
+
+/** The SSM document every script runs through. */
+export const SCRIPT_DOCUMENT_NAME = 'AWS-RunRemoteScript';
+
+export interface WorkflowHandlersProps {
+  /** What validate-input checks execution input against. */
+  readonly settings: ConstructSettings;
+  readonly tagKey: string;
+  readonly tagValue: string;
+  readonly auditTable: dynamodb.ITable;
+  readonly auditRunIndexName: string;
+  /** Days after which audit items expire; 0 keeps them. */
+  readonly auditRetentionDays: number;
+  readonly backupVault: backup.IBackupVault;
+  readonly backupRole: iam.IRole;
+  readonly logRetention: logs.RetentionDays;
+  /** Encrypts the functions' log groups. */
+  readonly logsKey: kms.IKey;
+}
+
+type FunctionFactory = new (scope: Construct, id: string, props: lambda.FunctionOptions) => lambda.Function;
+
+/**
+ * The workflow's Lambda functions, each with its own role that allows exactly the calls its job needs.
+ */
+export class WorkflowHandlers extends Construct implements WorkflowFunctions {
+  public readonly validateInput: lambda.IFunction;
+  public readonly discoverInstances: lambda.IFunction;
+  public readonly checkAgent: lambda.IFunction;
+  public readonly sendScript: lambda.IFunction;
+  public readonly getScriptStatus: lambda.IFunction;
+  public readonly stopInstance: lambda.IFunction;
+  public readonly startInstance: lambda.IFunction;
+  public readonly startBackupJob: lambda.IFunction;
+  public readonly describeBackupJob: lambda.IFunction;
+  public readonly recordInstance: lambda.IFunction;
+  public readonly recordRun: lambda.IFunction;
+
+  /** Every function, for metrics and alarms. */
+  public readonly all: lambda.IFunction[] = [];
+
+  constructor(scope: Construct, id: string, private readonly props: WorkflowHandlersProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const instanceArns = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
+    const taggedInstance = { StringEquals: { [`aws:ResourceTag/${props.tagKey}`]: props.tagValue } };
+    const audit = {
+      AUDIT_TABLE_NAME: props.auditTable.tableName,
+      AUDIT_RUN_INDEX_NAME: props.auditRunIndexName,
+      AUDIT_RETENTION_DAYS: String(props.auditRetentionDays),
+    };
+
+    this.validateInput = this.handler('ValidateInput', ValidateInputFunction, {
+      SETTINGS: stack.toJsonString(props.settings),
+    }, []);
+
+    this.discoverInstances = this.handler('DiscoverInstances', DiscoverInstancesFunction, {}, [
+      unscoped(['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation']),
+    ]);
+
+    this.checkAgent = this.handler('CheckAgent', CheckAgentFunction, {}, [
+      unscoped(['ssm:DescribeInstanceInformation']),
+    ]);
+
+    this.sendScript = this.handler('SendScript', SendScriptFunction, {}, [
+      new iam.PolicyStatement({
+        sid: 'RunTheScriptDocument',
+        actions: ['ssm:SendCommand'],
+        resources: [stack.formatArn({ service: 'ssm', account: '', resource: 'document', resourceName: SCRIPT_DOCUMENT_NAME })],
+      }),
+      new iam.PolicyStatement({
+        sid: 'OnTaggedInstancesOnly',
+        actions: ['ssm:SendCommand'],
+        resources: [instanceArns],
+        conditions: taggedInstance,
+      }),
+      unscoped(['ssm:ListCommandInvocations']),
+    ]);
+
+    this.getScriptStatus = this.handler('GetScriptStatus', GetScriptStatusFunction, {}, [
+      // Neither action supports resource-level permissions; a command id is only known to its sender.
+      unscoped(['ssm:GetCommandInvocation', 'ssm:CancelCommand']),
+    ]);
+
+    this.stopInstance = this.handler('StopInstance', StopInstanceFunction, {}, [
+      unscoped(['ec2:DescribeInstances']),
+      new iam.PolicyStatement({
+        sid: 'StopTaggedInstancesOnly',
+        actions: ['ec2:StopInstances'],
+        resources: [instanceArns],
+        conditions: taggedInstance,
+      }),
+    ]);
+
+    this.startInstance = this.handler('StartInstance', StartInstanceFunction, {}, [
+      unscoped(['ec2:DescribeInstances']),
+      new iam.PolicyStatement({
+        sid: 'StartTaggedInstancesOnly',
+        actions: ['ec2:StartInstances'],
+        resources: [instanceArns],
+        conditions: taggedInstance,
+      }),
+    ]);
+
+    this.startBackupJob = this.handler('StartBackupJob', StartBackupJobFunction, {}, [
+      new iam.PolicyStatement({
+        sid: 'BackUpIntoTheVault',
+        actions: ['backup:StartBackupJob'],
+        resources: [props.backupVault.backupVaultArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'PassTheBackupRoleToAwsBackupOnly',
+        actions: ['iam:PassRole'],
+        resources: [props.backupRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'backup.amazonaws.com' } },
+      }),
+    ]);
+
+    this.describeBackupJob = this.handler('DescribeBackupJob', DescribeBackupJobFunction, {}, [
+      unscoped(['backup:DescribeBackupJob']),
+    ]);
+
+    this.recordInstance = this.handler('RecordInstance', RecordInstanceFunction, audit, [
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [props.auditTable.tableArn],
+      }),
+    ]);
+
+    this.recordRun = this.handler('RecordRun', RecordRunFunction, audit, [
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+        resources: [props.auditTable.tableArn],
+      }),
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${props.auditTable.tableArn}/index/${props.auditRunIndexName}`],
+      }),
+    ]);
+  }
+
+  private handler(
+    id: string,
+    factory: FunctionFactory,
+    environment: { [key: string]: string },
+    statements: iam.PolicyStatement[],
+  ): lambda.IFunction {
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      retention: this.props.logRetention,
+      encryptionKey: this.props.logsKey,
+    });
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs the ${id} step of the pre/post-script backup workflow`,
+    });
+    // Its own log group only, instead of the AWS managed basic execution policy.
+    logGroup.grantWrite(role);
+    for (const statement of statements) {
+      role.addToPrincipalPolicy(statement);
+    }
+    const fn = new factory(this, id, {
+      role,
+      logGroup,
+      timeout: Duration.seconds(60),
+      memorySize: 256,
+      environment,
+      description: `pre/post-script backup: ${id}`,
+    });
+    // The role's policy must exist before the function can be invoked by the workflow.
+    fn.node.addDependency(role);
+    addNagSuppressions(role, statements);
+    this.all.push(fn);
+    return fn;
+  }
+}
+
+/** Actions IAM only accepts on `*` (describe/list calls and command-id based calls). */
+function unscoped(actions: string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({ actions, resources: ['*'] });
+}

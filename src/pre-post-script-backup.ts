@@ -1,0 +1,446 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { AUDIT_RUN_INDEX_NAME, createAuditTable } from './audit/audit-table';
+import { WorkflowHandlers } from './handlers/workflow-handlers';
+import { ConfiguredScript, ConstructSettings } from './runtime/contracts';
+import { BackupScript, BackupScriptConfig } from './scripts/backup-script';
+import { suppress } from './security/nag-suppressions';
+import { Triggers } from './triggers/triggers';
+import {
+  validateBackupWindows, validateConcurrency, validateKeyPrefix, validateRecoveryPointTags, validateSchedule,
+  validateScriptToggle, validateTag,
+} from './validation';
+import { createDefaultBackupRole, createDefaultVault } from './vault/default-vault';
+import { backupWorkflow } from './workflow/definition';
+
+/**
+ * Properties of a PrePostScriptBackup.
+ */
+export interface PrePostScriptBackupProps {
+  /**
+   * The tag key that selects the instances to back up.
+   *
+   * @default 'backup-job-pre-post-script'
+   */
+  readonly tagKey?: string;
+
+  /**
+   * The tag value that selects the instances to back up.
+   *
+   * @default 'true'
+   */
+  readonly tagValue?: string;
+
+  /**
+   * The script run on every instance before its backup (for example, to flush and freeze a database).
+   *
+   * @default - no pre-backup script
+   */
+  readonly preScript?: BackupScript;
+
+  /**
+   * The script run on every instance after its backup (for example, to thaw a database). It also runs
+   * when the pre-backup script failed, so that whatever the pre-backup script did is undone.
+   *
+   * @default - no post-backup script
+   */
+  readonly postScript?: BackupScript;
+
+  /**
+   * Whether runs execute the pre-backup script. An execution input may switch it off for one run.
+   *
+   * @default - true when `preScript` is set
+   */
+  readonly runPreScript?: boolean;
+
+  /**
+   * Whether runs execute the post-backup script. An execution input may switch it off for one run.
+   *
+   * @default - true when `postScript` is set
+   */
+  readonly runPostScript?: boolean;
+
+  /**
+   * Whether each instance is stopped for its backup and started again afterwards. A stopped instance stays
+   * stopped until its backup job reaches a final state (or the wait for it reaches its bound), and is always
+   * started again, whatever failed.
+   *
+   * @default false
+   */
+  readonly stopInstances?: boolean;
+
+  /**
+   * The vault the recovery points go to.
+   *
+   * @default - a new vault encrypted with a new KMS key (rotation on); both are retained when the stack is deleted
+   */
+  readonly backupVault?: backup.IBackupVault;
+
+  /**
+   * The role AWS Backup assumes to back up the instances.
+   *
+   * @default - a new role for backup.amazonaws.com with the AWSBackupServiceRolePolicyForBackup managed policy
+   */
+  readonly backupRole?: iam.IRole;
+
+  /**
+   * When to run automatically. Runs must be at least an hour apart.
+   *
+   * @default - no scheduled runs; start runs with an event or StartExecution
+   */
+  readonly schedule?: events.Schedule;
+
+  /**
+   * Tags added to every recovery point, besides `pre-post-script-backup:instance-id` and
+   * `pre-post-script-backup:execution-id`, which are always added.
+   *
+   * @default - only the two tags above
+   */
+  readonly recoveryPointTags?: { [key: string]: string };
+
+  /**
+   * How long recovery points are kept. A whole number of days.
+   *
+   * @default - kept until deleted (or as the vault's lock requires)
+   */
+  readonly backupDeleteAfter?: Duration;
+
+  /**
+   * When recovery points move to cold storage. A whole number of days; `backupDeleteAfter` must then be at
+   * least 90 days later.
+   *
+   * @default - never moved to cold storage
+   */
+  readonly backupMoveToColdStorageAfter?: Duration;
+
+  /**
+   * How long AWS Backup may wait before it starts a backup job. At least one hour.
+   *
+   * @default Duration.hours(1)
+   */
+  readonly backupStartWindow?: Duration;
+
+  /**
+   * How long a backup job may run once started. The workflow waits for the job this long (plus its start
+   * window) at most, then starts any instance it stopped and records the job as not finished.
+   *
+   * @default Duration.hours(8)
+   */
+  readonly backupCompletionWindow?: Duration;
+
+  /**
+   * Whether Windows instances are backed up with Volume Shadow Copy Service (VSS) for application-consistent
+   * Windows backups. Linux instances are unaffected. Instances need the VSS components installed.
+   *
+   * @default false
+   */
+  readonly windowsVss?: boolean;
+
+  /**
+   * A bucket for the full output of every script invocation (SSM keeps only the first 24,000 characters).
+   * Instances need `s3:PutObject` on it: `grantInstanceAccess` grants it.
+   *
+   * @default - no S3 output; the audit record keeps an excerpt of a failed script's output
+   */
+  readonly scriptOutputBucket?: s3.IBucket;
+
+  /**
+   * The key prefix for script output in `scriptOutputBucket`. Each invocation writes under
+   * `<prefix>/<execution name>/<pre|post>/`.
+   *
+   * @default 'pre-post-script-backup'
+   */
+  readonly scriptOutputKeyPrefix?: string;
+
+  /**
+   * How many instances a run works on at the same time.
+   *
+   * @default 10
+   */
+  readonly maxConcurrency?: number;
+
+  /**
+   * How long audit records are kept; DynamoDB deletes them afterwards.
+   *
+   * @default - kept until deleted
+   */
+  readonly auditRetention?: Duration;
+
+  /**
+   * How long the logs of the state machine and the Lambda functions are kept.
+   *
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * Application-consistent AWS Backup of tagged EC2 instances.
+ *
+ * For every running instance carrying the tag, a run executes the pre-backup script through SSM Run Command,
+ * optionally stops the instance, takes an on-demand AWS Backup job into the vault and waits for it, starts
+ * the instance again, executes the post-backup script, and records every step in the audit table.
+ *
+ * Start a run on a schedule, with an event of detail-type `BackupSolution-PrePostScript` on `eventBus`
+ * (the event's detail is the execution input), or with StartExecution on `stateMachine`.
+ *
+ * @example
+ * import * as path from 'path';
+ * import * as events from 'aws-cdk-lib/aws-events';
+ *
+ * new PrePostScriptBackup(this, 'AppBackup', {
+ *   tagKey: 'backup-job-pre-post-script',
+ *   tagValue: 'true',
+ *   preScript: BackupScript.fromAsset(path.join(__dirname, 'scripts', 'freeze.sh')),
+ *   postScript: BackupScript.fromAsset(path.join(__dirname, 'scripts', 'thaw.sh')),
+ *   stopInstances: false,
+ *   schedule: events.Schedule.cron({ hour: '2', minute: '0' }),
+ * });
+ */
+export class PrePostScriptBackup extends Construct {
+  /** The detail-type of the events that start a run on `eventBus`. */
+  public static readonly EVENT_DETAIL_TYPE = 'BackupSolution-PrePostScript';
+
+  /** The Standard state machine that runs the backups. */
+  public readonly stateMachine: sfn.IStateMachine;
+  /** The audit table: one record per execution, keyed by `SM_Execution_ID` (the execution ARN). */
+  public readonly auditTable: dynamodb.ITable;
+  /** The event bus on which an event of detail-type `BackupSolution-PrePostScript` starts a run. */
+  public readonly eventBus: events.IEventBus;
+  /** The vault the recovery points go to. */
+  public readonly backupVault: backup.IBackupVault;
+  /** The role AWS Backup assumes. */
+  public readonly backupRole: iam.IRole;
+  /**
+   * The rule that starts scheduled runs.
+   *
+   * @default - undefined when no `schedule` is set
+   */
+  public readonly scheduleRule?: events.IRule;
+  /** The queue that receives trigger events that could not start a run. */
+  public readonly deadLetterQueue: sqs.IQueue;
+
+  private readonly scripts: BackupScriptConfig[];
+  private readonly outputBucket?: s3.IBucket;
+  private readonly outputKeyPrefix: string;
+
+  constructor(scope: Construct, id: string, props: PrePostScriptBackupProps = {}) {
+    super(scope, id);
+    const stack = Stack.of(this);
+
+    const tagKey = props.tagKey ?? 'backup-job-pre-post-script';
+    const tagValue = props.tagValue ?? 'true';
+    validateTag(tagKey, tagValue);
+    validateScriptToggle('runPreScript', props.runPreScript, 'preScript', props.preScript !== undefined);
+    validateScriptToggle('runPostScript', props.runPostScript, 'postScript', props.postScript !== undefined);
+    validateSchedule(props.schedule);
+    const startWindow = props.backupStartWindow ?? Duration.hours(1);
+    const completionWindow = props.backupCompletionWindow ?? Duration.hours(8);
+    validateBackupWindows({
+      startWindow,
+      completionWindow,
+      deleteAfter: props.backupDeleteAfter,
+      moveToColdStorageAfter: props.backupMoveToColdStorageAfter,
+    });
+    const maxConcurrency = props.maxConcurrency ?? 10;
+    validateConcurrency(maxConcurrency);
+    validateKeyPrefix(props.scriptOutputKeyPrefix);
+    validateRecoveryPointTags(props.recoveryPointTags);
+    if (props.auditRetention && !props.auditRetention.isUnresolved() && props.auditRetention.toDays({ integral: false }) < 1) {
+      throw new Error('PrePostScriptBackup: auditRetention must be at least 1 day; leave it unset to keep audit records.');
+    }
+
+    const preScript = props.preScript?.bind(new Construct(this, 'PreScript'));
+    const postScript = props.postScript?.bind(new Construct(this, 'PostScript'));
+    this.scripts = [preScript, postScript].filter((s): s is BackupScriptConfig => s !== undefined);
+    this.outputBucket = props.scriptOutputBucket;
+    this.outputKeyPrefix = props.scriptOutputKeyPrefix ?? 'pre-post-script-backup';
+
+    this.backupVault = props.backupVault ?? createDefaultVault(this);
+    this.backupRole = props.backupRole ?? createDefaultBackupRole(this);
+
+    const auditTable = createAuditTable(this, 'AuditTable');
+    this.auditTable = auditTable;
+
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    const logsKey = createLogsKey(this);
+    const settings: ConstructSettings = {
+      tagKey,
+      tagValue,
+      stopInstances: props.stopInstances ?? false,
+      runPreScript: props.runPreScript ?? preScript !== undefined,
+      runPostScript: props.runPostScript ?? postScript !== undefined,
+      preScript: preScript && toConfiguredScript(preScript),
+      postScript: postScript && toConfiguredScript(postScript),
+      backupVaultName: this.backupVault.backupVaultName,
+      backupRoleArn: this.backupRole.roleArn,
+      deleteAfterDays: props.backupDeleteAfter?.toDays() ?? 0,
+      moveToColdStorageAfterDays: props.backupMoveToColdStorageAfter?.toDays() ?? 0,
+      startWindowMinutes: startWindow.toMinutes(),
+      completeWindowMinutes: completionWindow.toMinutes(),
+      windowsVss: props.windowsVss ?? false,
+      recoveryPointTags: props.recoveryPointTags ?? {},
+      outputS3BucketName: this.outputBucket?.bucketName ?? '',
+      outputS3KeyPrefix: this.outputBucket ? this.outputKeyPrefix : '',
+      maxTargetInstances: MAX_TARGET_INSTANCES,
+      region: stack.region,
+      instanceArnPrefix: stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '' }),
+    };
+
+    const handlers = new WorkflowHandlers(this, 'Handlers', {
+      settings,
+      tagKey,
+      tagValue,
+      auditTable,
+      auditRunIndexName: AUDIT_RUN_INDEX_NAME,
+      auditRetentionDays: props.auditRetention?.toDays() ?? 0,
+      backupVault: this.backupVault,
+      backupRole: this.backupRole,
+      logRetention,
+      logsKey,
+    });
+
+    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
+      retention: logRetention,
+      encryptionKey: logsKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      comment: 'Pre-backup script, stop, AWS Backup job, start, post-backup script for every tagged EC2 instance',
+      definitionBody: sfn.DefinitionBody.fromChainable(backupWorkflow(this, {
+        functions: handlers,
+        auditTable,
+        maxConcurrency,
+      })),
+      tracingEnabled: true,
+      logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+    this.stateMachine = stateMachine;
+    suppress(stateMachine.role.node.findChild('DefaultPolicy'), [{
+      id: 'AwsSolutions-IAM5',
+      reason: 'lambda:InvokeFunction on the workflow\'s own functions and their versions (<fn>:*); log delivery and X-Ray actions do not support resource-level permissions.',
+      appliesTo: ['Resource::*', { regex: '/^Resource::<PrePostScriptBackup.*Handlers.*\\.Arn>:\\*$/' }],
+    }]);
+
+    const triggers = new Triggers(this, 'Triggers', {
+      stateMachine,
+      detailType: PrePostScriptBackup.EVENT_DETAIL_TYPE,
+      schedule: props.schedule,
+    });
+    this.eventBus = triggers.eventBus;
+    this.scheduleRule = triggers.scheduleRule;
+    this.deadLetterQueue = triggers.deadLetterQueue;
+  }
+
+  /**
+   * Grants an instance role what the instances need for the scripts: read the script objects and, when
+   * `scriptOutputBucket` is set, write their output. (The instances also need SSM's own permissions, for
+   * example the AmazonSSMManagedInstanceCore managed policy.)
+   *
+   * @param grantee the instance role (or profile's role)
+   */
+  public grantInstanceAccess(grantee: iam.IGrantable): iam.Grant {
+    const grants = this.scripts.map(s => s.bucket.grantRead(grantee, s.key));
+    if (this.outputBucket) {
+      grants.push(this.outputBucket.grantPut(grantee, `${this.outputKeyPrefix}/*`));
+    }
+    return grants.reduce((all, g) => all.combine(g), iam.Grant.drop(grantee, 'read backup scripts'));
+  }
+
+  /**
+   * Grants starting runs with StartExecution on the state machine.
+   *
+   * @param grantee who starts runs
+   */
+  public grantStartExecution(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantStartExecution(grantee);
+  }
+
+  /**
+   * Grants starting runs with PutEvents on the construct's event bus.
+   *
+   * @param grantee who sends the events
+   */
+  public grantPutEvents(grantee: iam.IGrantable): iam.Grant {
+    return this.eventBus.grantPutEventsTo(grantee);
+  }
+
+  /**
+   * Grants reading the audit table.
+   *
+   * @param grantee who reads the audit records
+   */
+  public grantReadAuditTable(grantee: iam.IGrantable): iam.Grant {
+    return this.auditTable.grantReadData(grantee);
+  }
+
+  /**
+   * The number of runs that failed: any instance failed, the input was rejected, or the audit write failed.
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricRunsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metricFailed(props);
+  }
+
+  /**
+   * The number of runs that succeeded on every instance.
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricRunsSucceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metricSucceeded(props);
+  }
+
+  /**
+   * The number of runs that timed out or were aborted.
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricRunsTimedOut(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metricTimedOut(props);
+  }
+}
+
+/** The most instance ids one execution input may list in TargetEC2Instances. */
+const MAX_TARGET_INSTANCES = 1000;
+
+function toConfiguredScript(script: BackupScriptConfig): ConfiguredScript {
+  return {
+    bucketName: script.bucket.bucketName,
+    key: script.key,
+    commandLine: script.commandLine,
+    workingDirectory: script.workingDirectory ?? '',
+    timeoutSeconds: script.timeout.toSeconds(),
+    platform: script.platform,
+  };
+}
+
+function createLogsKey(scope: Construct): kms.Key {
+  const stack = Stack.of(scope);
+  const key = new kms.Key(scope, 'LogsKey', {
+    description: 'Encrypts the pre/post-script backup workflow logs',
+    enableKeyRotation: true,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  key.addToResourcePolicy(new iam.PolicyStatement({
+    principals: [new iam.ServicePrincipal(`logs.${stack.region}.${stack.urlSuffix}`)],
+    actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+    resources: ['*'],
+    conditions: {
+      ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+    },
+  }));
+  return key;
+}

@@ -1,0 +1,62 @@
+import { CfnResource } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { IConstruct } from 'constructs';
+
+/**
+ * cdk-nag suppressions, written as the `cdk_nag` metadata cdk-nag reads, so the library does not depend
+ * on cdk-nag. Each one is narrow (one rule, the exact resources it applies to) and says why.
+ */
+
+interface Suppression {
+  readonly id: string;
+  readonly reason: string;
+  readonly appliesTo?: (string | { regex: string })[];
+}
+
+/** The nag form of `arn:<partition>:ec2:<region>:<account>:instance/*`. */
+export const NAG_TAGGED_INSTANCES = 'Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*';
+
+export function suppress(construct: IConstruct, suppressions: Suppression[]): void {
+  const resource = construct instanceof CfnResource ? construct : construct.node.defaultChild as CfnResource | undefined;
+  if (!resource) {
+    throw new Error(`No CloudFormation resource under ${construct.node.path} to attach cdk-nag suppressions to.`);
+  }
+  const existing = (resource.getMetadata('cdk_nag')?.rules_to_suppress ?? []) as unknown[];
+  resource.addMetadata('cdk_nag', {
+    rules_to_suppress: [
+      ...existing,
+      ...suppressions.map(s => ({ id: s.id, reason: s.reason, ...(s.appliesTo ? { applies_to: s.appliesTo } : {}) })),
+    ],
+  });
+}
+
+/**
+ * Suppresses AwsSolutions-IAM5 on a handler role's policy for exactly the wildcards its statements use:
+ * `*` for actions IAM only accepts on `*`, and `instance/*` for actions conditioned on the backup tag.
+ */
+export function addNagSuppressions(role: iam.Role, statements: iam.PolicyStatement[]): void {
+  const policy = role.node.tryFindChild('DefaultPolicy');
+  if (!policy) {
+    return;
+  }
+  const unscoped = statements.filter(s => s.resources.includes('*')).flatMap(s => s.actions);
+  const tagged = statements.filter(s => s.resources.some(r => r.endsWith(':instance/*'))).flatMap(s => s.actions);
+  const appliesTo: string[] = [];
+  const reasons: string[] = [];
+  if (unscoped.length > 0) {
+    appliesTo.push('Resource::*');
+    reasons.push(`${unique(unscoped).join(', ')} do not support resource-level permissions`);
+  }
+  if (tagged.length > 0) {
+    appliesTo.push(NAG_TAGGED_INSTANCES);
+    reasons.push(`${unique(tagged).join(', ')} apply only to instances carrying the backup tag (aws:ResourceTag condition)`);
+  }
+  if (appliesTo.length === 0) {
+    return;
+  }
+  suppress(policy, [{ id: 'AwsSolutions-IAM5', reason: `${reasons.join('; ')}.`, appliesTo }]);
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}

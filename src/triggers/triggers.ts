@@ -1,0 +1,75 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { suppress } from '../security/nag-suppressions';
+
+export interface TriggersProps {
+  readonly stateMachine: sfn.IStateMachine;
+  /** The detail-type that starts a run. */
+  readonly detailType: string;
+  /** @default - no scheduled runs */
+  readonly schedule?: events.Schedule;
+}
+
+/**
+ * The ways to start a run besides StartExecution: an event on the construct's own bus (its `detail` is the
+ * execution input) and, optionally, a schedule (input `{}`). Events that cannot be delivered land in an
+ * encrypted dead-letter queue instead of vanishing.
+ */
+export class Triggers extends Construct {
+  public readonly eventBus: events.EventBus;
+  public readonly eventRule: events.Rule;
+  public readonly scheduleRule?: events.Rule;
+  public readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: TriggersProps) {
+    super(scope, id);
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    suppress(this.deadLetterQueue, [{
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the EventBridge targets that start runs.',
+    }]);
+
+    this.eventBus = new events.EventBus(this, 'EventBus', {
+      description: 'Starts pre/post-script backup runs: detail-type BackupSolution-PrePostScript, detail = input',
+    });
+    // Only principals of this account may put events; nobody else, whatever their own policies say.
+    this.eventBus.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'ThisAccountOnly',
+      principals: [new iam.AccountPrincipal(Stack.of(this).account)],
+      actions: ['events:PutEvents'],
+      resources: [this.eventBus.eventBusArn],
+    }));
+
+    const target = (input: events.RuleTargetInput) => new targets.SfnStateMachine(props.stateMachine, {
+      input,
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 8,
+      maxEventAge: Duration.hours(2),
+    });
+
+    this.eventRule = new events.Rule(this, 'StartOnEvent', {
+      eventBus: this.eventBus,
+      description: 'Starts a pre/post-script backup run with the event detail as input',
+      eventPattern: { detailType: [props.detailType] },
+      targets: [target(events.RuleTargetInput.fromEventPath('$.detail'))],
+    });
+
+    if (props.schedule) {
+      this.scheduleRule = new events.Rule(this, 'Schedule', {
+        description: 'Starts a pre/post-script backup run as configured',
+        schedule: props.schedule,
+        targets: [target(events.RuleTargetInput.fromObject({}))],
+      });
+    }
+  }
+}

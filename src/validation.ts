@@ -1,0 +1,121 @@
+import { Duration, Token } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+
+/**
+ * Prop checks of PrePostScriptBackup. Each error names the prop, what is wrong and how to fix it.
+ * Values that are unresolved tokens are only known at deploy time and are skipped.
+ */
+
+const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+export function validateTag(tagKey: string, tagValue: string): void {
+  if (!Token.isUnresolved(tagKey)) {
+    if (tagKey.length === 0 || tagKey.length > 128) {
+      throw new Error(`PrePostScriptBackup: tagKey must be 1 to 128 characters long; got ${tagKey.length}.`);
+    }
+    if (tagKey.toLowerCase().startsWith('aws:')) {
+      throw new Error(`PrePostScriptBackup: tagKey '${tagKey}' uses the reserved 'aws:' prefix; choose a key of your own, such as 'backup-job-pre-post-script'.`);
+    }
+    if (!TAG_CHARS.test(tagKey)) {
+      throw new Error(`PrePostScriptBackup: tagKey '${tagKey}' has characters EC2 tags do not allow; use letters, digits, spaces and _ . : / = + - @.`);
+    }
+  }
+  if (!Token.isUnresolved(tagValue)) {
+    if (tagValue.length === 0 || tagValue.length > 256) {
+      throw new Error(`PrePostScriptBackup: tagValue must be 1 to 256 characters long; got ${tagValue.length}. An empty value would select instances by key alone.`);
+    }
+    if (!TAG_CHARS.test(tagValue)) {
+      throw new Error(`PrePostScriptBackup: tagValue '${tagValue}' has characters EC2 tags do not allow; use letters, digits, spaces and _ . : / = + - @.`);
+    }
+  }
+}
+
+export function validateScriptToggle(prop: 'runPreScript' | 'runPostScript', toggle: boolean | undefined, scriptProp: string, hasScript: boolean): void {
+  if (toggle === true && !hasScript) {
+    throw new Error(`PrePostScriptBackup: ${prop} is true but no ${scriptProp} is set. Set ${scriptProp} (for example BackupScript.fromAsset('scripts/x.sh')) or leave ${prop} unset.`);
+  }
+}
+
+/** Runs closer than this would overlap: a backup job alone can take longer. */
+const MIN_SCHEDULE_INTERVAL = Duration.hours(1);
+
+export function validateSchedule(schedule: events.Schedule | undefined): void {
+  if (!schedule || Token.isUnresolved(schedule.expressionString)) {
+    return;
+  }
+  const expression = schedule.expressionString;
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (rate) {
+    const unitMinutes = rate[2].startsWith('minute') ? 1 : rate[2].startsWith('hour') ? 60 : 1440;
+    if (Number(rate[1]) * unitMinutes < MIN_SCHEDULE_INTERVAL.toMinutes()) {
+      throw new Error(`PrePostScriptBackup: schedule '${expression}' runs more often than once an hour, so runs would overlap on the same instances. Use at least Schedule.rate(Duration.hours(1)).`);
+    }
+    return;
+  }
+  const cron = /^cron\((.+)\)$/.exec(expression);
+  if (cron) {
+    const minute = cron[1].trim().split(/\s+/)[0];
+    if (minute === '*' || minute.includes('/') || minute.includes('-') || minute.includes(',')) {
+      throw new Error(`PrePostScriptBackup: schedule '${expression}' runs several times an hour (minute field '${minute}'), so runs would overlap. Give a single minute, for example Schedule.cron({ hour: '2', minute: '0' }).`);
+    }
+    return;
+  }
+  if (!expression.startsWith('at(')) {
+    throw new Error(`PrePostScriptBackup: schedule '${expression}' is not a rate(...) or cron(...) expression; build it with events.Schedule.rate or events.Schedule.cron.`);
+  }
+}
+
+export interface BackupWindows {
+  readonly startWindow?: Duration;
+  readonly completionWindow?: Duration;
+  readonly deleteAfter?: Duration;
+  readonly moveToColdStorageAfter?: Duration;
+}
+
+export function validateBackupWindows(w: BackupWindows): void {
+  check(w.startWindow, 'backupStartWindow', d => d.toMinutes() >= 60 && d.toMinutes() <= 7 * 24 * 60,
+    'must be between 1 hour (AWS Backup\'s minimum) and 7 days');
+  check(w.completionWindow, 'backupCompletionWindow', d => d.toMinutes() >= 60 && d.toMinutes() <= 100 * 24 * 60,
+    'must be between 1 hour and 100 days');
+  check(w.deleteAfter, 'backupDeleteAfter', d => d.toDays({ integral: false }) >= 1 && Number.isInteger(d.toDays({ integral: false })),
+    'must be a whole number of days, at least 1');
+  check(w.moveToColdStorageAfter, 'backupMoveToColdStorageAfter', d => d.toDays({ integral: false }) >= 1 && Number.isInteger(d.toDays({ integral: false })),
+    'must be a whole number of days, at least 1');
+  const del = w.deleteAfter;
+  const cold = w.moveToColdStorageAfter;
+  if (del && cold && !del.isUnresolved() && !cold.isUnresolved() && del.toDays() < cold.toDays() + 90) {
+    throw new Error(`PrePostScriptBackup: backupDeleteAfter (${del.toDays()} days) must be at least 90 days after backupMoveToColdStorageAfter (${cold.toDays()} days): AWS Backup keeps cold storage for 90 days at least.`);
+  }
+}
+
+export function validateConcurrency(maxConcurrency: number): void {
+  if (Token.isUnresolved(maxConcurrency)) {
+    return;
+  }
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 40) {
+    throw new Error(`PrePostScriptBackup: maxConcurrency must be a whole number from 1 to 40; got ${maxConcurrency}.`);
+  }
+}
+
+export function validateKeyPrefix(prefix: string | undefined): void {
+  if (prefix === undefined || Token.isUnresolved(prefix)) {
+    return;
+  }
+  if (prefix.startsWith('/') || prefix.includes('..') || prefix.length > 500) {
+    throw new Error(`PrePostScriptBackup: scriptOutputKeyPrefix '${prefix}' must not start with '/', contain '..' or exceed 500 characters.`);
+  }
+}
+
+export function validateRecoveryPointTags(tags: { [key: string]: string } | undefined): void {
+  for (const key of Object.keys(tags ?? {})) {
+    if (!Token.isUnresolved(key) && key.toLowerCase().startsWith('aws:')) {
+      throw new Error(`PrePostScriptBackup: recoveryPointTags key '${key}' uses the reserved 'aws:' prefix.`);
+    }
+  }
+}
+
+function check(value: Duration | undefined, prop: string, ok: (d: Duration) => boolean, rule: string): void {
+  if (value && !value.isUnresolved() && !ok(value)) {
+    throw new Error(`PrePostScriptBackup: ${prop} ${rule}; got ${value.toHumanString()}.`);
+  }
+}

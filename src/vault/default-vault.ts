@@ -1,0 +1,36 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { suppress } from '../security/nag-suppressions';
+
+/** A backup vault encrypted with its own rotating KMS key; both outlive the stack. */
+export function createDefaultVault(scope: Construct): backup.BackupVault {
+  const key = new kms.Key(scope, 'BackupVaultKey', {
+    description: 'Encrypts the pre/post-script backup vault',
+    enableKeyRotation: true,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  return new backup.BackupVault(scope, 'BackupVault', {
+    encryptionKey: key,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+}
+
+const BACKUP_SERVICE_POLICY = 'service-role/AWSBackupServiceRolePolicyForBackup';
+
+/** The role AWS Backup assumes to snapshot the instances: AWS Backup's own service policy. */
+export function createDefaultBackupRole(scope: Construct): iam.Role {
+  const role = new iam.Role(scope, 'BackupRole', {
+    assumedBy: new iam.ServicePrincipal('backup.amazonaws.com'),
+    description: 'Assumed by AWS Backup to back up the instances of the pre/post-script backup workflow',
+    managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName(BACKUP_SERVICE_POLICY)],
+  });
+  suppress(role, [{
+    id: 'AwsSolutions-IAM4',
+    reason: 'AWSBackupServiceRolePolicyForBackup is the policy AWS Backup documents for its service role; AWS keeps it current with what EC2 backups need.',
+    appliesTo: [`Policy::arn:<AWS::Partition>:iam::aws:policy/${BACKUP_SERVICE_POLICY}`],
+  }]);
+  return role;
+}

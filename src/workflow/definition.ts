@@ -1,0 +1,128 @@
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Duration } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { WorkflowFunctions } from './functions';
+import { INSTANCE_ITEM_SELECTOR, instanceChain } from './instance-chain';
+import { lambdaStep, TRANSIENT_ERRORS } from './lambda-step';
+
+export interface BackupWorkflowProps {
+  readonly functions: WorkflowFunctions;
+  /** Written directly by the state machine only when the record-run handler cannot write the run's record. */
+  readonly auditTable: dynamodb.ITable;
+  /** How many instances are worked on at the same time. */
+  readonly maxConcurrency: number;
+}
+
+/** The error the execution fails with when any instance failed or the run was rejected. */
+export const RUN_FAILED_ERROR = 'BackupRunFailed';
+/** The error the execution fails with when even the fallback audit write failed. */
+export const AUDIT_FAILED_ERROR = 'AuditWriteFailed';
+
+/**
+ * The fleet level: input → validated run configuration → tagged instances → one chain per instance →
+ * the run's audit record → the execution's status.
+ *
+ * The execution fails (so alarms fire) only after every instance's cleanup and the audit write.
+ */
+export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sfn.IChainable {
+  const { functions } = props;
+
+  // Every later state reads these paths, so they exist from the start on every path.
+  const startRun = new sfn.Pass(scope, 'Start run', {
+    parameters: {
+      'input.$': '$',
+      'execution': {
+        'id.$': '$$.Execution.Id',
+        'name.$': '$$.Execution.Name',
+        'startTime.$': '$$.Execution.StartTime',
+      },
+      'config': {},
+      'discovery': { instances: [], excluded: [] },
+      'outcomes': [],
+      'runError': {},
+    },
+  });
+
+  const runFailed = new sfn.Fail(scope, 'Run failed', {
+    error: RUN_FAILED_ERROR,
+    causePath: '$.result.message',
+  });
+  const runSucceeded = new sfn.Succeed(scope, 'Run succeeded');
+
+  const auditFailed = new sfn.Fail(scope, 'Audit record not written', {
+    error: AUDIT_FAILED_ERROR,
+    cause: 'Neither the audit record nor its fallback could be written; see the execution history.',
+  });
+  const fallbackAudit = new tasks.DynamoPutItem(scope, 'Write fallback audit record', {
+    table: props.auditTable,
+    item: {
+      SM_Execution_ID: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.execution.id')),
+      RecordType: tasks.DynamoAttributeValue.fromString('RUN'),
+      ExecutionName: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.execution.name')),
+      StartTime: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.execution.startTime')),
+      Run_Status: tasks.DynamoAttributeValue.fromString('FAILED'),
+      Run_FailureMessage: tasks.DynamoAttributeValue.fromString(
+        sfn.JsonPath.format('The full audit record could not be written ({}): {}',
+          sfn.JsonPath.stringAt('$.auditError.Error'), sfn.JsonPath.stringAt('$.auditError.Cause')),
+      ),
+      Workflow_Overall_Status_Json: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.outcomes'))),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  fallbackAudit.addRetry({
+    errors: ['DynamoDB.ProvisionedThroughputExceededException', 'DynamoDB.ThrottlingException',
+      'DynamoDB.InternalServerErrorException', 'DynamoDB.RequestLimitExceeded', 'DynamoDB.AmazonDynamoDBException',
+      ...TRANSIENT_ERRORS.filter(e => e === sfn.Errors.TIMEOUT)],
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts: 5,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  fallbackAudit.addCatch(auditFailed, { errors: [sfn.Errors.ALL], resultPath: '$.fallbackError' });
+  fallbackAudit.next(auditFailed);
+
+  const recordRun = lambdaStep(scope, 'Write run audit record', {
+    fn: functions.recordRun,
+    payload: {
+      'execution.$': '$.execution',
+      'input.$': '$.input',
+      'config.$': '$.config',
+      'excluded.$': '$.discovery.excluded',
+      'outcomes.$': '$.outcomes',
+      'runError.$': '$.runError',
+    },
+    resultPath: '$.result',
+    onError: { next: fallbackAudit, errorPath: '$.auditError' },
+  });
+  recordRun.next(new sfn.Choice(scope, 'Every instance succeeded?')
+    .when(sfn.Condition.stringEquals('$.result.status', 'SUCCEEDED'), runSucceeded)
+    .otherwise(runFailed));
+
+  const forEachInstance = new sfn.Map(scope, 'For each instance', {
+    itemsPath: '$.discovery.instances',
+    itemSelector: INSTANCE_ITEM_SELECTOR,
+    maxConcurrency: props.maxConcurrency,
+    resultPath: '$.outcomes',
+  });
+  forEachInstance.itemProcessor(instanceChain(scope, functions));
+  forEachInstance.addCatch(recordRun, { errors: [sfn.Errors.ALL], resultPath: '$.runError' });
+  forEachInstance.next(recordRun);
+
+  const runError = { next: recordRun, errorPath: '$.runError' };
+  const discover = lambdaStep(scope, 'Discover instances', {
+    fn: functions.discoverInstances,
+    payload: { 'config.$': '$.config' },
+    resultPath: '$.discovery',
+    onError: runError,
+  });
+  const validate = lambdaStep(scope, 'Validate input', {
+    fn: functions.validateInput,
+    payload: { 'input.$': '$.input', 'execution.$': '$.execution' },
+    resultPath: '$.config',
+    onError: runError,
+  });
+
+  return startRun.next(validate).next(discover).next(forEachInstance);
+}

@@ -1,0 +1,18 @@
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+
+/**
+ * The Lambda functions the workflow calls, one job each (see src/handlers).
+ */
+export interface WorkflowFunctions {
+  readonly validateInput: lambda.IFunction;
+  readonly discoverInstances: lambda.IFunction;
+  readonly checkAgent: lambda.IFunction;
+  readonly sendScript: lambda.IFunction;
+  readonly getScriptStatus: lambda.IFunction;
+  readonly stopInstance: lambda.IFunction;
+  readonly startInstance: lambda.IFunction;
+  readonly startBackupJob: lambda.IFunction;
+  readonly describeBackupJob: lambda.IFunction;
+  readonly recordInstance: lambda.IFunction;
+  readonly recordRun: lambda.IFunction;
+}

@@ -1,0 +1,173 @@
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { WorkflowFunctions } from './functions';
+import { lambdaStep } from './lambda-step';
+import { backupStep, powerStep, scriptPhase, skipped, stepPath } from './steps';
+
+/**
+ * The input of one instance's chain: what the fleet level hands each Map iteration.
+ * `$$.Map.Item.Value` is a DiscoveredInstance (src/runtime/contracts.ts).
+ */
+export const INSTANCE_ITEM_SELECTOR = {
+  'instance.$': '$$.Map.Item.Value',
+  'config.$': '$.config',
+  'execution.$': '$.execution',
+  'steps': { errors: {} },
+};
+
+/**
+ * One instance, start to end: eligibility → pre-script → stop → backup → start → post-script → audit entry.
+ *
+ * Every failure is caught and routed to the cleanup the instance needs (an instance this run stopped is
+ * started again; the post-script runs whenever the pre-script was sent), and the chain always ends with the
+ * instance's audit entry, so one instance never fails the others. Its output is a small InstanceOutcome.
+ * The chain depends only on its own input, so it can run as the item processor of an inline or a
+ * distributed Map, or as a child state machine.
+ */
+export function instanceChain(scope: Construct, functions: WorkflowFunctions): sfn.IChainable {
+  // The end of every path: the audit entry of this instance.
+  const recordFailed = new sfn.Pass(scope, 'Instance: audit entry not written', {
+    parameters: {
+      'instanceId.$': '$.instance.instanceId',
+      'succeeded': false,
+      'recorded': false,
+      'instance.$': '$.instance',
+      'steps.$': '$.steps',
+    },
+  });
+  const record = lambdaStep(scope, 'Instance: write audit entry', {
+    fn: functions.recordInstance,
+    payload: {
+      'execution.$': '$.execution',
+      'instance.$': '$.instance',
+      'config.$': '$.config',
+      'steps.$': '$.steps',
+    },
+    resultPath: '$.outcome',
+    outputPath: '$.outcome',
+    onError: { next: recordFailed, errorPath: '$.recordError' },
+  });
+
+  // Post-backup script: whenever enabled and the instance is running (after a start, the agent gets time
+  // to reconnect; the same bound covers an agent that dropped during the pre-script).
+  const postScript = scriptPhase(scope, {
+    prefix: 'Post-backup script',
+    phase: 'post',
+    agentKey: 'agentAfterStart',
+    agentPurpose: 'afterStart',
+    functions,
+    onSuccess: record,
+    onFailure: record,
+    onNotRun: record,
+  });
+  const postPhase = new sfn.Choice(scope, 'Post-backup script enabled?')
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.booleanEquals('$.config.postScript.enabled', true),
+        // An instance stopped at start has its script steps marked skipped already.
+        sfn.Condition.not(sfn.Condition.isPresent(stepPath('post'))),
+      ),
+      postScript,
+    )
+    .otherwise(skipped(scope, 'Post-backup script: skipped', 'post').next(record));
+
+  // Start: only an instance this run tried to stop (whatever happened since) is started again.
+  const start = powerStep(scope, {
+    prefix: 'Start instance',
+    key: 'start',
+    fn: functions.startInstance,
+    onSuccess: postPhase,
+    onFailure: record,
+  });
+  const startPhase = new sfn.Choice(scope, 'Instance stopped by this run?')
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.isPresent(stepPath('stop')),
+        sfn.Condition.not(sfn.Condition.stringEquals(`${stepPath('stop')}.status`, 'skipped')),
+      ),
+      start,
+    )
+    .otherwise(skipped(scope, 'Start instance: skipped', 'start').next(postPhase));
+
+  const backup = backupStep(scope, { functions, next: startPhase });
+
+  const stop = powerStep(scope, {
+    prefix: 'Stop instance',
+    key: 'stop',
+    fn: functions.stopInstance,
+    onSuccess: backup,
+    onFailure: startPhase,
+  });
+  const stopPhase = new sfn.Choice(scope, 'Stop instance enabled?')
+    .when(sfn.Condition.booleanEquals('$.config.stopInstances', true), stop)
+    .otherwise(skipped(scope, 'Stop instance: skipped', 'stop').next(backup));
+
+  // Pre-backup script: on failure the backup would not be consistent, so stop and backup are left out,
+  // but the post-script still runs to undo whatever the pre-script did.
+  const preScript = scriptPhase(scope, {
+    prefix: 'Pre-backup script',
+    phase: 'pre',
+    agentKey: 'agent',
+    agentPurpose: 'beforeScript',
+    functions,
+    onSuccess: stopPhase,
+    onFailure: postPhase,
+    onNotRun: record,
+  });
+  const prePhase = new sfn.Choice(scope, 'Pre-backup script enabled?')
+    .when(sfn.Condition.booleanEquals('$.config.preScript.enabled', true), preScript)
+    .otherwise(skipped(scope, 'Pre-backup script: skipped', 'pre').next(stopPhase));
+
+  const platformMismatch = (phase: 'pre' | 'post', label: string) => new sfn.Pass(scope, `${label}: wrong platform`, {
+    parameters: {
+      'status': 'Failed',
+      'message.$': `States.Format('the ${label.toLowerCase()} is for {}, the instance runs {}: instance not touched', $.config.${phase}Script.platform, $.instance.platform)`,
+    },
+    resultPath: stepPath('eligibility'),
+  }).next(record);
+  const platformCheck = new sfn.Choice(scope, 'Scripts match the instance platform?')
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.booleanEquals('$.config.preScript.enabled', true),
+        sfn.Condition.not(sfn.Condition.stringEqualsJsonPath('$.instance.platform', '$.config.preScript.platform')),
+      ),
+      platformMismatch('pre', 'Pre-backup script'),
+    )
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.booleanEquals('$.config.postScript.enabled', true),
+        sfn.Condition.not(sfn.Condition.stringEqualsJsonPath('$.instance.platform', '$.config.postScript.platform')),
+      ),
+      platformMismatch('post', 'Post-backup script'),
+    )
+    .otherwise(prePhase);
+
+  // An instance already stopped is consistent as it is: back it up, run no script, leave it stopped.
+  const stoppedAtStart = new sfn.Pass(scope, 'Instance stopped at start: backup only', {
+    parameters: {
+      eligibility: {
+        status: 'NotApplicable',
+        message: 'instance was stopped when the run began: backed up without scripts and left stopped',
+      },
+      pre: { status: 'skipped' },
+      stop: { status: 'skipped' },
+      start: { status: 'skipped' },
+      post: { status: 'skipped' },
+      errors: {},
+    },
+    resultPath: '$.steps',
+  }).next(backup);
+
+  const notEligible = new sfn.Pass(scope, 'Instance not eligible', {
+    parameters: {
+      'status': 'Failed',
+      'message.$': "States.Format('instance was {} when the run began: not touched', $.instance.state)",
+    },
+    resultPath: stepPath('eligibility'),
+  }).next(record);
+
+  return new sfn.Choice(scope, 'Instance running?')
+    .when(sfn.Condition.stringEquals('$.instance.state', 'running'), platformCheck)
+    .when(sfn.Condition.stringEquals('$.instance.state', 'stopped'), stoppedAtStart)
+    .otherwise(notEligible);
+}

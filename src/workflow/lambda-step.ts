@@ -1,0 +1,64 @@
+import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+
+/**
+ * Errors worth trying again: the handlers' own `TransientError` (throttling, 5xx, network) and the Lambda
+ * service's transient failures. Everything else is caught into the failure path at once.
+ */
+export const TRANSIENT_ERRORS = [
+  'TransientError',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.Unknown',
+  sfn.Errors.TIMEOUT,
+];
+
+/** Where a caught error goes: the state to continue with and the path the `{Error, Cause}` is stored at. */
+export interface FailureRoute {
+  readonly next: sfn.IChainable;
+  readonly errorPath: string;
+}
+
+export interface LambdaStepProps {
+  readonly fn: lambda.IFunction;
+  readonly payload: { [key: string]: unknown };
+  readonly resultPath: string;
+  /** @default '$' */
+  readonly outputPath?: string;
+  readonly comment?: string;
+  /** Where any error left after the retries goes. */
+  readonly onError: FailureRoute;
+}
+
+/**
+ * A Lambda task whose output is the handler's return value, with bounded retries on transient errors
+ * (exponential backoff with jitter: 2, 4, 8, 16, 32 s) and every other error caught into `onError`.
+ */
+export function lambdaStep(scope: Construct, id: string, props: LambdaStepProps): tasks.LambdaInvoke {
+  const task = new tasks.LambdaInvoke(scope, id, {
+    lambdaFunction: props.fn,
+    payload: sfn.TaskInput.fromObject(props.payload),
+    payloadResponseOnly: true,
+    retryOnServiceExceptions: false,
+    resultPath: props.resultPath,
+    outputPath: props.outputPath,
+    taskTimeout: sfn.Timeout.duration(Duration.minutes(2)),
+    comment: props.comment,
+  });
+  task.addRetry({
+    errors: TRANSIENT_ERRORS,
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts: 5,
+    maxDelay: Duration.seconds(60),
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  task.addCatch(props.onError.next, { errors: [sfn.Errors.ALL], resultPath: props.onError.errorPath });
+  return task;
+}
