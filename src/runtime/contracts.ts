@@ -263,6 +263,8 @@ export interface BackupJobResult extends PolledResult {
 
 export interface DescribeBackupJobEvent {
   readonly previous: BackupJobResult;
+  /** The run's backup settings: the bound of the wait depends on the start and complete windows. */
+  readonly backup: BackupRun;
 }
 
 /**

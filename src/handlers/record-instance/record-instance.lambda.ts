@@ -1,0 +1,28 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { toAuditEntry } from '../../runtime/audit-entry';
+import { auditEnvironment, instanceItem } from '../../runtime/audit-table';
+import type { InstanceOutcome, RecordInstanceEvent } from '../../runtime/contracts';
+import { rethrowClassified } from '../../runtime/errors';
+import { createLogger } from '../../runtime/log';
+import { OUTCOME_SUCCEEDED } from '../../runtime/status';
+
+const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+});
+const log = createLogger('record-instance');
+
+/** Turns one instance's step results into its audit entry and writes it to the audit table. */
+export const handler = async (event: RecordInstanceEvent): Promise<InstanceOutcome> => {
+  const env = auditEnvironment(false);
+  const entry = toAuditEntry(event.instance, event.config, event.steps);
+  const item = instanceItem(event.execution, entry, env.retentionDays, new Date());
+  try {
+    await dynamo.send(new PutCommand({ TableName: env.tableName, Item: item }));
+  } catch (err) {
+    rethrowClassified(err, `PutItem audit entry of ${entry.InstanceId}`);
+  }
+  const succeeded = entry.Outcome === OUTCOME_SUCCEEDED;
+  log.info('instance recorded', { instanceId: entry.InstanceId, outcome: entry.Outcome, failure: entry.FailureMessage || undefined });
+  return { instanceId: entry.InstanceId, succeeded, recorded: true };
+};

@@ -1,0 +1,317 @@
+/**
+ * One instance's audit entry, derived from the raw results its chain produced. Pure: no AWS call, no clock.
+ *
+ * The entry tells the truth about every step: a step that ran holds its final status, a step turned off holds
+ * `skipped`, a step never reached says why, and `FailureMessage` lists every failed step in order.
+ */
+import type {
+  BackupJobResult,
+  CaughtError,
+  CheckAgentResult,
+  DiscoveredInstance,
+  InstancePowerResult,
+  InstanceSteps,
+  RunConfig,
+  ScriptStatusResult,
+  StepName,
+  StepOutcome,
+} from './contracts';
+import {
+  BACKUP_COMPLETED,
+  BACKUP_TERMINAL_STATES,
+  FAILED,
+  NOT_APPLICABLE,
+  NOT_RUN_EARLIER_FAILURE,
+  OUTCOME_FAILED,
+  OUTCOME_SUCCEEDED,
+  SKIPPED,
+  SSM_PING_ONLINE,
+  SUCCESS,
+  notRun,
+} from './status';
+
+/** The per-instance record of the audit table (DESIGN.md, "The audit record"). */
+export interface AuditEntry {
+  readonly InstanceId: string;
+  readonly InstanceStateAtStart: string;
+  readonly Platform: string;
+  readonly PreBackupScriptStatus: string;
+  readonly StopEc2InstanceStatus: string;
+  readonly BackupJobStatus: string;
+  readonly StartEc2InstanceStatus: string;
+  readonly PostBackupScriptStatus: string;
+  /** Empty when the instance succeeded; otherwise every failed step, in order, with its reason. */
+  readonly FailureMessage: string;
+  readonly BackupJobId: string;
+  readonly RecoveryPointArn: string;
+  readonly PreBackupScriptCommandId: string;
+  readonly PostBackupScriptCommandId: string;
+  readonly Outcome: 'SUCCEEDED' | 'FAILED';
+  /** Facts worth knowing that are not failures (an instance backed up as it was, a step turned off...). */
+  readonly Notes: string;
+}
+
+/** The audit entry's field names, in order. */
+export const AUDIT_ENTRY_FIELDS: ReadonlyArray<keyof AuditEntry> = [
+  'InstanceId',
+  'InstanceStateAtStart',
+  'Platform',
+  'PreBackupScriptStatus',
+  'StopEc2InstanceStatus',
+  'BackupJobStatus',
+  'StartEc2InstanceStatus',
+  'PostBackupScriptStatus',
+  'FailureMessage',
+  'BackupJobId',
+  'RecoveryPointArn',
+  'PreBackupScriptCommandId',
+  'PostBackupScriptCommandId',
+  'Outcome',
+  'Notes',
+];
+
+/** Steps in the order the chain runs them. */
+const ORDER: readonly StepName[] = ['eligibility', 'agent', 'pre', 'stop', 'backup', 'start', 'agentAfterStart', 'post'];
+
+const LABELS: Record<StepName, string> = {
+  eligibility: 'instance',
+  agent: 'SSM agent',
+  pre: 'pre-backup script',
+  stop: 'stop instance',
+  backup: 'backup job',
+  start: 'start instance',
+  agentAfterStart: 'SSM agent after start',
+  post: 'post-backup script',
+};
+
+/** Statuses a step set by the workflow itself (a StepOutcome) may hold without being a failure. */
+const NEUTRAL_OUTCOMES: readonly string[] = [SKIPPED, NOT_APPLICABLE, SUCCESS, BACKUP_COMPLETED];
+
+interface Evaluated {
+  /** The status written in the entry (for the five audited steps). */
+  readonly status: string;
+  readonly failed: boolean;
+  /** Failure text for FailureMessage. */
+  readonly failure?: string;
+  /** Non-failure note. */
+  readonly note?: string;
+}
+
+/**
+ * The readable message of a caught error. Lambda's Cause is a JSON string with `errorMessage`; the SDK
+ * integrations' Cause is plain text.
+ */
+export function causeMessage(error: CaughtError): string {
+  const cause = error.Cause ?? '';
+  let message = cause;
+  try {
+    const parsed: unknown = JSON.parse(cause);
+    if (parsed && typeof parsed === 'object' && typeof (parsed as { errorMessage?: unknown }).errorMessage === 'string') {
+      message = (parsed as { errorMessage: string }).errorMessage;
+    }
+  } catch {
+    // Not JSON: the Cause is the message.
+  }
+  message = message.trim();
+  if (!message) {
+    return error.Error;
+  }
+  return message.startsWith(error.Error) ? message : `${error.Error}: ${message}`;
+}
+
+function isStepOutcome(value: unknown): value is StepOutcome {
+  return typeof value === 'object' && value !== null && typeof (value as StepOutcome).status === 'string'
+    && !('commandId' in value) && !('backupJobId' in value) && !('instanceId' in value) && !('online' in value);
+}
+
+function outcomeEvaluation(step: StepName, outcome: StepOutcome): Evaluated {
+  if (NEUTRAL_OUTCOMES.includes(outcome.status)) {
+    return { status: outcome.status, failed: false, note: outcome.message || undefined };
+  }
+  return {
+    status: outcome.status,
+    failed: true,
+    failure: `${LABELS[step]} ${outcome.status}${outcome.message ? `: ${outcome.message}` : ''}`,
+  };
+}
+
+function scriptEvaluation(step: StepName, result: ScriptStatusResult): Evaluated {
+  const status = result.status || 'Unknown';
+  if (status === SUCCESS && result.done !== false) {
+    return { status, failed: false };
+  }
+  const exit = result.responseCode >= 0 ? ` (exit ${result.responseCode})` : '';
+  const details = result.statusDetails && result.statusDetails !== status ? result.statusDetails : '';
+  const reason = [details, result.outputExcerpt].filter((t) => t && t.trim()).join(': ');
+  const unfinished = result.done === false ? ' (no final status)' : '';
+  return { status, failed: true, failure: `${LABELS[step]} ${status}${exit}${unfinished}${reason ? `: ${reason}` : ''}` };
+}
+
+function powerEvaluation(step: StepName, result: InstancePowerResult): Evaluated {
+  if (result.status === 'Success') {
+    return { status: SUCCESS, failed: false };
+  }
+  const why = result.status === 'InProgress'
+    ? `did not finish (last state ${result.state || 'unknown'})${result.message ? `: ${result.message}` : ''}`
+    : result.message || `instance state ${result.state || 'unknown'}`;
+  return { status: FAILED, failed: true, failure: `${LABELS[step]} Failed: ${why}` };
+}
+
+function backupEvaluation(result: BackupJobResult): Evaluated {
+  const state = result.state || 'UNKNOWN';
+  if (state === BACKUP_COMPLETED) {
+    return { status: state, failed: false };
+  }
+  const terminal = BACKUP_TERMINAL_STATES.includes(state);
+  const message = result.statusMessage || (terminal ? '' : `no final state (last state ${state})`);
+  return { status: state, failed: true, failure: `${LABELS.backup} ${state}${message ? `: ${message}` : ''}` };
+}
+
+function agentEvaluation(step: StepName, result: CheckAgentResult): Evaluated {
+  if (result.online || result.pingStatus === SSM_PING_ONLINE) {
+    return { status: SUCCESS, failed: false };
+  }
+  const text = step === 'agentAfterStart'
+    ? `post-backup script not run: SSM agent not online after start (PingStatus ${result.pingStatus || 'unknown'})`
+    : `SSM agent not online (PingStatus ${result.pingStatus || 'unknown'})`;
+  return { status: FAILED, failed: true, failure: text };
+}
+
+function evaluatePresent(step: StepName, value: unknown): Evaluated {
+  if (isStepOutcome(value)) {
+    return outcomeEvaluation(step, value);
+  }
+  switch (step) {
+    case 'agent':
+    case 'agentAfterStart':
+      return agentEvaluation(step, value as CheckAgentResult);
+    case 'pre':
+    case 'post':
+      return scriptEvaluation(step, value as ScriptStatusResult);
+    case 'stop':
+    case 'start':
+      return powerEvaluation(step, value as InstancePowerResult);
+    case 'backup':
+      return backupEvaluation(value as BackupJobResult);
+    case 'eligibility':
+      return outcomeEvaluation(step, value as StepOutcome);
+  }
+}
+
+/** Whether the run's configuration turned the step off. */
+function turnedOff(step: StepName, config: RunConfig): boolean {
+  switch (step) {
+    case 'agent':
+      return !config.preScript.enabled;
+    case 'pre':
+      return !config.preScript.enabled;
+    case 'post':
+    case 'agentAfterStart':
+      return !config.postScript.enabled;
+    case 'stop':
+    case 'start':
+      return !config.stopInstances;
+    case 'backup':
+    case 'eligibility':
+      return false;
+  }
+}
+
+/**
+ * The audit entry of one instance.
+ * @param instance the instance as discovered
+ * @param config the run's configuration (which steps were on)
+ * @param steps the raw results of the chain; a step's key is absent when the step was never reached
+ */
+export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, steps: InstanceSteps | undefined | null): AuditEntry {
+  const s: InstanceSteps = steps ?? {};
+  const errors = s.errors ?? {};
+  const results = new Map<StepName, Evaluated>();
+  const failures: string[] = [];
+  const notes: string[] = [];
+
+  const eligibility = s.eligibility ?? undefined;
+  const eligibilityError = errors.eligibility;
+  const eligibilityNeutral = eligibility !== undefined && eligibility.status === NOT_APPLICABLE && !eligibilityError;
+  const ineligible = eligibilityError !== undefined || (eligibility !== undefined && !eligibilityNeutral);
+  const eligibilityMessage = eligibilityError
+    ? causeMessage(eligibilityError)
+    : eligibility ? eligibility.message || eligibility.status : '';
+  /** Whether a step after the eligibility check failed. */
+  let earlierFailed = false;
+
+  for (const step of ORDER) {
+    const error = errors[step];
+    const value = s[step];
+    let evaluated: Evaluated;
+    if (step === 'eligibility') {
+      if (ineligible) {
+        evaluated = { status: eligibility?.status ?? FAILED, failed: true, failure: eligibilityMessage };
+      } else if (eligibilityNeutral) {
+        evaluated = { status: NOT_APPLICABLE, failed: false, note: eligibilityMessage };
+      } else {
+        evaluated = { status: SUCCESS, failed: false };
+      }
+    } else if (error) {
+      evaluated = { status: FAILED, failed: true, failure: `${LABELS[step]} Failed: ${causeMessage(error)}` };
+    } else if (value !== undefined && value !== null) {
+      evaluated = evaluatePresent(step, value);
+    } else if (earlierFailed) {
+      const startFailed = results.get('start')?.failed === true;
+      evaluated = {
+        status: NOT_RUN_EARLIER_FAILURE,
+        failed: false,
+        failure: step === 'post' && config.postScript.enabled && startFailed
+          ? 'post-backup script not run: instance could not be started'
+          : undefined,
+      };
+    } else if (turnedOff(step, config)) {
+      evaluated = { status: SKIPPED, failed: false };
+    } else if (ineligible || eligibilityNeutral) {
+      // Not eligible (a failure already counted) or eligible in a reduced way (NotApplicable). The backup is
+      // the purpose of the run: without it the instance did not succeed.
+      const missingBackup = step === 'backup' && eligibilityNeutral;
+      evaluated = {
+        status: notRun(eligibilityMessage),
+        failed: missingBackup,
+        failure: missingBackup ? `backup job not run: ${eligibilityMessage}` : undefined,
+      };
+    } else {
+      evaluated = { status: notRun('step not reached'), failed: true, failure: `${LABELS[step]} not run: step not reached` };
+    }
+
+    results.set(step, evaluated);
+    if (evaluated.failure) {
+      failures.push(evaluated.failure);
+    }
+    if (evaluated.note) {
+      notes.push(evaluated.note);
+    }
+    if (evaluated.failed && step !== 'eligibility') {
+      earlierFailed = true;
+    }
+  }
+
+  const pre = s.pre && !isStepOutcome(s.pre) ? (s.pre as ScriptStatusResult) : undefined;
+  const post = s.post && !isStepOutcome(s.post) ? (s.post as ScriptStatusResult) : undefined;
+  const backup = s.backup && !isStepOutcome(s.backup) ? (s.backup as BackupJobResult) : undefined;
+  const failed = [...results.values()].some((r) => r.failed) || failures.length > 0;
+
+  return {
+    InstanceId: instance.instanceId,
+    InstanceStateAtStart: instance.state,
+    Platform: instance.platform,
+    PreBackupScriptStatus: results.get('pre')!.status,
+    StopEc2InstanceStatus: results.get('stop')!.status,
+    BackupJobStatus: results.get('backup')!.status,
+    StartEc2InstanceStatus: results.get('start')!.status,
+    PostBackupScriptStatus: results.get('post')!.status,
+    FailureMessage: failed ? failures.join('; ') : '',
+    BackupJobId: backup?.backupJobId ?? '',
+    RecoveryPointArn: backup?.recoveryPointArn ?? '',
+    PreBackupScriptCommandId: pre?.commandId ?? '',
+    PostBackupScriptCommandId: post?.commandId ?? '',
+    Outcome: failed ? OUTCOME_FAILED : OUTCOME_SUCCEEDED,
+    Notes: notes.join('; '),
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * stop-instance and start-instance: bring one instance to a target state, idempotently, one check per call.
+ * Each call looks at the instance, asks EC2 for the change when it can be asked, and says where things are.
+ */
+// The Lambda runtime provides AWS SDK v3; the bundle leaves it external, so it is only a devDependency.
+// eslint-disable-next-line import/no-extraneous-dependencies
+import { DescribeInstancesCommand, type EC2Client, StartInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
+import type { InstancePowerEvent, InstancePowerResult } from './contracts';
+import { AwsPermanentError, errorCode, rethrowClassified } from './errors';
+import type { Logger } from './log';
+import { INSTANCE_POWER_POLICY, nextPoll } from './poll';
+import { EC2_GONE_STATES } from './status';
+
+export type PowerTarget = 'stopped' | 'running';
+
+/** Error codes of StopInstances / StartInstances that mean "not now": look again on the next poll. */
+const TRY_AGAIN_LATER: Record<PowerTarget, readonly string[]> = {
+  stopped: ['IncorrectInstanceState'],
+  running: ['IncorrectInstanceState', 'InsufficientInstanceCapacity'],
+};
+
+async function currentState(ec2: EC2Client, instanceId: string): Promise<string | undefined> {
+  let output;
+  try {
+    output = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+  } catch (err) {
+    rethrowClassified(err, `DescribeInstances ${instanceId}`);
+  }
+  for (const reservation of output.Reservations ?? []) {
+    for (const instance of reservation.Instances ?? []) {
+      if (instance.InstanceId === instanceId) {
+        return instance.State?.Name;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Asks EC2 to stop or start the instance. Returns the state EC2 reports, or undefined when it said "not now". */
+async function requestChange(ec2: EC2Client, instanceId: string, target: PowerTarget, log: Logger): Promise<string | undefined> {
+  const action = target === 'stopped' ? 'StopInstances' : 'StartInstances';
+  try {
+    const output = target === 'stopped'
+      ? await ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] }))
+      : await ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
+    const change = (target === 'stopped'
+      ? (output as { StoppingInstances?: Array<{ InstanceId?: string; CurrentState?: { Name?: string } }> }).StoppingInstances
+      : (output as { StartingInstances?: Array<{ InstanceId?: string; CurrentState?: { Name?: string } }> }).StartingInstances) ?? [];
+    const state = change.find((c) => c.InstanceId === instanceId)?.CurrentState?.Name;
+    log.info(`${action} requested`, { instanceId, state });
+    return state;
+  } catch (err) {
+    const code = errorCode(err);
+    if (TRY_AGAIN_LATER[target].includes(code)) {
+      log.info(`${action} refused for now; looking again on the next poll`, { instanceId, code });
+      return undefined;
+    }
+    if (code === 'UnauthorizedOperation') {
+      throw new AwsPermanentError(code, `${action} ${instanceId} is not authorized: the instance probably lacks the backup tag `
+        + 'the workflow role is restricted to (or an SCP or permissions boundary denies it)');
+    }
+    rethrowClassified(err, `${action} ${instanceId}`);
+  }
+}
+
+/** One step of bringing an instance to `target`. */
+export async function ensurePowerState(
+  ec2: EC2Client,
+  event: InstancePowerEvent,
+  target: PowerTarget,
+  log: Logger,
+): Promise<InstancePowerResult> {
+  const instanceId = event.instanceId;
+  const poll = nextPoll(event.poll, INSTANCE_POWER_POLICY);
+  const verb = target === 'stopped' ? 'stop' : 'start';
+  let state = await currentState(ec2, instanceId);
+
+  if (state === undefined) {
+    log.warn('instance not found', { instanceId });
+    return { instanceId, state: 'unknown', status: 'Failed', message: `instance ${instanceId} not found: cannot ${verb} it`, done: true, poll };
+  }
+  if (state === target) {
+    log.info(`instance ${target}`, { instanceId, attempt: poll.attempt });
+    return { instanceId, state, status: 'Success', message: '', done: true, poll };
+  }
+  if (EC2_GONE_STATES.includes(state)) {
+    log.warn(`instance is ${state}: cannot ${verb} it`, { instanceId });
+    return { instanceId, state, status: 'Failed', message: `instance is ${state}: cannot ${verb} it`, done: true, poll };
+  }
+
+  // Ask for the change only from the state it can start from; otherwise wait for the transition in progress.
+  // Once the wait is over, never stop an instance any more (the workflow moved on), but still ask for a start:
+  // an instance this run stopped must end up running even when it is slow to get there.
+  const from = target === 'stopped' ? 'running' : 'stopped';
+  if (state === from && (!poll.expired || target === 'running')) {
+    state = (await requestChange(ec2, instanceId, target, log)) ?? state;
+  }
+  if (state === target) {
+    return { instanceId, state, status: 'Success', message: '', done: true, poll };
+  }
+  if (poll.expired) {
+    const message = `instance did not reach ${target} within ${poll.elapsedSeconds} s (last state ${state})`;
+    log.warn(message, { instanceId });
+    return { instanceId, state, status: 'Failed', message, done: true, poll };
+  }
+  log.info(`waiting for the instance to be ${target}`, { instanceId, state, attempt: poll.attempt });
+  return { instanceId, state, status: 'InProgress', message: '', done: false, poll };
+}

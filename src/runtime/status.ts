@@ -1,0 +1,89 @@
+/** Status names shared by the handlers, the audit entry and the workflow. */
+
+/** A step turned off for this run. */
+export const SKIPPED = 'skipped';
+
+/** A step never reached because an earlier step of the instance failed. */
+export const NOT_RUN_EARLIER_FAILURE = 'NotRun: earlier step failed';
+
+/** Prefix of every "not run" status. */
+export const NOT_RUN_PREFIX = 'NotRun: ';
+
+/** `NotRun: <reason>`. */
+export function notRun(reason: string): string {
+  return `${NOT_RUN_PREFIX}${reason}`;
+}
+
+/** Eligibility outcome of an instance the run handles in a reduced way (not a failure; noted in the audit entry). */
+export const NOT_APPLICABLE = 'NotApplicable';
+
+/** Generic step statuses. */
+export const SUCCESS = 'Success';
+export const FAILED = 'Failed';
+export const IN_PROGRESS = 'InProgress';
+
+/** Outcome of an instance and of a run. */
+export const OUTCOME_SUCCEEDED = 'SUCCEEDED';
+export const OUTCOME_FAILED = 'FAILED';
+
+// ---- SSM -----------------------------------------------------------------------------------------------------
+
+/** The SSM document every script runs through. */
+export const RUN_REMOTE_SCRIPT_DOCUMENT = 'AWS-RunRemoteScript';
+
+/** SSM PingStatus of a reachable agent. */
+export const SSM_PING_ONLINE = 'Online';
+
+/** Ping status reported for an instance SSM does not know. */
+export const SSM_NOT_MANAGED = 'NotManaged';
+
+/** Ping status reported when no script runs, so SSM was not asked. */
+export const SSM_NOT_CHECKED = 'NotChecked';
+
+/** Final `Status` values of a command invocation. */
+export const SSM_TERMINAL_STATUSES: readonly string[] = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
+
+/** Final `StatusDetails` values of a command invocation. */
+export const SSM_TERMINAL_STATUS_DETAILS: readonly string[] = [
+  'Success',
+  'Failed',
+  'Cancelled',
+  'DeliveryTimedOut',
+  'ExecutionTimedOut',
+  'Undeliverable',
+  'Terminated',
+  'InvalidPlatform',
+  'AccessDenied',
+];
+
+/** `Status` values of an invocation still on its way. */
+export const SSM_NON_TERMINAL_STATUSES: readonly string[] = ['Pending', 'InProgress', 'Delayed', 'Cancelling'];
+
+/** Status send-script reports before the first check. */
+export const SSM_PENDING = 'Pending';
+
+/** Status get-script-status reports when the wait expired without a final status. */
+export const SSM_TIMED_OUT = 'TimedOut';
+
+// ---- EC2 -----------------------------------------------------------------------------------------------------
+
+/** Every EC2 instance state discovery asks for. */
+export const EC2_STATES: readonly string[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'];
+
+/** States of instances discovery leaves out. */
+export const EC2_GONE_STATES: readonly string[] = ['shutting-down', 'terminated'];
+
+// ---- AWS Backup ----------------------------------------------------------------------------------------------
+
+export const BACKUP_COMPLETED = 'COMPLETED';
+
+/** Final states of a backup job. */
+export const BACKUP_TERMINAL_STATES: readonly string[] = ['ABORTED', 'COMPLETED', 'FAILED', 'EXPIRED', 'PARTIAL'];
+
+/** States of a backup job still on its way. */
+export const BACKUP_NON_TERMINAL_STATES: readonly string[] = ['CREATED', 'PENDING', 'RUNNING', 'ABORTING'];
+
+// ---- Recovery point tags the run adds -----------------------------------------------------------------------
+
+export const RECOVERY_POINT_TAG_INSTANCE_ID = 'pre-post-script-backup:instance-id';
+export const RECOVERY_POINT_TAG_EXECUTION_ID = 'pre-post-script-backup:execution-id';
