@@ -330,7 +330,7 @@ export class PrePostScriptBackup extends Construct {
     suppress(stateMachine.role.node.findChild('DefaultPolicy'), [{
       id: 'AwsSolutions-IAM5',
       reason: 'lambda:InvokeFunction on the workflow\'s own functions and their versions (<fn>:*); log delivery and X-Ray actions do not support resource-level permissions.',
-      appliesTo: ['Resource::*', { regex: '/^Resource::<PrePostScriptBackup.*Handlers.*\\.Arn>:\\*$/' }],
+      appliesTo: ['Resource::*', { regex: '/^Resource::<[A-Za-z0-9]*Handlers[A-Za-z]+[0-9A-F]{8}\\.Arn>:\\*$/' }],
     }]);
 
     const triggers = new Triggers(this, 'Triggers', {

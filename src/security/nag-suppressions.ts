@@ -13,8 +13,11 @@ interface Suppression {
   readonly appliesTo?: (string | { regex: string })[];
 }
 
-/** The nag form of `arn:<partition>:ec2:<region>:<account>:instance/*`. */
-export const NAG_TAGGED_INSTANCES = 'Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*';
+/**
+ * The nag form of `arn:<partition>:ec2:<region>:<account>:instance/*`, whether the stack's account and Region
+ * are tokens or literals.
+ */
+export const NAG_TAGGED_INSTANCES = { regex: '/^Resource::arn:<AWS::Partition>:ec2:[^:]+:[^:]+:instance\\/\\*$/' };
 
 export function suppress(construct: IConstruct, suppressions: Suppression[]): void {
   const resource = construct instanceof CfnResource ? construct : construct.node.defaultChild as CfnResource | undefined;
@@ -41,7 +44,7 @@ export function addNagSuppressions(role: iam.Role, statements: iam.PolicyStateme
   }
   const unscoped = statements.filter(s => s.resources.includes('*')).flatMap(s => s.actions);
   const tagged = statements.filter(s => s.resources.some(r => r.endsWith(':instance/*'))).flatMap(s => s.actions);
-  const appliesTo: string[] = [];
+  const appliesTo: (string | { regex: string })[] = [];
   const reasons: string[] = [];
   if (unscoped.length > 0) {
     appliesTo.push('Resource::*');

@@ -1,0 +1,32 @@
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import { Template } from 'aws-cdk-lib/assertions';
+import { BackupScript, PrePostScriptBackup, PrePostScriptBackupProps } from '../../src';
+
+export const FIXTURES = path.join(__dirname, '..', 'fixtures');
+export const fixture = (name: string) => path.join(FIXTURES, name);
+
+/** A stack as a consumer would write it, holding one PrePostScriptBackup. */
+export function consumerStack(props: PrePostScriptBackupProps = {}, app = new App()): { stack: Stack; backup: PrePostScriptBackup } {
+  const stack = new Stack(app, 'Consumer', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const backup = new PrePostScriptBackup(stack, 'AppBackup', props);
+  return { stack, backup };
+}
+
+/** Every toggle on, both scripts, a schedule. */
+export function fullProps(extra: PrePostScriptBackupProps = {}): PrePostScriptBackupProps {
+  return {
+    tagKey: 'backup-job-pre-post-script',
+    tagValue: 'true',
+    preScript: BackupScript.fromAsset(fixture('freeze.sh')),
+    postScript: BackupScript.fromAsset(fixture('thaw.sh')),
+    stopInstances: true,
+    schedule: events.Schedule.cron({ hour: '2', minute: '0' }),
+    ...extra,
+  };
+}
+
+export function template(props: PrePostScriptBackupProps = fullProps()): Template {
+  return Template.fromStack(consumerStack(props).stack);
+}

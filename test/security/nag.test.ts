@@ -1,0 +1,54 @@
+import { Aspects, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { SynthesisMessage } from 'aws-cdk-lib/cx-api';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { consumerStack, fullProps } from '../helpers/stacks';
+
+/**
+ * cdk-nag on a stack as a consumer writes it: the construct with every toggle on and a schedule, and no
+ * suppression of the consumer's own. Any finding fails the test with a readable list.
+ */
+function findings(stack: Stack): string[] {
+  Aspects.of(stack).add(new AwsSolutionsChecks({ verbose: true }));
+  const annotations = Annotations.fromStack(stack);
+  const messages: SynthesisMessage[] = [
+    ...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-')),
+    ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-')),
+  ];
+  return messages.map(m => `${m.id}: ${String(m.entry.data).split(':')[0]}`);
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  test('a consumer stack with every option on has no finding', () => {
+    const { stack } = consumerStack(fullProps());
+    expect(findings(stack)).toEqual([]);
+  });
+
+  test('the harness reports a finding when there is one', () => {
+    const { stack } = consumerStack({});
+    new sqs.Queue(stack, 'UnencryptedQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    expect(findings(stack).join('\n')).toMatch(/AwsSolutions-SQS/);
+  });
+
+  test('a consumer stack with the defaults has no finding', () => {
+    const { stack } = consumerStack({});
+    expect(findings(stack)).toEqual([]);
+  });
+
+  test('the construct adds suppressions only inside itself, each narrow and with a reason', () => {
+    const { stack } = consumerStack(fullProps());
+    const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Metadata?: Record<string, any> }>;
+    const suppressed = Object.entries(resources).filter(([, r]) => r.Metadata?.cdk_nag);
+    expect(suppressed.length).toBeGreaterThan(0);
+    for (const [logicalId, resource] of suppressed) {
+      expect(logicalId.startsWith('AppBackup')).toBe(true);
+      for (const rule of resource.Metadata!.cdk_nag.rules_to_suppress) {
+        expect(rule.reason.length).toBeGreaterThan(30);
+        if (rule.id === 'AwsSolutions-IAM5' || rule.id === 'AwsSolutions-IAM4') {
+          expect(rule.applies_to?.length).toBeGreaterThan(0);
+        }
+      }
+    }
+  });
+});

@@ -1,0 +1,112 @@
+import { allStates, AslDefinition, AslState, definitionOf } from '../helpers/definition';
+import { fullProps, template } from '../helpers/stacks';
+
+const definition = definitionOf(template(fullProps()));
+const states = allStates(definition);
+const byName = new Map(states);
+const map = states.find(([, s]) => s.Type === 'Map')![1];
+const instanceChain = (map.ItemProcessor ?? map.Iterator) as AslDefinition;
+
+function successors(state: AslState): string[] {
+  return [
+    state.Next, state.Default,
+    ...(state.Choices ?? []).map(c => c.Next),
+    ...(state.Catch ?? []).map(c => c.Next),
+  ].filter((n): n is string => typeof n === 'string');
+}
+
+describe('the state machine definition', () => {
+  test('uses JSONPath only: no JSONata anywhere', () => {
+    const text = JSON.stringify(definition);
+    expect(text).not.toMatch(/JSONata/i);
+    expect(text).not.toContain('{%');
+    expect(definition.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
+  });
+
+  test('every Task retries transient errors with backoff and catches everything else', () => {
+    const tasks = states.filter(([, s]) => s.Type === 'Task');
+    expect(tasks.length).toBeGreaterThan(15);
+    for (const [name, task] of tasks) {
+      expect({ name, retry: (task.Retry ?? []).length > 0 }).toEqual({ name, retry: true });
+      for (const retry of task.Retry!) {
+        expect(retry.MaxAttempts).toBeGreaterThan(0);
+        expect(retry.MaxAttempts).toBeLessThanOrEqual(6);
+      }
+      expect({ name, catchAll: (task.Catch ?? []).some(c => c.ErrorEquals.includes('States.ALL')) })
+        .toEqual({ name, catchAll: true });
+    }
+    const lambdaTasks = tasks.filter(([, s]) => String(s.Resource).includes('lambda'));
+    for (const [name, task] of lambdaTasks) {
+      expect({ name, errors: task.Retry![0].ErrorEquals }).toEqual({ name, errors: expect.arrayContaining(['TransientError', 'Lambda.TooManyRequestsException']) });
+      expect(task.TimeoutSeconds).toBeDefined();
+    }
+  });
+
+  test('every wait is a bounded poll: Wait → check → Choice leaving on done or expired', () => {
+    const waits = states.filter(([, s]) => s.Type === 'Wait');
+    expect(waits.length).toBeGreaterThanOrEqual(7);
+    for (const [name, wait] of waits) {
+      expect({ name, path: wait.SecondsPath }).toEqual({ name, path: expect.stringMatching(/\.poll\.nextWaitSeconds$/) });
+      const check = byName.get(wait.Next!)!;
+      expect(check.Type).toBe('Task');
+      const choice = byName.get(check.Next!)!;
+      expect(choice.Type).toBe('Choice');
+      const conditions = JSON.stringify(choice.Choices);
+      expect(conditions).toContain('.done');
+      expect(conditions).toContain('.poll.expired');
+      expect(choice.Default).toBe(name);
+    }
+  });
+
+  test('every Choice has a default', () => {
+    for (const [name, choice] of states.filter(([, s]) => s.Type === 'Choice')) {
+      expect({ name, default: typeof choice.Default }).toEqual({ name, default: 'string' });
+    }
+  });
+
+  test('every path of an instance ends with its audit entry', () => {
+    const ends = Object.entries(instanceChain.States).filter(([, s]) => s.End === true || successors(s).length === 0);
+    expect(ends.map(([n]) => n).sort()).toEqual(['Instance: audit entry not written', 'Instance: write audit entry']);
+    expect(instanceChain.States['Instance: write audit entry'].Catch![0].Next).toBe('Instance: audit entry not written');
+  });
+
+  test('the run fails only after the audit write', () => {
+    const fails = Object.entries(definition.States).filter(([, s]) => s.Type === 'Fail').map(([n]) => n);
+    expect(fails.sort()).toEqual(['Audit record not written', 'Run failed']);
+    const predecessors = (target: string) => Object.entries(definition.States)
+      .filter(([, s]) => successors(s).includes(target)).map(([n]) => n);
+    expect(predecessors('Run failed')).toEqual(['Every instance succeeded?']);
+    expect(predecessors('Every instance succeeded?')).toEqual(['Write run audit record']);
+    expect(predecessors('Audit record not written')).toEqual(['Write fallback audit record']);
+  });
+
+  test('every failure before the instances goes to the run audit record', () => {
+    for (const name of ['Validate input', 'Discover instances', 'For each instance']) {
+      expect(definition.States[name].Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Write run audit record' })]);
+    }
+  });
+
+  test('one iteration per instance, with its own input only, concurrency bounded', () => {
+    expect(map.MaxConcurrency).toBe(10);
+    expect(map.ItemsPath).toBe('$.discovery.instances');
+    expect(map.ItemSelector).toEqual({
+      'instance.$': '$$.Map.Item.Value',
+      'config.$': '$.config',
+      'execution.$': '$.execution',
+      'steps': { errors: {} },
+    });
+  });
+
+  test('an instance this run tried to stop is always started again: stop failures lead to the start step', () => {
+    const stopStates = Object.entries(instanceChain.States).filter(([n]) => n.startsWith('Stop instance') && n !== 'Stop instance: skipped' && n !== 'Stop instance enabled?');
+    for (const [name, state] of stopStates) {
+      const exits = successors(state).filter(n => !n.startsWith('Stop instance'));
+      for (const exit of exits) {
+        expect({ name, exit }).toEqual({ name, exit: expect.stringMatching(/^(Instance stopped by this run\?|Backup: start job)$/) });
+      }
+    }
+    const backupExits = Object.entries(instanceChain.States).filter(([n]) => n.startsWith('Backup'))
+      .flatMap(([, s]) => successors(s)).filter(n => !n.startsWith('Backup'));
+    expect(new Set(backupExits)).toEqual(new Set(['Instance stopped by this run?']));
+  });
+});
