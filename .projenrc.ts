@@ -98,4 +98,16 @@ if (bundle) {
   project.testTask.prependSpawn(bundle);
 }
 
+// The example app behind the README's main command: synthesize it and run it in the local simulator.
+project.tsconfigDev.addInclude('examples/**/*.ts');
+project.eslint?.addLintPattern('examples');
+project.npmignore?.exclude('/examples/', '/.ci/');
+project.addTask('dry-run', {
+  description: 'Synthesize the example app and run it locally against a simulated fleet (no AWS account needed)',
+  steps: [
+    { spawn: 'bundle' },
+    { exec: 'ts-node --project tsconfig.dev.json examples/app/main.ts', receiveArgs: true },
+  ],
+});
+
 project.synth();
