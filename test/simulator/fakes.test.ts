@@ -1,0 +1,265 @@
+import { BackupClient, DescribeBackupJobCommand, StartBackupJobCommand } from '@aws-sdk/client-backup';
+import { DescribeInstancesCommand, EC2Client, paginateDescribeInstances, StartInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, ListCommandInvocationsCommand,
+  SendCommandCommand, SSMClient,
+} from '@aws-sdk/client-ssm';
+import { RunningFakes, startFakes } from './fakes';
+import { World } from './world';
+
+const credentials = { accessKeyId: 'AKIAFAKE', secretAccessKey: 'fake' };
+const clientConfig = (endpoint: string) => ({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+
+let world: World;
+let fakes: RunningFakes;
+let ec2: EC2Client;
+let ssm: SSMClient;
+let backup: BackupClient;
+
+beforeEach(async () => {
+  world = new World();
+  fakes = await startFakes(world);
+  ec2 = new EC2Client(clientConfig(fakes.ec2));
+  ssm = new SSMClient(clientConfig(fakes.ssm));
+  backup = new BackupClient(clientConfig(fakes.backup));
+});
+
+afterEach(async () => {
+  ec2.destroy();
+  ssm.destroy();
+  backup.destroy();
+  await fakes.stop();
+});
+
+const id = (n: number) => `i-${n.toString(16).padStart(17, '0')}`;
+
+async function stateOf(instanceId: string): Promise<string | undefined> {
+  const r = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+  return r.Reservations?.[0]?.Instances?.[0]?.State?.Name;
+}
+
+describe('EC2 fake', () => {
+  test('DescribeInstances filters by tag and state and pages with MaxResults/NextToken', async () => {
+    for (let n = 1; n <= 12; n++) {
+      world.addInstance({
+        id: id(n),
+        tags: { backup: n % 3 === 0 ? 'no' : 'yes', Name: `host-${n}` },
+        state: n === 4 ? 'stopped' : 'running',
+        platform: n === 2 ? 'Windows' : 'Linux',
+        reservationId: `r-${Math.ceil(n / 2)}`,
+      });
+    }
+    const seen: Array<{ id: string; platform?: string; reservation?: string }> = [];
+    let pages = 0;
+    for await (const page of paginateDescribeInstances({ client: ec2, pageSize: 5 }, {
+      Filters: [{ Name: 'tag:backup', Values: ['yes'] }, { Name: 'instance-state-name', Values: ['running', 'stopped'] }],
+    })) {
+      pages++;
+      for (const r of page.Reservations ?? []) {
+        for (const i of r.Instances ?? []) seen.push({ id: i.InstanceId!, platform: i.Platform, reservation: r.ReservationId });
+      }
+    }
+    expect(seen.map((s) => s.id)).toEqual([1, 2, 4, 5, 7, 8, 10, 11].map(id));
+    expect(pages).toBe(2);
+    expect(seen.find((s) => s.id === id(2))?.platform).toBe('windows');
+    expect(seen.find((s) => s.id === id(1))?.platform).toBeUndefined();
+    // Several instances in one reservation.
+    const r = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id(7), id(8)] }));
+    expect(r.Reservations).toHaveLength(1);
+    expect(r.Reservations![0].Instances!.map((i) => i.InstanceId)).toEqual([id(7), id(8)]);
+    expect(r.Reservations![0].Instances![0].Tags).toEqual(expect.arrayContaining([{ Key: 'Name', Value: 'host-7' }]));
+    // State filter only.
+    const stopped = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['stopped'] }] }));
+    expect(stopped.Reservations!.flatMap((x) => x.Instances!.map((i) => i.InstanceId))).toEqual([id(4)]);
+    // Unknown instance.
+    await expect(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0000000000000dead'] })))
+      .rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+  });
+
+  test('stop -> stopping for N describes -> stopped; start -> pending -> running; IncorrectInstanceState', async () => {
+    world.addInstance({ id: id(1) });
+    const stop = await ec2.send(new StopInstancesCommand({ InstanceIds: [id(1)] }));
+    expect(stop.StoppingInstances?.[0]).toMatchObject({ CurrentState: { Name: 'stopping', Code: 64 }, PreviousState: { Name: 'running' } });
+    await expect(ec2.send(new StartInstancesCommand({ InstanceIds: [id(1)] }))).rejects.toMatchObject({
+      name: 'IncorrectInstanceState',
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect([await stateOf(id(1)), await stateOf(id(1)), await stateOf(id(1))]).toEqual(['stopping', 'stopping', 'stopped']);
+    const start = await ec2.send(new StartInstancesCommand({ InstanceIds: [id(1)] }));
+    expect(start.StartingInstances?.[0].CurrentState?.Name).toBe('pending');
+    expect([await stateOf(id(1)), await stateOf(id(1)), await stateOf(id(1))]).toEqual(['pending', 'pending', 'running']);
+    expect(world.instanceStates()).toEqual({ [id(1)]: 'running' });
+  });
+
+  test('tag-based authorization, per-instance stop error, injected throttling', async () => {
+    const w = new World({ requireTagForMutation: { key: 'backup', value: 'yes' } });
+    const f = await startFakes(w);
+    const c = new EC2Client(clientConfig(f.ec2));
+    try {
+      w.addInstance({ id: id(1), tags: { backup: 'yes' } });
+      w.addInstance({ id: id(2), tags: {} });
+      w.addInstance({ id: id(3), tags: { backup: 'yes' }, faults: { stopError: { code: 'InternalError', message: 'boom', httpStatus: 500 } } });
+      await c.send(new StopInstancesCommand({ InstanceIds: [id(1)] }));
+      await expect(c.send(new StopInstancesCommand({ InstanceIds: [id(2)] }))).rejects.toMatchObject({ name: 'UnauthorizedOperation' });
+      await expect(c.send(new StopInstancesCommand({ InstanceIds: [id(3)] }))).rejects.toMatchObject({ name: 'InternalError' });
+      w.throttle('ec2', 'DescribeInstances', 2, id(1));
+      const throttled = await c.send(new DescribeInstancesCommand({ InstanceIds: [id(1)] })).catch((e) => e);
+      expect(throttled).toMatchObject({ name: 'RequestLimitExceeded', $metadata: { httpStatusCode: 503 } });
+      await expect(c.send(new DescribeInstancesCommand({ InstanceIds: [id(1)] }))).rejects.toMatchObject({ name: 'RequestLimitExceeded' });
+      await c.send(new DescribeInstancesCommand({ InstanceIds: [id(2)] })); // another instance: not throttled
+      await c.send(new DescribeInstancesCommand({ InstanceIds: [id(1)] }));
+      expect(w.calls.map((x) => [x.action, x.error ?? 'ok'])).toEqual([
+        ['StopInstances', 'ok'], ['StopInstances', 'UnauthorizedOperation'], ['StopInstances', 'InternalError'],
+        ['DescribeInstances', 'RequestLimitExceeded'], ['DescribeInstances', 'RequestLimitExceeded'],
+        ['DescribeInstances', 'ok'], ['DescribeInstances', 'ok'],
+      ]);
+    } finally {
+      c.destroy();
+      await f.stop();
+    }
+  });
+});
+
+describe('SSM fake', () => {
+  const send = (instanceId: string, phase: 'pre' | 'post') => ssm.send(new SendCommandCommand({
+    InstanceIds: [instanceId],
+    DocumentName: 'AWS-RunRemoteScript',
+    Parameters: { sourceType: ['S3'], sourceInfo: ['{"path":"https://s3.us-east-1.amazonaws.com/b/k.sh"}'], commandLine: ['k.sh'] },
+    Comment: `ppsb:exec-1:${phase}`,
+    OutputS3BucketName: 'out-bucket',
+    TimeoutSeconds: 600,
+  }));
+  const get = (commandId: string, instanceId: string) => ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+
+  test('SendCommand -> InvocationDoesNotExist race -> InProgress -> Success / Failed by phase', async () => {
+    world.addInstance({ id: id(1), faults: { post: { status: 'Failed', stderr: 'thaw failed' } } });
+    const pre = await send(id(1), 'pre');
+    const cmdId = pre.Command!.CommandId!;
+    expect(pre.Command).toMatchObject({ Status: 'Pending', DocumentName: 'AWS-RunRemoteScript', InstanceIds: [id(1)] });
+    expect(pre.Command!.RequestedDateTime).toBeInstanceOf(Date);
+    await expect(get(cmdId, id(1))).rejects.toMatchObject({ name: 'InvocationDoesNotExist' });
+    expect((await get(cmdId, id(1))).Status).toBe('InProgress');
+    const done = await get(cmdId, id(1));
+    expect(done).toMatchObject({ Status: 'Success', StatusDetails: 'Success', ResponseCode: 0 });
+
+    const post = await send(id(1), 'post');
+    const postId = post.Command!.CommandId!;
+    await expect(get(postId, id(1))).rejects.toMatchObject({ name: 'InvocationDoesNotExist' });
+    await get(postId, id(1));
+    expect(await get(postId, id(1))).toMatchObject({ Status: 'Failed', ResponseCode: 1, StandardErrorContent: 'thaw failed' });
+    expect(world.commandsFor(id(1)).map((c) => [c.phase, c.status, c.documentName, c.outputS3BucketName])).toEqual([
+      ['pre', 'Success', 'AWS-RunRemoteScript', 'out-bucket'],
+      ['post', 'Failed', 'AWS-RunRemoteScript', 'out-bucket'],
+    ]);
+    expect(world.commandsFor(id(1))[0].parameters.commandLine).toEqual(['k.sh']);
+  });
+
+  test('hang, CancelCommand, offline agent, unmanaged instance, ListCommandInvocations, DescribeInstanceInformation', async () => {
+    world.addInstance({ id: id(1), faults: { pre: 'hang' } });
+    world.addInstance({ id: id(2), agent: 'ConnectionLost' });
+    world.addInstance({ id: id(3), agent: 'absent' });
+    for (let n = 4; n <= 9; n++) world.addInstance({ id: id(n), platform: n === 4 ? 'Windows' : 'Linux' });
+
+    const hang = (await send(id(1), 'pre')).Command!.CommandId!;
+    await expect(get(hang, id(1))).rejects.toMatchObject({ name: 'InvocationDoesNotExist' });
+    for (let k = 0; k < 5; k++) expect((await get(hang, id(1))).Status).toBe('InProgress');
+    const listed = await ssm.send(new ListCommandInvocationsCommand({ InstanceId: id(1), Filters: [{ key: 'InvokedAfter', value: new Date(Date.now() - 60_000).toISOString() }] }));
+    expect(listed.CommandInvocations?.map((c) => [c.CommandId, c.Status])).toEqual([[hang, 'InProgress']]);
+    await ssm.send(new CancelCommandCommand({ CommandId: hang, InstanceIds: [id(1)] }));
+    expect((await get(hang, id(1))).Status).toBe('Cancelling');
+    expect((await get(hang, id(1))).Status).toBe('Cancelled');
+
+    const offline = (await send(id(2), 'pre')).Command!.CommandId!;
+    const statuses: string[] = [];
+    for (let k = 0; k < 4; k++) statuses.push(await get(offline, id(2)).then((r) => `${r.Status}/${r.StatusDetails}`, (e) => e.name));
+    expect(statuses).toEqual(['InvocationDoesNotExist', 'Pending/Pending', 'Pending/Pending', 'TimedOut/DeliveryTimedOut']);
+
+    await expect(send(id(3), 'pre')).rejects.toMatchObject({ name: 'InvalidInstanceId' });
+
+    const info = await ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id(1), id(2), id(3), id(4)] }] }));
+    expect(info.InstanceInformationList?.map((i) => [i.InstanceId, i.PingStatus, i.PlatformType])).toEqual([
+      [id(1), 'Online', 'Linux'], [id(2), 'ConnectionLost', 'Linux'], [id(4), 'Online', 'Windows'],
+    ]);
+    const page1 = await ssm.send(new DescribeInstanceInformationCommand({ MaxResults: 5 }));
+    const page2 = await ssm.send(new DescribeInstanceInformationCommand({ MaxResults: 5, NextToken: page1.NextToken }));
+    expect(page1.InstanceInformationList).toHaveLength(5);
+    expect(page2.NextToken).toBeUndefined();
+    expect([...page1.InstanceInformationList!, ...page2.InstanceInformationList!].map((i) => i.InstanceId))
+      .toEqual([1, 2, 4, 5, 6, 7, 8, 9].map(id));
+  });
+
+  test('agent reconnects N polls after a start; throttling surfaces as ThrottlingException', async () => {
+    const w = new World({ agentReconnectPolls: 2, startPolls: 0 });
+    const f = await startFakes(w);
+    const c = new SSMClient(clientConfig(f.ssm));
+    const e = new EC2Client(clientConfig(f.ec2));
+    try {
+      w.addInstance({ id: id(1), state: 'stopped' });
+      const ping = async () => (await c.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id(1)] }] })))
+        .InstanceInformationList?.[0]?.PingStatus;
+      expect(await ping()).toBe('ConnectionLost');
+      await e.send(new StartInstancesCommand({ InstanceIds: [id(1)] }));
+      await e.send(new DescribeInstancesCommand({ InstanceIds: [id(1)] })); // pending -> running (startPolls 0)
+      expect([await ping(), await ping(), await ping()]).toEqual(['ConnectionLost', 'ConnectionLost', 'Online']);
+      w.throttle('ssm', 'SendCommand', 1);
+      await expect(c.send(new SendCommandCommand({ InstanceIds: [id(1)], DocumentName: 'AWS-RunShellScript' })))
+        .rejects.toMatchObject({ name: 'ThrottlingException' });
+      w.injectFault({ service: 'ssm', action: 'GetCommandInvocation', error: { code: 'InternalServerError', httpStatus: 500 } });
+      const cmd = await c.send(new SendCommandCommand({ InstanceIds: [id(1)], DocumentName: 'AWS-RunShellScript' }));
+      await expect(c.send(new GetCommandInvocationCommand({ CommandId: cmd.Command!.CommandId!, InstanceId: id(1) })))
+        .rejects.toMatchObject({ name: 'InternalServerError', $metadata: { httpStatusCode: 500 } });
+    } finally {
+      c.destroy();
+      e.destroy();
+      await f.stop();
+    }
+  });
+});
+
+describe('Backup fake', () => {
+  const start = (instanceId: string, token?: string) => backup.send(new StartBackupJobCommand({
+    BackupVaultName: 'vault',
+    ResourceArn: `arn:aws:ec2:us-east-1:123456789012:instance/${instanceId}`,
+    IamRoleArn: 'arn:aws:iam::123456789012:role/backup',
+    IdempotencyToken: token,
+    RecoveryPointTags: { source: instanceId },
+    BackupOptions: { WindowsVSS: 'enabled' },
+    StartWindowMinutes: 60,
+  }));
+
+  test('StartBackupJob is idempotent per token; DescribeBackupJob goes CREATED -> PENDING -> RUNNING -> COMPLETED', async () => {
+    world.addInstance({ id: id(1) });
+    const a = await start(id(1), 'tok-1');
+    const b = await start(id(1), 'tok-1');
+    const c = await start(id(1), 'tok-2');
+    expect(a.BackupJobId).toBe(b.BackupJobId);
+    expect(c.BackupJobId).not.toBe(a.BackupJobId);
+    expect(a.CreationDate).toBeInstanceOf(Date);
+    expect(a.RecoveryPointArn).toMatch(/^arn:aws:ec2:us-east-1::image\/ami-/);
+    const states: string[] = [];
+    for (let k = 0; k < 6; k++) states.push((await backup.send(new DescribeBackupJobCommand({ BackupJobId: a.BackupJobId }))).State!);
+    expect(states).toEqual(['CREATED', 'PENDING', 'RUNNING', 'RUNNING', 'COMPLETED', 'COMPLETED']);
+    const d = await backup.send(new DescribeBackupJobCommand({ BackupJobId: a.BackupJobId }));
+    expect(d).toMatchObject({ RecoveryPointArn: a.RecoveryPointArn, ResourceArn: `arn:aws:ec2:us-east-1:123456789012:instance/${id(1)}`, PercentDone: '100.0' });
+    expect(world.backupJobsFor(id(1))).toHaveLength(2);
+    expect(world.backupJobsFor(id(1))[0].params).toMatchObject({ BackupOptions: { WindowsVSS: 'enabled' }, RecoveryPointTags: { source: id(1) } });
+  });
+
+  test('failure states, hang, unknown job, throttling', async () => {
+    world.addInstance({ id: id(1), faults: { backup: 'EXPIRED' } });
+    world.addInstance({ id: id(2), faults: { backup: { state: 'FAILED', statusMessage: 'snapshot quota' } } });
+    world.addInstance({ id: id(3), faults: { backup: 'hang' } });
+    const final = async (jobId: string, polls = 8) => {
+      let r;
+      for (let k = 0; k < polls; k++) r = await backup.send(new DescribeBackupJobCommand({ BackupJobId: jobId }));
+      return r!;
+    };
+    expect(await final((await start(id(1))).BackupJobId!)).toMatchObject({ State: 'EXPIRED', StatusMessage: expect.stringMatching(/expired/) });
+    expect(await final((await start(id(2))).BackupJobId!)).toMatchObject({ State: 'FAILED', StatusMessage: 'snapshot quota' });
+    expect((await final((await start(id(3))).BackupJobId!, 20)).State).toBe('RUNNING');
+    await expect(backup.send(new DescribeBackupJobCommand({ BackupJobId: 'nope' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    world.throttle('backup', 'StartBackupJob', 1);
+    await expect(start(id(1))).rejects.toMatchObject({ name: 'ThrottlingException', $metadata: { httpStatusCode: 429 } });
+    await expect(start(id(1))).resolves.toHaveProperty('BackupJobId');
+  });
+});

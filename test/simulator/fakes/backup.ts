@@ -1,0 +1,112 @@
+/**
+ * AWS Backup over REST-JSON: `PUT /backup-jobs` (StartBackupJob), `GET /backup-jobs/{id}` (DescribeBackupJob).
+ */
+import { FakeHandler, FakeRequest, FakeResponse } from './http';
+import { ACCOUNT_ID, BackupJob, FakeApiError, REGION, World } from '../world';
+
+function json(body: unknown): FakeResponse {
+  return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+export function backupErrorResponse(code: string, message: string, status: number): FakeResponse {
+  return {
+    status,
+    headers: { 'content-type': 'application/json', 'x-amzn-errortype': `${code}:http://internal.amazon.com/coral/com.amazonaws.cryo/` },
+    body: JSON.stringify({ Code: code, Message: message }),
+  };
+}
+
+const epoch = (d: Date) => d.getTime() / 1000;
+
+function instanceIdOf(resourceArn: unknown): string | undefined {
+  const m = /^arn:[^:]+:ec2:[^:]*:[^:]*:instance\/(i-[0-9a-zA-Z]+)$/.exec(String(resourceArn ?? ''));
+  return m?.[1];
+}
+
+const FAILURE_MESSAGES: Record<string, string> = {
+  FAILED: 'An internal error occurred while creating the snapshot (simulated).',
+  ABORTED: 'Backup job was aborted (simulated).',
+  EXPIRED: 'Backup job expired: it did not complete within the complete window (simulated).',
+  PARTIAL: 'Some volumes could not be backed up (simulated).',
+};
+
+function describe(job: BackupJob): Record<string, unknown> {
+  const final = ['COMPLETED', 'FAILED', 'ABORTED', 'EXPIRED', 'PARTIAL'].includes(job.state);
+  const p = job.params as Record<string, any>;
+  return {
+    AccountId: ACCOUNT_ID,
+    BackupJobId: job.backupJobId,
+    BackupVaultName: job.backupVaultName,
+    BackupVaultArn: `arn:aws:backup:${REGION}:${ACCOUNT_ID}:backup-vault:${job.backupVaultName}`,
+    RecoveryPointArn: job.recoveryPointArn,
+    ResourceArn: job.resourceArn,
+    ResourceType: 'EC2',
+    CreationDate: epoch(job.creationDate),
+    ...(final ? { CompletionDate: epoch(new Date()) } : {}),
+    State: job.state,
+    ...(final && job.state !== 'COMPLETED' ? { StatusMessage: job.behaviour.statusMessage ?? FAILURE_MESSAGES[job.state] } : {}),
+    PercentDone: job.state === 'COMPLETED' ? '100.0' : job.state === 'RUNNING' ? '50.0' : '0.0',
+    BackupSizeInBytes: job.state === 'COMPLETED' ? 8589934592 : 0,
+    IamRoleArn: job.iamRoleArn,
+    StartBy: epoch(new Date(job.creationDate.getTime() + (p.StartWindowMinutes ?? 480) * 60_000)),
+    BackupOptions: p.BackupOptions ?? {},
+    BackupType: p.BackupOptions?.WindowsVSS === 'enabled' ? 'WindowsVSS' : '',
+    IsParent: false,
+    ResourceName: job.instanceId,
+  };
+}
+
+export function backupHandler(world: World): FakeHandler {
+  return (req: FakeRequest) => {
+    let action = 'Unknown';
+    let params: any = {};
+    let instanceIds: string[] = [];
+    const m = /^\/backup-jobs\/([^/]+)$/.exec(req.path);
+    if (req.method === 'PUT' && req.path === '/backup-jobs') {
+      action = 'StartBackupJob';
+      try {
+        params = JSON.parse(req.body || '{}');
+      } catch {
+        return backupErrorResponse('InvalidParameterValueException', 'bad JSON', 400);
+      }
+      const id = instanceIdOf(params.ResourceArn);
+      instanceIds = id ? [id] : [];
+    } else if (req.method === 'GET' && m) {
+      action = 'DescribeBackupJob';
+      params = { BackupJobId: m[1] };
+      const job = world.backupJobs.get(m[1]);
+      instanceIds = job?.instanceId ? [job.instanceId] : [];
+    }
+    try {
+      world.recordCall('backup', action, instanceIds, params);
+      if (action === 'StartBackupJob') {
+        for (const k of ['BackupVaultName', 'ResourceArn', 'IamRoleArn']) {
+          if (!params[k]) throw new FakeApiError({ code: 'MissingParameterValueException', message: `${k} is required` });
+        }
+        if (!instanceIds[0]) {
+          throw new FakeApiError({ code: 'InvalidParameterValueException', message: `Invalid ARN ${params.ResourceArn}: only EC2 instances are supported by the fake` });
+        }
+        const job = world.startBackupJob(params, instanceIds[0]);
+        return json({
+          BackupJobId: job.backupJobId,
+          RecoveryPointArn: job.recoveryPointArn,
+          CreationDate: epoch(job.creationDate),
+          IsParent: false,
+        });
+      }
+      if (action === 'DescribeBackupJob') {
+        const job = world.backupJobs.get(params.BackupJobId);
+        if (!job) throw new FakeApiError({ code: 'ResourceNotFoundException', message: `Cannot find backup job ${params.BackupJobId}` });
+        return json(describe(world.observeBackupJob(job)));
+      }
+      return backupErrorResponse('UnknownOperationException', `${req.method} ${req.path} is not supported by the fake`, 404);
+    } catch (e) {
+      if (e instanceof FakeApiError) {
+        const last = world.calls[world.calls.length - 1];
+        if (last) last.error = e.code;
+        return backupErrorResponse(e.code, e.message, e.httpStatus);
+      }
+      throw e;
+    }
+  };
+}

@@ -1,0 +1,215 @@
+/**
+ * EC2 over the query protocol: form-encoded POST, XML answers in the EC2 namespace.
+ * DescribeInstances, StopInstances, StartInstances.
+ */
+import { FakeHandler, FakeRequest, FakeResponse, xmlEscape } from './http';
+import { ACCOUNT_ID, EC2_STATE_CODES, Ec2StateName, FakeApiError, Instance, REGION, World } from '../world';
+
+const NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
+
+interface Filter { readonly name: string; readonly values: string[] }
+
+/** Lists like `InstanceId.1`, `InstanceId.2`. */
+function list(params: URLSearchParams, prefix: string): string[] {
+  const out: Array<[number, string]> = [];
+  for (const [k, v] of params) {
+    const m = new RegExp(`^${prefix.replace('.', '\\.')}\\.(\\d+)$`).exec(k);
+    if (m) out.push([Number(m[1]), v]);
+  }
+  return out.sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+}
+
+function filters(params: URLSearchParams): Filter[] {
+  const byIndex = new Map<number, { name?: string; values: Array<[number, string]> }>();
+  for (const [k, v] of params) {
+    const m = /^Filter\.(\d+)\.(Name|Value\.(\d+))$/.exec(k);
+    if (!m) continue;
+    const i = Number(m[1]);
+    let f = byIndex.get(i);
+    if (!f) byIndex.set(i, f = { values: [] });
+    if (m[2] === 'Name') f.name = v;
+    else f.values.push([Number(m[3]), v]);
+  }
+  return [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, f]) => ({
+    name: f.name ?? '',
+    values: f.values.sort((a, b) => a[0] - b[0]).map(([, v]) => v),
+  }));
+}
+
+function wildcard(pattern: string, value: string): boolean {
+  if (!pattern.includes('*') && !pattern.includes('?')) return pattern === value;
+  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+  return re.test(value);
+}
+
+const SUPPORTED_FILTERS = /^(tag:.+|tag-key|instance-state-name|instance-state-code|instance-id|platform|reservation-id)$/;
+
+/** Filters that do not depend on the (advancing) state. */
+function matchesStatic(inst: Instance, fs: Filter[]): boolean {
+  for (const f of fs) {
+    if (f.name.startsWith('tag:')) {
+      const v = inst.tags[f.name.slice(4)];
+      if (v === undefined || !f.values.some((p) => wildcard(p, v))) return false;
+    } else if (f.name === 'tag-key') {
+      if (!Object.keys(inst.tags).some((k) => f.values.some((p) => wildcard(p, k)))) return false;
+    } else if (f.name === 'instance-id') {
+      if (!f.values.some((p) => wildcard(p, inst.id))) return false;
+    } else if (f.name === 'platform') {
+      if (inst.platform !== 'Windows' || !f.values.includes('windows')) return false;
+    } else if (f.name === 'reservation-id') {
+      if (!f.values.includes(inst.reservationId)) return false;
+    }
+  }
+  return true;
+}
+
+function matchesState(state: Ec2StateName, fs: Filter[]): boolean {
+  for (const f of fs) {
+    if (f.name === 'instance-state-name' && !f.values.some((p) => wildcard(p, state))) return false;
+    if (f.name === 'instance-state-code' && !f.values.includes(String(EC2_STATE_CODES[state]))) return false;
+  }
+  return true;
+}
+
+function stateXml(tag: string, state: Ec2StateName): string {
+  return `<${tag}><code>${EC2_STATE_CODES[state]}</code><name>${state}</name></${tag}>`;
+}
+
+function instanceXml(inst: Instance, state: Ec2StateName): string {
+  const tags = Object.entries(inst.tags)
+    .map(([k, v]) => `<item><key>${xmlEscape(k)}</key><value>${xmlEscape(v)}</value></item>`).join('');
+  return '<item>'
+    + `<instanceId>${inst.id}</instanceId>`
+    + '<imageId>ami-0123456789abcdef0</imageId>'
+    + stateXml('instanceState', state)
+    + '<instanceType>t3.micro</instanceType>'
+    + `<placement><availabilityZone>${REGION}a</availabilityZone><tenancy>default</tenancy></placement>`
+    + (inst.platform === 'Windows' ? '<platform>windows</platform>' : '')
+    + `<platformDetails>${inst.platform === 'Windows' ? 'Windows' : 'Linux/UNIX'}</platformDetails>`
+    + '<rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/xvda</rootDeviceName>'
+    + `<tagSet>${tags}</tagSet>`
+    + '</item>';
+}
+
+export function ec2ErrorResponse(code: string, message: string, status: number): FakeResponse {
+  return {
+    status,
+    headers: { 'content-type': 'text/xml;charset=UTF-8' },
+    body: '<?xml version="1.0" encoding="UTF-8"?>\n'
+      + `<Response><Errors><Error><Code>${xmlEscape(code)}</Code><Message>${xmlEscape(message)}</Message></Error></Errors>`
+      + `<RequestID>${requestId()}</RequestID></Response>`,
+  };
+}
+
+let reqCounter = 0;
+function requestId(): string {
+  reqCounter++;
+  return `00000000-0000-4000-8000-${reqCounter.toString(16).padStart(12, '0')}`;
+}
+
+function ok(action: string, inner: string): FakeResponse {
+  return {
+    status: 200,
+    headers: { 'content-type': 'text/xml;charset=UTF-8' },
+    body: `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${NS}"><requestId>${requestId()}</requestId>${inner}</${action}Response>`,
+  };
+}
+
+function lookup(world: World, ids: string[]): Instance[] {
+  return ids.map((id) => {
+    if (!/^i-[0-9a-zA-Z]+$/.test(id)) {
+      throw new FakeApiError({ code: 'InvalidInstanceID.Malformed', message: `Invalid id: "${id}"` });
+    }
+    const inst = world.instances.get(id);
+    if (!inst) {
+      throw new FakeApiError({ code: 'InvalidInstanceID.NotFound', message: `The instance ID '${id}' does not exist` });
+    }
+    return inst;
+  });
+}
+
+function describeInstances(world: World, params: URLSearchParams, ids: string[]): FakeResponse {
+  const fs = filters(params);
+  for (const f of fs) {
+    if (!SUPPORTED_FILTERS.test(f.name)) {
+      throw new FakeApiError({ code: 'InvalidParameterValue', message: `The filter '${f.name}' is invalid (not supported by the fake)` });
+    }
+  }
+  const maxResultsRaw = params.get('MaxResults');
+  if (maxResultsRaw !== null && ids.length > 0) {
+    throw new FakeApiError({
+      code: 'InvalidParameterCombination',
+      message: 'The parameter instancesSet cannot be used with the parameter maxResults',
+    });
+  }
+  const maxResults = maxResultsRaw === null ? Infinity : Number(maxResultsRaw);
+  if (maxResultsRaw !== null && !(maxResults >= 5 && maxResults <= 1000)) {
+    throw new FakeApiError({
+      code: 'InvalidParameterValue',
+      message: `Value ( ${maxResultsRaw} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`,
+    });
+  }
+  let start = 0;
+  const token = params.get('NextToken');
+  if (token) {
+    const m = /^pos:(\d+)$/.exec(Buffer.from(token, 'base64').toString('utf8'));
+    if (!m) throw new FakeApiError({ code: 'InvalidParameterValue', message: 'Invalid value for NextToken' });
+    start = Number(m[1]);
+  }
+  const candidates = ids.length > 0 ? lookup(world, [...new Set(ids)]) : world.instanceList;
+  const found: Array<[Instance, Ec2StateName]> = [];
+  let pos = start;
+  for (; pos < candidates.length && found.length < maxResults; pos++) {
+    const inst = candidates[pos];
+    if (!matchesStatic(inst, fs)) continue;
+    const state = world.observeInstance(inst);
+    if (matchesState(state, fs)) found.push([inst, state]);
+  }
+  // Group consecutive instances of one reservation.
+  let reservations = '';
+  for (let i = 0; i < found.length;) {
+    const rid = found[i][0].reservationId;
+    let items = '';
+    for (; i < found.length && found[i][0].reservationId === rid; i++) items += instanceXml(found[i][0], found[i][1]);
+    reservations += `<item><reservationId>${rid}</reservationId><ownerId>${ACCOUNT_ID}</ownerId><groupSet/><instancesSet>${items}</instancesSet></item>`;
+  }
+  const next = pos < candidates.length ? `<nextToken>${Buffer.from(`pos:${pos}`).toString('base64')}</nextToken>` : '';
+  return ok('DescribeInstances', `<reservationSet>${reservations}</reservationSet>${next}`);
+}
+
+function changeState(world: World, action: 'StopInstances' | 'StartInstances', ids: string[]): FakeResponse {
+  if (ids.length === 0) {
+    throw new FakeApiError({ code: 'MissingParameter', message: 'The request must contain the parameter InstanceId' });
+  }
+  const items = lookup(world, ids).map((inst) => {
+    const r = action === 'StopInstances' ? world.stopInstance(inst) : world.startInstance(inst);
+    return `<item><instanceId>${inst.id}</instanceId>${stateXml('currentState', r.current)}${stateXml('previousState', r.previous)}</item>`;
+  });
+  return ok(action, `<instancesSet>${items.join('')}</instancesSet>`);
+}
+
+export function ec2Handler(world: World): FakeHandler {
+  return (req: FakeRequest) => {
+    const params = new URLSearchParams(req.body);
+    const action = params.get('Action') ?? '';
+    const ids = list(params, 'InstanceId');
+    const idFilter = filters(params).filter((f) => f.name === 'instance-id').flatMap((f) => f.values);
+    const fields = Object.fromEntries([...params].filter(([k]) => k !== 'Action' && k !== 'Version'));
+    try {
+      world.recordCall('ec2', action, ids.length > 0 ? ids : idFilter, fields);
+      switch (action) {
+        case 'DescribeInstances': return describeInstances(world, params, ids);
+        case 'StopInstances':
+        case 'StartInstances': return changeState(world, action, ids);
+        default: return ec2ErrorResponse('InvalidAction', `The action ${action} is not valid for this web service (fake).`, 400);
+      }
+    } catch (e) {
+      if (e instanceof FakeApiError) {
+        const last = world.calls[world.calls.length - 1];
+        if (last) last.error = e.code;
+        return ec2ErrorResponse(e.code, e.message, e.httpStatus);
+      }
+      throw e;
+    }
+  };
+}
