@@ -83,6 +83,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   // A top-level dev tsconfig covering src, test, examples and projenrc (editors, ts-node, jest).
   tsconfigDevFile: 'tsconfig.dev.json',
+  eslintOptions: { dirs: ['src'], tsconfigPath: './tsconfig.dev.json', projectService: false },
 
   gitignore: ['/cdk.out', '/examples/**/cdk.out', '/.tmp'],
 });
@@ -100,6 +101,7 @@ if (bundle) {
 
 // The example app behind the README's main command: synthesize it and run it in the local simulator.
 project.tsconfigDev.addInclude('examples/**/*.ts');
+project.tsconfigDev.addInclude('.projenrc.ts');
 project.eslint?.addLintPattern('examples');
 project.npmignore?.exclude('/examples/', '/.ci/');
 project.addTask('dry-run', {

@@ -4,8 +4,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { consumerStack, fullProps, template } from './helpers/stacks';
 import { BackupScript, PrePostScriptBackup } from '../src';
+import { consumerStack, fullProps, template } from './helpers/stacks';
 
 describe('resources', () => {
   const t = template();

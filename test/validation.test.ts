@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
-import { consumerStack, fixture } from './helpers/stacks';
 import { BackupScript, PrePostScriptBackupProps } from '../src';
+import { consumerStack, fixture } from './helpers/stacks';
 
 describe('props validation: each error names the prop and says how to fix it', () => {
   const cases: [string, PrePostScriptBackupProps, RegExp][] = [

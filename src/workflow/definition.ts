@@ -1,7 +1,7 @@
+import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { WorkflowFunctions } from './functions';
 import { INSTANCE_ITEM_SELECTOR, instanceChain } from './instance-chain';

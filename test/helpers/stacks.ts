@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
 import { BackupScript, PrePostScriptBackup, PrePostScriptBackupProps } from '../../src';
 
 export const FIXTURES = path.join(__dirname, '..', 'fixtures');
