@@ -1,0 +1,649 @@
+/**
+ * Runs a synthesized Step Functions state machine locally (aws-local-stepfunctions) with its bundled Lambda
+ * handlers called in-process, against loopback fakes of EC2, SSM and AWS Backup and a dynalite DynamoDB.
+ *
+ *   const sim = await Simulator.start({ template, assetDir });
+ *   sim.world.addInstances([...]);
+ *   const r = await sim.run({}, { executionName: 'nightly' });
+ *   await sim.getAuditItem(r.executionArn);
+ *   await sim.stop();
+ */
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { AslDefinition, AslState, CfnTemplate, lambdaArn, resolveStateMachine, ResolvedStateMachine, resourcesOfType, tableName, TokenOverrides, walkStates } from './asl';
+import { backupHandler } from './fakes/backup';
+import { createTables, Dynalite, dynamodbHandler } from './fakes/dynamodb';
+import { ec2Handler } from './fakes/ec2';
+import { FakeServer } from './fakes/http';
+import { ssmHandler } from './fakes/ssm';
+import { describeFunctions, Handler, LambdaFunction, loadHandler, realProcess, toTaskError, unionEnvironment } from './lambda';
+import { ACCOUNT_ID, REGION, World, WorldOptions } from './world';
+
+// aws-local-stepfunctions is an ES module with a CommonJS build; its types only resolve as ESM under module node16.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { ExecutionError, ExecutionTimeoutError, StateMachine } = require('aws-local-stepfunctions') as typeof import('aws-local-stepfunctions', { with: { 'resolution-mode': 'import' } });
+
+// aws-local-stepfunctions needs Promise.withResolvers (node 22); the jest setup polyfills it, this is a fallback.
+const P = Promise as unknown as { withResolvers?: () => unknown };
+if (!P.withResolvers) {
+  P.withResolvers = () => {
+    let resolve!: (v: unknown) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise((a, b) => { resolve = a; reject = b; });
+    return { promise, resolve, reject };
+  };
+}
+
+export type TaskHandler = (input: any) => unknown;
+
+export interface SimulatorOptions {
+  /** The synthesized template (`Template.fromStack(stack).toJSON()` or the cdk.out template file's JSON). */
+  readonly template: CfnTemplate;
+  /** Logical id of the state machine, when the template has several. */
+  readonly stateMachine?: string;
+  /** Synth output directory: Lambda code is found through each function's `aws:asset:path` metadata. */
+  readonly assetDir?: string;
+  /** Lambda logical id -> directory with the bundled handler (index.js) or the file. Wins over asset metadata. */
+  readonly lambdaCode?: Record<string, string>;
+  /** Values for tokens the resolver cannot work out. */
+  readonly tokenOverrides?: TokenOverrides;
+  readonly world?: WorldOptions;
+  /** Extra environment variables for the handlers. */
+  readonly env?: Record<string, string>;
+  /** Handlers for Task states the simulator does not run itself, keyed by state name or by Resource. */
+  readonly taskHandlers?: Record<string, TaskHandler>;
+  /** Logical id of the audit table (default: the table keyed by SM_Execution_ID, else the only table). */
+  readonly auditTable?: string;
+  /** Validate the definition with asl-validator (default true). */
+  readonly validate?: boolean;
+}
+
+export interface RunOptions {
+  /** Execution name (default `execution-<n>`). Names cannot be reused, as in Step Functions. */
+  readonly executionName?: string;
+  /** Keep every event of the run in the result (default false). */
+  readonly keepEvents?: boolean;
+}
+
+export type ExecutionStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+/** Nominal seconds waited in one place (the top level, or one Map iteration / Parallel branch). */
+export interface WaitBucket {
+  /** Wait states' seconds plus Retry back-off seconds. */
+  seconds: number;
+  waitSeconds: number;
+  retrySeconds: number;
+  /** Seconds per Wait state. */
+  byState: Record<string, number>;
+}
+
+export interface RunStats {
+  /** States entered (including inside Map iterations and Parallel branches). */
+  stateTransitions: number;
+  /** Invocations per function name. */
+  lambdaInvocations: Record<string, number>;
+  /** Calls to the fakes per `service:action` (including DynamoDB calls of handlers and service integrations). */
+  apiCalls: Record<string, number>;
+  /** Largest JSON of a state's input or output, in bytes (Step Functions' limit: 262144). */
+  largestStatePayloadBytes: number;
+  largestStatePayloadState: string;
+  /**
+   * The nominal duration of the run on the longest path: the top level's waits plus, for every Map / Parallel
+   * state of the top level, the largest of its iterations' (branches') summed waits. Retry back-off included.
+   */
+  virtualSeconds: number;
+  /** The top level's waits. */
+  topLevel: WaitBucket;
+  /** Per top-level Map / Parallel state (`Name`, or `Name#2` when it ran again), per iteration index / branch. */
+  iterations: Record<string, WaitBucket[]>;
+  retries: number;
+  /** The state machine's TimeoutSeconds, if any, and whether virtualSeconds exceeds it. */
+  timeoutSeconds?: number;
+  exceedsTimeout: boolean;
+  /** Things the simulator could not evaluate exactly (e.g. a SecondsPath it could not read). */
+  warnings: string[];
+}
+
+export interface RunResult {
+  readonly status: ExecutionStatus;
+  readonly output?: any;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly executionArn: string;
+  readonly executionName: string;
+  readonly startTime: string;
+  readonly stats: RunStats;
+  readonly events?: any[];
+}
+
+/** A Task failure that is not a Lambda one (service integrations): Step Functions' Error and Cause. */
+class TaskFailure extends Error {
+  constructor(error: string, cause: string) {
+    super(cause);
+    this.name = error;
+  }
+}
+
+/** A minimal JSONPath reader for Wait states' SecondsPath / InputPath (`$.a.b`, `$['a'][0]`). */
+export function readPath(pathExpr: string, value: unknown): unknown {
+  if (!pathExpr.startsWith('$') || pathExpr.startsWith('$$')) throw new Error(`unsupported path ${pathExpr}`);
+  const re = /\.([A-Za-z_$][\w$-]*)|\[(\d+)\]|\['([^']*)'\]|\["([^"]*)"\]/gy;
+  re.lastIndex = 1;
+  let cur: any = value;
+  while (re.lastIndex < pathExpr.length) {
+    const start = re.lastIndex;
+    const m = re.exec(pathExpr);
+    if (!m || m.index !== start) throw new Error(`unsupported path ${pathExpr}`);
+    const key = m[1] ?? (m[2] !== undefined ? Number(m[2]) : m[3] ?? m[4]);
+    cur = cur === null || cur === undefined ? undefined : cur[key];
+  }
+  return cur;
+}
+
+const emptyBucket = (): WaitBucket => ({ seconds: 0, waitSeconds: 0, retrySeconds: 0, byState: {} });
+
+interface StateInfo {
+  readonly state: AslState;
+  /** Outermost enclosing Map/Parallel state, or undefined at the top level. */
+  readonly container?: { readonly name: string; readonly kind: 'Map' | 'Parallel'; readonly branch: number };
+}
+
+const DDB_COMMANDS: Record<string, new (input: any) => any> = {
+  putItem: PutItemCommand,
+  getItem: GetItemCommand,
+  updateItem: UpdateItemCommand,
+  deleteItem: DeleteItemCommand,
+};
+
+export class Simulator {
+  /** Start the fakes and dynalite, create the tables, load the handlers. */
+  public static async start(options: SimulatorOptions): Promise<Simulator> {
+    const sim = new Simulator(options);
+    try {
+      await sim.init();
+    } catch (e) {
+      await sim.stop();
+      throw e;
+    }
+    return sim;
+  }
+
+  public readonly world: World;
+  public readonly stateMachine: ResolvedStateMachine;
+  public readonly functions: Map<string, LambdaFunction>;
+  /** Requests that reached the catch-all endpoint (a service the simulator does not fake). */
+  public readonly unexpectedCalls: Array<{ method: string; path: string; target?: string; body: string }> = [];
+  /** Endpoints of the fakes, by service. */
+  public readonly endpoints: Record<string, string> = {};
+  /** The Lambda environment the handlers see. */
+  public readonly environment: Record<string, string> = {};
+
+  private readonly servers: FakeServer[] = [];
+  private dynalite?: Dynalite;
+  private ddb?: DynamoDBClient;
+  private doc?: DynamoDBDocumentClient;
+  private readonly handlers = new Map<string, { fn: LambdaFunction; handler: Handler }>();
+  private readonly stateInfo = new Map<string, StateInfo>();
+  private readonly savedEnv: Record<string, string | undefined> = {};
+  private readonly usedNames = new Set<string>();
+  private executionCounter = 0;
+  private readonly auditTableName?: string;
+  private stopped = false;
+
+  private constructor(private readonly options: SimulatorOptions) {
+    this.world = new World(options.world);
+    this.stateMachine = resolveStateMachine(options.template, options.stateMachine, { overrides: options.tokenOverrides });
+    this.functions = describeFunctions(options.template, {
+      assetDir: options.assetDir,
+      lambdaCode: options.lambdaCode,
+      resolve: { overrides: options.tokenOverrides },
+    });
+    walkStates(this.stateMachine.definition, (name, state, parents) => {
+      if (this.stateInfo.has(name)) throw new Error(`state name ${name} is used twice; Step Functions requires unique names`);
+      const outer = parents[0];
+      this.stateInfo.set(name, {
+        state,
+        container: outer ? { name: outer.name, kind: outer.state.Type, branch: outer.branch } : undefined,
+      });
+    });
+    this.auditTableName = this.findAuditTable();
+  }
+
+  private findAuditTable(): string | undefined {
+    const t = this.options.template;
+    if (this.options.auditTable) return tableName(this.options.auditTable, t, { overrides: this.options.tokenOverrides });
+    const tables = resourcesOfType(t, 'AWS::DynamoDB::Table');
+    const keyed = tables.find((id) => (t.Resources![id].Properties?.KeySchema ?? [])
+      .some((k: any) => k.KeyType === 'HASH' && k.AttributeName === 'SM_Execution_ID'));
+    const id = keyed ?? (tables.length === 1 ? tables[0] : undefined);
+    return id ? tableName(id, t, { overrides: this.options.tokenOverrides }) : undefined;
+  }
+
+  private async init(): Promise<void> {
+    const ec2 = await FakeServer.start('ec2', ec2Handler(this.world));
+    this.servers.push(ec2);
+    const ssm = await FakeServer.start('ssm', ssmHandler(this.world));
+    this.servers.push(ssm);
+    const backup = await FakeServer.start('backup', backupHandler(this.world));
+    this.servers.push(backup);
+    this.dynalite = await Dynalite.start();
+    const dynamodb = await FakeServer.start('dynamodb', dynamodbHandler(this.world, this.dynalite));
+    this.servers.push(dynamodb);
+    const other = await FakeServer.start('catch-all', (req) => {
+      this.unexpectedCalls.push({ method: req.method, path: req.path, target: req.headers['x-amz-target'] as string | undefined, body: req.body.slice(0, 2000) });
+      return {
+        status: 400,
+        headers: { 'content-type': 'application/json', 'x-amzn-errortype': 'UnrecognizedClientException' },
+        body: JSON.stringify({ __type: 'UnrecognizedClientException', message: 'This service is not simulated (no real AWS is reachable from the simulator)' }),
+      };
+    });
+    this.servers.push(other);
+    Object.assign(this.endpoints, { ec2: ec2.url, ssm: ssm.url, backup: backup.url, dynamodb: dynamodb.url, other: other.url });
+
+    const credentials = { accessKeyId: 'AKIASIMULATOR0000000', secretAccessKey: 'simulator-secret' };
+    this.ddb = new DynamoDBClient({ endpoint: dynamodb.url, region: REGION, credentials, maxAttempts: 1 });
+    this.doc = DynamoDBDocumentClient.from(this.ddb);
+    await createTables(
+      new DynamoDBClient({ endpoint: this.dynalite.url, region: REGION, credentials }),
+      this.options.template,
+    );
+
+    // The Lambda environment: every function's variables, then the AWS ones (which win).
+    Object.assign(this.environment, unionEnvironment(this.functions.values()), this.options.env, {
+      AWS_ENDPOINT_URL: other.url,
+      AWS_ENDPOINT_URL_EC2: ec2.url,
+      AWS_ENDPOINT_URL_SSM: ssm.url,
+      AWS_ENDPOINT_URL_BACKUP: backup.url,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_REGION: REGION,
+      AWS_DEFAULT_REGION: REGION,
+      AWS_MAX_ATTEMPTS: '1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+    const unset = ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_RETRY_MODE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE',
+      'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN'];
+    for (const k of [...Object.keys(this.environment), ...unset]) {
+      if (!(k in this.savedEnv)) this.savedEnv[k] = realProcess.env[k];
+    }
+    for (const k of unset) delete realProcess.env[k];
+    Object.assign(realProcess.env, this.environment);
+
+    for (const fn of this.functions.values()) {
+      const handler = loadHandler(fn);
+      this.handlers.set(fn.functionName, { fn, handler });
+    }
+    this.buildTaskHandlers(); // fails early when a Task has no handler
+  }
+
+  /** Stop the servers and restore the environment. */
+  public async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const [k, v] of Object.entries(this.savedEnv)) {
+      if (v === undefined) delete realProcess.env[k];
+      else realProcess.env[k] = v;
+    }
+    this.ddb?.destroy();
+    await Promise.all(this.servers.map((s) => s.stop()));
+    await this.dynalite?.stop();
+  }
+
+  // ---------------------------------------------------------------------------------------------- Task handlers
+
+  private lambdaByNameOrArn(nameOrArn: string): { fn: LambdaFunction; handler: Handler } | undefined {
+    const m = /^arn:aws:lambda:[^:]+:\d+:function:([^:]+)(?::.+)?$/.exec(nameOrArn);
+    const name = m ? m[1] : nameOrArn.split(':')[0];
+    return this.handlers.get(name);
+  }
+
+  private async invokeLambda(
+    target: { fn: LambdaFunction; handler: Handler }, event: unknown, stats: RunStats, executionName: string,
+  ): Promise<unknown> {
+    const name = target.fn.functionName;
+    stats.lambdaInvocations[name] = (stats.lambdaInvocations[name] ?? 0) + 1;
+    const payload = JSON.parse(JSON.stringify(event ?? null));
+    const deadline = Date.now() + target.fn.timeoutSeconds * 1000;
+    const context = {
+      functionName: name,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: lambdaArn(name),
+      memoryLimitInMB: '128',
+      awsRequestId: `${executionName}-${stats.lambdaInvocations[name]}`,
+      logGroupName: `/aws/lambda/${name}`,
+      logStreamName: 'simulator',
+      callbackWaitsForEmptyEventLoop: true,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    };
+    let result: unknown;
+    try {
+      result = await target.handler(payload, context);
+    } catch (e) {
+      throw toTaskError(e);
+    }
+    return result === undefined ? null : JSON.parse(JSON.stringify(result));
+  }
+
+  private async dynamoTask(action: string, params: any): Promise<unknown> {
+    const Cmd = DDB_COMMANDS[action];
+    try {
+      const out = await this.ddb!.send(new Cmd(params));
+      const { $metadata, ...rest } = out as unknown as Record<string, unknown>;
+      return JSON.parse(JSON.stringify({
+        ...rest,
+        SdkHttpMetadata: { HttpStatusCode: 200 },
+        SdkResponseMetadata: { RequestId: (($metadata as any)?.requestId as string) ?? '' },
+      }));
+    } catch (e) {
+      const err = e as Error;
+      throw new TaskFailure(`DynamoDB.${err.name === 'Error' ? 'AmazonDynamoDBException' : err.name}`, err.message);
+    }
+  }
+
+  /** One local handler per Task state (by state name, as aws-local-stepfunctions wants them). */
+  private buildTaskHandlers(stats?: RunStats, executionName = ''): Record<string, (input: any) => Promise<unknown>> {
+    const out: Record<string, (input: any) => Promise<unknown>> = {};
+    const missing: string[] = [];
+    const extra = this.options.taskHandlers ?? {};
+    for (const [name, info] of this.stateInfo) {
+      if (info.state.Type !== 'Task') continue;
+      const resource = String(info.state.Resource);
+      const custom = extra[name] ?? extra[resource];
+      if (custom) {
+        out[name] = async (input) => JSON.parse(JSON.stringify((await custom(input)) ?? null));
+        continue;
+      }
+      const direct = this.lambdaByNameOrArn(resource);
+      if (direct && resource.startsWith('arn:aws:lambda:')) {
+        out[name] = (input) => this.invokeLambda(direct, input, stats!, executionName);
+        continue;
+      }
+      if (resource === 'arn:aws:states:::lambda:invoke') {
+        const fnParam = info.state.Parameters?.FunctionName;
+        if (typeof fnParam === 'string' && !this.lambdaByNameOrArn(fnParam)) {
+          missing.push(`${name}: lambda:invoke of ${fnParam}, which is not a loaded function`);
+          continue;
+        }
+        out[name] = async (input) => {
+          const target = this.lambdaByNameOrArn(String(input?.FunctionName ?? ''));
+          if (!target) throw new TaskFailure('Lambda.ResourceNotFoundException', `Function not found: ${input?.FunctionName}`);
+          const payload = await this.invokeLambda(target, input?.Payload ?? {}, stats!, executionName);
+          return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200, SdkHttpMetadata: { HttpStatusCode: 200 } };
+        };
+        continue;
+      }
+      const ddb = /^arn:aws:states:::dynamodb:(putItem|getItem|updateItem|deleteItem)$/.exec(resource);
+      if (ddb) {
+        out[name] = (input) => this.dynamoTask(ddb[1], input);
+        continue;
+      }
+      missing.push(`${name}: ${resource}`);
+    }
+    if (missing.length > 0) {
+      throw new Error(`The simulator has no handler for these Task states (nothing may reach real AWS); give them in taskHandlers:\n- ${missing.join('\n- ')}`);
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------- running
+
+  /** Run one execution to its end. */
+  public async run(input: unknown = {}, options: RunOptions = {}): Promise<RunResult> {
+    if (this.stopped) throw new Error('simulator stopped');
+    const executionName = options.executionName ?? `execution-${++this.executionCounter}`;
+    if (this.usedNames.has(executionName)) {
+      throw new Error(`ExecutionAlreadyExists: an execution named ${executionName} already ran on this simulator`);
+    }
+    this.usedNames.add(executionName);
+    const sm = this.stateMachine;
+    const executionArn = `arn:aws:states:${REGION}:${ACCOUNT_ID}:execution:${sm.name}:${executionName}`;
+    const def = sm.definition;
+    const stats: RunStats = {
+      stateTransitions: 0,
+      lambdaInvocations: {},
+      apiCalls: {},
+      largestStatePayloadBytes: 0,
+      largestStatePayloadState: '',
+      virtualSeconds: 0,
+      topLevel: emptyBucket(),
+      iterations: {},
+      retries: 0,
+      timeoutSeconds: typeof def.TimeoutSeconds === 'number' ? def.TimeoutSeconds : undefined,
+      exceedsTimeout: false,
+      warnings: [],
+    };
+    const seqBefore = this.world.callCount;
+    const waitOverrides: Record<string, number> = {};
+    const retryOverrides: Record<string, number> = {};
+    for (const [name, info] of this.stateInfo) {
+      if (info.state.Type === 'Wait') waitOverrides[name] = 0;
+      if (info.state.Retry) retryOverrides[name] = 0;
+    }
+    // The interpreter would enforce TimeoutSeconds in wall-clock time; the simulator checks it in virtual time.
+    const { TimeoutSeconds: _timeout, ...runnable } = def as AslDefinition & { TimeoutSeconds?: number };
+    const machine = new StateMachine(runnable as any, {
+      validationOptions: this.options.validate === false ? { noValidate: true } : { checkArn: true, checkPaths: true },
+    });
+    const startTime = new Date().toISOString();
+    const execution = machine.run(input as any, {
+      overrides: {
+        taskResourceLocalHandlers: this.buildTaskHandlers(stats, executionName) as any,
+        waitTimeOverrides: waitOverrides,
+        retryIntervalOverrides: retryOverrides,
+      },
+      context: {
+        Execution: {
+          Id: executionArn,
+          Name: executionName,
+          RoleArn: `arn:aws:iam::${ACCOUNT_ID}:role/${sm.name}Role`,
+          StartTime: startTime,
+          RedriveCount: 0,
+        },
+        StateMachine: { Id: sm.arn, Name: sm.name },
+      },
+    });
+    const events: any[] = [];
+    const clock = new VirtualClock(this.stateInfo, stats);
+    const consumer = (async () => {
+      for await (const ev of execution.eventLogs) {
+        if (options.keepEvents) events.push(ev);
+        clock.onEvent(ev);
+      }
+    })();
+    let status: ExecutionStatus = 'SUCCEEDED';
+    let output: unknown;
+    let error: string | undefined;
+    let cause: string | undefined;
+    try {
+      output = await execution.result;
+    } catch (e) {
+      if (e instanceof ExecutionError) {
+        const c = (e as Error & { cause?: any }).cause;
+        status = 'FAILED';
+        error = c?.name ?? 'States.Runtime';
+        cause = c?.message;
+      } else if (e instanceof ExecutionTimeoutError) {
+        status = 'TIMED_OUT';
+      } else {
+        status = 'FAILED';
+        error = (e as Error).name;
+        cause = (e as Error).message;
+      }
+    }
+    await consumer;
+    clock.finish();
+    stats.apiCalls = this.world.callCounts(seqBefore);
+    if (stats.timeoutSeconds !== undefined && stats.virtualSeconds > stats.timeoutSeconds) {
+      stats.exceedsTimeout = true;
+    }
+    return {
+      status,
+      ...(status === 'SUCCEEDED' ? { output } : { error, cause }),
+      executionArn,
+      executionName,
+      startTime,
+      stats,
+      ...(options.keepEvents ? { events } : {}),
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------- reading DynamoDB
+
+  private requireAuditTable(): string {
+    if (!this.auditTableName) throw new Error('no audit table: give auditTable in the options');
+    return this.auditTableName;
+  }
+
+  /** The audit record of an execution (table keyed by SM_Execution_ID only). */
+  public async getAuditItem(executionArn: string): Promise<Record<string, any> | undefined> {
+    const table = this.requireAuditTable();
+    const res = await this.doc!.send(new GetCommand({ TableName: table, Key: { SM_Execution_ID: executionArn } }))
+      .catch((e: Error) => {
+        if (e.name === 'ValidationException') {
+          throw new Error(`${table} has a sort key: use getAuditItems(executionArn) (${e.message})`);
+        }
+        throw e;
+      });
+    return res.Item;
+  }
+
+  /** Every item of an execution in the audit table (for a table with a sort key). */
+  public async getAuditItems(executionArn: string): Promise<Array<Record<string, any>>> {
+    const items: Array<Record<string, any>> = [];
+    let key: Record<string, any> | undefined;
+    do {
+      const res = await this.doc!.send(new QueryCommand({
+        TableName: this.requireAuditTable(),
+        KeyConditionExpression: 'SM_Execution_ID = :id',
+        ExpressionAttributeValues: { ':id': executionArn },
+        ExclusiveStartKey: key,
+      }));
+      items.push(...res.Items ?? []);
+      key = res.LastEvaluatedKey;
+    } while (key);
+    return items;
+  }
+
+  /** Every item of a table (default: the audit table), unmarshalled. */
+  public async scanTable(tableLogicalIdOrName?: string): Promise<Array<Record<string, any>>> {
+    const t = this.options.template;
+    const table = tableLogicalIdOrName === undefined ? this.requireAuditTable()
+      : t.Resources?.[tableLogicalIdOrName] ? tableName(tableLogicalIdOrName, t, { overrides: this.options.tokenOverrides })
+        : tableLogicalIdOrName;
+    const items: Array<Record<string, any>> = [];
+    let key: Record<string, any> | undefined;
+    do {
+      const res = await this.doc!.send(new ScanCommand({ TableName: table, ExclusiveStartKey: key }));
+      items.push(...res.Items ?? []);
+      key = res.LastEvaluatedKey;
+    } while (key);
+    return items;
+  }
+}
+
+/** Adds up the nominal seconds of Wait states and Retry back-offs, per top level and per iteration / branch. */
+class VirtualClock {
+  private readonly runs: Record<string, number> = {};
+  private readonly buckets = new Map<string, { group: string; index: number; bucket: WaitBucket }>();
+
+  constructor(private readonly info: Map<string, StateInfo>, private readonly stats: RunStats) {}
+
+  private bucketFor(stateName: string, index: number | undefined): WaitBucket {
+    const c = this.info.get(stateName)?.container;
+    if (!c) return this.stats.topLevel;
+    const run = this.runs[c.name] ?? 1;
+    const group = run > 1 ? `${c.name}#${run}` : c.name;
+    const i = c.kind === 'Map' ? index ?? 0 : c.branch;
+    const key = `${group}|${i}`;
+    let b = this.buckets.get(key);
+    if (!b) {
+      b = { group, index: i, bucket: emptyBucket() };
+      this.buckets.set(key, b);
+    }
+    return b.bucket;
+  }
+
+  private payload(stateName: string, value: unknown): void {
+    if (value === undefined) return;
+    const bytes = Buffer.byteLength(JSON.stringify(value) ?? '');
+    if (bytes > this.stats.largestStatePayloadBytes) {
+      this.stats.largestStatePayloadBytes = bytes;
+      this.stats.largestStatePayloadState = stateName;
+    }
+  }
+
+  public onEvent(ev: any): void {
+    switch (ev.type) {
+      case 'ExecutionStarted':
+        this.payload('(execution input)', ev.input);
+        break;
+      case 'StateEntered': {
+        this.stats.stateTransitions++;
+        const name: string = ev.state.name;
+        const info = this.info.get(name);
+        if (!info) break;
+        if ((info.state.Type === 'Map' || info.state.Type === 'Parallel') && !info.container) {
+          this.runs[name] = (this.runs[name] ?? 0) + 1;
+        }
+        if (info.state.Type === 'Wait') {
+          const seconds = this.waitSeconds(name, info.state, ev.state.input);
+          const b = this.bucketFor(name, ev.index);
+          b.waitSeconds += seconds;
+          b.seconds += seconds;
+          b.byState[name] = (b.byState[name] ?? 0) + seconds;
+        }
+        break;
+      }
+      case 'StateExited':
+        this.payload(ev.state.name, ev.state.output);
+        break;
+      case 'StateRetried': {
+        this.stats.retries++;
+        const r = ev.retry.retrier;
+        const attempt: number = ev.retry.attempt; // 1 for the first retry
+        let s = (r.IntervalSeconds ?? 1) * Math.pow(r.BackoffRate ?? 2, attempt - 1);
+        if (r.MaxDelaySeconds !== undefined) s = Math.min(s, r.MaxDelaySeconds);
+        const b = this.bucketFor(ev.state.name, ev.index);
+        b.retrySeconds += s;
+        b.seconds += s;
+        break;
+      }
+    }
+  }
+
+  private waitSeconds(name: string, state: AslState, rawInput: unknown): number {
+    try {
+      if (typeof state.Seconds === 'number') return state.Seconds;
+      let input = rawInput;
+      if (state.InputPath === null) input = {};
+      else if (typeof state.InputPath === 'string') input = readPath(state.InputPath, rawInput);
+      if (typeof state.SecondsPath === 'string') {
+        const v = readPath(state.SecondsPath, input);
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`SecondsPath ${state.SecondsPath} gave ${JSON.stringify(v)}`);
+        return v;
+      }
+      const ts = typeof state.Timestamp === 'string' ? state.Timestamp
+        : typeof state.TimestampPath === 'string' ? readPath(state.TimestampPath, input) : undefined;
+      if (typeof ts === 'string') return Math.max(0, (Date.parse(ts) - Date.now()) / 1000);
+      throw new Error('no Seconds, SecondsPath, Timestamp or TimestampPath');
+    } catch (e) {
+      this.stats.warnings.push(`Wait ${name}: ${(e as Error).message}; counted as 0 s`);
+      return 0;
+    }
+  }
+
+  public finish(): void {
+    const groups: Record<string, WaitBucket[]> = {};
+    for (const { group, index, bucket } of this.buckets.values()) {
+      (groups[group] ??= [])[index] = bucket;
+    }
+    let total = this.stats.topLevel.seconds;
+    for (const [group, list] of Object.entries(groups)) {
+      for (let i = 0; i < list.length; i++) list[i] ??= emptyBucket();
+      total += Math.max(0, ...list.map((b) => b.seconds));
+      this.stats.iterations[group] = list;
+    }
+    this.stats.virtualSeconds = total;
+  }
+}
