@@ -236,4 +236,43 @@ describe('Simulator', () => {
     await expect(Simulator.start({ template: t, assetDir: path.join(tmp, 'cdk.out') }))
       .rejects.toThrow(/no handler for these Task states[\s\S]*PutAudit: arn:aws:states:::aws-sdk:ec2:describeInstances/);
   });
+
+  test('hand-written template: payload-only Lambda ARN, explicit lambdaCode, Parallel branches on the virtual clock', async () => {
+    const dir = path.join(tmp, 'echo');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'main.js'), 'exports.run = async (e) => ({ echoed: e, region: process.env.AWS_REGION, greeting: process.env.GREETING });');
+    const definition = {
+      StartAt: 'Both',
+      States: {
+        Both: {
+          Type: 'Parallel',
+          Next: 'Echo',
+          ResultPath: '$.branches',
+          Branches: [
+            { StartAt: 'Short', States: { Short: { Type: 'Wait', Seconds: 5, End: true } } },
+            { StartAt: 'Long', States: { Long: { Type: 'Wait', SecondsPath: '$.long', Next: 'Longer' }, Longer: { Type: 'Wait', Seconds: 1, End: true } } },
+          ],
+        },
+        Echo: { Type: 'Task', Resource: '__ECHO_ARN__', Parameters: { 'name.$': '$$.Execution.Name' }, End: true },
+      },
+    };
+    const [before, after] = JSON.stringify(definition).split('__ECHO_ARN__');
+    const t: CfnTemplate = {
+      Resources: {
+        Echo: { Type: 'AWS::Lambda::Function', Properties: { Handler: 'main.run', Environment: { Variables: { GREETING: { 'Fn::Join': ['-', ['hi', { Ref: 'AWS::Region' }]] } } } } },
+        Machine: { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionString: { 'Fn::Join': ['', [before, { 'Fn::GetAtt': ['Echo', 'Arn'] }, after]] } } },
+      },
+    };
+    const s = await Simulator.start({ template: t, lambdaCode: { Echo: dir } });
+    try {
+      const r = await s.run({ long: 20 }, { executionName: 'hand' });
+      expect(r.status).toBe('SUCCEEDED');
+      expect(r.output).toEqual({ echoed: { name: 'hand' }, region: 'us-east-1', greeting: 'hi-us-east-1' });
+      expect(r.stats.iterations.Both.map((b) => b.seconds)).toEqual([5, 21]);
+      expect(r.stats.virtualSeconds).toBe(21);
+      expect(r.stats.lambdaInvocations).toEqual({ Echo: 1 });
+    } finally {
+      await s.stop();
+    }
+  });
 });
