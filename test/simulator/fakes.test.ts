@@ -69,6 +69,8 @@ describe('EC2 fake', () => {
     expect(r.Reservations![0].Instances!.map((i) => i.InstanceId)).toEqual([id(7), id(8)]);
     expect(r.Reservations![0].Instances![0].Tags).toEqual(expect.arrayContaining([{ Key: 'Name', Value: 'host-7' }]));
     // State filter only.
+    const byIdFilter = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [id(3), id(9), 'i-0000000000000dead'] }] }));
+    expect(byIdFilter.Reservations!.flatMap((x) => x.Instances!.map((i) => i.InstanceId))).toEqual([id(3), id(9)]);
     const stopped = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['stopped'] }] }));
     expect(stopped.Reservations!.flatMap((x) => x.Instances!.map((i) => i.InstanceId))).toEqual([id(4)]);
     // Unknown instance.
@@ -165,6 +167,14 @@ describe('SSM fake', () => {
     for (let k = 0; k < 5; k++) expect((await get(hang, id(1))).Status).toBe('InProgress');
     const listed = await ssm.send(new ListCommandInvocationsCommand({ InstanceId: id(1), Filters: [{ key: 'InvokedAfter', value: new Date(Date.now() - 60_000).toISOString() }] }));
     expect(listed.CommandInvocations?.map((c) => [c.CommandId, c.Status])).toEqual([[hang, 'InProgress']]);
+    // Listing by CommandId polls the invocation (no race there); the race stays GetCommandInvocation's.
+    const quick = (await send(id(5), 'pre')).Command!.CommandId!;
+    const byCommand = async () => (await ssm.send(new ListCommandInvocationsCommand({ CommandId: quick, Details: true }))).CommandInvocations!;
+    expect((await byCommand())[0].Status).toBe('InProgress');
+    const listedDone = (await byCommand())[0];
+    expect(listedDone).toMatchObject({ Status: 'Success', Comment: 'ppsb:exec-1:pre', CommandPlugins: [{ ResponseCode: 0 }] });
+    await expect(get(quick, id(5))).rejects.toMatchObject({ name: 'InvocationDoesNotExist' });
+    expect((await get(quick, id(5))).Status).toBe('Success');
     await ssm.send(new CancelCommandCommand({ CommandId: hang, InstanceIds: [id(1)] }));
     expect((await get(hang, id(1))).Status).toBe('Cancelling');
     expect((await get(hang, id(1))).Status).toBe('Cancelled');

@@ -156,7 +156,11 @@ function describeInstances(world: World, params: URLSearchParams, ids: string[])
     if (!m) throw new FakeApiError({ code: 'InvalidParameterValue', message: 'Invalid value for NextToken' });
     start = Number(m[1]);
   }
-  const candidates = ids.length > 0 ? lookup(world, [...new Set(ids)]) : world.instanceList;
+  // Exact instance-id filter values narrow the scan (no O(fleet) scan for a per-instance describe).
+  const idFilter = fs.find((f) => f.name === 'instance-id' && f.values.every((v) => !/[*?]/.test(v)));
+  const candidates = ids.length > 0 ? lookup(world, [...new Set(ids)])
+    : idFilter ? [...new Set(idFilter.values)].map((v) => world.instances.get(v)).filter((i): i is Instance => i !== undefined)
+      : world.instanceList;
   const found: Array<[Instance, Ec2StateName]> = [];
   let pos = start;
   for (; pos < candidates.length && found.length < maxResults; pos++) {

@@ -184,17 +184,12 @@ export function ssmHandler(world: World): FakeHandler {
           throw new FakeApiError({ code: 'InvalidFilterKey', message: `The filter key ${f.key} is not supported by the fake` });
         }
       }
-      // Invocations still in the race window are not listed yet.
-      invs = invs.filter((i) => {
-        if (i.racePollsLeft > 0) {
-          i.racePollsLeft--;
-          return false;
-        }
-        return true;
-      });
+      // Listing a command's invocations polls them (advances them by one observation); searching by instance or
+      // filters only looks. The InvocationDoesNotExist race is GetCommandInvocation's alone.
+      const polls = !!p.CommandId;
       const start = readToken(p.NextToken);
       const max = p.MaxResults ?? 50;
-      const page = invs.slice(start, start + max).map((i) => invocationJson(world.observeInvocation(i), !!p.Details));
+      const page = invs.slice(start, start + max).map((i) => invocationJson(polls ? world.observeInvocation(i) : i, !!p.Details));
       return json({
         CommandInvocations: page,
         ...(start + max < invs.length ? { NextToken: pageToken(start + max) } : {}),
