@@ -321,11 +321,14 @@ export interface RecordRunEvent {
   readonly execution: ExecutionContext;
   /** Raw execution input, as given. */
   readonly input: unknown;
-  /** Absent when validation failed. */
+  /** Absent, or `{}` (the workflow's placeholder), when validation failed. */
   readonly config?: RunConfig;
   readonly excluded?: ExcludedInstance[];
   readonly outcomes?: InstanceOutcome[];
-  /** Set when the run failed before or around the instances (validation, discovery, the Map itself). */
+  /**
+   * Set when the run failed before or around the instances (validation, discovery, the Map itself);
+   * absent or `{}` (the workflow's placeholder) otherwise.
+   */
   readonly runError?: CaughtError;
 }
 

@@ -254,7 +254,8 @@ function runItem(
 }
 
 /** Writes the run's audit record (and the entries of instances whose chain could not write its own). */
-export const handler = async (event: RecordRunEvent): Promise<RecordRunResult> => {
+export const handler = async (received: RecordRunEvent): Promise<RecordRunResult> => {
+  const event = withoutPlaceholders(received);
   const env = auditEnvironment(true);
   const now = new Date();
   const execution = event.execution;
@@ -324,3 +325,14 @@ export const handler = async (event: RecordRunEvent): Promise<RecordRunResult> =
   log.info('run recorded', { ...result, complete: item.Workflow_Overall_Status_Complete });
   return result;
 };
+
+/**
+ * The workflow starts every run with `config: {}` and `runError: {}` so that its paths always exist;
+ * those placeholders mean "no configuration yet" and "no run error".
+ */
+function withoutPlaceholders(event: RecordRunEvent): RecordRunEvent {
+  const config = event.config && typeof event.config.tagKey === 'string' ? event.config : undefined;
+  const runError = event.runError && typeof event.runError.Error === 'string' && event.runError.Error !== ''
+    ? event.runError : undefined;
+  return { ...event, config, runError };
+}
