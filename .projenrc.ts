@@ -112,4 +112,16 @@ project.addTask('dry-run', {
   ],
 });
 
+// Fleet-size benchmark (prints figures; never part of the tests).
+project.tsconfigDev.addInclude('benchmarks/**/*.ts');
+project.eslint?.addLintPattern('benchmarks');
+project.npmignore?.exclude('/benchmarks/');
+project.addTask('benchmark', {
+  description: 'Run fleets of 1, 10, 100 and 1,000 simulated instances and print cost and downtime figures',
+  steps: [
+    { spawn: 'bundle' },
+    { exec: 'ts-node --project tsconfig.dev.json benchmarks/fleet.ts', receiveArgs: true },
+  ],
+});
+
 project.synth();
