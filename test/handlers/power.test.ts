@@ -1,0 +1,149 @@
+import { DescribeInstancesCommand, EC2Client, StartInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { awsError, throttling } from './fixtures';
+import { handler as startInstance } from '../../src/handlers/start-instance/start-instance.lambda';
+import { handler as stopInstance } from '../../src/handlers/stop-instance/stop-instance.lambda';
+import type { InstancePowerResult, PollState } from '../../src/runtime/contracts';
+
+const ec2 = mockClient(EC2Client);
+const ID = 'i-0123456789abcdef0';
+
+function state(name: string) {
+  return { Reservations: [{ Instances: [{ InstanceId: ID, State: { Name: name as any } }] }] };
+}
+const expiring: PollState = { attempt: 30, elapsedSeconds: 880, nextWaitSeconds: 20, maxSeconds: 900, expired: false };
+
+beforeEach(() => {
+  ec2.reset();
+  ec2.on(StopInstancesCommand).resolves({ StoppingInstances: [{ InstanceId: ID, CurrentState: { Name: 'stopping' } }] });
+  ec2.on(StartInstancesCommand).resolves({ StartingInstances: [{ InstanceId: ID, CurrentState: { Name: 'pending' } }] });
+});
+
+describe('stop-instance', () => {
+  test('running: StopInstances, then InProgress', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(state('running'));
+    const result = await stopInstance({ instanceId: ID });
+    expect(ec2).toHaveReceivedCommandWith(DescribeInstancesCommand, { InstanceIds: [ID] });
+    expect(ec2).toHaveReceivedCommandWith(StopInstancesCommand, { InstanceIds: [ID] });
+    expect(result).toEqual({
+      instanceId: ID, state: 'stopping', status: 'InProgress', message: '', done: false,
+      poll: { attempt: 1, elapsedSeconds: 0, nextWaitSeconds: 10, maxSeconds: 900, expired: false },
+    });
+  });
+
+  test('stopped: Success without a call (idempotent)', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(state('stopped'));
+    expect(await stopInstance({ instanceId: ID, poll: null })).toMatchObject({ status: 'Success', state: 'stopped', done: true });
+    expect(ec2).not.toHaveReceivedCommand(StopInstancesCommand);
+  });
+
+  test.each(['stopping', 'pending'])('%s: InProgress without a call', async (name) => {
+    ec2.on(DescribeInstancesCommand).resolves(state(name));
+    expect(await stopInstance({ instanceId: ID })).toMatchObject({ status: 'InProgress', state: name, done: false });
+    expect(ec2).not.toHaveReceivedCommand(StopInstancesCommand);
+  });
+
+  test.each(['terminated', 'shutting-down'])('%s: Failed, done', async (name) => {
+    ec2.on(DescribeInstancesCommand).resolves(state(name));
+    expect(await stopInstance({ instanceId: ID })).toMatchObject({ status: 'Failed', done: true, message: `instance is ${name}: cannot stop it` });
+  });
+
+  test('IncorrectInstanceState: look again next poll', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(state('running'));
+    ec2.on(StopInstancesCommand).rejects(awsError('IncorrectInstanceState'));
+    expect(await stopInstance({ instanceId: ID })).toMatchObject({ status: 'InProgress', state: 'running', done: false });
+  });
+
+  test('UnauthorizedOperation: a permanent error that says why', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(state('running'));
+    ec2.on(StopInstancesCommand).rejects(awsError('UnauthorizedOperation', 'You are not authorized'));
+    await expect(stopInstance({ instanceId: ID })).rejects.toMatchObject({
+      name: 'UnauthorizedOperation', message: expect.stringContaining('lacks the backup tag'),
+    });
+  });
+
+  test('bounded: still stopping at the bound is Failed, and no StopInstances after the bound', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(state('stopping'));
+    expect(await stopInstance({ instanceId: ID, poll: expiring })).toEqual({
+      instanceId: ID, state: 'stopping', status: 'Failed', done: true,
+      message: 'instance did not reach stopped within 900 s (last state stopping)',
+      poll: { attempt: 31, elapsedSeconds: 900, nextWaitSeconds: 1, maxSeconds: 900, expired: true },
+    });
+    ec2.on(DescribeInstancesCommand).resolves(state('running'));
+    expect(await stopInstance({ instanceId: ID, poll: expiring })).toMatchObject({ status: 'Failed', done: true });
+    expect(ec2).not.toHaveReceivedCommand(StopInstancesCommand);
+  });
+
+  test('a whole wait: pending -> running (stop requested) -> stopping -> stopped', async () => {
+    ec2.on(DescribeInstancesCommand)
+      .resolvesOnce(state('pending'))
+      .resolvesOnce(state('running'))
+      .resolvesOnce(state('stopping'))
+      .resolves(state('stopped'));
+    let result: InstancePowerResult | undefined;
+    const statuses: string[] = [];
+    do {
+      result = await stopInstance({ instanceId: ID, poll: result?.poll });
+      statuses.push(result.status);
+    } while (!result.done);
+    expect(statuses).toEqual(['InProgress', 'InProgress', 'InProgress', 'Success']);
+    expect(ec2).toHaveReceivedCommandTimes(StopInstancesCommand, 1);
+  });
+
+  test('throttling: TransientError', async () => {
+    ec2.on(DescribeInstancesCommand).rejects(throttling());
+    await expect(stopInstance({ instanceId: ID })).rejects.toMatchObject({ name: 'TransientError' });
+  });
+
+  test('an unknown instance: InvalidInstanceID.NotFound is permanent', async () => {
+    ec2.on(DescribeInstancesCommand).rejects(awsError('InvalidInstanceID.NotFound'));
+    await expect(stopInstance({ instanceId: ID })).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+  });
+});
+
+describe('start-instance', () => {
+  test('stopped: StartInstances, then InProgress', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(state('stopped'));
+    expect(await startInstance({ instanceId: ID })).toMatchObject({ status: 'InProgress', state: 'pending', done: false });
+    expect(ec2).toHaveReceivedCommandWith(StartInstancesCommand, { InstanceIds: [ID] });
+  });
+
+  test('running: Success without a call', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(state('running'));
+    expect(await startInstance({ instanceId: ID })).toMatchObject({ status: 'Success', done: true });
+    expect(ec2).not.toHaveReceivedCommand(StartInstancesCommand);
+  });
+
+  test.each(['stopping', 'pending'])('%s: InProgress without a call', async (name) => {
+    ec2.on(DescribeInstancesCommand).resolves(state(name));
+    expect(await startInstance({ instanceId: ID })).toMatchObject({ status: 'InProgress', done: false });
+    expect(ec2).not.toHaveReceivedCommand(StartInstancesCommand);
+  });
+
+  test('terminated: Failed', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(state('terminated'));
+    expect(await startInstance({ instanceId: ID })).toMatchObject({ status: 'Failed', done: true });
+  });
+
+  test('IncorrectInstanceState and InsufficientInstanceCapacity: try again next poll', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(state('stopped'));
+    ec2.on(StartInstancesCommand).rejectsOnce(awsError('IncorrectInstanceState')).rejectsOnce(awsError('InsufficientInstanceCapacity'));
+    expect(await startInstance({ instanceId: ID })).toMatchObject({ status: 'InProgress', state: 'stopped' });
+    expect(await startInstance({ instanceId: ID })).toMatchObject({ status: 'InProgress', state: 'stopped' });
+  });
+
+  test('at the bound a stopped instance is still asked to start (it must end up running), and reported Failed', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(state('stopped'));
+    expect(await startInstance({ instanceId: ID, poll: expiring })).toMatchObject({
+      status: 'Failed', done: true, message: 'instance did not reach running within 900 s (last state pending)',
+    });
+    expect(ec2).toHaveReceivedCommandTimes(StartInstancesCommand, 1);
+  });
+
+  test('throttling of StartInstances: TransientError', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(state('stopped'));
+    ec2.on(StartInstancesCommand).rejects(awsError('RequestLimitExceeded'));
+    await expect(startInstance({ instanceId: ID })).rejects.toMatchObject({ name: 'TransientError' });
+  });
+});
