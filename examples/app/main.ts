@@ -13,8 +13,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { ExampleBackupStack } from './stack';
-import { InstanceFaults, InstanceSpec } from '../../test/simulator/world';
 import { Simulator } from '../../test/simulator/simulator';
+import { InstanceFaults, InstanceSpec } from '../../test/simulator/world';
 
 const TAG_KEY = 'backup-job-pre-post-script';
 
