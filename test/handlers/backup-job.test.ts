@@ -30,7 +30,12 @@ describe('start-backup-job', () => {
       RecoveryPointTags: { 'app': 'shop', 'pre-post-script-backup:instance-id': ID, 'pre-post-script-backup:execution-id': 'run-1' },
     });
     expect(result).toEqual({
-      backupJobId: 'job-1', state: 'CREATED', statusMessage: '', recoveryPointArn: '', percentDone: '0', done: false,
+      backupJobId: 'job-1',
+      state: 'CREATED',
+      statusMessage: '',
+      recoveryPointArn: '',
+      percentDone: '0',
+      done: false,
       poll: { attempt: 1, elapsedSeconds: 0, nextWaitSeconds: 30, maxSeconds: 60 * 60 + 120 * 60 + 900, expired: false },
     });
   });
@@ -72,7 +77,12 @@ describe('start-backup-job', () => {
 
 describe('describe-backup-job', () => {
   const first: BackupJobResult = {
-    backupJobId: 'job-1', state: 'CREATED', statusMessage: '', recoveryPointArn: '', percentDone: '0', done: false,
+    backupJobId: 'job-1',
+    state: 'CREATED',
+    statusMessage: '',
+    recoveryPointArn: '',
+    percentDone: '0',
+    done: false,
     poll: { attempt: 1, elapsedSeconds: 0, nextWaitSeconds: 30, maxSeconds: 11700, expired: false },
   };
 
@@ -87,7 +97,12 @@ describe('describe-backup-job', () => {
       State: state as any, StatusMessage: state === 'COMPLETED' ? undefined : 'why', RecoveryPointArn: 'arn:rp', PercentDone: '100',
     });
     expect(await describeBackupJob({ previous: first, backup: settings })).toEqual({
-      backupJobId: 'job-1', state, statusMessage: state === 'COMPLETED' ? '' : 'why', recoveryPointArn: 'arn:rp', percentDone: '100', done: true,
+      backupJobId: 'job-1',
+      state,
+      statusMessage: state === 'COMPLETED' ? '' : 'why',
+      recoveryPointArn: 'arn:rp',
+      percentDone: '100',
+      done: true,
       poll: { attempt: 2, elapsedSeconds: 30, nextWaitSeconds: 60, maxSeconds: 11700, expired: false },
     });
   });

@@ -15,7 +15,9 @@ describe('check-agent', () => {
     ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: ID, PingStatus: 'Online' }] });
     const result = await handler({ instanceId: ID, purpose: 'beforeScript' });
     expect(result).toEqual({
-      online: true, pingStatus: 'Online', done: true,
+      online: true,
+      pingStatus: 'Online',
+      done: true,
       poll: { attempt: 1, elapsedSeconds: 0, nextWaitSeconds: 15, maxSeconds: 60, expired: false },
     });
     expect(ssm).toHaveReceivedCommandWith(DescribeInstanceInformationCommand, { Filters: [{ Key: 'InstanceIds', Values: [ID] }] });

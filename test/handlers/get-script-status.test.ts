@@ -10,8 +10,16 @@ const ssm = mockClient(SSMClient);
 const ID = 'i-0123456789abcdef0';
 
 const first: ScriptStatusResult = {
-  commandId: 'cmd-1', instanceId: ID, status: 'Pending', statusDetails: 'Pending', responseCode: -1, timeoutSeconds: 60,
-  outputLocation: 's3://b/p', outputExcerpt: '', done: false, poll: nextPoll(null, scriptPolicy(60)),
+  commandId: 'cmd-1',
+  instanceId: ID,
+  status: 'Pending',
+  statusDetails: 'Pending',
+  responseCode: -1,
+  timeoutSeconds: 60,
+  outputLocation: 's3://b/p',
+  outputExcerpt: '',
+  done: false,
+  poll: nextPoll(null, scriptPolicy(60)),
 };
 
 beforeEach(() => ssm.reset());
@@ -22,7 +30,12 @@ describe('get-script-status', () => {
     const result = await handler({ previous: first });
     expect(ssm).toHaveReceivedCommandWith(GetCommandInvocationCommand, { CommandId: 'cmd-1', InstanceId: ID });
     expect(result).toEqual({
-      ...first, status: 'Success', statusDetails: 'Success', responseCode: 0, outputExcerpt: '', done: true,
+      ...first,
+      status: 'Success',
+      statusDetails: 'Success',
+      responseCode: 0,
+      outputExcerpt: '',
+      done: true,
       poll: { attempt: 2, elapsedSeconds: 5, nextWaitSeconds: 10, maxSeconds: 360, expired: false },
     });
   });

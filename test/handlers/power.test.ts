@@ -27,7 +27,11 @@ describe('stop-instance', () => {
     expect(ec2).toHaveReceivedCommandWith(DescribeInstancesCommand, { InstanceIds: [ID] });
     expect(ec2).toHaveReceivedCommandWith(StopInstancesCommand, { InstanceIds: [ID] });
     expect(result).toEqual({
-      instanceId: ID, state: 'stopping', status: 'InProgress', message: '', done: false,
+      instanceId: ID,
+      state: 'stopping',
+      status: 'InProgress',
+      message: '',
+      done: false,
       poll: { attempt: 1, elapsedSeconds: 0, nextWaitSeconds: 10, maxSeconds: 900, expired: false },
     });
   });
@@ -66,7 +70,10 @@ describe('stop-instance', () => {
   test('bounded: still stopping at the bound is Failed, and no StopInstances after the bound', async () => {
     ec2.on(DescribeInstancesCommand).resolves(state('stopping'));
     expect(await stopInstance({ instanceId: ID, poll: expiring })).toEqual({
-      instanceId: ID, state: 'stopping', status: 'Failed', done: true,
+      instanceId: ID,
+      state: 'stopping',
+      status: 'Failed',
+      done: true,
       message: 'instance did not reach stopped within 900 s (last state stopping)',
       poll: { attempt: 31, elapsedSeconds: 900, nextWaitSeconds: 1, maxSeconds: 900, expired: true },
     });

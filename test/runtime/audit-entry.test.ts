@@ -1,4 +1,3 @@
-import { instance, runConfig } from '../handlers/fixtures';
 import { causeMessage, toAuditEntry } from '../../src/runtime/audit-entry';
 import type {
   BackupJobResult,
@@ -8,6 +7,7 @@ import type {
   PollState,
   ScriptStatusResult,
 } from '../../src/runtime/contracts';
+import { instance, runConfig } from '../handlers/fixtures';
 
 const poll: PollState = { attempt: 3, elapsedSeconds: 40, nextWaitSeconds: 20, maxSeconds: 900, expired: false };
 const online: CheckAgentResult = { online: true, pingStatus: 'Online', done: true, poll };
@@ -15,8 +15,17 @@ const offline: CheckAgentResult = { online: false, pingStatus: 'ConnectionLost',
 
 function script(commandId: string, overrides: Partial<ScriptStatusResult> = {}): ScriptStatusResult {
   return {
-    commandId, instanceId: 'i-0123456789abcdef0', status: 'Success', statusDetails: 'Success', responseCode: 0,
-    timeoutSeconds: 600, outputLocation: '', outputExcerpt: '', done: true, poll, ...overrides,
+    commandId,
+    instanceId: 'i-0123456789abcdef0',
+    status: 'Success',
+    statusDetails: 'Success',
+    responseCode: 0,
+    timeoutSeconds: 600,
+    outputLocation: '',
+    outputExcerpt: '',
+    done: true,
+    poll,
+    ...overrides,
   };
 }
 function power(status: InstancePowerResult['status'], state: string, message = ''): InstancePowerResult {
@@ -24,8 +33,14 @@ function power(status: InstancePowerResult['status'], state: string, message = '
 }
 function backup(state: string, overrides: Partial<BackupJobResult> = {}): BackupJobResult {
   return {
-    backupJobId: 'job-1', state, statusMessage: '', percentDone: '100',
-    recoveryPointArn: state === 'COMPLETED' ? 'arn:aws:ec2:eu-west-1::image/ami-1' : '', done: true, poll, ...overrides,
+    backupJobId: 'job-1',
+    state,
+    statusMessage: '',
+    percentDone: '100',
+    recoveryPointArn: state === 'COMPLETED' ? 'arn:aws:ec2:eu-west-1::image/ami-1' : '',
+    done: true,
+    poll,
+    ...overrides,
   };
 }
 
@@ -70,13 +85,22 @@ describe('toAuditEntry', () => {
     });
     const absent = toAuditEntry(instance(), config, { backup: backup('COMPLETED') });
     const outcomes = toAuditEntry(instance(), config, {
-      agent: { status: 'skipped' }, pre: { status: 'skipped' }, stop: { status: 'skipped' },
-      backup: backup('COMPLETED'), start: { status: 'skipped' }, post: { status: 'skipped', message: 'turned off by the input' },
+      agent: { status: 'skipped' },
+      pre: { status: 'skipped' },
+      stop: { status: 'skipped' },
+      backup: backup('COMPLETED'),
+      start: { status: 'skipped' },
+      post: { status: 'skipped', message: 'turned off by the input' },
     });
     for (const entry of [absent, outcomes]) {
       expect(entry).toMatchObject({
-        PreBackupScriptStatus: 'skipped', StopEc2InstanceStatus: 'skipped', BackupJobStatus: 'COMPLETED',
-        StartEc2InstanceStatus: 'skipped', PostBackupScriptStatus: 'skipped', Outcome: 'SUCCEEDED', FailureMessage: '',
+        PreBackupScriptStatus: 'skipped',
+        StopEc2InstanceStatus: 'skipped',
+        BackupJobStatus: 'COMPLETED',
+        StartEc2InstanceStatus: 'skipped',
+        PostBackupScriptStatus: 'skipped',
+        Outcome: 'SUCCEEDED',
+        FailureMessage: '',
       });
     }
     expect(outcomes.Notes).toBe('turned off by the input');
@@ -148,8 +172,10 @@ describe('toAuditEntry', () => {
 
   test('a start that failed: the post-backup script could not run', () => {
     const entry = toAuditEntry(instance(), stopConfig, {
-      ...allGood, start: power('Failed', 'stopped', 'instance did not reach running within 900 s (last state stopped)'),
-      agentAfterStart: undefined, post: undefined,
+      ...allGood,
+      start: power('Failed', 'stopped', 'instance did not reach running within 900 s (last state stopped)'),
+      agentAfterStart: undefined,
+      post: undefined,
     });
     expect(entry).toMatchObject({
       StartEc2InstanceStatus: 'Failed',

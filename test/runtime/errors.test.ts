@@ -1,4 +1,3 @@
-import { awsError, throttling } from '../handlers/fixtures';
 import {
   AwsPermanentError,
   classifyAwsError,
@@ -7,6 +6,7 @@ import {
   rethrowClassified,
   TransientError,
 } from '../../src/runtime/errors';
+import { awsError, throttling } from '../handlers/fixtures';
 
 describe('errors', () => {
   test('the names the workflow relies on', () => {

@@ -1,7 +1,7 @@
-import { runConfig, SETTINGS } from '../handlers/fixtures';
 import type { ConstructSettings } from '../../src/runtime/contracts';
 import { InvalidInputError } from '../../src/runtime/errors';
 import { parseSettings, validateInput } from '../../src/runtime/input';
+import { runConfig, SETTINGS } from '../handlers/fixtures';
 
 const PRE_URL = 'https://s3.eu-west-1.amazonaws.com/assets-bucket/scripts/freeze.sh';
 const POST_URL = 'https://s3.eu-west-1.amazonaws.com/assets-bucket/scripts/thaw.sh';
@@ -70,8 +70,16 @@ describe('validateInput: the empty input is exactly the settings', () => {
   test('a phase without a configured script is disabled, with empty fields', () => {
     const config = validateInput({}, noScripts);
     const disabled = {
-      enabled: false, bucketName: '', key: '', sourceS3Path: '', commandLine: '', workingDirectory: '',
-      timeoutSeconds: 0, platform: 'Linux', outputS3BucketName: '', outputS3KeyPrefix: '',
+      enabled: false,
+      bucketName: '',
+      key: '',
+      sourceS3Path: '',
+      commandLine: '',
+      workingDirectory: '',
+      timeoutSeconds: 0,
+      platform: 'Linux',
+      outputS3BucketName: '',
+      outputS3KeyPrefix: '',
     };
     expect(config.preScript).toEqual(disabled);
     expect(config.postScript).toEqual(disabled);

@@ -1,0 +1,218 @@
+import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { FakeTable } from './fake-table';
+import { EXECUTION, runConfig, throttling } from './fixtures';
+import { handler } from '../../src/handlers/record-run/record-run.lambda';
+import type { InstanceOutcome, InstanceSteps, PollState, RecordRunEvent } from '../../src/runtime/contracts';
+
+const dynamo = mockClient(DynamoDBDocumentClient);
+const poll: PollState = { attempt: 1, elapsedSeconds: 0, nextWaitSeconds: 5, maxSeconds: 60, expired: false };
+const config = runConfig({
+  preScript: { ...runConfig().preScript, enabled: false },
+  postScript: { ...runConfig().postScript, enabled: false },
+  scriptsEnabled: false,
+});
+const id = (n: number) => `i-${n.toString(16).padStart(17, '0')}`;
+
+function steps(state: string, message = ''): InstanceSteps {
+  return { backup: { backupJobId: `job-${state}`, state, statusMessage: message, recoveryPointArn: '', percentDone: '100', done: true, poll } };
+}
+function unrecorded(n: number, state = 'COMPLETED', message = ''): InstanceOutcome {
+  return {
+    instanceId: id(n),
+    succeeded: state === 'COMPLETED',
+    recorded: false,
+    steps: steps(state, message),
+    instance: { instanceId: id(n), state: 'running', platform: 'Linux', ssmPingStatus: 'NotChecked' },
+  };
+}
+function runItem(table: FakeTable) {
+  return table.items.get(EXECUTION.id)!;
+}
+
+let table: FakeTable;
+beforeEach(() => {
+  dynamo.reset();
+  table = new FakeTable(1000);
+  table.install(dynamo);
+  process.env.AUDIT_TABLE_NAME = 'audit';
+  process.env.AUDIT_RUN_INDEX_NAME = 'run-index';
+  delete process.env.AUDIT_RETENTION_DAYS;
+});
+
+describe('record-run', () => {
+  test('a successful run: entries from the index, the run item with every field', async () => {
+    // Two instances recorded by their chains, one not.
+    for (const n of [1, 2]) {
+      table.items.set(`${EXECUTION.id}#${id(n)}`, {
+        SM_Execution_ID: `${EXECUTION.id}#${id(n)}`,
+        RecordType: 'INSTANCE',
+        Run_Execution_ID: EXECUTION.id,
+        InstanceId: id(n),
+        Outcome: 'SUCCEEDED',
+        BackupJobStatus: 'COMPLETED',
+        FailureMessage: '',
+      });
+    }
+    const event: RecordRunEvent = {
+      execution: EXECUTION,
+      input: { StartStopEC2Required: false },
+      config,
+      excluded: [{ instanceId: id(9), state: 'terminated', reason: 'instance is terminated: nothing to back up' }],
+      outcomes: [
+        { instanceId: id(1), succeeded: true, recorded: true },
+        { instanceId: id(2), succeeded: true, recorded: true },
+        unrecorded(3),
+      ],
+    };
+    const result = await handler(event);
+    expect(result).toEqual({ status: 'SUCCEEDED', instanceCount: 3, failedCount: 0, message: '' });
+    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: 'audit', IndexName: 'run-index', ExpressionAttributeValues: { ':run': EXECUTION.id },
+    });
+    expect(dynamo).toHaveReceivedCommandTimes(BatchWriteCommand, 1);
+    expect(table.items.get(`${EXECUTION.id}#${id(3)}`)).toMatchObject({ RecordType: 'INSTANCE', Outcome: 'SUCCEEDED', BackupJobStatus: 'COMPLETED' });
+    const item = runItem(table);
+    expect(item).toMatchObject({
+      SM_Execution_ID: EXECUTION.id,
+      RecordType: 'RUN',
+      ExecutionName: 'run-1',
+      StartTime: EXECUTION.startTime,
+      EndTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      Run_Status: 'SUCCEEDED',
+      Run_FailureMessage: '',
+      InstanceCount: 3,
+      SucceededCount: 3,
+      FailedCount: 0,
+      ExcludedCount: 1,
+      ExcludedInstances: [{ InstanceId: id(9), State: 'terminated', Reason: 'instance is terminated: nothing to back up' }],
+      TagKey: 'backup-job-pre-post-script',
+      TagValue: 'true',
+      StopInstances: false,
+      PreBackupScriptEnabled: false,
+      PostBackupScriptEnabled: false,
+      Input: '{"StartStopEC2Required":false}',
+      Workflow_Overall_Status_Complete: true,
+    });
+    expect(item.Run_Execution_ID).toBeUndefined();
+    expect(item.Workflow_Overall_Status.map((e: any) => e.InstanceId)).toEqual([id(1), id(2), id(3)]);
+    expect(Object.keys(item.Workflow_Overall_Status[2])).toEqual(expect.arrayContaining([
+      'InstanceId', 'PreBackupScriptStatus', 'StopEc2InstanceStatus', 'BackupJobStatus', 'PostBackupScriptStatus',
+      'StartEc2InstanceStatus', 'FailureMessage', 'BackupJobId', 'RecoveryPointArn',
+    ]));
+  });
+
+  test('failed instances: the run FAILED, failed entries first, the message counts them', async () => {
+    const result = await handler({
+      execution: EXECUTION,
+      input: {},
+      config,
+      outcomes: [unrecorded(1), unrecorded(2, 'FAILED', 'access denied'), unrecorded(3), unrecorded(4, 'PARTIAL', 'one volume')],
+    });
+    expect(result).toEqual({ status: 'FAILED', instanceCount: 4, failedCount: 2, message: `2 of 4 instances failed: ${id(2)}, ${id(4)}` });
+    const item = runItem(table);
+    expect(item.Workflow_Overall_Status.map((e: any) => [e.InstanceId, e.Outcome])).toEqual([
+      [id(2), 'FAILED'], [id(4), 'FAILED'], [id(1), 'SUCCEEDED'], [id(3), 'SUCCEEDED'],
+    ]);
+    expect(item.Workflow_Overall_Status[0].FailureMessage).toBe('backup job FAILED: access denied');
+  });
+
+  test('invalid input: FAILED with the validation message from the Lambda Cause', async () => {
+    const result = await handler({
+      execution: EXECUTION,
+      input: { Foo: 1 },
+      runError: {
+        Error: 'InvalidInputError',
+        Cause: JSON.stringify({ errorType: 'InvalidInputError', errorMessage: 'Invalid execution input (1 problem; no instance was touched): input: unknown key "Foo"' }),
+      },
+    });
+    expect(result).toMatchObject({ status: 'FAILED', instanceCount: 0, failedCount: 0 });
+    expect(result.message).toBe('invalid input: Invalid execution input (1 problem; no instance was touched): input: unknown key "Foo"');
+    const item = runItem(table);
+    expect(item).toMatchObject({ Run_Status: 'FAILED', Run_FailureMessage: result.message, InstanceCount: 0, Workflow_Overall_Status: [], Input: '{"Foo":1}' });
+    expect(item.TagKey).toBeUndefined();
+  });
+
+  test('a discovery failure', async () => {
+    const result = await handler({ execution: EXECUTION, input: {}, config, runError: { Error: 'TransientError', Cause: 'DescribeInstances failed: Throttling' } });
+    expect(result).toMatchObject({ status: 'FAILED', message: 'run failed: TransientError: DescribeInstances failed: Throttling' });
+  });
+
+  test('entries the index does not show yet are read from the table', async () => {
+    table.items.set(`${EXECUTION.id}#${id(1)}`, {
+      SM_Execution_ID: `${EXECUTION.id}#${id(1)}`, Run_Execution_ID: EXECUTION.id, InstanceId: id(1), Outcome: 'FAILED', FailureMessage: 'x',
+    });
+    table.hiddenFromIndex.add(id(1));
+    const result = await handler({ execution: EXECUTION, input: {}, config, outcomes: [{ instanceId: id(1), succeeded: false, recorded: true }] });
+    expect(result).toMatchObject({ failedCount: 1, instanceCount: 1 });
+    expect(runItem(table).Workflow_Overall_Status[0]).toMatchObject({ InstanceId: id(1), FailureMessage: 'x' });
+  });
+
+  test('an entry found nowhere is still counted, truthfully', async () => {
+    const result = await handler({ execution: EXECUTION, input: {}, config, outcomes: [{ instanceId: id(1), succeeded: false, recorded: true }] });
+    expect(result).toMatchObject({ status: 'FAILED', failedCount: 1 });
+    expect(runItem(table).Workflow_Overall_Status[0]).toMatchObject({ InstanceId: id(1), Outcome: 'FAILED', Notes: expect.stringContaining('not found') });
+  });
+
+  test('3,000 instances: the run item stays under 400 KB, failed first, and every instance has its item', async () => {
+    const outcomes = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0
+      ? unrecorded(i + 1, 'FAILED', `snapshot of vol-${i} failed: ${'detail '.repeat(30)}`)
+      : unrecorded(i + 1)));
+    const result = await handler({ execution: EXECUTION, input: { TargetEC2Instances: outcomes.map((o) => o.instanceId) }, config, outcomes });
+    expect(result).toMatchObject({ status: 'FAILED', instanceCount: 3000, failedCount: 1000 });
+    expect(dynamo).toHaveReceivedCommandTimes(BatchWriteCommand, 120);
+    expect(dynamo.commandCalls(QueryCommand).length).toBe(3);
+
+    const instanceItems = [...table.items.values()].filter((i) => i.RecordType === 'INSTANCE');
+    expect(instanceItems).toHaveLength(3000);
+
+    const item = runItem(table);
+    expect(Buffer.byteLength(JSON.stringify(item))).toBeLessThan(400 * 1024);
+    expect(item.Workflow_Overall_Status_Complete).toBe(false);
+    expect(item.Instance_Records).toContain(`Run_Execution_ID = ${EXECUTION.id}`);
+    expect(item.Instance_Records).toContain('run-index');
+    expect(item.Workflow_Overall_Status.length).toBeGreaterThan(100);
+    expect(item.Workflow_Overall_Status.length).toBeLessThan(3000);
+    expect(item.Workflow_Overall_Status.slice(0, 1000).every((e: any) => e.Outcome === 'FAILED')
+      || item.Workflow_Overall_Status.every((e: any) => e.Outcome === 'FAILED')).toBe(true);
+    expect(item.Input.length).toBeLessThanOrEqual(10 * 1024);
+    expect(item.Input).toMatch(/\(truncated\)$/);
+    expect(item.InstanceCount).toBe(3000);
+  });
+
+  test('unprocessed items are retried, then TransientError', async () => {
+    dynamo.on(BatchWriteCommand)
+      .callsFakeOnce((input) => ({ UnprocessedItems: { audit: input.RequestItems.audit.slice(1) } }))
+      .callsFakeOnce((input) => {
+        for (const r of input.RequestItems.audit) table.items.set(r.PutRequest.Item.SM_Execution_ID, r.PutRequest.Item);
+        return { UnprocessedItems: {} };
+      });
+    await handler({ execution: EXECUTION, input: {}, config, outcomes: [unrecorded(1), unrecorded(2)] });
+    const calls = dynamo.commandCalls(BatchWriteCommand).map((c) => c.args[0].input.RequestItems!.audit.length);
+    expect(calls).toEqual([2, 1]);
+
+    dynamo.on(BatchWriteCommand).callsFake((input) => ({ UnprocessedItems: input.RequestItems }));
+    await expect(handler({ execution: EXECUTION, input: {}, config, outcomes: [unrecorded(1)] })).rejects.toMatchObject({ name: 'TransientError' });
+  });
+
+  test('throttling of the run item write: TransientError', async () => {
+    dynamo.on(PutCommand).rejects(throttling());
+    await expect(handler({ execution: EXECUTION, input: {}, config, outcomes: [] })).rejects.toMatchObject({ name: 'TransientError' });
+  });
+
+  test('idempotent: recording twice overwrites the same items', async () => {
+    const event = { execution: EXECUTION, input: {}, config, outcomes: [unrecorded(1), unrecorded(2, 'FAILED')] };
+    const first = await handler(event);
+    const count = table.items.size;
+    const second = await handler(event);
+    expect(second).toEqual(first);
+    expect(table.items.size).toBe(count);
+  });
+
+  test('a retention sets ExpiresAt on the run item', async () => {
+    process.env.AUDIT_RETENTION_DAYS = '7';
+    await handler({ execution: EXECUTION, input: {}, config, outcomes: [] });
+    expect(runItem(table).ExpiresAt).toBeGreaterThan(Date.now() / 1000 + 6 * 86400);
+  });
+});
