@@ -151,7 +151,7 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
 
     this.recordRun = this.handler('RecordRun', RecordRunFunction, audit, [
       new iam.PolicyStatement({
-        actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+        actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem'],
         resources: [props.auditTable.tableArn],
       }),
       new iam.PolicyStatement({

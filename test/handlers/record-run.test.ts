@@ -134,6 +134,19 @@ describe('record-run', () => {
     expect(item.TagKey).toBeUndefined();
   });
 
+  test('the workflow\'s placeholders: config {} and runError {} mean none', async () => {
+    const ok = await handler({ execution: EXECUTION, input: {}, config, runError: {} as any, outcomes: [unrecorded(1)] });
+    expect(ok).toEqual({ status: 'SUCCEEDED', instanceCount: 1, failedCount: 0, message: '' });
+    const rejected = await handler({
+      execution: EXECUTION,
+      input: { Foo: 1 },
+      config: {} as any,
+      runError: { Error: 'InvalidInputError', Cause: JSON.stringify({ errorType: 'InvalidInputError', errorMessage: 'bad input' }) },
+    });
+    expect(rejected).toMatchObject({ status: 'FAILED', message: 'invalid input: bad input' });
+    expect(runItem(table).TagKey).toBeUndefined();
+  });
+
   test('a discovery failure', async () => {
     const result = await handler({ execution: EXECUTION, input: {}, config, runError: { Error: 'TransientError', Cause: 'DescribeInstances failed: Throttling' } });
     expect(result).toMatchObject({ status: 'FAILED', message: 'run failed: TransientError: DescribeInstances failed: Throttling' });
