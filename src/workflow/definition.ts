@@ -100,10 +100,14 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
     .when(sfn.Condition.stringEquals('$.result.status', 'SUCCEEDED'), runSucceeded)
     .otherwise(runFailed));
 
-  const forEachInstance = new sfn.Map(scope, 'For each instance', {
+  // A distributed Map: every instance's chain is a child execution with a history of its own, so the
+  // parent's history stays small however large the fleet (a Standard execution holds 25,000 events).
+  const forEachInstance = new sfn.DistributedMap(scope, 'For each instance', {
     itemsPath: '$.discovery.instances',
     itemSelector: INSTANCE_ITEM_SELECTOR,
     maxConcurrency: props.maxConcurrency,
+    mapExecutionType: sfn.StateMachineType.STANDARD,
+    label: 'Instance',
     resultPath: '$.outcomes',
   });
   forEachInstance.itemProcessor(instanceChain(scope, functions));

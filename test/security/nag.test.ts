@@ -16,7 +16,7 @@ function findings(stack: Stack): string[] {
     ...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-')),
     ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-')),
   ];
-  return messages.map(m => `${m.id}: ${String(m.entry.data).split(':')[0]}`);
+  return messages.map(m => `${m.id}: ${String(m.entry.data).split(']: ')[0]}]`);
 }
 
 describe('cdk-nag AwsSolutions', () => {
