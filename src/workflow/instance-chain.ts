@@ -2,7 +2,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { WorkflowFunctions } from './functions';
 import { lambdaStep } from './lambda-step';
-import { backupStep, powerStep, scriptPhase, skipped, stepPath } from './steps';
+import { backupStep, errorPath, powerStep, scriptPhase, skipped, stepPath } from './steps';
 
 /**
  * The input of one instance's chain: what the fleet level hands each Map iteration.
@@ -71,7 +71,8 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions): s
     )
     .otherwise(skipped(scope, 'Post-backup script: skipped', 'post').next(record));
 
-  // Start: only an instance this run tried to stop (whatever happened since) is started again.
+  // Start: only an instance this run tried to stop (whatever happened since) is started again. A stop step
+  // that failed (its error caught) may have reached EC2 before failing, so it counts as tried.
   const start = powerStep(scope, {
     prefix: 'Start instance',
     key: 'start',
@@ -81,9 +82,12 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions): s
   });
   const startPhase = new sfn.Choice(scope, 'Instance stopped by this run?')
     .when(
-      sfn.Condition.and(
-        sfn.Condition.isPresent(stepPath('stop')),
-        sfn.Condition.not(sfn.Condition.stringEquals(`${stepPath('stop')}.status`, 'skipped')),
+      sfn.Condition.or(
+        sfn.Condition.isPresent(errorPath('stop')),
+        sfn.Condition.and(
+          sfn.Condition.isPresent(stepPath('stop')),
+          sfn.Condition.not(sfn.Condition.stringEquals(`${stepPath('stop')}.status`, 'skipped')),
+        ),
       ),
       start,
     )
