@@ -206,7 +206,11 @@ export class Harness {
     } catch (e) {
       throw toTaskError(e);
     }
-    hook?.after?.(input, output, this.sim.world, attempt);
+    try {
+      hook?.after?.(input, output, this.sim.world, attempt);
+    } catch (e) {
+      throw toTaskError(e);
+    }
     return JSON.parse(JSON.stringify(output ?? null));
   }
 
@@ -335,7 +339,9 @@ function scriptExpectation(run: SimRun, id: string, phase: 'pre' | 'post', enabl
   }
   if (inv) {
     const terminal = ['Success', 'Failed', 'TimedOut', 'Cancelled'].includes(inv.status);
-    const expected = terminal ? inv.status : inv.cancelRequested ? 'TimedOut' : undefined;
+    // When SSM stopped answering about the invocation, its status is unknown: the step failed.
+    const lastLook = callsAbout(run, id, 'ssm:GetCommandInvocation').filter((c) => (c.params as any)?.CommandId === inv.commandId).pop();
+    const expected = terminal ? inv.status : inv.cancelRequested ? 'TimedOut' : lastLook?.error ? 'Failed' : undefined;
     if (expected === undefined) v(`${id}: the ${phase}-script invocation is still ${inv.status} and was never cancelled (unbounded wait?)`);
     else if (status !== expected) v(`${id}: ${field} is ${status}, the fake invocation ended ${inv.status}${inv.cancelRequested ? ' (cancelled)' : ''}; expected ${expected}`);
     const commandIdField = phase === 'pre' ? 'PreBackupScriptCommandId' : 'PostBackupScriptCommandId';
@@ -445,7 +451,10 @@ export function checkInvariants(run: SimRun): string[] {
     const post = invs.find((i) => i.phase === 'post');
     if (pre && run.toggles.post && !post) {
       const reachable = finalState === 'running' && world.pingStatus(inst, false) === 'Online' && !inst.faults.agentNeverReconnects;
-      if (reachable) {
+      const refused = callsAbout(run, id, 'ssm:SendCommand').some((c) => c.error && commandPhase(c) === 'post');
+      if (refused) {
+        if (entry.PostBackupScriptStatus !== 'Failed') v(`2: ${id}: SSM refused the post-script but the audit says ${entry.PostBackupScriptStatus}`);
+      } else if (reachable) {
         v(`2: ${id} received the pre-script but never the post-script, and it is running with its agent online`);
       } else if (entry.PostBackupScriptStatus === 'Success' || !/start|agent/i.test(entry.FailureMessage ?? '')) {
         v(`2: ${id} received the pre-script, the post-script could not be sent, but the audit does not say why (${entry.FailureMessage})`);
@@ -466,7 +475,9 @@ export function checkInvariants(run: SimRun): string[] {
       const firstStop = history.indexOf('stopping');
       const reachedStopped = firstStop >= 0 && history.indexOf('stopped', firstStop) >= 0;
       const expectedStop = stoppedByRun && reachedStopped ? 'Success' : 'Failed';
-      if (entry.StopEc2InstanceStatus !== expectedStop) {
+      // When EC2 stopped answering, the step fails even if the instance did stop: it could not be seen stopped.
+      const ec2Trouble = run.calls.some((c) => c.error && c.service === 'ec2' && c.instanceIds.includes(id));
+      if (entry.StopEc2InstanceStatus !== expectedStop && !(ec2Trouble && entry.StopEc2InstanceStatus === 'Failed')) {
         v(`${id}: StopEc2InstanceStatus is ${entry.StopEc2InstanceStatus}; the instance went ${history.join(' > ')}, expected ${expectedStop}`);
       }
       const expectedStart = finalState === 'running' ? 'Success' : 'Failed';
@@ -484,7 +495,10 @@ export function checkInvariants(run: SimRun): string[] {
     if (jobs.length > 1) v(`${id}: ${jobs.length} backup jobs in one execution (expected at most one)`);
     const job = jobs[0];
     if (job) {
-      if (entry.BackupJobStatus !== job.state) v(`${id}: BackupJobStatus is ${entry.BackupJobStatus}, the fake job is ${job.state}`);
+      // When AWS Backup stopped answering about the job, its state is unknown: the step failed.
+      const lastLook = callsAbout(run, id, 'backup:DescribeBackupJob').pop();
+      const expectedJob = lastLook?.error ? 'Failed' : job.state;
+      if (entry.BackupJobStatus !== expectedJob) v(`${id}: BackupJobStatus is ${entry.BackupJobStatus}, the fake job is ${job.state}, expected ${expectedJob}`);
       if (entry.BackupJobId !== job.backupJobId) v(`${id}: BackupJobId is ${entry.BackupJobId}, the fake job is ${job.backupJobId}`);
       if (entry.RecoveryPointArn !== job.recoveryPointArn) v(`${id}: RecoveryPointArn is ${entry.RecoveryPointArn}, the fake's is ${job.recoveryPointArn}`);
     } else if (callsAbout(run, id, 'backup:StartBackupJob').length > 0) {
