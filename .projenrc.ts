@@ -69,6 +69,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'aws-sdk-client-mock@^4',
     'aws-sdk-client-mock-jest@^4',
     'aws-local-stepfunctions@^3',
+    // Integration test with snapshot (integ-runner verifies it offline); 2.214 is the newest alpha the
+    // registry serves that accepts aws-cdk-lib 2.225.
+    '@aws-cdk/integ-tests-alpha@2.214.0-alpha.0',
+    '@aws-cdk/integ-runner@^2',
+    // IAM policy evaluation in tests. AGPL-3.0: a test-only devDependency, never shipped.
+    '@cloud-copilot/iam-simulate@^0.1',
     'cdk-nag@^2.37.0',
     'dynalite@^4',
   ],
