@@ -8,7 +8,6 @@ import { ApiError, InjectedFault, InstanceFaults, InstanceSpec, PingStatus, Worl
  * audit entry.
  */
 const NOT_RUN = 'NotRun: earlier step failed';
-const FAILED_RUN = { runStatus: 'FAILED' };
 
 interface Fault {
   readonly faults?: InstanceFaults;
