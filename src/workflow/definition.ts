@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -13,6 +14,10 @@ export interface BackupWorkflowProps {
   readonly auditTable: dynamodb.ITable;
   /** How many instances are worked on at the same time. */
   readonly maxConcurrency: number;
+  /** Where each finished run's notification goes. @default - no notifications */
+  readonly notificationTopic?: sns.ITopic;
+  /** Whether runs that succeeded are notified too (failed runs always are, when there is a topic). */
+  readonly notifyOnSuccess?: boolean;
 }
 
 /** The error the execution fails with when any instance failed or the run was rejected. */
@@ -55,6 +60,10 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
     error: AUDIT_FAILED_ERROR,
     cause: 'Neither the audit record nor its fallback could be written; see the execution history.',
   });
+  const fallbackWritten = new sfn.Fail(scope, 'Only a fallback audit record written', {
+    error: AUDIT_FAILED_ERROR,
+    cause: 'The full audit record could not be written; a fallback record (Run_FailureMessage says why) and the per-instance entries were.',
+  });
   const fallbackAudit = new tasks.DynamoPutItem(scope, 'Write fallback audit record', {
     table: props.auditTable,
     item: {
@@ -81,7 +90,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
     jitterStrategy: sfn.JitterType.FULL,
   });
   fallbackAudit.addCatch(auditFailed, { errors: [sfn.Errors.ALL], resultPath: '$.fallbackError' });
-  fallbackAudit.next(auditFailed);
+  fallbackAudit.next(fallbackWritten);
 
   const recordRun = lambdaStep(scope, 'Write run audit record', {
     fn: functions.recordRun,
@@ -96,9 +105,10 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
     resultPath: '$.result',
     onError: { next: fallbackAudit, errorPath: '$.auditError' },
   });
-  recordRun.next(new sfn.Choice(scope, 'Every instance succeeded?')
+  const decide = new sfn.Choice(scope, 'Every instance succeeded?')
     .when(sfn.Condition.stringEquals('$.result.status', 'SUCCEEDED'), runSucceeded)
-    .otherwise(runFailed));
+    .otherwise(runFailed);
+  recordRun.next(props.notificationTopic ? notify(scope, props.notificationTopic, props.notifyOnSuccess ?? false, decide) : decide);
 
   // A distributed Map: every instance's chain is a child execution with a history of its own, so the
   // parent's history stays small however large the fleet (a Standard execution holds 25,000 events).
@@ -129,4 +139,32 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   });
 
   return startRun.next(validate).next(discover).next(forEachInstance);
+}
+
+/**
+ * Publishes the run's notification (written by the record-run handler) to the topic: for every failed run,
+ * and for successful ones when asked. A notification that cannot be sent does not change the run's outcome.
+ */
+function notify(scope: Construct, topic: sns.ITopic, notifyOnSuccess: boolean, next: sfn.IChainable): sfn.IChainable {
+  const publish = new tasks.SnsPublish(scope, 'Notify', {
+    topic,
+    subject: sfn.JsonPath.stringAt('$.result.notificationSubject'),
+    message: sfn.TaskInput.fromJsonPathAt('$.result.notificationMessage'),
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  publish.addRetry({
+    errors: ['SNS.ThrottledException', 'SNS.InternalErrorException', 'SNS.KMSThrottlingException', sfn.Errors.TIMEOUT],
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts: 5,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  publish.addCatch(next, { errors: [sfn.Errors.ALL], resultPath: '$.notificationError' });
+  publish.next(next);
+  if (notifyOnSuccess) {
+    return publish;
+  }
+  return new sfn.Choice(scope, 'Run failed: notify?')
+    .when(sfn.Condition.stringEquals('$.result.status', 'SUCCEEDED'), next)
+    .otherwise(publish);
 }

@@ -72,12 +72,14 @@ describe('the state machine definition', () => {
 
   test('the run fails only after the audit write', () => {
     const fails = Object.entries(definition.States).filter(([, s]) => s.Type === 'Fail').map(([n]) => n);
-    expect(fails.sort()).toEqual(['Audit record not written', 'Run failed']);
+    expect(fails.sort()).toEqual(['Audit record not written', 'Only a fallback audit record written', 'Run failed']);
     const predecessors = (target: string) => Object.entries(definition.States)
       .filter(([, s]) => successors(s).includes(target)).map(([n]) => n);
     expect(predecessors('Run failed')).toEqual(['Every instance succeeded?']);
     expect(predecessors('Every instance succeeded?')).toEqual(['Write run audit record']);
     expect(predecessors('Audit record not written')).toEqual(['Write fallback audit record']);
+    expect(predecessors('Only a fallback audit record written')).toEqual(['Write fallback audit record']);
+    expect(predecessors('Write fallback audit record')).toEqual(['Write run audit record']);
   });
 
   test('every failure before the instances goes to the run audit record', () => {
