@@ -1,24 +1,30 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { AUDIT_RUN_INDEX_NAME, createAuditTable } from './audit/audit-table';
 import { WorkflowHandlers } from './handlers/workflow-handlers';
+import { createDashboard } from './operations/dashboard';
+import { createNotificationTopic } from './operations/notification-topic';
+import { instanceMetric, unsuccessfulRuns } from './operations/run-metrics';
 import { ConfiguredScript, ConstructSettings } from './runtime/contracts';
+import { METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SUCCEEDED } from './runtime/run-summary';
 import { BackupScript, BackupScriptConfig } from './scripts/backup-script';
 import { suppress } from './security/nag-suppressions';
 import { Triggers } from './triggers/triggers';
 import {
   validateBackupWindows, validateConcurrency, validateKeyPrefix, validateRecoveryPointTags, validateSchedule,
-  validateScriptToggle, validateTag,
+  validateScriptToggle, validateTag, validateVaultLock,
 } from './validation';
 import { createDefaultBackupRole, createDefaultVault } from './vault/default-vault';
 import { backupWorkflow } from './workflow/definition';
@@ -177,6 +183,46 @@ export interface PrePostScriptBackupProps {
   readonly auditRetention?: Duration;
 
   /**
+   * Whether finished runs are notified on an SNS topic. Each run with a failure sends one readable message:
+   * which instances failed, at which step and why, with a link to the execution. The run alarm also notifies
+   * the topic.
+   *
+   * @default - true when `notificationTopic` is set, otherwise false
+   */
+  readonly enableNotifications?: boolean;
+
+  /**
+   * The SNS topic for notifications. A topic encrypted with a customer-managed key needs a key policy that
+   * lets the state machine role and CloudWatch alarms use the key.
+   *
+   * @default - a new topic, encrypted with its own KMS key, when `enableNotifications` is true
+   */
+  readonly notificationTopic?: sns.ITopic;
+
+  /**
+   * Whether runs that succeeded on every instance are notified too.
+   *
+   * @default false
+   */
+  readonly notifyOnSuccess?: boolean;
+
+  /**
+   * Whether to create a CloudWatch dashboard of the runs and the per-instance outcomes.
+   *
+   * @default false
+   */
+  readonly createDashboard?: boolean;
+
+  /**
+   * A vault lock for the vault the construct creates (not allowed with `backupVault`). Recovery points then
+   * cannot be deleted before `minRetention`; with a `maxRetention`, `backupDeleteAfter` defaults to it and
+   * must lie between the two.
+   *
+   * @default - no vault lock
+   */
+  readonly backupVaultLock?: backup.LockConfiguration;
+
+  /**
    * How long the logs of the state machine and the Lambda functions are kept.
    *
    * @default logs.RetentionDays.ONE_YEAR
@@ -229,6 +275,20 @@ export class PrePostScriptBackup extends Construct {
   public readonly scheduleRule?: events.IRule;
   /** The queue that receives trigger events that could not start a run. */
   public readonly deadLetterQueue: sqs.IQueue;
+  /** In ALARM when a run failed, timed out or was aborted in the last 5 minutes. */
+  public readonly runsFailedAlarm: cloudwatch.IAlarm;
+  /**
+   * The topic run notifications go to.
+   *
+   * @default - undefined when notifications are not enabled
+   */
+  public readonly notificationTopic?: sns.ITopic;
+  /**
+   * The dashboard of runs and instance outcomes.
+   *
+   * @default - undefined unless `createDashboard` is true
+   */
+  public readonly dashboard?: cloudwatch.Dashboard;
 
   private readonly scripts: BackupScriptConfig[];
   private readonly outputBucket?: s3.IBucket;
@@ -246,10 +306,16 @@ export class PrePostScriptBackup extends Construct {
     validateSchedule(props.schedule);
     const startWindow = props.backupStartWindow ?? Duration.hours(1);
     const completionWindow = props.backupCompletionWindow ?? Duration.hours(8);
+    if (props.backupVaultLock && props.backupVault) {
+      throw new Error('PrePostScriptBackup: backupVaultLock applies to the vault the construct creates; lock your own backupVault where you define it, or leave backupVault unset.');
+    }
+    // A vault lock with a maximum retention rejects jobs kept longer: keep recovery points exactly that long.
+    const deleteAfter = props.backupDeleteAfter ?? props.backupVaultLock?.maxRetention;
+    validateVaultLock(props.backupVaultLock, deleteAfter);
     validateBackupWindows({
       startWindow,
       completionWindow,
-      deleteAfter: props.backupDeleteAfter,
+      deleteAfter,
       moveToColdStorageAfter: props.backupMoveToColdStorageAfter,
     });
     const maxConcurrency = props.maxConcurrency ?? 10;
@@ -266,7 +332,7 @@ export class PrePostScriptBackup extends Construct {
     this.outputBucket = props.scriptOutputBucket;
     this.outputKeyPrefix = props.scriptOutputKeyPrefix ?? 'pre-post-script-backup';
 
-    this.backupVault = props.backupVault ?? createDefaultVault(this);
+    this.backupVault = props.backupVault ?? createDefaultVault(this, props.backupVaultLock);
     this.backupRole = props.backupRole ?? createDefaultBackupRole(this);
 
     const auditTable = createAuditTable(this, 'AuditTable');
@@ -284,7 +350,7 @@ export class PrePostScriptBackup extends Construct {
       postScript: postScript && toConfiguredScript(postScript),
       backupVaultName: this.backupVault.backupVaultName,
       backupRoleArn: this.backupRole.roleArn,
-      deleteAfterDays: props.backupDeleteAfter?.toDays() ?? 0,
+      deleteAfterDays: deleteAfter?.toDays() ?? 0,
       moveToColdStorageAfterDays: props.backupMoveToColdStorageAfter?.toDays() ?? 0,
       startWindowMinutes: startWindow.toMinutes(),
       completeWindowMinutes: completionWindow.toMinutes(),
@@ -310,6 +376,13 @@ export class PrePostScriptBackup extends Construct {
       logsKey,
     });
 
+    if (props.enableNotifications === false && props.notificationTopic) {
+      throw new Error('PrePostScriptBackup: notificationTopic is set but enableNotifications is false; remove one of them.');
+    }
+    const notificationsOn = props.enableNotifications ?? props.notificationTopic !== undefined;
+    const ownTopic = notificationsOn && !props.notificationTopic ? createNotificationTopic(this) : undefined;
+    this.notificationTopic = notificationsOn ? props.notificationTopic ?? ownTopic : undefined;
+
     const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
       retention: logRetention,
       encryptionKey: logsKey,
@@ -322,6 +395,8 @@ export class PrePostScriptBackup extends Construct {
         functions: handlers,
         auditTable,
         maxConcurrency,
+        notificationTopic: this.notificationTopic,
+        notifyOnSuccess: props.notifyOnSuccess,
       })),
       tracingEnabled: true,
       logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
@@ -339,6 +414,26 @@ export class PrePostScriptBackup extends Construct {
       reason: 'The distributed Map manages the child executions of this state machine only; their names are generated per run.',
       appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:states:[^:]+:[^:]+:execution:.*Ref.*StateMachine.*:\\*$/' }],
     }]);
+
+    if (ownTopic?.masterKey) {
+      ownTopic.masterKey.grant(stateMachine.role, 'kms:GenerateDataKey*', 'kms:Decrypt');
+    }
+
+    const alarm = new cloudwatch.Alarm(this, 'RunsFailedAlarm', {
+      alarmDescription: 'A pre/post-script backup run failed, timed out or was aborted: read its audit record (Run_FailureMessage).',
+      metric: unsuccessfulRuns(stateMachine),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (this.notificationTopic) {
+      alarm.addAlarmAction(new cwActions.SnsAction(this.notificationTopic));
+    }
+    this.runsFailedAlarm = alarm;
+    if (props.createDashboard) {
+      this.dashboard = createDashboard(this, stateMachine, alarm);
+    }
 
     const triggers = new Triggers(this, 'Triggers', {
       stateMachine,
@@ -408,6 +503,34 @@ export class PrePostScriptBackup extends Construct {
    */
   public metricRunsSucceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.stateMachine.metricSucceeded(props);
+  }
+
+  /**
+   * The number of instances backed up successfully (every step succeeded), per run, from the workflow's own
+   * metrics (namespace `PrePostScriptBackup`).
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricInstancesSucceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return instanceMetric(this.stateMachine, METRIC_INSTANCES_SUCCEEDED, props);
+  }
+
+  /**
+   * The number of instances with a failed step.
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricInstancesFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return instanceMetric(this.stateMachine, METRIC_INSTANCES_FAILED, props);
+  }
+
+  /**
+   * The number of tagged instances left out of runs (terminated or shutting down).
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricInstancesExcluded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return instanceMetric(this.stateMachine, METRIC_INSTANCES_EXCLUDED, props);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Duration, Token } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
 import * as events from 'aws-cdk-lib/aws-events';
 
 /**
@@ -117,5 +118,18 @@ export function validateRecoveryPointTags(tags: { [key: string]: string } | unde
 function check(value: Duration | undefined, prop: string, ok: (d: Duration) => boolean, rule: string): void {
   if (value && !value.isUnresolved() && !ok(value)) {
     throw new Error(`PrePostScriptBackup: ${prop} ${rule}; got ${value.toHumanString()}.`);
+  }
+}
+
+export function validateVaultLock(lock: backup.LockConfiguration | undefined, deleteAfter: Duration | undefined): void {
+  if (!lock || !deleteAfter || deleteAfter.isUnresolved() || lock.minRetention.isUnresolved()) {
+    return;
+  }
+  if (deleteAfter.toDays({ integral: false }) < lock.minRetention.toDays({ integral: false })) {
+    throw new Error(`PrePostScriptBackup: backupDeleteAfter (${deleteAfter.toHumanString()}) is shorter than the vault lock's minRetention (${lock.minRetention.toHumanString()}); AWS Backup would reject every job. Keep recovery points at least that long.`);
+  }
+  const max = lock.maxRetention;
+  if (max && !max.isUnresolved() && deleteAfter.toDays({ integral: false }) > max.toDays({ integral: false })) {
+    throw new Error(`PrePostScriptBackup: backupDeleteAfter (${deleteAfter.toHumanString()}) is longer than the vault lock's maxRetention (${max.toHumanString()}); AWS Backup would reject every job.`);
   }
 }

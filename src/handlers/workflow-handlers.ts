@@ -149,7 +149,7 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
       }),
     ]);
 
-    this.recordRun = this.handler('RecordRun', RecordRunFunction, audit, [
+    this.recordRun = this.handler('RecordRun', RecordRunFunction, { ...audit, EMIT_METRICS: 'true' }, [
       new iam.PolicyStatement({
         actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem'],
         resources: [props.auditTable.tableArn],

@@ -337,4 +337,7 @@ export interface RecordRunResult {
   readonly instanceCount: number;
   readonly failedCount: number;
   readonly message: string;
+  /** The run's notification (published when the construct has a topic): ASCII, at most 100 characters. */
+  readonly notificationSubject: string;
+  readonly notificationMessage: string;
 }

@@ -5,8 +5,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { suppress } from '../security/nag-suppressions';
 
-/** A backup vault encrypted with its own rotating KMS key; both outlive the stack. */
-export function createDefaultVault(scope: Construct): backup.BackupVault {
+/** A backup vault encrypted with its own rotating KMS key, optionally locked; both outlive the stack. */
+export function createDefaultVault(scope: Construct, lock?: backup.LockConfiguration): backup.BackupVault {
   const key = new kms.Key(scope, 'BackupVaultKey', {
     description: 'Encrypts the pre/post-script backup vault',
     enableKeyRotation: true,
@@ -14,6 +14,7 @@ export function createDefaultVault(scope: Construct): backup.BackupVault {
   });
   return new backup.BackupVault(scope, 'BackupVault', {
     encryptionKey: key,
+    lockConfiguration: lock,
     removalPolicy: RemovalPolicy.RETAIN,
   });
 }

@@ -67,7 +67,8 @@ describe('record-run', () => {
       ],
     };
     const result = await handler(event);
-    expect(result).toEqual({ status: 'SUCCEEDED', instanceCount: 3, failedCount: 0, message: '' });
+    expect(result).toMatchObject({ status: 'SUCCEEDED', instanceCount: 3, failedCount: 0, message: '' });
+    expect(result.notificationSubject).toBe('Backup run SUCCEEDED: 0 of 3 instances failed');
     expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
       TableName: 'audit', IndexName: 'run-index', ExpressionAttributeValues: { ':run': EXECUTION.id },
     });
@@ -110,7 +111,12 @@ describe('record-run', () => {
       config,
       outcomes: [unrecorded(1), unrecorded(2, 'FAILED', 'access denied'), unrecorded(3), unrecorded(4, 'PARTIAL', 'one volume')],
     });
-    expect(result).toEqual({ status: 'FAILED', instanceCount: 4, failedCount: 2, message: `2 of 4 instances failed: ${id(2)}, ${id(4)}` });
+    expect(result).toMatchObject({ status: 'FAILED', instanceCount: 4, failedCount: 2, message: `2 of 4 instances failed: ${id(2)}, ${id(4)}` });
+    expect(result.notificationSubject).toBe('Backup run FAILED: 2 of 4 instances failed');
+    expect(result.notificationMessage).toContain(`- ${id(2)}: backup job FAILED: access denied`);
+    expect(result.notificationMessage).toContain(`- ${id(4)}: backup job PARTIAL: one volume`);
+    expect(result.notificationMessage).not.toContain(`- ${id(1)}`);
+    expect(result.notificationMessage).toContain(`Execution: https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${EXECUTION.id}`);
     const item = runItem(table);
     expect(item.Workflow_Overall_Status.map((e: any) => [e.InstanceId, e.Outcome])).toEqual([
       [id(2), 'FAILED'], [id(4), 'FAILED'], [id(1), 'SUCCEEDED'], [id(3), 'SUCCEEDED'],
@@ -136,7 +142,7 @@ describe('record-run', () => {
 
   test('the workflow\'s placeholders: config {} and runError {} mean none', async () => {
     const ok = await handler({ execution: EXECUTION, input: {}, config, runError: {} as any, outcomes: [unrecorded(1)] });
-    expect(ok).toEqual({ status: 'SUCCEEDED', instanceCount: 1, failedCount: 0, message: '' });
+    expect(ok).toMatchObject({ status: 'SUCCEEDED', instanceCount: 1, failedCount: 0, message: '' });
     const rejected = await handler({
       execution: EXECUTION,
       input: { Foo: 1 },

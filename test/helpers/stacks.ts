@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import { BackupScript, PrePostScriptBackup, PrePostScriptBackupProps } from '../../src';
@@ -25,6 +25,21 @@ export function fullProps(extra: PrePostScriptBackupProps = {}): PrePostScriptBa
     schedule: events.Schedule.cron({ hour: '2', minute: '0' }),
     ...extra,
   };
+}
+
+/** Every option of the construct on: the stack the compliance checks run on. */
+export function everyOption(extra: PrePostScriptBackupProps = {}): PrePostScriptBackupProps {
+  return fullProps({
+    enableNotifications: true,
+    notifyOnSuccess: true,
+    createDashboard: true,
+    windowsVss: true,
+    recoveryPointTags: { team: 'platform' },
+    backupMoveToColdStorageAfter: Duration.days(30),
+    backupVaultLock: { minRetention: Duration.days(7), maxRetention: Duration.days(365) },
+    auditRetention: Duration.days(400),
+    ...extra,
+  });
 }
 
 export function template(props: PrePostScriptBackupProps = fullProps()): Template {

@@ -15,6 +15,7 @@ import {
 import type { ExecutionContext, InstanceOutcome, RecordRunEvent, RecordRunResult } from '../../runtime/contracts';
 import { rethrowClassified, TransientError } from '../../runtime/errors';
 import { createLogger } from '../../runtime/log';
+import { metricsRecord, parseExecutionArn, RunCounts, runNotification } from '../../runtime/run-summary';
 import { OUTCOME_FAILED, OUTCOME_SUCCEEDED } from '../../runtime/status';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
@@ -316,13 +317,24 @@ export const handler = async (received: RecordRunEvent): Promise<RecordRunResult
   } catch (err) {
     rethrowClassified(err, 'PutItem run record');
   }
+  const all = [...entries.values()];
+  const status = item.Run_Status as RecordRunResult['status'];
+  const message = item.Run_FailureMessage as string;
+  const notification = runNotification(execution, status, message, all, env.tableName);
   const result: RecordRunResult = {
-    status: item.Run_Status as RecordRunResult['status'],
+    status,
     instanceCount: item.InstanceCount as number,
     failedCount: item.FailedCount as number,
-    message: item.Run_FailureMessage as string,
+    message,
+    notificationSubject: notification.subject,
+    notificationMessage: notification.message,
   };
-  log.info('run recorded', { ...result, complete: item.Workflow_Overall_Status_Complete });
+  log.info('run recorded', { status, instanceCount: result.instanceCount, failedCount: result.failedCount, complete: item.Workflow_Overall_Status_Complete });
+  emitMetrics(execution.id, {
+    succeeded: (item.SucceededCount as number) ?? 0,
+    failed: result.failedCount,
+    excluded: (item.ExcludedCount as number) ?? 0,
+  }, now);
   return result;
 };
 
@@ -335,4 +347,15 @@ function withoutPlaceholders(event: RecordRunEvent): RecordRunEvent {
   const runError = event.runError && typeof event.runError.Error === 'string' && event.runError.Error !== ''
     ? event.runError : undefined;
   return { ...event, config, runError };
+}
+
+/**
+ * Prints the run's per-instance counts in CloudWatch's embedded metric format, which CloudWatch turns into
+ * metrics from the log (no API call, no extra permission). Only when the construct asks for it.
+ */
+function emitMetrics(executionArn: string, counts: RunCounts, now: Date): void {
+  if (!process.env.EMIT_METRICS || (process.env.LOG_LEVEL ?? '').toLowerCase() === 'silent') {
+    return;
+  }
+  console.log(JSON.stringify(metricsRecord(parseExecutionArn(executionArn).stateMachineName, counts, now)));
 }

@@ -1,0 +1,28 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+
+/**
+ * The topic run notifications and alarms go to, when the user brings none: encrypted with its own rotating
+ * key (which CloudWatch alarms may use to publish), HTTPS-only.
+ */
+export function createNotificationTopic(scope: Construct): sns.Topic {
+  const key = new kms.Key(scope, 'NotificationsKey', {
+    description: 'Encrypts the pre/post-script backup notifications topic',
+    enableKeyRotation: true,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  key.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'CloudWatchAlarmsPublish',
+    principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+    actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+    resources: ['*'],
+  }));
+  return new sns.Topic(scope, 'Notifications', {
+    displayName: 'Pre/post-script backup runs',
+    masterKey: key,
+    enforceSSL: true,
+  });
+}

@@ -1,0 +1,147 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as backup from 'aws-cdk-lib/aws-backup';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { PrePostScriptBackup } from '../../src';
+import { definitionOf } from '../helpers/definition';
+import { consumerStack, everyOption, fullProps } from '../helpers/stacks';
+
+describe('the run alarm', () => {
+  test('always there: any failed, timed-out or aborted run in 5 minutes', () => {
+    const t = Template.fromStack(consumerStack(fullProps()).stack);
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'failed + timedOut + aborted' }),
+        Match.objectLike({ Id: 'failed', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ExecutionsFailed' }) }) }),
+        Match.objectLike({ Id: 'timedOut', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ExecutionsTimedOut' }) }) }),
+        Match.objectLike({ Id: 'aborted', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ExecutionsAborted' }) }) }),
+      ]),
+    });
+    expect(t.findResources('AWS::CloudWatch::Alarm')[Object.keys(t.findResources('AWS::CloudWatch::Alarm'))[0]].Properties.AlarmActions).toBeUndefined();
+  });
+});
+
+describe('notifications', () => {
+  test('off by default: no topic, no Notify state', () => {
+    const { stack, backup: b } = consumerStack(fullProps());
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::SNS::Topic', 0);
+    expect(b.notificationTopic).toBeUndefined();
+    expect(definitionOf(t).States.Notify).toBeUndefined();
+  });
+
+  test('enabled: an encrypted, HTTPS-only topic; failed runs are published; the alarm notifies it', () => {
+    const { stack, backup: b } = consumerStack(fullProps({ enableNotifications: true }));
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    t.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    expect(b.notificationTopic).toBeDefined();
+    const states = definitionOf(t).States;
+    expect(states['Write run audit record'].Next).toBe('Run failed: notify?');
+    expect(states['Run failed: notify?'].Choices).toEqual([expect.objectContaining({ StringEquals: 'SUCCEEDED', Next: 'Every instance succeeded?' })]);
+    expect(states['Run failed: notify?'].Default).toBe('Notify');
+    expect(states.Notify).toMatchObject({
+      Type: 'Task',
+      Parameters: { 'Subject.$': '$.result.notificationSubject', 'Message.$': '$.result.notificationMessage' },
+      Next: 'Every instance succeeded?',
+      Catch: [expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Every instance succeeded?' })],
+    });
+    const alarm = Object.values(t.findResources('AWS::CloudWatch::Alarm'))[0];
+    expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/Notifications/) }]);
+    const smPolicy = JSON.stringify(Object.values(t.findResources('AWS::IAM::Policy'))
+      .filter(p => JSON.stringify(p.Properties.Roles).includes('StateMachineRole')));
+    expect(smPolicy).toContain('sns:Publish');
+    expect(smPolicy).toContain('kms:GenerateDataKey*');
+  });
+
+  test('notifyOnSuccess publishes every run', () => {
+    const states = definitionOf(Template.fromStack(consumerStack(fullProps({ enableNotifications: true, notifyOnSuccess: true })).stack)).States;
+    expect(states['Write run audit record'].Next).toBe('Notify');
+    expect(states['Run failed: notify?']).toBeUndefined();
+  });
+
+  test('a topic of the user is used as it is', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const topic = sns.Topic.fromTopicArn(stack, 'T', 'arn:aws:sns:eu-west-1:123456789012:ops');
+    const b = new PrePostScriptBackup(stack, 'B', { notificationTopic: topic });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::SNS::Topic', 0);
+    expect(b.notificationTopic).toBe(topic);
+    expect(definitionOf(t).States.Notify).toMatchObject({ Parameters: { TopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops' } });
+  });
+
+  test('a topic with notifications switched off is a contradiction', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S');
+    const topic = sns.Topic.fromTopicArn(stack, 'T', 'arn:aws:sns:eu-west-1:123456789012:ops');
+    expect(() => new PrePostScriptBackup(stack, 'B', { notificationTopic: topic, enableNotifications: false }))
+      .toThrow(/notificationTopic is set but enableNotifications is false/);
+  });
+});
+
+describe('metrics and dashboard', () => {
+  test('per-instance metrics: the workflow emits them, the construct reads them', () => {
+    const { stack, backup: b } = consumerStack(fullProps());
+    for (const [metric, name] of [
+      [b.metricInstancesSucceeded(), 'InstancesSucceeded'],
+      [b.metricInstancesFailed({ period: Duration.hours(1) }), 'InstancesFailed'],
+      [b.metricInstancesExcluded(), 'InstancesExcluded'],
+    ] as const) {
+      expect(metric.namespace).toBe('PrePostScriptBackup');
+      expect(metric.metricName).toBe(name);
+      expect(metric.statistic).toBe('Sum');
+      expect(Object.keys(metric.dimensions ?? {})).toEqual(['StateMachineName']);
+    }
+    expect(b.metricInstancesFailed({ period: Duration.hours(1) }).period.toHours()).toBe(1);
+    const emitting = Object.entries(Template.fromStack(stack).findResources('AWS::Lambda::Function'))
+      .filter(([, f]) => f.Properties.Environment?.Variables?.EMIT_METRICS === 'true').map(([id]) => id);
+    expect(emitting).toEqual([expect.stringMatching(/HandlersRecordRun/)]);
+  });
+
+  test('a dashboard only when asked', () => {
+    expect(consumerStack(fullProps()).backup.dashboard).toBeUndefined();
+    const { stack, backup: b } = consumerStack(fullProps({ createDashboard: true }));
+    expect(b.dashboard).toBeDefined();
+    const body = JSON.stringify(Template.fromStack(stack).findResources('AWS::CloudWatch::Dashboard'));
+    for (const text of ['InstancesSucceeded', 'InstancesFailed', 'ExecutionsSucceeded', 'failed + timedOut + aborted']) {
+      expect(body).toContain(text);
+    }
+  });
+});
+
+describe('vault lock', () => {
+  test('locks the created vault, and recovery points are kept as long as the lock allows', () => {
+    const { stack } = consumerStack(fullProps({ backupVaultLock: { minRetention: Duration.days(7), maxRetention: Duration.days(35) } }));
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::Backup::BackupVault', { LockConfiguration: { MinRetentionDays: 7, MaxRetentionDays: 35 } });
+    const fn = Object.values(t.findResources('AWS::Lambda::Function')).find(f => f.Properties.Environment?.Variables?.SETTINGS);
+    expect(JSON.stringify(fn!.Properties.Environment.Variables.SETTINGS)).toContain('\\"deleteAfterDays\\":35');
+  });
+
+  test.each([
+    ['shorter than the minimum', { backupDeleteAfter: Duration.days(3) }, /shorter than the vault lock's minRetention/],
+    ['longer than the maximum', { backupDeleteAfter: Duration.days(400) }, /longer than the vault lock's maxRetention/],
+  ])('a lifecycle %s is rejected', (_name, props, message) => {
+    expect(() => consumerStack(fullProps({ backupVaultLock: { minRetention: Duration.days(7), maxRetention: Duration.days(35) }, ...props })))
+      .toThrow(message);
+  });
+
+  test('only on the vault the construct creates', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S');
+    const vault = backup.BackupVault.fromBackupVaultName(stack, 'V', 'mine');
+    expect(() => new PrePostScriptBackup(stack, 'B', { backupVault: vault, backupVaultLock: { minRetention: Duration.days(1) } }))
+      .toThrow(/backupVaultLock applies to the vault the construct creates/);
+  });
+
+  test('every option on synthesizes', () => {
+    expect(() => consumerStack(everyOption())).not.toThrow();
+  });
+});
