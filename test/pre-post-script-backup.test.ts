@@ -225,6 +225,10 @@ describe('grants and metrics', () => {
     const text = JSON.stringify(Template.fromStack(stack).toJSON());
     expect(text).toContain('s3:PutObject');
     expect(text).toContain('script-output/runs/*');
+    const sendCommand = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
+      .flatMap(p => p.Properties.PolicyDocument.Statement as Statement[])
+      .filter(st => asList(st.Action).includes('ssm:SendCommand'));
+    expect(sendCommand.map(st => JSON.stringify(st.Resource))).toContainEqual(expect.stringContaining(':s3:::script-output'));
   });
 
   test('grantStartExecution, grantPutEvents and grantReadAuditTable', () => {

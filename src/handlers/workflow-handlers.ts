@@ -1,10 +1,12 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { CheckAgentFunction } from './check-agent/check-agent-function';
 import { DescribeBackupJobFunction } from './describe-backup-job/describe-backup-job-function';
@@ -18,7 +20,7 @@ import { StartInstanceFunction } from './start-instance/start-instance-function'
 import { StopInstanceFunction } from './stop-instance/stop-instance-function';
 import { ValidateInputFunction } from './validate-input/validate-input-function';
 import { ConstructSettings } from '../runtime/contracts';
-import { addNagSuppressions } from '../security/nag-suppressions';
+import { addNagSuppressions, suppress } from '../security/nag-suppressions';
 import { WorkflowFunctions } from '../workflow/functions';
 
 /** The SSM document every script runs through. */
@@ -38,6 +40,12 @@ export interface WorkflowHandlersProps {
   readonly logRetention: logs.RetentionDays;
   /** Encrypts the functions' log groups. */
   readonly logsKey: kms.IKey;
+  /** The bucket scripts write their output to. @default - none */
+  readonly scriptOutputBucket?: s3.IBucket;
+  /** Runs the functions in this VPC. @default - no VPC */
+  readonly vpc?: ec2.IVpc;
+  /** @default - the VPC's private subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
 }
 
 type FunctionFactory = new (scope: Construct, id: string, props: lambda.FunctionOptions) => lambda.Function;
@@ -96,6 +104,12 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
         resources: [instanceArns],
         conditions: taggedInstance,
       }),
+      // SendCommand names the output bucket as a resource of its own when the command writes there.
+      ...(props.scriptOutputBucket ? [new iam.PolicyStatement({
+        sid: 'WriteOutputToTheOutputBucket',
+        actions: ['ssm:SendCommand'],
+        resources: [props.scriptOutputBucket.bucketArn],
+      })] : []),
       unscoped(['ssm:ListCommandInvocations']),
     ]);
 
@@ -187,10 +201,21 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
       memorySize: 256,
       environment,
       description: `pre/post-script backup: ${id}`,
+      vpc: this.props.vpc,
+      vpcSubnets: this.props.vpc ? this.props.vpcSubnets : undefined,
     });
     // The role's policy must exist before the function can be invoked by the workflow.
     fn.node.addDependency(role);
     addNagSuppressions(role, statements);
+    suppressFunctionFindings(fn, this.props.vpc !== undefined);
+    if (this.props.vpc) {
+      // Lambda adds AWS's policy for managing the function's network interfaces to the role.
+      suppress(role, [{
+        id: 'AwsSolutions-IAM4',
+        reason: 'AWSLambdaVPCAccessExecutionRole is what Lambda needs to manage the network interfaces of a function in a VPC; AWS maintains it.',
+        appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole'],
+      }]);
+    }
     this.all.push(fn);
     return fn;
   }
@@ -199,4 +224,19 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
 /** Actions IAM only accepts on `*` (describe/list calls and command-id based calls). */
 function unscoped(actions: string[]): iam.PolicyStatement {
   return new iam.PolicyStatement({ actions, resources: ['*'] });
+}
+
+/** Findings of the compliance packs that do not apply to a function only Step Functions invokes. */
+function suppressFunctionFindings(fn: lambda.Function, inVpc: boolean): void {
+  const reasons: [string, string][] = [
+    ['LambdaDLQ', 'Step Functions invokes the function synchronously and catches every error; a dead-letter queue only applies to asynchronous invocations.'],
+    ['LambdaConcurrency', 'Concurrency is bounded by the state machine (maxConcurrency instances at a time); a reservation would take capacity from the account pool and could fail deployment in small accounts.'],
+  ];
+  if (!inVpc) {
+    reasons.push(['LambdaInsideVPC', 'The function calls only AWS APIs and reaches no network resource; set the vpc prop to run it in a VPC of yours.']);
+  }
+  suppress(fn, reasons.flatMap(([rule, reason]) => [
+    { id: `NIST.800.53.R5-${rule}`, reason },
+    { id: `HIPAA.Security-${rule}`, reason },
+  ]));
 }

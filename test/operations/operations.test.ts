@@ -1,6 +1,7 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as backup from 'aws-cdk-lib/aws-backup';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { PrePostScriptBackup } from '../../src';
 import { definitionOf } from '../helpers/definition';
@@ -57,7 +58,7 @@ describe('notifications', () => {
     const smPolicy = JSON.stringify(Object.values(t.findResources('AWS::IAM::Policy'))
       .filter(p => JSON.stringify(p.Properties.Roles).includes('StateMachineRole')));
     expect(smPolicy).toContain('sns:Publish');
-    expect(smPolicy).toContain('kms:GenerateDataKey*');
+    expect(smPolicy).toContain('"kms:GenerateDataKey","kms:Decrypt"');
   });
 
   test('notifyOnSuccess publishes every run', () => {
@@ -143,5 +144,26 @@ describe('vault lock', () => {
 
   test('every option on synthesizes', () => {
     expect(() => consumerStack(everyOption())).not.toThrow();
+  });
+});
+
+describe('VPC', () => {
+  test('the functions run in the given VPC and subnets', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    new PrePostScriptBackup(stack, 'B', { vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } });
+    const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(11);
+    for (const fn of functions) {
+      expect(fn.Properties.VpcConfig.SubnetIds.length).toBe(3);
+    }
+  });
+
+  test('without a VPC the functions run outside one', () => {
+    const functions = Object.values(Template.fromStack(consumerStack(fullProps()).stack).findResources('AWS::Lambda::Function'));
+    for (const fn of functions) {
+      expect(fn.Properties.VpcConfig).toBeUndefined();
+    }
   });
 });

@@ -2,26 +2,31 @@ import { Aspects, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SynthesisMessage } from 'aws-cdk-lib/cx-api';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import { consumerStack, fullProps } from '../helpers/stacks';
+import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks } from 'cdk-nag';
+import { consumerStack, everyOption, fullProps } from '../helpers/stacks';
 
 /**
  * cdk-nag on a stack as a consumer writes it: the construct with every toggle on and a schedule, and no
  * suppression of the consumer's own. Any finding fails the test with a readable list.
  */
-function findings(stack: Stack): string[] {
-  Aspects.of(stack).add(new AwsSolutionsChecks({ verbose: true }));
+function findings(stack: Stack, pack: NagPack = new AwsSolutionsChecks({ verbose: true }), prefix = 'AwsSolutions-'): string[] {
+  Aspects.of(stack).add(pack);
   const annotations = Annotations.fromStack(stack);
   const messages: SynthesisMessage[] = [
-    ...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-')),
-    ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-')),
+    ...annotations.findError('*', Match.stringLikeRegexp(prefix)),
+    ...annotations.findWarning('*', Match.stringLikeRegexp(prefix)),
   ];
   return messages.map(m => `${m.id}: ${String(m.entry.data).split(']: ')[0]}]`);
 }
 
 describe('cdk-nag AwsSolutions', () => {
-  test('a consumer stack with every option on has no finding', () => {
+  test('a consumer stack with every toggle on and a schedule has no finding', () => {
     const { stack } = consumerStack(fullProps());
+    expect(findings(stack)).toEqual([]);
+  });
+
+  test('a consumer stack with every option on has no finding', () => {
+    const { stack } = consumerStack(everyOption());
     expect(findings(stack)).toEqual([]);
   });
 
@@ -50,5 +55,17 @@ describe('cdk-nag AwsSolutions', () => {
         }
       }
     }
+  });
+});
+
+describe('cdk-nag compliance packs on a consumer stack with every option on', () => {
+  test('NIST 800-53 rev 5: no finding', () => {
+    const { stack } = consumerStack(everyOption());
+    expect(findings(stack, new NIST80053R5Checks({ verbose: true }), 'NIST.800.53.R5-')).toEqual([]);
+  });
+
+  test('HIPAA Security: no finding', () => {
+    const { stack } = consumerStack(everyOption());
+    expect(findings(stack, new HIPAASecurityChecks({ verbose: true }), 'HIPAA.Security-')).toEqual([]);
   });
 });
