@@ -130,4 +130,19 @@ project.addTask('benchmark', {
   ],
 });
 
+// Integration test (test/integ): integ-runner synthesizes it and compares it with the committed snapshot, offline
+// (no AWS account); a real run deploys it (see the test file). Asset bodies are not committed: synthesis
+// rebuilds them, and the comparison ignores asset hashes.
+project.gitignore.exclude('/test/integ/*.snapshot/asset.*', '/test/integ/cdk-integ.out.*');
+const integRunner = 'integ-runner --directory test/integ --language typescript';
+const integSnapshot = project.addTask('integ:snapshot', {
+  description: 'Check the integration test against its committed snapshot (offline; fails when the template changed)',
+  steps: [{ spawn: 'bundle' }, { exec: integRunner, receiveArgs: true }],
+});
+project.addTask('integ:update', {
+  description: 'Regenerate the integration test snapshot without deploying (commit the result)',
+  steps: [{ spawn: 'bundle' }, { exec: `${integRunner} --update-on-failed --dry-run --force`, receiveArgs: true }],
+});
+project.testTask.spawn(integSnapshot);
+
 project.synth();
