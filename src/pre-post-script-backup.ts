@@ -146,6 +146,23 @@ export interface PrePostScriptBackupProps {
   readonly backupCompletionWindow?: Duration;
 
   /**
+   * A vault each completed recovery point is copied to, for example in another Region or account (its access
+   * policy must allow `backup:CopyIntoBackupVault` from this account). The copy runs after the instance is
+   * back and its post-backup script ran; its state is in the audit record (`CopyJobStatus`), and a copy that
+   * fails fails the instance.
+   *
+   * @default - no copies
+   */
+  readonly copyToVault?: backup.IBackupVault;
+
+  /**
+   * How long copies are kept in `copyToVault`. A whole number of days.
+   *
+   * @default - kept until deleted (or as the destination vault's lock requires)
+   */
+  readonly copyDeleteAfter?: Duration;
+
+  /**
    * Whether Windows instances are backed up with Volume Shadow Copy Service (VSS) for application-consistent
    * Windows backups. Linux instances are unaffected. Instances need the VSS components installed.
    *
@@ -336,6 +353,10 @@ export class PrePostScriptBackup extends Construct {
     });
     const maxConcurrency = props.maxConcurrency ?? 10;
     validateConcurrency(maxConcurrency);
+    if (props.copyDeleteAfter && !props.copyToVault) {
+      throw new Error('PrePostScriptBackup: copyDeleteAfter is set but copyToVault is not; set copyToVault or remove copyDeleteAfter.');
+    }
+    validateBackupWindows({ copyDeleteAfter: props.copyDeleteAfter });
     validateKeyPrefix(props.scriptOutputKeyPrefix);
     validateRecoveryPointTags(props.recoveryPointTags);
     if (props.auditRetention && !props.auditRetention.isUnresolved() && props.auditRetention.toDays({ integral: false }) < 1) {
@@ -372,6 +393,8 @@ export class PrePostScriptBackup extends Construct {
       completeWindowMinutes: completionWindow.toMinutes(),
       windowsVss: props.windowsVss ?? false,
       recoveryPointTags: props.recoveryPointTags ?? {},
+      copyVaultArn: props.copyToVault?.backupVaultArn ?? '',
+      copyDeleteAfterDays: props.copyDeleteAfter?.toDays() ?? 0,
       outputS3BucketName: this.outputBucket?.bucketName ?? '',
       outputS3KeyPrefix: this.outputBucket ? this.outputKeyPrefix : '',
       maxTargetInstances: MAX_TARGET_INSTANCES,
@@ -393,6 +416,7 @@ export class PrePostScriptBackup extends Construct {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       scriptOutputBucket: this.outputBucket,
+      copyVault: props.copyToVault,
     });
 
     if (props.enableNotifications === false && props.notificationTopic) {

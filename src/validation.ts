@@ -71,6 +71,7 @@ export interface BackupWindows {
   readonly completionWindow?: Duration;
   readonly deleteAfter?: Duration;
   readonly moveToColdStorageAfter?: Duration;
+  readonly copyDeleteAfter?: Duration;
 }
 
 export function validateBackupWindows(w: BackupWindows): void {
@@ -81,6 +82,8 @@ export function validateBackupWindows(w: BackupWindows): void {
   check(w.deleteAfter, 'backupDeleteAfter', d => d.toDays({ integral: false }) >= 1 && Number.isInteger(d.toDays({ integral: false })),
     'must be a whole number of days, at least 1');
   check(w.moveToColdStorageAfter, 'backupMoveToColdStorageAfter', d => d.toDays({ integral: false }) >= 1 && Number.isInteger(d.toDays({ integral: false })),
+    'must be a whole number of days, at least 1');
+  check(w.copyDeleteAfter, 'copyDeleteAfter', d => d.toDays({ integral: false }) >= 1 && Number.isInteger(d.toDays({ integral: false })),
     'must be a whole number of days, at least 1');
   const del = w.deleteAfter;
   const cold = w.moveToColdStorageAfter;

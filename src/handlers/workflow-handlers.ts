@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -10,12 +10,14 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { CheckAgentFunction } from './check-agent/check-agent-function';
 import { DescribeBackupJobFunction } from './describe-backup-job/describe-backup-job-function';
+import { DescribeCopyJobFunction } from './describe-copy-job/describe-copy-job-function';
 import { DiscoverInstancesFunction } from './discover-instances/discover-instances-function';
 import { GetScriptStatusFunction } from './get-script-status/get-script-status-function';
 import { RecordInstanceFunction } from './record-instance/record-instance-function';
 import { RecordRunFunction } from './record-run/record-run-function';
 import { SendScriptFunction } from './send-script/send-script-function';
 import { StartBackupJobFunction } from './start-backup-job/start-backup-job-function';
+import { StartCopyJobFunction } from './start-copy-job/start-copy-job-function';
 import { StartInstanceFunction } from './start-instance/start-instance-function';
 import { StopInstanceFunction } from './stop-instance/stop-instance-function';
 import { ValidateInputFunction } from './validate-input/validate-input-function';
@@ -40,6 +42,8 @@ export interface WorkflowHandlersProps {
   readonly logRetention: logs.RetentionDays;
   /** Encrypts the functions' log groups. */
   readonly logsKey: kms.IKey;
+  /** The vault recovery points are copied to. @default - no copies */
+  readonly copyVault?: backup.IBackupVault;
   /** The bucket scripts write their output to. @default - none */
   readonly scriptOutputBucket?: s3.IBucket;
   /** Runs the functions in this VPC. @default - no VPC */
@@ -63,6 +67,8 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
   public readonly startInstance: lambda.IFunction;
   public readonly startBackupJob: lambda.IFunction;
   public readonly describeBackupJob: lambda.IFunction;
+  public readonly startCopyJob?: lambda.IFunction;
+  public readonly describeCopyJob?: lambda.IFunction;
   public readonly recordInstance: lambda.IFunction;
   public readonly recordRun: lambda.IFunction;
 
@@ -155,6 +161,29 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
     this.describeBackupJob = this.handler('DescribeBackupJob', DescribeBackupJobFunction, {}, [
       unscoped(['backup:DescribeBackupJob']),
     ]);
+
+    if (props.copyVault) {
+      this.startCopyJob = this.handler('StartCopyJob', StartCopyJobFunction, {}, [
+        new iam.PolicyStatement({
+          sid: 'CopyRecoveryPointsOfThisAccount',
+          actions: ['backup:StartCopyJob'],
+          // EC2 recovery points are AMIs; AWS Backup names other recovery points in its own ARN format.
+          resources: [
+            stack.formatArn({ service: 'ec2', account: '', resource: 'image', resourceName: '*' }),
+            stack.formatArn({ service: 'backup', resource: 'recovery-point', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+          ],
+        }),
+        new iam.PolicyStatement({
+          sid: 'PassTheBackupRoleToAwsBackupOnly',
+          actions: ['iam:PassRole'],
+          resources: [props.backupRole.roleArn],
+          conditions: { StringEquals: { 'iam:PassedToService': 'backup.amazonaws.com' } },
+        }),
+      ]);
+      this.describeCopyJob = this.handler('DescribeCopyJob', DescribeCopyJobFunction, {}, [
+        unscoped(['backup:DescribeCopyJob']),
+      ]);
+    }
 
     this.recordInstance = this.handler('RecordInstance', RecordInstanceFunction, audit, [
       new iam.PolicyStatement({

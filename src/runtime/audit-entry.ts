@@ -7,6 +7,7 @@
 import type {
   BackupJobResult,
   CaughtError,
+  CopyJobResult,
   CheckAgentResult,
   DiscoveredInstance,
   InstancePowerResult,
@@ -46,6 +47,10 @@ export interface AuditEntry {
   readonly RecoveryPointArn: string;
   readonly PreBackupScriptCommandId: string;
   readonly PostBackupScriptCommandId: string;
+  /** The copy of the recovery point to the copy vault: its final state, `skipped` without a copy vault. */
+  readonly CopyJobStatus: string;
+  readonly CopyJobId: string;
+  readonly CopyRecoveryPointArn: string;
   readonly Outcome: 'SUCCEEDED' | 'FAILED';
   /** Facts worth knowing that are not failures (an instance backed up as it was, a step turned off...). */
   readonly Notes: string;
@@ -66,12 +71,15 @@ export const AUDIT_ENTRY_FIELDS: ReadonlyArray<keyof AuditEntry> = [
   'RecoveryPointArn',
   'PreBackupScriptCommandId',
   'PostBackupScriptCommandId',
+  'CopyJobStatus',
+  'CopyJobId',
+  'CopyRecoveryPointArn',
   'Outcome',
   'Notes',
 ];
 
 /** Steps in the order the chain runs them. */
-const ORDER: readonly StepName[] = ['eligibility', 'agent', 'pre', 'stop', 'backup', 'start', 'agentAfterStart', 'post'];
+const ORDER: readonly StepName[] = ['eligibility', 'agent', 'pre', 'stop', 'backup', 'start', 'agentAfterStart', 'post', 'copy'];
 
 const LABELS: Record<StepName, string> = {
   eligibility: 'instance',
@@ -82,6 +90,7 @@ const LABELS: Record<StepName, string> = {
   start: 'start instance',
   agentAfterStart: 'SSM agent after start',
   post: 'post-backup script',
+  copy: 'copy job',
 };
 
 /** Statuses a step set by the workflow itself (a StepOutcome) may hold without being a failure. */
@@ -167,6 +176,15 @@ function backupEvaluation(result: BackupJobResult): Evaluated {
   return { status: state, failed: true, failure: `${LABELS.backup} ${state}${message ? `: ${message}` : ''}` };
 }
 
+function copyEvaluation(result: CopyJobResult): Evaluated {
+  const state = result.state || 'UNKNOWN';
+  if (state === BACKUP_COMPLETED) {
+    return { status: state, failed: false };
+  }
+  const message = result.statusMessage || `no final state (last state ${state})`;
+  return { status: state, failed: true, failure: `${LABELS.copy} ${state}: ${message}` };
+}
+
 function agentEvaluation(step: StepName, result: CheckAgentResult): Evaluated {
   if (result.online || result.pingStatus === SSM_PING_ONLINE) {
     return { status: SUCCESS, failed: false };
@@ -193,6 +211,8 @@ function evaluatePresent(step: StepName, value: unknown): Evaluated {
       return powerEvaluation(step, value as InstancePowerResult);
     case 'backup':
       return backupEvaluation(value as BackupJobResult);
+    case 'copy':
+      return copyEvaluation(value as CopyJobResult);
     case 'eligibility':
       return outcomeEvaluation(step, value as StepOutcome);
   }
@@ -211,6 +231,8 @@ function turnedOff(step: StepName, config: RunConfig): boolean {
     case 'stop':
     case 'start':
       return !config.stopInstances;
+    case 'copy':
+      return !config.backup.copyVaultArn;
     case 'backup':
     case 'eligibility':
       return false;
@@ -295,6 +317,7 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
   const pre = s.pre && !isStepOutcome(s.pre) ? (s.pre as ScriptStatusResult) : undefined;
   const post = s.post && !isStepOutcome(s.post) ? (s.post as ScriptStatusResult) : undefined;
   const backup = s.backup && !isStepOutcome(s.backup) ? (s.backup as BackupJobResult) : undefined;
+  const copy = s.copy && !isStepOutcome(s.copy) ? (s.copy as CopyJobResult) : undefined;
   const failed = [...results.values()].some((r) => r.failed) || failures.length > 0;
 
   return {
@@ -311,6 +334,9 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
     RecoveryPointArn: backup?.recoveryPointArn ?? '',
     PreBackupScriptCommandId: pre?.commandId ?? '',
     PostBackupScriptCommandId: post?.commandId ?? '',
+    CopyJobStatus: results.get('copy')!.status,
+    CopyJobId: copy?.copyJobId ?? '',
+    CopyRecoveryPointArn: copy?.destinationRecoveryPointArn ?? '',
     Outcome: failed ? OUTCOME_FAILED : OUTCOME_SUCCEEDED,
     Notes: notes.join('; '),
   };

@@ -60,6 +60,10 @@ export interface BackupRun {
   readonly windowsVss: boolean;
   /** Tags for every recovery point (the run adds the source instance id and execution id). */
   readonly recoveryPointTags: Record<string, string>;
+  /** ARN of the vault each completed recovery point is copied to; empty for no copy. */
+  readonly copyVaultArn: string;
+  /** Days after which the copies are deleted; 0 for never. */
+  readonly copyDeleteAfterDays: number;
 }
 
 /** A run's effective configuration: the construct's settings with the execution input's overrides applied. */
@@ -102,6 +106,9 @@ export interface ConstructSettings {
   readonly completeWindowMinutes: number;
   readonly windowsVss: boolean;
   readonly recoveryPointTags: Record<string, string>;
+  /** ARN of the vault completed recovery points are copied to; empty for no copy. */
+  readonly copyVaultArn: string;
+  readonly copyDeleteAfterDays: number;
   /** Bucket for script output; empty for none. */
   readonly outputS3BucketName: string;
   readonly outputS3KeyPrefix: string;
@@ -267,6 +274,28 @@ export interface DescribeBackupJobEvent {
   readonly backup: BackupRun;
 }
 
+/** start-copy-job: StartCopyJob of the instance's recovery point, with an idempotency token per execution and instance. */
+export interface StartCopyJobEvent {
+  readonly instanceId: string;
+  readonly recoveryPointArn: string;
+  readonly backup: BackupRun;
+  readonly execution: ExecutionContext;
+}
+
+/** describe-copy-job: DescribeCopyJob. Polled: done in a final state. start-copy-job returns the first one. */
+export interface CopyJobResult extends PolledResult {
+  readonly copyJobId: string;
+  /** CREATED, RUNNING, COMPLETED, FAILED, PARTIAL. */
+  readonly state: string;
+  readonly statusMessage: string;
+  readonly destinationRecoveryPointArn: string;
+}
+
+export interface DescribeCopyJobEvent {
+  readonly previous: CopyJobResult;
+  readonly backup: BackupRun;
+}
+
 /**
  * What one instance's chain produced: the raw result of each step it reached, as the workflow stored them.
  * A step's key is absent when the step was never reached.
@@ -281,11 +310,13 @@ export interface InstanceSteps {
   readonly start?: InstancePowerResult | StepOutcome;
   readonly agentAfterStart?: CheckAgentResult | StepOutcome;
   readonly post?: ScriptStatusResult | StepOutcome;
+  /** The copy of the recovery point to another vault, when one is configured. */
+  readonly copy?: CopyJobResult | StepOutcome;
   /** Errors caught by the workflow, per step (Step Functions' `{ Error, Cause }`). */
   readonly errors?: Partial<Record<StepName, CaughtError>>;
 }
 
-export type StepName = 'eligibility' | 'agent' | 'pre' | 'stop' | 'backup' | 'start' | 'agentAfterStart' | 'post';
+export type StepName = 'eligibility' | 'agent' | 'pre' | 'stop' | 'backup' | 'start' | 'agentAfterStart' | 'post' | 'copy';
 
 /** A step result the workflow sets itself (turned off, not applicable). */
 export interface StepOutcome {

@@ -366,6 +366,8 @@ function validateBackup(raw: Record<string, unknown> | undefined, settings: Cons
     completeWindowMinutes: settings.completeWindowMinutes,
     windowsVss: settings.windowsVss,
     recoveryPointTags: { ...settings.recoveryPointTags },
+    copyVaultArn: settings.copyVaultArn,
+    copyDeleteAfterDays: settings.copyDeleteAfterDays,
   };
 }
 
@@ -446,6 +448,8 @@ export function parseSettings(text: string | undefined): ConstructSettings {
     completeWindowMinutes: p.completeWindowMinutes ?? 0,
     windowsVss: p.windowsVss ?? false,
     recoveryPointTags: p.recoveryPointTags ?? {},
+    copyVaultArn: p.copyVaultArn ?? '',
+    copyDeleteAfterDays: p.copyDeleteAfterDays ?? 0,
     outputS3BucketName: p.outputS3BucketName ?? '',
     outputS3KeyPrefix: p.outputS3KeyPrefix ?? '',
   };

@@ -44,6 +44,8 @@ export function addNagSuppressions(role: iam.Role, statements: iam.PolicyStateme
   }
   const unscoped = statements.filter(s => s.resources.includes('*')).flatMap(s => s.actions);
   const tagged = statements.filter(s => s.resources.some(r => r.endsWith(':instance/*'))).flatMap(s => s.actions);
+  const recoveryPoints = statements.filter(s => s.resources.some(r => r.endsWith(':image/*') || r.endsWith(':recovery-point:*')))
+    .flatMap(s => s.actions);
   const appliesTo: (string | { regex: string })[] = [];
   const reasons: string[] = [];
   if (unscoped.length > 0) {
@@ -53,6 +55,13 @@ export function addNagSuppressions(role: iam.Role, statements: iam.PolicyStateme
   if (tagged.length > 0) {
     appliesTo.push(NAG_TAGGED_INSTANCES);
     reasons.push(`${unique(tagged).join(', ')} apply only to instances carrying the backup tag (aws:ResourceTag condition)`);
+  }
+  if (recoveryPoints.length > 0) {
+    appliesTo.push(
+      { regex: '/^Resource::arn:<AWS::Partition>:ec2:[^:]+::image\\/\\*$/' },
+      { regex: '/^Resource::arn:<AWS::Partition>:backup:[^:]+:[^:]+:recovery-point:\\*$/' },
+    );
+    reasons.push(`${unique(recoveryPoints).join(', ')} apply to the recovery points of this account and Region, whose ids each backup job creates`);
   }
   if (appliesTo.length === 0) {
     return;

@@ -13,6 +13,9 @@ export interface WorkflowFunctions {
   readonly startInstance: lambda.IFunction;
   readonly startBackupJob: lambda.IFunction;
   readonly describeBackupJob: lambda.IFunction;
+  /** Only when recovery points are copied to another vault. */
+  readonly startCopyJob?: lambda.IFunction;
+  readonly describeCopyJob?: lambda.IFunction;
   readonly recordInstance: lambda.IFunction;
   readonly recordRun: lambda.IFunction;
 }

@@ -2,7 +2,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { WorkflowFunctions } from './functions';
 import { lambdaStep } from './lambda-step';
-import { backupStep, errorPath, powerStep, scriptPhase, skipped, stepPath } from './steps';
+import { backupStep, copyStep, errorPath, powerStep, scriptPhase, skipped, stepPath } from './steps';
 
 /**
  * The input of one instance's chain: what the fleet level hands each Map iteration.
@@ -48,6 +48,21 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions): s
     onError: { next: recordFailed, errorPath: '$.recordError' },
   });
 
+  // Every path ends here: with a copy vault, a completed recovery point is copied to it before the instance's
+  // audit entry is written.
+  const { startCopyJob, describeCopyJob } = functions;
+  const finish = startCopyJob && describeCopyJob
+    ? new sfn.Choice(scope, 'Copy the recovery point?')
+      .when(
+        sfn.Condition.and(
+          sfn.Condition.isPresent(`${stepPath('backup')}.state`),
+          sfn.Condition.stringEquals(`${stepPath('backup')}.state`, 'COMPLETED'),
+        ),
+        copyStep(scope, { startCopyJob, describeCopyJob, next: record }),
+      )
+      .otherwise(record)
+    : record;
+
   // Post-backup script: whenever enabled and the instance is running (after a start, the agent gets time
   // to reconnect; the same bound covers an agent that dropped during the pre-script).
   const postScript = scriptPhase(scope, {
@@ -56,9 +71,9 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions): s
     agentKey: 'agentAfterStart',
     agentPurpose: 'afterStart',
     functions,
-    onSuccess: record,
-    onFailure: record,
-    onNotRun: record,
+    onSuccess: finish,
+    onFailure: finish,
+    onNotRun: finish,
   });
   const postPhase = new sfn.Choice(scope, 'Post-backup script enabled?')
     .when(
@@ -69,7 +84,7 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions): s
       ),
       postScript,
     )
-    .otherwise(skipped(scope, 'Post-backup script: skipped', 'post').next(record));
+    .otherwise(skipped(scope, 'Post-backup script: skipped', 'post').next(finish));
 
   // Start: only an instance this run tried to stop (whatever happened since) is started again. A stop step
   // that failed (its error caught) may have reached EC2 before failing, so it counts as tried.
@@ -78,7 +93,7 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions): s
     key: 'start',
     fn: functions.startInstance,
     onSuccess: postPhase,
-    onFailure: record,
+    onFailure: finish,
   });
   const startPhase = new sfn.Choice(scope, 'Instance stopped by this run?')
     .when(
@@ -116,7 +131,7 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions): s
     functions,
     onSuccess: stopPhase,
     onFailure: postPhase,
-    onNotRun: record,
+    onNotRun: finish,
   });
   const prePhase = new sfn.Choice(scope, 'Pre-backup script enabled?')
     .when(sfn.Condition.booleanEquals('$.config.preScript.enabled', true), preScript)
@@ -128,7 +143,7 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions): s
       'message.$': `States.Format('the ${label.toLowerCase()} is for {}, the instance runs {}: instance not touched', $.config.${phase}Script.platform, $.instance.platform)`,
     },
     resultPath: stepPath('eligibility'),
-  }).next(record);
+  }).next(finish);
   const platformCheck = new sfn.Choice(scope, 'Scripts match the instance platform?')
     .when(
       sfn.Condition.and(
@@ -168,7 +183,7 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions): s
       'message.$': "States.Format('instance was {} when the run began: not touched', $.instance.state)",
     },
     resultPath: stepPath('eligibility'),
-  }).next(record);
+  }).next(finish);
 
   return new sfn.Choice(scope, 'Instance running?')
     .when(sfn.Condition.stringEquals('$.instance.state', 'running'), platformCheck)

@@ -156,3 +156,37 @@ export function backupStep(scope: Construct, props: BackupStepProps): sfn.IChain
   });
   return boundedPoll(scope, 'Backup job', { first: start, check: describe, resultPath, whenDone: props.next });
 }
+
+export interface CopyStepProps {
+  readonly startCopyJob: lambda.IFunction;
+  readonly describeCopyJob: lambda.IFunction;
+  /** Where the workflow goes once the copy is final, the wait is over, or an error was caught. */
+  readonly next: sfn.IChainable;
+}
+
+/**
+ * StartCopyJob of the new recovery point into the copy vault (idempotent per execution and instance), then
+ * DescribeCopyJob until final (bounded). Runs after the instance is back, so a copy never extends downtime.
+ */
+export function copyStep(scope: Construct, props: CopyStepProps): sfn.IChainable {
+  const resultPath = stepPath('copy');
+  const onError = { next: props.next, errorPath: errorPath('copy') };
+  const start = lambdaStep(scope, 'Copy: start job', {
+    fn: props.startCopyJob,
+    payload: {
+      'instanceId.$': INSTANCE_ID,
+      'recoveryPointArn.$': `${stepPath('backup')}.recoveryPointArn`,
+      'backup.$': '$.config.backup',
+      'execution.$': '$.execution',
+    },
+    resultPath,
+    onError,
+  });
+  const describe = lambdaStep(scope, 'Copy: describe job', {
+    fn: props.describeCopyJob,
+    payload: { 'previous.$': resultPath, 'backup.$': '$.config.backup' },
+    resultPath,
+    onError,
+  });
+  return boundedPoll(scope, 'Copy job', { first: start, check: describe, resultPath, whenDone: props.next });
+}

@@ -41,6 +41,8 @@ export const SETTINGS: ConstructSettings = {
   completeWindowMinutes: 120,
   windowsVss: true,
   recoveryPointTags: { app: 'shop' },
+  copyVaultArn: '',
+  copyDeleteAfterDays: 0,
   outputS3BucketName: 'output-bucket',
   outputS3KeyPrefix: 'ssm-output/',
   maxTargetInstances: 100,

@@ -167,3 +167,52 @@ describe('VPC', () => {
     }
   });
 });
+
+describe('copies to another vault', () => {
+  const DR = 'arn:aws:backup:us-west-2:123456789012:backup-vault:dr';
+  function withCopies(extra = {}) {
+    const app = new App();
+    const stack = new Stack(app, 'S', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const vault = backup.BackupVault.fromBackupVaultArn(stack, 'Dr', DR);
+    new PrePostScriptBackup(stack, 'B', { ...fullProps(), copyToVault: vault, copyDeleteAfter: Duration.days(90), ...extra });
+    return Template.fromStack(stack);
+  }
+
+  test('two more functions; StartCopyJob only on this account\'s recovery points, PassRole only to AWS Backup', () => {
+    const t = withCopies();
+    expect(Object.keys(t.findResources('AWS::Lambda::Function'))).toHaveLength(13);
+    const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap(p => p.Properties.PolicyDocument.Statement as any[]);
+    const copy = statements.filter(st => [st.Action].flat().includes('backup:StartCopyJob'));
+    expect(copy).toHaveLength(1);
+    expect(JSON.stringify(copy[0].Resource)).toBe(JSON.stringify([
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:eu-west-1::image/*']] },
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':backup:eu-west-1:123456789012:recovery-point:*']] },
+    ]));
+    const passRole = statements.filter(st => [st.Action].flat().includes('iam:PassRole'));
+    expect(passRole).toHaveLength(2);
+    for (const st of passRole) expect(st.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'backup.amazonaws.com' } });
+    const fn = Object.values(t.findResources('AWS::Lambda::Function')).find(f => f.Properties.Environment?.Variables?.SETTINGS);
+    const settings = JSON.stringify(fn!.Properties.Environment.Variables.SETTINGS);
+    expect(settings).toContain(`\\"copyVaultArn\\":\\"${DR}\\"`);
+    expect(settings).toContain('\\"copyDeleteAfterDays\\":90');
+  });
+
+  test('the copy runs at the end of every instance chain, only after a completed backup', () => {
+    const states = JSON.stringify(definitionOf(withCopies()));
+    expect(states).toContain('"Copy the recovery point?"');
+    expect(states).toContain('"Copy: start job"');
+    expect(definitionOf(Template.fromStack(consumerStack(fullProps()).stack)).States['For each instance']).toBeDefined();
+    expect(JSON.stringify(definitionOf(Template.fromStack(consumerStack(fullProps()).stack)))).not.toContain('Copy');
+  });
+
+  test('copyDeleteAfter needs copyToVault and whole days', () => {
+    expect(() => consumerStack(fullProps({ copyDeleteAfter: Duration.days(30) }))).toThrow(/copyDeleteAfter is set but copyToVault is not/);
+    expect(() => withCopies({ copyDeleteAfter: Duration.hours(12) })).toThrow(/copyDeleteAfter must be a whole number of days/);
+  });
+
+  test('cdk-nag stays clean with copies (the recovery point wildcards are suppressed narrowly)', () => {
+    const t = withCopies();
+    const role = Object.entries(t.findResources('AWS::IAM::Policy')).find(([id]) => id.includes('StartCopyJob'))!;
+    expect(JSON.stringify(role[1].Metadata.cdk_nag)).toContain('recovery points of this account and Region');
+  });
+});

@@ -71,8 +71,52 @@ describe('toAuditEntry', () => {
       RecoveryPointArn: 'arn:aws:ec2:eu-west-1::image/ami-1',
       PreBackupScriptCommandId: 'cmd-pre',
       PostBackupScriptCommandId: 'cmd-post',
+      CopyJobStatus: 'skipped',
+      CopyJobId: '',
+      CopyRecoveryPointArn: '',
       Outcome: 'SUCCEEDED',
       Notes: '',
+    });
+  });
+
+  describe('the copy to another vault', () => {
+    const copyConfig = runConfig({ ...stopConfig, backup: { ...stopConfig.backup, copyVaultArn: 'arn:aws:backup:us-west-2:111122223333:backup-vault:dr' } });
+    const copy = (state: string, statusMessage = '') => ({
+      copyJobId: 'copy-1',
+      state,
+      statusMessage,
+      destinationRecoveryPointArn: state === 'COMPLETED' ? 'arn:aws:ec2:us-west-2::image/ami-9' : '',
+      done: true,
+      poll: (allGood.backup as BackupJobResult).poll,
+    });
+
+    test('a completed copy: the instance succeeded, with the copy\'s ids', () => {
+      expect(toAuditEntry(instance(), copyConfig, { ...allGood, copy: copy('COMPLETED') })).toMatchObject({
+        CopyJobStatus: 'COMPLETED',
+        CopyJobId: 'copy-1',
+        CopyRecoveryPointArn: 'arn:aws:ec2:us-west-2::image/ami-9',
+        Outcome: 'SUCCEEDED',
+        FailureMessage: '',
+      });
+    });
+
+    test.each(['FAILED', 'PARTIAL', 'RUNNING'])('a copy that ended %s fails the instance, saying why', state => {
+      const entry = toAuditEntry(instance(), copyConfig, { ...allGood, copy: copy(state, state === 'RUNNING' ? '' : 'access denied to the destination vault') });
+      expect(entry).toMatchObject({ CopyJobStatus: state, Outcome: 'FAILED' });
+      expect(entry.FailureMessage).toBe(state === 'RUNNING'
+        ? 'copy job RUNNING: no final state (last state RUNNING)'
+        : `copy job ${state}: access denied to the destination vault`);
+    });
+
+    test('a copy that could not start is Failed with the error', () => {
+      const entry = toAuditEntry(instance(), copyConfig, { ...allGood, errors: { copy: { Error: 'AccessDeniedException', Cause: 'not allowed' } } });
+      expect(entry).toMatchObject({ CopyJobStatus: 'Failed', Outcome: 'FAILED' });
+      expect(entry.FailureMessage).toBe('copy job Failed: AccessDeniedException: not allowed');
+    });
+
+    test('no copy when the backup failed: not run because of it', () => {
+      const entry = toAuditEntry(instance(), copyConfig, { ...allGood, backup: backup('FAILED') });
+      expect(entry.CopyJobStatus).toBe('NotRun: earlier step failed');
     });
   });
 

@@ -62,6 +62,8 @@ describe('validateInput: the empty input is exactly the settings', () => {
         completeWindowMinutes: 120,
         windowsVss: true,
         recoveryPointTags: { app: 'shop' },
+        copyVaultArn: '',
+        copyDeleteAfterDays: 0,
       },
       scriptsEnabled: true,
     });

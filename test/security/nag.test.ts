@@ -1,8 +1,10 @@
-import { Aspects, Stack } from 'aws-cdk-lib';
+import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as backup from 'aws-cdk-lib/aws-backup';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SynthesisMessage } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks } from 'cdk-nag';
+import { PrePostScriptBackup } from '../../src';
 import { consumerStack, everyOption, fullProps } from '../helpers/stacks';
 
 /**
@@ -67,5 +69,19 @@ describe('cdk-nag compliance packs on a consumer stack with every option on', ()
   test('HIPAA Security: no finding', () => {
     const { stack } = consumerStack(everyOption());
     expect(findings(stack, new HIPAASecurityChecks({ verbose: true }), 'HIPAA.Security-')).toEqual([]);
+  });
+});
+
+describe('cdk-nag with copies to a vault in another Region', () => {
+  test.each([
+    ['AwsSolutions', () => new AwsSolutionsChecks({ verbose: true }), 'AwsSolutions-'],
+    ['NIST 800-53 rev 5', () => new NIST80053R5Checks({ verbose: true }), 'NIST.800.53.R5-'],
+    ['HIPAA Security', () => new HIPAASecurityChecks({ verbose: true }), 'HIPAA.Security-'],
+  ])('%s: no finding', (_name, pack, prefix) => {
+    const app = new App();
+    const stack = new Stack(app, 'Consumer', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const dr = backup.BackupVault.fromBackupVaultArn(stack, 'Dr', 'arn:aws:backup:us-west-2:123456789012:backup-vault:dr');
+    new PrePostScriptBackup(stack, 'AppBackup', everyOption({ copyToVault: dr, copyDeleteAfter: Duration.days(90) }));
+    expect(findings(stack, pack(), prefix)).toEqual([]);
   });
 });

@@ -74,6 +74,8 @@ export interface InstanceFaults {
   readonly backup?: BackupOutcome;
   /** StartBackupJob for this instance fails with this API error (every call). */
   readonly startBackupError?: ApiError;
+  /** Final state of copy jobs of this instance's recovery points (default COMPLETED; `hang` stays RUNNING). */
+  readonly copy?: 'COMPLETED' | 'FAILED' | 'PARTIAL' | 'hang';
 }
 
 export interface InstanceSpec {
@@ -134,6 +136,16 @@ export interface CommandInvocation {
   statusDetails: string;
   responseCode: number;
   cancelRequested: boolean;
+}
+
+export interface CopyJob {
+  readonly copyJobId: string;
+  readonly instanceId: string;
+  readonly params: Record<string, any>;
+  readonly finalState: 'COMPLETED' | 'FAILED' | 'PARTIAL' | 'hang';
+  readonly destinationRecoveryPointArn: string;
+  describeCalls: number;
+  state: string;
 }
 
 export interface BackupJob {
@@ -235,6 +247,8 @@ export class World {
   /** Invocations by instance id, in order received. */
   public readonly invocationsByInstance = new Map<string, CommandInvocation[]>();
   public readonly backupJobs = new Map<string, BackupJob>();
+  public readonly copyJobs = new Map<string, CopyJob>();
+  private readonly copyJobsByToken = new Map<string, CopyJob>();
   public readonly backupJobsByToken = new Map<string, BackupJob>();
   private readonly faults: Array<InjectedFault & { used: number }> = [];
   private seq = 0;
@@ -586,6 +600,57 @@ export class World {
     else if (n <= created + pending + running || job.behaviour.state === 'hang') job.state = 'RUNNING';
     else job.state = job.behaviour.state;
     return job;
+  }
+
+  /** Forgets every instance, invocation, job, call and injected fault: one simulator can serve many runs. */
+  public reset(): void {
+    this.instances.clear();
+    this.instanceList.length = 0;
+    this.commands.clear();
+    this.invocationsByInstance.clear();
+    this.backupJobs.clear();
+    this.backupJobsByToken.clear();
+    this.copyJobs.clear();
+    this.copyJobsByToken.clear();
+    this.calls.length = 0;
+    this.faults.length = 0;
+  }
+
+  /** StartCopyJob of a recovery point this world's backup jobs created; idempotent by token. */
+  public startCopyJob(params: Record<string, any>): CopyJob {
+    const token = params.IdempotencyToken as string | undefined;
+    const existing = token ? this.copyJobsByToken.get(token) : undefined;
+    if (existing) return existing;
+    const source = [...this.backupJobs.values()].find(j => j.recoveryPointArn === params.RecoveryPointArn && j.state === 'COMPLETED');
+    if (!source) {
+      throw new FakeApiError({ code: 'InvalidParameterValueException', message: `Recovery point ${params.RecoveryPointArn} is not a completed recovery point` });
+    }
+    const id = this.nextId('', 8).toUpperCase();
+    const job: CopyJob = {
+      copyJobId: `${id}-0000-4000-8000-${id.padStart(12, '0')}`,
+      instanceId: source.instanceId,
+      params,
+      finalState: this.instances.get(source.instanceId)?.faults.copy ?? 'COMPLETED',
+      describeCalls: 0,
+      state: 'CREATED',
+      destinationRecoveryPointArn: `arn:${PARTITION}:ec2:us-west-2::image/ami-${id.toLowerCase().padStart(17, '0')}`,
+    };
+    this.copyJobs.set(job.copyJobId, job);
+    if (token) this.copyJobsByToken.set(token, job);
+    return job;
+  }
+
+  /** CREATED on the first look, RUNNING on the second, then the final state (unless it hangs). */
+  public observeCopyJob(job: CopyJob): CopyJob {
+    job.describeCalls++;
+    if (job.describeCalls <= 1) job.state = 'CREATED';
+    else if (job.describeCalls <= 2 || job.finalState === 'hang') job.state = 'RUNNING';
+    else job.state = job.finalState;
+    return job;
+  }
+
+  public copyJobsFor(instanceId: string): CopyJob[] {
+    return [...this.copyJobs.values()].filter((j) => j.instanceId === instanceId);
   }
 
   // ------------------------------------------------------------------------------------------------ reading results

@@ -85,6 +85,9 @@ function missingEntry(outcome: InstanceOutcome, reason: string): AuditEntry {
     RecoveryPointArn: '',
     PreBackupScriptCommandId: '',
     PostBackupScriptCommandId: '',
+    CopyJobStatus: unknown,
+    CopyJobId: '',
+    CopyRecoveryPointArn: '',
     Outcome: outcome.succeeded ? OUTCOME_SUCCEEDED : OUTCOME_FAILED,
     Notes: reason,
   };

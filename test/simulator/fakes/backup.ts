@@ -1,8 +1,9 @@
 /**
- * AWS Backup over REST-JSON: `PUT /backup-jobs` (StartBackupJob), `GET /backup-jobs/{id}` (DescribeBackupJob).
+ * AWS Backup over REST-JSON: `PUT /backup-jobs` (StartBackupJob), `GET /backup-jobs/{id}` (DescribeBackupJob),
+ * `PUT /copy-jobs` (StartCopyJob), `GET /copy-jobs/{id}` (DescribeCopyJob).
  */
 import { FakeHandler, FakeRequest, FakeResponse } from './http';
-import { ACCOUNT_ID, BackupJob, FakeApiError, REGION, World } from '../world';
+import { ACCOUNT_ID, BackupJob, CopyJob, FakeApiError, REGION, World } from '../world';
 
 function json(body: unknown): FakeResponse {
   return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
@@ -56,12 +57,29 @@ function describe(job: BackupJob): Record<string, unknown> {
   };
 }
 
+function describeCopy(job: CopyJob): Record<string, unknown> {
+  const final = ['COMPLETED', 'FAILED', 'PARTIAL'].includes(job.state);
+  return {
+    AccountId: ACCOUNT_ID,
+    CopyJobId: job.copyJobId,
+    SourceRecoveryPointArn: job.params.RecoveryPointArn,
+    SourceBackupVaultArn: `arn:aws:backup:${REGION}:${ACCOUNT_ID}:backup-vault:${job.params.SourceBackupVaultName}`,
+    DestinationBackupVaultArn: job.params.DestinationBackupVaultArn,
+    ...(job.state === 'COMPLETED' ? { DestinationRecoveryPointArn: job.destinationRecoveryPointArn } : {}),
+    ResourceType: 'EC2',
+    State: job.state,
+    ...(final && job.state !== 'COMPLETED' ? { StatusMessage: 'The destination vault refused the copy (simulated).' } : {}),
+    IamRoleArn: job.params.IamRoleArn,
+  };
+}
+
 export function backupHandler(world: World): FakeHandler {
   return (req: FakeRequest) => {
     let action = 'Unknown';
     let params: any = {};
     let instanceIds: string[] = [];
     const m = /^\/backup-jobs\/([^/]+)$/.exec(req.path);
+    const copy = /^\/copy-jobs\/([^/]+)$/.exec(req.path);
     if (req.method === 'PUT' && req.path === '/backup-jobs') {
       action = 'StartBackupJob';
       try {
@@ -71,6 +89,20 @@ export function backupHandler(world: World): FakeHandler {
       }
       const id = instanceIdOf(params.ResourceArn);
       instanceIds = id ? [id] : [];
+    } else if (req.method === 'PUT' && req.path === '/copy-jobs') {
+      action = 'StartCopyJob';
+      try {
+        params = JSON.parse(req.body || '{}');
+      } catch {
+        return backupErrorResponse('InvalidParameterValueException', 'bad JSON', 400);
+      }
+      const source = [...world.backupJobs.values()].find(j => j.recoveryPointArn === params.RecoveryPointArn);
+      instanceIds = source?.instanceId ? [source.instanceId] : [];
+    } else if (req.method === 'GET' && copy) {
+      action = 'DescribeCopyJob';
+      params = { CopyJobId: copy[1] };
+      const job = world.copyJobs.get(copy[1]);
+      instanceIds = job?.instanceId ? [job.instanceId] : [];
     } else if (req.method === 'GET' && m) {
       action = 'DescribeBackupJob';
       params = { BackupJobId: m[1] };
@@ -98,6 +130,18 @@ export function backupHandler(world: World): FakeHandler {
         const job = world.backupJobs.get(params.BackupJobId);
         if (!job) throw new FakeApiError({ code: 'ResourceNotFoundException', message: `Cannot find backup job ${params.BackupJobId}` });
         return json(describe(world.observeBackupJob(job)));
+      }
+      if (action === 'StartCopyJob') {
+        for (const k of ['RecoveryPointArn', 'SourceBackupVaultName', 'DestinationBackupVaultArn', 'IamRoleArn']) {
+          if (!params[k]) throw new FakeApiError({ code: 'MissingParameterValueException', message: `${k} is required` });
+        }
+        const job = world.startCopyJob(params);
+        return json({ CopyJobId: job.copyJobId, CreationDate: epoch(new Date()), IsParent: false });
+      }
+      if (action === 'DescribeCopyJob') {
+        const job = world.copyJobs.get(params.CopyJobId);
+        if (!job) throw new FakeApiError({ code: 'ResourceNotFoundException', message: `Cannot find copy job ${params.CopyJobId}` });
+        return json({ CopyJob: describeCopy(world.observeCopyJob(job)) });
       }
       return backupErrorResponse('UnknownOperationException', `${req.method} ${req.path} is not supported by the fake`, 404);
     } catch (e) {

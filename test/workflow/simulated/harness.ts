@@ -117,15 +117,7 @@ export function expectedToggles(props: PrePostScriptBackupProps, input: unknown)
 
 /** Forget every instance, invocation, job, call and injected fault of earlier runs (one simulator serves a file). */
 function resetWorld(world: World): void {
-  world.instances.clear();
-  world.instanceList.length = 0;
-  world.commands.clear();
-  world.invocationsByInstance.clear();
-  world.backupJobs.clear();
-  world.backupJobsByToken.clear();
-  world.calls.length = 0;
-  // The world has no public way to drop injected faults; a fault that never recovers must not leak into the next test.
-  (world as unknown as { faults: unknown[] }).faults.length = 0;
+  world.reset();
 }
 
 /** Record every EC2 state an instance goes through (the world mutates `state` in place). */
@@ -507,8 +499,24 @@ export function checkInvariants(run: SimRun): string[] {
       v(`${id}: BackupJobStatus is ${entry.BackupJobStatus} but no backup job was started; expected a NotRun status`);
     }
 
+    // The copy of the recovery point, when the construct has a copy vault: the fake's final copy state.
+    const copyJob = run.world.copyJobsFor(id)[0];
+    if (copyJob) {
+      const lastCopyLook = callsAbout(run, id, 'backup:DescribeCopyJob').pop();
+      const expectedCopy = lastCopyLook?.error ? 'Failed' : copyJob.state;
+      if (entry.CopyJobStatus !== expectedCopy) v(`${id}: CopyJobStatus is ${entry.CopyJobStatus}, the fake copy is ${copyJob.state}, expected ${expectedCopy}`);
+      if (entry.CopyJobId !== copyJob.copyJobId) v(`${id}: CopyJobId is ${entry.CopyJobId}, the fake copy is ${copyJob.copyJobId}`);
+    } else if (callsAbout(run, id, 'backup:StartCopyJob').length > 0) {
+      if (entry.CopyJobStatus !== 'Failed') v(`${id}: CopyJobStatus is ${entry.CopyJobStatus}; StartCopyJob was refused, expected Failed`);
+    } else if (entry.CopyJobStatus !== undefined && entry.CopyJobStatus !== 'skipped' && !NOT_RUN.test(entry.CopyJobStatus)) {
+      v(`${id}: CopyJobStatus is ${entry.CopyJobStatus} but no copy job was started; expected skipped or a NotRun status`);
+    }
+
     const statuses = ['PreBackupScriptStatus', 'StopEc2InstanceStatus', 'BackupJobStatus', 'StartEc2InstanceStatus', 'PostBackupScriptStatus']
       .map((f) => entry[f]);
+    if (entry.CopyJobStatus !== undefined && entry.CopyJobStatus !== 'skipped') {
+      statuses.push(entry.CopyJobStatus);
+    }
     const allOk = statuses.every((s) => OK_STATUSES.includes(s));
     const expectedOutcome = allOk ? 'SUCCEEDED' : 'FAILED';
     if (entry.Outcome !== expectedOutcome) v(`${id}: Outcome is ${entry.Outcome} with statuses ${statuses.join(', ')}; expected ${expectedOutcome}`);
