@@ -1,2 +1,3 @@
 export * from './pre-post-script-backup';
 export * from './scripts/backup-script';
+export * from './central/central-audit';
