@@ -225,6 +225,16 @@ export interface PrePostScriptBackupProps {
   readonly notifyOnSuccess?: boolean;
 
   /**
+   * A central event bus (for example a `PrePostScriptBackupCentralAudit`'s, in another account) that receives
+   * every run's summary: counts by status, failed instances with their reasons, the execution ARN, account and
+   * Region (source `pre-post-script-backup`, detail-type `BackupSolution-PrePostScript-RunSummary`). The bus's
+   * policy must admit this account.
+   *
+   * @default - summaries are not forwarded
+   */
+  readonly forwardRunSummariesTo?: events.IEventBus;
+
+  /**
    * Whether to create a CloudWatch dashboard of the runs and the per-instance outcomes.
    *
    * @default false
@@ -440,6 +450,7 @@ export class PrePostScriptBackup extends Construct {
         maxConcurrency,
         notificationTopic: this.notificationTopic,
         notifyOnSuccess: props.notifyOnSuccess,
+        forwardRunSummariesTo: props.forwardRunSummariesTo,
       })),
       tracingEnabled: true,
       logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },

@@ -1,3 +1,5 @@
+import type { RunSummaryDetail } from '../central/run-summary-event';
+
 /**
  * The data that flows between the state machine and the Lambda handlers.
  *
@@ -371,4 +373,6 @@ export interface RecordRunResult {
   /** The run's notification (published when the construct has a topic): ASCII, at most 100 characters. */
   readonly notificationSubject: string;
   readonly notificationMessage: string;
+  /** The run summary forwarded to a central bus, when the construct forwards (src/central/run-summary-event.ts). */
+  readonly summary: RunSummaryDetail;
 }

@@ -5,6 +5,7 @@
 import type { AuditEntry } from './audit-entry';
 import type { ExecutionContext } from './contracts';
 import { OUTCOME_SUCCEEDED } from './status';
+import { RUN_SUMMARY_MAX_FAILURES, type RunSummaryDetail } from '../central/run-summary-event';
 
 /** The CloudWatch namespace of the workflow's own metrics. */
 export const METRICS_NAMESPACE = 'PrePostScriptBackup';
@@ -22,9 +23,9 @@ export interface RunCounts {
 }
 
 /** `arn:aws:states:<region>:<account>:execution:<state machine>:<name>` → its parts. */
-export function parseExecutionArn(arn: string): { region: string; stateMachineName: string } {
+export function parseExecutionArn(arn: string): { region: string; account: string; stateMachineName: string } {
   const parts = arn.split(':');
-  return { region: parts[3] ?? '', stateMachineName: parts[6] ?? '' };
+  return { region: parts[3] ?? '', account: parts[4] ?? '', stateMachineName: parts[6] ?? '' };
 }
 
 /** A link to the execution in the Step Functions console. */
@@ -90,5 +91,41 @@ export function metricsRecord(stateMachineName: string, counts: RunCounts, now: 
     [METRIC_INSTANCES_SUCCEEDED]: counts.succeeded,
     [METRIC_INSTANCES_FAILED]: counts.failed,
     [METRIC_INSTANCES_EXCLUDED]: counts.excluded,
+  };
+}
+
+export interface RunFacts {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly endTime: string;
+  readonly excludedCount: number;
+  readonly message: string;
+}
+
+/** The run summary the workflow forwards to a central bus (the contract of src/central/run-summary-event.ts). */
+export function runSummary(execution: ExecutionContext, facts: RunFacts, entries: AuditEntry[]): RunSummaryDetail {
+  const { region, account } = parseExecutionArn(execution.id);
+  const failed = entries.filter(e => e.Outcome !== OUTCOME_SUCCEEDED);
+  return {
+    executionArn: execution.id,
+    account,
+    region,
+    status: facts.status,
+    startTime: execution.startTime,
+    endTime: facts.endTime,
+    instanceCount: entries.length,
+    succeededCount: entries.length - failed.length,
+    failedCount: failed.length,
+    excludedCount: facts.excludedCount,
+    failures: failed.slice(0, RUN_SUMMARY_MAX_FAILURES).map(e => ({
+      instanceId: e.InstanceId,
+      failureMessage: e.FailureMessage ?? '',
+      preBackupScriptStatus: e.PreBackupScriptStatus ?? '',
+      stopEc2InstanceStatus: e.StopEc2InstanceStatus ?? '',
+      backupJobStatus: e.BackupJobStatus ?? '',
+      startEc2InstanceStatus: e.StartEc2InstanceStatus ?? '',
+      postBackupScriptStatus: e.PostBackupScriptStatus ?? '',
+    })),
+    failuresTruncated: failed.length > RUN_SUMMARY_MAX_FAILURES,
+    message: facts.message ?? '',
   };
 }

@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -7,6 +8,7 @@ import { Construct } from 'constructs';
 import { WorkflowFunctions } from './functions';
 import { INSTANCE_ITEM_SELECTOR, instanceChain } from './instance-chain';
 import { lambdaStep, TRANSIENT_ERRORS } from './lambda-step';
+import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../central/run-summary-event';
 
 export interface BackupWorkflowProps {
   readonly functions: WorkflowFunctions;
@@ -18,6 +20,8 @@ export interface BackupWorkflowProps {
   readonly notificationTopic?: sns.ITopic;
   /** Whether runs that succeeded are notified too (failed runs always are, when there is a topic). */
   readonly notifyOnSuccess?: boolean;
+  /** A central event bus every run's summary is sent to. @default - none */
+  readonly forwardRunSummariesTo?: events.IEventBus;
 }
 
 /** The error the execution fails with when any instance failed or the run was rejected. */
@@ -108,7 +112,8 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   const decide = new sfn.Choice(scope, 'Every instance succeeded?')
     .when(sfn.Condition.stringEquals('$.result.status', 'SUCCEEDED'), runSucceeded)
     .otherwise(runFailed);
-  recordRun.next(props.notificationTopic ? notify(scope, props.notificationTopic, props.notifyOnSuccess ?? false, decide) : decide);
+  const afterForwarding = props.notificationTopic ? notify(scope, props.notificationTopic, props.notifyOnSuccess ?? false, decide) : decide;
+  recordRun.next(props.forwardRunSummariesTo ? forward(scope, props.forwardRunSummariesTo, afterForwarding) : afterForwarding);
 
   // A distributed Map: every instance's chain is a child execution with a history of its own, so the
   // parent's history stays small however large the fleet (a Standard execution holds 25,000 events).
@@ -167,4 +172,30 @@ function notify(scope: Construct, topic: sns.ITopic, notifyOnSuccess: boolean, n
   return new sfn.Choice(scope, 'Run failed: notify?')
     .when(sfn.Condition.stringEquals('$.result.status', 'SUCCEEDED'), next)
     .otherwise(publish);
+}
+
+/**
+ * Sends the run's summary (written by the record-run handler) to the central bus. A summary that cannot be sent
+ * does not change the run's outcome; the run's own audit record has everything.
+ */
+function forward(scope: Construct, bus: events.IEventBus, next: sfn.IChainable): sfn.IChainable {
+  const put = new tasks.EventBridgePutEvents(scope, 'Forward run summary', {
+    entries: [{
+      eventBus: bus,
+      source: RUN_SUMMARY_SOURCE,
+      detailType: RUN_SUMMARY_DETAIL_TYPE,
+      detail: sfn.TaskInput.fromJsonPathAt('$.result.summary'),
+    }],
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  put.addRetry({
+    errors: ['EventBridge.EventBridgeException', 'EventBridge.InternalException', 'EventBridge.ThrottlingException', sfn.Errors.TIMEOUT],
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts: 5,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  put.addCatch(next, { errors: [sfn.Errors.ALL], resultPath: '$.forwardError' });
+  put.next(next);
+  return put;
 }

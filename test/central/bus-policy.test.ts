@@ -20,7 +20,7 @@ function busPolicy(): PolicyDocument {
   const template = Template.fromStack(centralStack(everyOption({ eventBusName: BUS_NAME })).stack).toJSON() as CfnTemplate;
   const resources = Object.entries(template.Resources ?? {});
   const [busId] = resources.find(([, r]) => r.Type === 'AWS::Events::EventBus')!;
-  const overrides = {
+  const overrides: Record<string, Record<string, string>> = {
     'AWS::Partition': { Ref: 'aws' },
     'AWS::Region': { Ref: CENTRAL_REGION },
     'AWS::AccountId': { Ref: CENTRAL_ACCOUNT },

@@ -2,6 +2,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { PrePostScriptBackup } from '../../src';
 import { definitionOf } from '../helpers/definition';
@@ -214,5 +215,33 @@ describe('copies to another vault', () => {
     const t = withCopies();
     const role = Object.entries(t.findResources('AWS::IAM::Policy')).find(([id]) => id.includes('StartCopyJob'))!;
     expect(JSON.stringify(role[1].Metadata.cdk_nag)).toContain('recovery points of this account and Region');
+  });
+});
+
+describe('forwarding run summaries', () => {
+  test('one PutEvents to the central bus after the run record, allowed on that bus only; none by default', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const central = events.EventBus.fromEventBusArn(stack, 'Central', 'arn:aws:events:eu-west-1:999988887777:event-bus/backup-central');
+    new PrePostScriptBackup(stack, 'B', { ...fullProps(), forwardRunSummariesTo: central });
+    const t = Template.fromStack(stack);
+    const states = definitionOf(t).States;
+    expect(states['Write run audit record'].Next).toBe('Forward run summary');
+    expect(states['Forward run summary']).toMatchObject({
+      Parameters: {
+        Entries: [{
+          'Detail.$': '$.result.summary',
+          'DetailType': 'BackupSolution-PrePostScript-RunSummary',
+          'EventBusName': 'arn:aws:events:eu-west-1:999988887777:event-bus/backup-central',
+          'Source': 'pre-post-script-backup',
+        }],
+      },
+      Next: 'Every instance succeeded?',
+      Catch: [expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Every instance succeeded?' })],
+    });
+    const puts = Object.values(t.findResources('AWS::IAM::Policy')).flatMap(p => p.Properties.PolicyDocument.Statement as any[])
+      .filter(st => [st.Action].flat().includes('events:PutEvents'));
+    expect(puts.map(st => st.Resource)).toEqual(['arn:aws:events:eu-west-1:999988887777:event-bus/backup-central']);
+    expect(definitionOf(Template.fromStack(consumerStack(fullProps()).stack)).States['Forward run summary']).toBeUndefined();
   });
 });

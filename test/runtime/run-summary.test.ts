@@ -1,5 +1,5 @@
 import type { AuditEntry } from '../../src/runtime/audit-entry';
-import { executionLink, metricsRecord, parseExecutionArn, runNotification } from '../../src/runtime/run-summary';
+import { executionLink, metricsRecord, parseExecutionArn, runNotification, runSummary } from '../../src/runtime/run-summary';
 
 const execution = {
   id: 'arn:aws:states:eu-west-1:111122223333:execution:AppBackupStateMachine:nightly',
@@ -29,7 +29,7 @@ function entry(id: string, outcome: 'SUCCEEDED' | 'FAILED', failure = ''): Audit
 
 describe('run summary', () => {
   test('parses the execution ARN and links to the console in its Region', () => {
-    expect(parseExecutionArn(execution.id)).toEqual({ region: 'eu-west-1', stateMachineName: 'AppBackupStateMachine' });
+    expect(parseExecutionArn(execution.id)).toEqual({ region: 'eu-west-1', account: '111122223333', stateMachineName: 'AppBackupStateMachine' });
     expect(executionLink(execution.id)).toBe(`https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${execution.id}`);
   });
 
@@ -80,5 +80,36 @@ describe('run summary', () => {
       InstancesFailed: 1,
       InstancesExcluded: 2,
     });
+  });
+
+  test('the run summary for the central bus follows its contract: numbers, booleans, strings, at most 50 failures', () => {
+    const entries = [entry('i-ok', 'SUCCEEDED'), ...Array.from({ length: 55 }, (_, i) => entry(`i-${i}`, 'FAILED', `reason ${i}`))];
+    const summary = runSummary(execution, { status: 'FAILED', endTime: '2026-11-22T03:00:00.000Z', excludedCount: 2, message: '55 of 56 instances failed' }, entries);
+    expect(summary).toMatchObject({
+      executionArn: execution.id,
+      account: '111122223333',
+      region: 'eu-west-1',
+      status: 'FAILED',
+      startTime: '2026-11-22T02:00:00.000Z',
+      endTime: '2026-11-22T03:00:00.000Z',
+      instanceCount: 56,
+      succeededCount: 1,
+      failedCount: 55,
+      excludedCount: 2,
+      failuresTruncated: true,
+      message: '55 of 56 instances failed',
+    });
+    expect(summary.failures).toHaveLength(50);
+    expect(summary.failures[0]).toEqual({
+      instanceId: 'i-0',
+      failureMessage: 'reason 0',
+      preBackupScriptStatus: 'Failed',
+      stopEc2InstanceStatus: 'skipped',
+      backupJobStatus: 'NotRun: earlier step failed',
+      startEc2InstanceStatus: 'skipped',
+      postBackupScriptStatus: 'Success',
+    });
+    const ok = runSummary(execution, { status: 'SUCCEEDED', endTime: 'x', excludedCount: 0, message: '' }, [entry('i-ok', 'SUCCEEDED')]);
+    expect(ok).toMatchObject({ failures: [], failuresTruncated: false, message: '', failedCount: 0 });
   });
 });

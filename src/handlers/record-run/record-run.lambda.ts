@@ -15,7 +15,7 @@ import {
 import type { ExecutionContext, InstanceOutcome, RecordRunEvent, RecordRunResult } from '../../runtime/contracts';
 import { rethrowClassified, TransientError } from '../../runtime/errors';
 import { createLogger } from '../../runtime/log';
-import { metricsRecord, parseExecutionArn, RunCounts, runNotification } from '../../runtime/run-summary';
+import { metricsRecord, parseExecutionArn, RunCounts, runNotification, runSummary } from '../../runtime/run-summary';
 import { OUTCOME_FAILED, OUTCOME_SUCCEEDED } from '../../runtime/status';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
@@ -331,6 +331,12 @@ export const handler = async (received: RecordRunEvent): Promise<RecordRunResult
     message,
     notificationSubject: notification.subject,
     notificationMessage: notification.message,
+    summary: runSummary(execution, {
+      status,
+      endTime: item.EndTime as string,
+      excludedCount: (item.ExcludedCount as number) ?? 0,
+      message,
+    }, all),
   };
   log.info('run recorded', { status, instanceCount: result.instanceCount, failedCount: result.failedCount, complete: item.Workflow_Overall_Status_Complete });
   emitMetrics(execution.id, {
