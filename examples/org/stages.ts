@@ -10,7 +10,7 @@ import {
 const SCRIPTS = path.join(__dirname, '..', 'app', 'scripts');
 
 /** The one backup definition every account and Region gets: the same tag, scripts, schedule and options. */
-export function fleetBackupProps(): PrePostScriptBackupProps {
+export function fleetBackupProps(centralBus?: events.IEventBus): PrePostScriptBackupProps {
   return {
     tagKey: 'backup-job-pre-post-script',
     tagValue: 'true',
@@ -19,16 +19,23 @@ export function fleetBackupProps(): PrePostScriptBackupProps {
     stopInstances: false,
     schedule: events.Schedule.cron({ hour: '2', minute: '0' }),
     enableNotifications: true,
+    forwardRunSummariesTo: centralBus,
   };
 }
 
 /** The stack of one account and Region: the backup, as every other account and Region has it. */
+export interface FleetBackupStackProps extends StackProps {
+  /** The central audit's bus, which receives every run's summary. */
+  readonly centralBusArn: string;
+}
+
 export class FleetBackupStack extends Stack {
   public readonly backup: PrePostScriptBackup;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: FleetBackupStackProps) {
     super(scope, id, props);
-    this.backup = new PrePostScriptBackup(this, 'AppBackup', fleetBackupProps());
+    const centralBus = events.EventBus.fromEventBusArn(this, 'CentralBus', props.centralBusArn);
+    this.backup = new PrePostScriptBackup(this, 'AppBackup', fleetBackupProps(centralBus));
   }
 }
 
@@ -36,9 +43,9 @@ export class FleetBackupStack extends Stack {
 export class FleetBackupStage extends Stage {
   public readonly stack: FleetBackupStack;
 
-  constructor(scope: Construct, id: string, props: StageProps & { env: Environment }) {
+  constructor(scope: Construct, id: string, props: StageProps & { env: Environment; centralBusArn: string }) {
     super(scope, id, props);
-    this.stack = new FleetBackupStack(this, 'PrePostScriptBackup', { env: props.env });
+    this.stack = new FleetBackupStack(this, 'PrePostScriptBackup', { env: props.env, centralBusArn: props.centralBusArn });
   }
 }
 
@@ -76,7 +83,9 @@ export function orgRollout(app: Construct, config: OrgRolloutConfig): OrgRollout
     organizationId: config.organizationId,
     eventBusName: config.centralBusName,
   });
+  // The central bus has a fixed name, so its ARN is known before anything is deployed.
+  const centralBusArn = `arn:aws:events:${config.central.region}:${config.central.account}:event-bus/${config.centralBusName}`;
   const members = config.targetAccounts.flatMap(account => config.targetRegions.map(region =>
-    new FleetBackupStage(app, `Backup-${account}-${region}`, { env: { account, region } })));
+    new FleetBackupStage(app, `Backup-${account}-${region}`, { env: { account, region }, centralBusArn })));
   return { central, members };
 }

@@ -71,6 +71,16 @@ describe.each(CONFIG.targetAccounts.flatMap(a => CONFIG.targetRegions.map(r => [
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 2 * * ? *)' });
   });
 
+  test('forwards every run summary to the central bus', () => {
+    const centralBus = `arn:aws:events:${CONFIG.central.region}:${CONFIG.central.account}:event-bus/${CONFIG.centralBusName}`;
+    const definition = JSON.stringify(template.findResources('AWS::StepFunctions::StateMachine'));
+    expect(definition).toContain('Forward run summary');
+    expect(definition).toContain(centralBus);
+    const puts = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(p => p.Properties.PolicyDocument.Statement as any[])
+      .filter(st => [st.Action].flat().includes('events:PutEvents'));
+    expect(puts.map(st => st.Resource)).toEqual([centralBus]);
+  });
+
   test('names no account or Region but its own', () => {
     const found = literalEnvironments(template.toJSON());
     expect(found.accounts).toContain(account); // the scan finds literal accounts and Regions: its own
