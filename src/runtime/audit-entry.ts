@@ -24,8 +24,10 @@ import {
   NOT_APPLICABLE,
   NOT_RUN_EARLIER_FAILURE,
   OUTCOME_FAILED,
+  OUTCOME_SKIPPED,
   OUTCOME_SUCCEEDED,
   SKIPPED,
+  SKIPPED_LEASE_HELD,
   SSM_PING_ONLINE,
   SUCCESS,
   notRun,
@@ -51,7 +53,8 @@ export interface AuditEntry {
   readonly CopyJobStatus: string;
   readonly CopyJobId: string;
   readonly CopyRecoveryPointArn: string;
-  readonly Outcome: 'SUCCEEDED' | 'FAILED';
+  /** `SKIPPED` when another run held the instance's lease: nothing was done to it, and that is not a failure. */
+  readonly Outcome: 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
   /** Facts worth knowing that are not failures (an instance backed up as it was, a step turned off...). */
   readonly Notes: string;
 }
@@ -248,6 +251,9 @@ function turnedOff(step: StepName, config: RunConfig): boolean {
 export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, steps: InstanceSteps | undefined | null): AuditEntry {
   const s: InstanceSteps = steps ?? {};
   const errors = s.errors ?? {};
+  if (s.eligibility?.status === SKIPPED_LEASE_HELD && !errors.eligibility) {
+    return leaseHeldEntry(instance, s.eligibility);
+  }
   const results = new Map<StepName, Evaluated>();
   const failures: string[] = [];
   const notes: string[] = [];
@@ -256,8 +262,9 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
   const eligibilityError = errors.eligibility;
   const eligibilityNeutral = eligibility !== undefined && eligibility.status === NOT_APPLICABLE && !eligibilityError;
   const ineligible = eligibilityError !== undefined || (eligibility !== undefined && !eligibilityNeutral);
+  // The only error caught at eligibility is the lease's: it could not be taken, so nothing was touched.
   const eligibilityMessage = eligibilityError
-    ? causeMessage(eligibilityError)
+    ? `instance lease not acquired, instance not touched: ${causeMessage(eligibilityError)}`
     : eligibility ? eligibility.message || eligibility.status : '';
   /** Whether a step after the eligibility check failed. */
   let earlierFailed = false;
@@ -319,6 +326,9 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
   const backup = s.backup && !isStepOutcome(s.backup) ? (s.backup as BackupJobResult) : undefined;
   const copy = s.copy && !isStepOutcome(s.copy) ? (s.copy as CopyJobResult) : undefined;
   const failed = [...results.values()].some((r) => r.failed) || failures.length > 0;
+  if (errors.leaseRelease) {
+    notes.push(`instance lease not released (it expires by itself): ${causeMessage(errors.leaseRelease)}`);
+  }
 
   return {
     InstanceId: instance.instanceId,
@@ -339,5 +349,29 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
     CopyRecoveryPointArn: copy?.destinationRecoveryPointArn ?? '',
     Outcome: failed ? OUTCOME_FAILED : OUTCOME_SUCCEEDED,
     Notes: notes.join('; '),
+  };
+}
+
+/** The entry of an instance another run was working on: every step skipped, nothing failed, the holder noted. */
+function leaseHeldEntry(instance: DiscoveredInstance, eligibility: StepOutcome): AuditEntry {
+  return {
+    InstanceId: instance.instanceId,
+    InstanceStateAtStart: instance.state,
+    Platform: instance.platform,
+    PreBackupScriptStatus: SKIPPED,
+    StopEc2InstanceStatus: SKIPPED,
+    BackupJobStatus: SKIPPED,
+    StartEc2InstanceStatus: SKIPPED,
+    PostBackupScriptStatus: SKIPPED,
+    FailureMessage: '',
+    BackupJobId: '',
+    RecoveryPointArn: '',
+    PreBackupScriptCommandId: '',
+    PostBackupScriptCommandId: '',
+    CopyJobStatus: SKIPPED,
+    CopyJobId: '',
+    CopyRecoveryPointArn: '',
+    Outcome: OUTCOME_SKIPPED,
+    Notes: `${SKIPPED_LEASE_HELD}: ${eligibility.message || 'another run holds the instance lease'}`,
   };
 }

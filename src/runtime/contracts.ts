@@ -87,6 +87,8 @@ export interface RunConfig {
   readonly backup: BackupRun;
   /** Whether any script runs (discovery then needs each instance's SSM status). */
   readonly scriptsEnabled: boolean;
+  /** Seconds each instance's lease lasts: an upper bound of one instance chain (src/runtime/lease.ts). */
+  readonly leaseSeconds: number;
 }
 
 /** The configuration the construct hands the validate-input handler (environment variable `SETTINGS`, JSON). */
@@ -120,6 +122,8 @@ export interface ConstructSettings {
   readonly region: string;
   /** `arn:<partition>:ec2:<region>:<account>:instance/` of the stack's account and Region. */
   readonly instanceArnPrefix: string;
+  /** Seconds each instance's lease lasts; computed from the other settings when absent (src/runtime/lease.ts). */
+  readonly leaseSeconds?: number;
 }
 
 export interface ConfiguredScript {
@@ -303,7 +307,10 @@ export interface DescribeCopyJobEvent {
  * A step's key is absent when the step was never reached.
  */
 export interface InstanceSteps {
-  /** Set when the instance was not eligible at all (transitional state, agent offline, platform mismatch). */
+  /**
+   * Set when the instance was not eligible at all (transitional state, agent offline, platform mismatch), or
+   * `SkippedLeaseHeld` when another run holds its lease.
+   */
   readonly eligibility?: StepOutcome;
   readonly agent?: CheckAgentResult | StepOutcome;
   readonly pre?: ScriptStatusResult | StepOutcome;
@@ -314,8 +321,11 @@ export interface InstanceSteps {
   readonly post?: ScriptStatusResult | StepOutcome;
   /** The copy of the recovery point to another vault, when one is configured. */
   readonly copy?: CopyJobResult | StepOutcome;
-  /** Errors caught by the workflow, per step (Step Functions' `{ Error, Cause }`). */
-  readonly errors?: Partial<Record<StepName, CaughtError>>;
+  /**
+   * Errors caught by the workflow, per step (Step Functions' `{ Error, Cause }`). `leaseRelease` is not a step:
+   * a lease that could not be released is noted (it expires by itself), never a failure.
+   */
+  readonly errors?: Partial<Record<StepName | 'leaseRelease', CaughtError>>;
 }
 
 export type StepName = 'eligibility' | 'agent' | 'pre' | 'stop' | 'backup' | 'start' | 'agentAfterStart' | 'post' | 'copy';
@@ -331,6 +341,36 @@ export interface CaughtError {
   readonly Cause?: string;
 }
 
+/** acquire-lease: takes the instance's lease for this execution, unless another run holds a live one. */
+export interface AcquireLeaseEvent {
+  readonly instanceId: string;
+  readonly execution: ExecutionContext;
+  /** How long the lease lasts (RunConfig.leaseSeconds). */
+  readonly leaseSeconds: number;
+}
+
+export interface AcquireLeaseResult {
+  /** True when this execution holds the lease now. */
+  readonly acquired: boolean;
+  /** The execution ARN holding the lease (this one when acquired); empty when unknown. */
+  readonly holder: string;
+  /** Epoch seconds the holder's lease expires at; 0 when unknown. */
+  readonly leaseExpiresAt: number;
+  /** The same as ISO-8601, for messages; empty when unknown. */
+  readonly leaseExpiresAtTime: string;
+}
+
+/** release-lease: gives the instance's lease back, if this execution still holds it. */
+export interface ReleaseLeaseEvent {
+  readonly instanceId: string;
+  readonly execution: ExecutionContext;
+}
+
+export interface ReleaseLeaseResult {
+  /** False when the lease was not this execution's (any more): expired and taken over, or never acquired. */
+  readonly released: boolean;
+}
+
 /** record-instance: turns one instance's steps into its audit entry and writes it. */
 export interface RecordInstanceEvent {
   readonly execution: ExecutionContext;
@@ -343,6 +383,8 @@ export interface RecordInstanceEvent {
 export interface InstanceOutcome {
   readonly instanceId: string;
   readonly succeeded: boolean;
+  /** True when the instance was skipped (another run held its lease): neither succeeded nor failed. */
+  readonly skipped?: boolean;
   /** False when record-instance could not write the entry; `steps` then carries the raw results. */
   readonly recorded: boolean;
   readonly steps?: InstanceSteps;
@@ -369,6 +411,8 @@ export interface RecordRunResult {
   readonly status: 'SUCCEEDED' | 'FAILED';
   readonly instanceCount: number;
   readonly failedCount: number;
+  /** Instances skipped because another run held their lease. */
+  readonly skippedCount: number;
   readonly message: string;
   /** The run's notification (published when the construct has a topic): ASCII, at most 100 characters. */
   readonly notificationSubject: string;

@@ -5,6 +5,7 @@
  */
 import type { BackupRun, ConfiguredScript, ConstructSettings, RunConfig, ScriptRun } from './contracts';
 import { ConfigurationError, InvalidInputError } from './errors';
+import { leaseSecondsFor } from './lease';
 import { parseS3Location, s3HttpsUrl } from './s3-location';
 
 export const TOP_LEVEL_KEYS = [
@@ -413,6 +414,9 @@ export function validateInput(input: unknown, settings: ConstructSettings): RunC
     postScript,
     backup,
     scriptsEnabled: preScript.enabled || postScript.enabled,
+    leaseSeconds: typeof settings.leaseSeconds === 'number' && settings.leaseSeconds > 0
+      ? settings.leaseSeconds
+      : leaseSecondsFor(settings),
   };
 }
 

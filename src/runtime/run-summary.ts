@@ -4,7 +4,7 @@
  */
 import type { AuditEntry } from './audit-entry';
 import type { ExecutionContext } from './contracts';
-import { OUTCOME_SUCCEEDED } from './status';
+import { isFailedOutcome, OUTCOME_SUCCEEDED } from './status';
 import { RUN_SUMMARY_MAX_FAILURES, type RunSummaryDetail } from '../central/run-summary-event';
 
 /** The CloudWatch namespace of the workflow's own metrics. */
@@ -49,7 +49,8 @@ export function runNotification(
   entries: AuditEntry[],
   tableName: string,
 ): { subject: string; message: string } {
-  const failed = entries.filter(e => e.Outcome !== OUTCOME_SUCCEEDED);
+  // Instances skipped because another run held their lease are not failures.
+  const failed = entries.filter(e => isFailedOutcome(e.Outcome));
   const subject = `Backup run ${status}: ${failed.length} of ${entries.length} instances failed`.slice(0, 100);
   const lines = [`Pre/post-script backup run ${execution.name} ${status}.`];
   if (failureMessage) {
@@ -104,7 +105,8 @@ export interface RunFacts {
 /** The run summary the workflow forwards to a central bus (the contract of src/central/run-summary-event.ts). */
 export function runSummary(execution: ExecutionContext, facts: RunFacts, entries: AuditEntry[]): RunSummaryDetail {
   const { region, account } = parseExecutionArn(execution.id);
-  const failed = entries.filter(e => e.Outcome !== OUTCOME_SUCCEEDED);
+  const failed = entries.filter(e => isFailedOutcome(e.Outcome));
+  const succeeded = entries.filter(e => e.Outcome === OUTCOME_SUCCEEDED);
   return {
     executionArn: execution.id,
     account,
@@ -113,7 +115,7 @@ export function runSummary(execution: ExecutionContext, facts: RunFacts, entries
     startTime: execution.startTime,
     endTime: facts.endTime,
     instanceCount: entries.length,
-    succeededCount: entries.length - failed.length,
+    succeededCount: succeeded.length,
     failedCount: failed.length,
     excludedCount: facts.excludedCount,
     failures: failed.slice(0, RUN_SUMMARY_MAX_FAILURES).map(e => ({

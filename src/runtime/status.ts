@@ -17,6 +17,9 @@ export function notRun(reason: string): string {
 /** Eligibility outcome of an instance the run handles in a reduced way (not a failure; noted in the audit entry). */
 export const NOT_APPLICABLE = 'NotApplicable';
 
+/** Eligibility outcome of an instance another run was working on (its lease was held): skipped, not a failure. */
+export const SKIPPED_LEASE_HELD = 'SkippedLeaseHeld';
+
 /** Generic step statuses. */
 export const SUCCESS = 'Success';
 export const FAILED = 'Failed';
@@ -25,6 +28,13 @@ export const IN_PROGRESS = 'InProgress';
 /** Outcome of an instance and of a run. */
 export const OUTCOME_SUCCEEDED = 'SUCCEEDED';
 export const OUTCOME_FAILED = 'FAILED';
+/** Outcome of an instance left alone because another run held its lease: neither succeeded nor failed. */
+export const OUTCOME_SKIPPED = 'SKIPPED';
+
+/** Whether an instance's outcome is a failure: anything but SUCCEEDED and SKIPPED (an unknown outcome counts). */
+export function isFailedOutcome(outcome: string | undefined): boolean {
+  return outcome !== OUTCOME_SUCCEEDED && outcome !== OUTCOME_SKIPPED;
+}
 
 // ---- SSM -----------------------------------------------------------------------------------------------------
 

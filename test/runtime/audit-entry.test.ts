@@ -284,10 +284,41 @@ describe('toAuditEntry', () => {
     });
   });
 
+  test('an instance whose lease another run holds: every step skipped, no failure, SKIPPED, the holder noted', () => {
+    const message = 'instance is being worked on by run arn:aws:states:eu-west-1:111122223333:execution:Backup:adhoc until 2024-05-01T04:00:00.000Z';
+    const entry = toAuditEntry(instance(), stopConfig, { eligibility: { status: 'SkippedLeaseHeld', message }, errors: {} });
+    expect(entry).toMatchObject({
+      PreBackupScriptStatus: 'skipped',
+      StopEc2InstanceStatus: 'skipped',
+      BackupJobStatus: 'skipped',
+      StartEc2InstanceStatus: 'skipped',
+      PostBackupScriptStatus: 'skipped',
+      CopyJobStatus: 'skipped',
+      FailureMessage: '',
+      BackupJobId: '',
+      RecoveryPointArn: '',
+      Outcome: 'SKIPPED',
+      Notes: `SkippedLeaseHeld: ${message}`,
+    });
+  });
+
+  test('a lease that could not be released is a note, never a failure', () => {
+    const steps: InstanceSteps = {
+      backup: backup('COMPLETED'),
+      errors: { leaseRelease: { Error: 'TransientError', Cause: JSON.stringify({ errorMessage: 'DeleteItem lease failed: ThrottlingException' }) } },
+    };
+    const off = { enabled: false };
+    const noScripts = runConfig({ preScript: { ...runConfig().preScript, ...off }, postScript: { ...runConfig().postScript, ...off } });
+    const entry = toAuditEntry(instance(), noScripts, steps);
+    expect(entry.Outcome).toBe('SUCCEEDED');
+    expect(entry.FailureMessage).toBe('');
+    expect(entry.Notes).toBe('instance lease not released (it expires by itself): TransientError: DeleteItem lease failed: ThrottlingException');
+  });
+
   test('an eligibility error caught by the workflow', () => {
     const entry = toAuditEntry(instance(), stopConfig, { errors: { eligibility: { Error: 'States.Runtime', Cause: 'bad path' } } });
-    expect(entry.FailureMessage).toBe('States.Runtime: bad path');
-    expect(entry.BackupJobStatus).toBe('NotRun: States.Runtime: bad path');
+    expect(entry.FailureMessage).toBe('instance lease not acquired, instance not touched: States.Runtime: bad path');
+    expect(entry.BackupJobStatus).toBe('NotRun: instance lease not acquired, instance not touched: States.Runtime: bad path');
     expect(entry.Outcome).toBe('FAILED');
   });
 

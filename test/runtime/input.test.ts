@@ -66,6 +66,8 @@ describe('validateInput: the empty input is exactly the settings', () => {
         copyDeleteAfterDays: 0,
       },
       scriptsEnabled: true,
+      // Scripts 600 + 300 and 300 + 300, stop and start 900 each, agent 60 + 900, backup 60 + 120 min + 900, 1 h.
+      leaseSeconds: 19_560,
     });
   });
 

@@ -7,7 +7,7 @@ const execution = {
   startTime: '2026-11-22T02:00:00.000Z',
 };
 
-function entry(id: string, outcome: 'SUCCEEDED' | 'FAILED', failure = ''): AuditEntry {
+function entry(id: string, outcome: 'SUCCEEDED' | 'FAILED' | 'SKIPPED', failure = ''): AuditEntry {
   return {
     InstanceId: id,
     InstanceStateAtStart: 'running',
@@ -80,6 +80,17 @@ describe('run summary', () => {
       InstancesFailed: 1,
       InstancesExcluded: 2,
     });
+  });
+
+  test('an instance skipped because another run held its lease is neither failed nor succeeded', () => {
+    const entries = [entry('i-ok', 'SUCCEEDED'), entry('i-held', 'SKIPPED'), entry('i-bad', 'FAILED', 'backup job FAILED')];
+    const { subject, message } = runNotification(execution, 'FAILED', '1 of 3 instances failed: i-bad', entries, 'audit');
+    expect(subject).toBe('Backup run FAILED: 1 of 3 instances failed');
+    expect(message).toContain('- i-bad: backup job FAILED');
+    expect(message).not.toContain('i-held');
+    const summary = runSummary(execution, { status: 'FAILED', endTime: '2026-11-22T03:00:00.000Z', excludedCount: 0, message: '' }, entries);
+    expect(summary).toMatchObject({ instanceCount: 3, succeededCount: 1, failedCount: 1 });
+    expect(summary.failures.map(f => f.instanceId)).toEqual(['i-bad']);
   });
 
   test('the run summary for the central bus follows its contract: numbers, booleans, strings, at most 50 failures', () => {

@@ -5,7 +5,7 @@ import { auditEnvironment, instanceItem } from '../../runtime/audit-table';
 import type { InstanceOutcome, RecordInstanceEvent } from '../../runtime/contracts';
 import { rethrowClassified } from '../../runtime/errors';
 import { createLogger } from '../../runtime/log';
-import { OUTCOME_SUCCEEDED } from '../../runtime/status';
+import { OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } from '../../runtime/status';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
@@ -24,5 +24,7 @@ export const handler = async (event: RecordInstanceEvent): Promise<InstanceOutco
   }
   const succeeded = entry.Outcome === OUTCOME_SUCCEEDED;
   log.info('instance recorded', { instanceId: entry.InstanceId, outcome: entry.Outcome, failure: entry.FailureMessage || undefined });
-  return { instanceId: entry.InstanceId, succeeded, recorded: true };
+  return entry.Outcome === OUTCOME_SKIPPED
+    ? { instanceId: entry.InstanceId, succeeded, skipped: true, recorded: true }
+    : { instanceId: entry.InstanceId, succeeded, recorded: true };
 };

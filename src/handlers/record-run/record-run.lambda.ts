@@ -16,7 +16,7 @@ import type { ExecutionContext, InstanceOutcome, RecordRunEvent, RecordRunResult
 import { rethrowClassified, TransientError } from '../../runtime/errors';
 import { createLogger } from '../../runtime/log';
 import { metricsRecord, parseExecutionArn, RunCounts, runNotification, runSummary } from '../../runtime/run-summary';
-import { OUTCOME_FAILED, OUTCOME_SUCCEEDED } from '../../runtime/status';
+import { isFailedOutcome, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } from '../../runtime/status';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
@@ -80,7 +80,7 @@ function missingEntry(outcome: InstanceOutcome, reason: string): AuditEntry {
     BackupJobStatus: unknown,
     StartEc2InstanceStatus: unknown,
     PostBackupScriptStatus: unknown,
-    FailureMessage: outcome.succeeded ? '' : `the instance failed; ${reason}`,
+    FailureMessage: outcome.succeeded || outcome.skipped ? '' : `the instance failed; ${reason}`,
     BackupJobId: '',
     RecoveryPointArn: '',
     PreBackupScriptCommandId: '',
@@ -88,7 +88,7 @@ function missingEntry(outcome: InstanceOutcome, reason: string): AuditEntry {
     CopyJobStatus: unknown,
     CopyJobId: '',
     CopyRecoveryPointArn: '',
-    Outcome: outcome.succeeded ? OUTCOME_SUCCEEDED : OUTCOME_FAILED,
+    Outcome: outcome.succeeded ? OUTCOME_SUCCEEDED : outcome.skipped ? OUTCOME_SKIPPED : OUTCOME_FAILED,
     Notes: reason,
   };
 }
@@ -175,7 +175,7 @@ function runFailureMessage(event: RecordRunEvent, entries: AuditEntry[]): string
       ? `invalid input: ${message.replace(/^InvalidInputError: /, '')}`
       : `${event.config ? 'run failed' : 'run failed before any instance was touched'}: ${message}`);
   }
-  const failed = entries.filter((e) => e.Outcome !== OUTCOME_SUCCEEDED);
+  const failed = entries.filter((e) => isFailedOutcome(e.Outcome));
   if (failed.length > 0) {
     const shown = failed.slice(0, 10).map((e) => e.InstanceId).join(', ');
     parts.push(`${failed.length} of ${entries.length} instances failed: ${shown}${failed.length > 10 ? ` and ${failed.length - 10} more` : ''}`);
@@ -191,7 +191,9 @@ function runItem(
   now: Date,
 ): Record<string, unknown> {
   const config = event.config;
-  const failedCount = entries.filter((e) => e.Outcome !== OUTCOME_SUCCEEDED).length;
+  // An instance skipped because another run held its lease neither succeeded nor failed the run.
+  const failedCount = entries.filter((e) => isFailedOutcome(e.Outcome)).length;
+  const skippedCount = entries.filter((e) => e.Outcome === OUTCOME_SKIPPED).length;
   const status = event.runError || failedCount > 0 ? OUTCOME_FAILED : OUTCOME_SUCCEEDED;
 
   const excluded = (event.excluded ?? []).map((e) => ({ InstanceId: e.instanceId, State: e.state, Reason: e.reason }));
@@ -214,8 +216,9 @@ function runItem(
     Run_Status: status,
     Run_FailureMessage: runFailureMessage(event, entries),
     InstanceCount: entries.length,
-    SucceededCount: entries.length - failedCount,
+    SucceededCount: entries.length - failedCount - skippedCount,
     FailedCount: failedCount,
+    SkippedCount: skippedCount,
     ExcludedCount: excluded.length,
     ExcludedInstances: excludedShown,
     ExcludedInstances_Complete: excludedShown.length === excluded.length,
@@ -232,8 +235,8 @@ function runItem(
 
   // Failed instances first, then by id; as many as the item's budget holds.
   const ordered = [...entries].sort((a, b) => {
-    const fa = a.Outcome === OUTCOME_SUCCEEDED ? 1 : 0;
-    const fb = b.Outcome === OUTCOME_SUCCEEDED ? 1 : 0;
+    const fa = isFailedOutcome(a.Outcome) ? 0 : 1;
+    const fb = isFailedOutcome(b.Outcome) ? 0 : 1;
     return fa - fb || a.InstanceId.localeCompare(b.InstanceId);
   });
   const note = `Every instance's entry is in this table as an item with RecordType INSTANCE and ${RUN_EXECUTION_ID} = `
@@ -328,6 +331,7 @@ export const handler = async (received: RecordRunEvent): Promise<RecordRunResult
     status,
     instanceCount: item.InstanceCount as number,
     failedCount: item.FailedCount as number,
+    skippedCount: (item.SkippedCount as number) ?? 0,
     message,
     notificationSubject: notification.subject,
     notificationMessage: notification.message,
@@ -338,7 +342,7 @@ export const handler = async (received: RecordRunEvent): Promise<RecordRunResult
       message,
     }, all),
   };
-  log.info('run recorded', { status, instanceCount: result.instanceCount, failedCount: result.failedCount, complete: item.Workflow_Overall_Status_Complete });
+  log.info('run recorded', { status, instanceCount: result.instanceCount, failedCount: result.failedCount, skippedCount: result.skippedCount, complete: item.Workflow_Overall_Status_Complete });
   emitMetrics(execution.id, {
     succeeded: (item.SucceededCount as number) ?? 0,
     failed: result.failedCount,
