@@ -19,6 +19,7 @@ import { createDashboard } from './operations/dashboard';
 import { createNotificationTopic } from './operations/notification-topic';
 import { instanceMetric, unsuccessfulRuns } from './operations/run-metrics';
 import { ConfiguredScript, ConstructSettings } from './runtime/contracts';
+import { leaseSecondsFor } from './runtime/lease';
 import { METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SUCCEEDED } from './runtime/run-summary';
 import { BackupScript, BackupScriptConfig } from './scripts/backup-script';
 import { suppress } from './security/nag-suppressions';
@@ -387,7 +388,7 @@ export class PrePostScriptBackup extends Construct {
 
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     const logsKey = createLogsKey(this);
-    const settings: ConstructSettings = {
+    const baseSettings: ConstructSettings = {
       tagKey,
       tagValue,
       stopInstances: props.stopInstances ?? false,
@@ -411,6 +412,8 @@ export class PrePostScriptBackup extends Construct {
       region: stack.region,
       instanceArnPrefix: stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '' }),
     };
+    // Each instance's lease outlasts the longest its chain can take, so an expired lease is a dead run's.
+    const settings: ConstructSettings = { ...baseSettings, leaseSeconds: leaseSecondsFor(baseSettings) };
 
     const handlers = new WorkflowHandlers(this, 'Handlers', {
       settings,

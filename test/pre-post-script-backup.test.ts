@@ -109,13 +109,23 @@ describe('resources', () => {
 
   test('one Lambda function per job, each with a role of its own, on nodejs24.x', () => {
     const functions = t.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(11);
+    expect(Object.keys(functions)).toHaveLength(13);
     const roles = new Set(Object.values(functions).map(f => JSON.stringify(f.Properties.Role)));
-    expect(roles.size).toBe(11);
+    expect(roles.size).toBe(13);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.LoggingConfig?.LogGroup).toBeDefined();
     }
+  });
+
+  test('the lease duration is in the validation handler\'s settings: an upper bound of one instance chain', () => {
+    const fn = Object.values(t.findResources('AWS::Lambda::Function'))
+      .find(f => f.Properties.Environment?.Variables?.SETTINGS);
+    const settings = JSON.stringify(fn!.Properties.Environment.Variables.SETTINGS);
+    // Two scripts of the default timeout (600 s) + 300 s each, stop and start 900 s each, agent 60 + 900 s,
+    // backup 1 h start + 8 h completion + 900 s, and an hour's margin.
+    const expected = 2 * (600 + 300) + 2 * 900 + 960 + (3600 + 8 * 3600 + 900) + 3600;
+    expect(settings).toContain(`\\"leaseSeconds\\":${expected}`);
   });
 
   test('the scripts are uploaded as assets and configured for the validation handler', () => {
@@ -190,8 +200,39 @@ describe('IAM', () => {
     const query = withAction('dynamodb:Query');
     expect(query).toHaveLength(1);
     expect(JSON.stringify(query[0].Resource)).toContain('/index/RunIndex');
-    expect(withAction('dynamodb:DeleteItem')).toHaveLength(0);
+    // Only the lease handler deletes, and only lease items.
+    const del = withAction('dynamodb:DeleteItem');
+    expect(del).toHaveLength(1);
+    expect(del[0].Condition).toEqual(leaseItemsOnly);
     expect(withAction('dynamodb:Scan')).toHaveLength(0);
+  });
+
+  const leaseItemsOnly = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LEASE#*'] } };
+  const policyOfRole = (roleId: RegExp) => Object.values(t.findResources('AWS::IAM::Policy'))
+    .filter(p => (p.Properties.Roles as { Ref: string }[]).some(r => roleId.test(r.Ref)))
+    .flatMap(p => p.Properties.PolicyDocument.Statement as Statement[])
+    .filter(st => asList(st.Action).some(a => a.startsWith('dynamodb:')));
+
+  test.each([
+    ['AcquireLease', ['dynamodb:PutItem', 'dynamodb:GetItem']],
+    ['ReleaseLease', ['dynamodb:DeleteItem']],
+  ])('the %s role touches lease items of the audit table only (LeadingKeys LEASE#*)', (id, actions) => {
+    const found = policyOfRole(new RegExp(`Handlers${id}Role`));
+    expect(found).toHaveLength(1);
+    expect(asList(found[0].Action).sort()).toEqual([...actions].sort());
+    expect(found[0].Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/AuditTable/), 'Arn'] });
+    expect(found[0].Condition).toEqual(leaseItemsOnly);
+  });
+
+  test('the lease functions are the only ones with a LeadingKeys condition, and know only the table name', () => {
+    const functions = Object.entries(t.findResources('AWS::Lambda::Function'))
+      .filter(([id]) => /Handlers(Acquire|Release)Lease[0-9A-F]{8}$/.test(id));
+    expect(functions).toHaveLength(2);
+    for (const [, fn] of functions) {
+      expect(Object.keys(fn.Properties.Environment.Variables).sort()).toEqual(['AUDIT_TABLE_NAME', 'AWS_NODEJS_CONNECTION_REUSE_ENABLED']);
+    }
+    const conditioned = statements.filter(st => JSON.stringify(st.Condition ?? {}).includes('dynamodb:LeadingKeys'));
+    expect(conditioned).toHaveLength(2);
   });
 });
 

@@ -8,6 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { AcquireLeaseFunction } from './acquire-lease/acquire-lease-function';
 import { CheckAgentFunction } from './check-agent/check-agent-function';
 import { DescribeBackupJobFunction } from './describe-backup-job/describe-backup-job-function';
 import { DescribeCopyJobFunction } from './describe-copy-job/describe-copy-job-function';
@@ -15,6 +16,7 @@ import { DiscoverInstancesFunction } from './discover-instances/discover-instanc
 import { GetScriptStatusFunction } from './get-script-status/get-script-status-function';
 import { RecordInstanceFunction } from './record-instance/record-instance-function';
 import { RecordRunFunction } from './record-run/record-run-function';
+import { ReleaseLeaseFunction } from './release-lease/release-lease-function';
 import { SendScriptFunction } from './send-script/send-script-function';
 import { StartBackupJobFunction } from './start-backup-job/start-backup-job-function';
 import { StartCopyJobFunction } from './start-copy-job/start-copy-job-function';
@@ -22,6 +24,7 @@ import { StartInstanceFunction } from './start-instance/start-instance-function'
 import { StopInstanceFunction } from './stop-instance/stop-instance-function';
 import { ValidateInputFunction } from './validate-input/validate-input-function';
 import { ConstructSettings } from '../runtime/contracts';
+import { LEASE_KEY_PREFIX } from '../runtime/lease';
 import { addNagSuppressions, suppress } from '../security/nag-suppressions';
 import { WorkflowFunctions } from '../workflow/functions';
 
@@ -59,6 +62,8 @@ type FunctionFactory = new (scope: Construct, id: string, props: lambda.Function
  */
 export class WorkflowHandlers extends Construct implements WorkflowFunctions {
   public readonly validateInput: lambda.IFunction;
+  public readonly acquireLease: lambda.IFunction;
+  public readonly releaseLease: lambda.IFunction;
   public readonly discoverInstances: lambda.IFunction;
   public readonly checkAgent: lambda.IFunction;
   public readonly sendScript: lambda.IFunction;
@@ -89,6 +94,21 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
     this.validateInput = this.handler('ValidateInput', ValidateInputFunction, {
       SETTINGS: stack.toJsonString(props.settings),
     }, []);
+
+    // The lease handlers touch lease items only (keys LEASE#<instance id>), never an audit record.
+    const leaseItemsOnly = (sid: string, actions: string[]) => new iam.PolicyStatement({
+      sid,
+      actions,
+      resources: [props.auditTable.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${LEASE_KEY_PREFIX}*`] } },
+    });
+    const leaseEnvironment = { AUDIT_TABLE_NAME: props.auditTable.tableName };
+    this.acquireLease = this.handler('AcquireLease', AcquireLeaseFunction, leaseEnvironment, [
+      leaseItemsOnly('TakeOrReadInstanceLeasesOnly', ['dynamodb:PutItem', 'dynamodb:GetItem']),
+    ]);
+    this.releaseLease = this.handler('ReleaseLease', ReleaseLeaseFunction, leaseEnvironment, [
+      leaseItemsOnly('ReleaseInstanceLeasesOnly', ['dynamodb:DeleteItem']),
+    ]);
 
     this.discoverInstances = this.handler('DiscoverInstances', DiscoverInstancesFunction, {}, [
       unscoped(['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation']),

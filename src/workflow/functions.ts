@@ -5,6 +5,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
  */
 export interface WorkflowFunctions {
   readonly validateInput: lambda.IFunction;
+  /** Takes and gives back an instance's lease (src/runtime/lease.ts). */
+  readonly acquireLease: lambda.IFunction;
+  readonly releaseLease: lambda.IFunction;
   readonly discoverInstances: lambda.IFunction;
   readonly checkAgent: lambda.IFunction;
   readonly sendScript: lambda.IFunction;

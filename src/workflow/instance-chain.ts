@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { WorkflowFunctions } from './functions';
 import { lambdaStep } from './lambda-step';
 import { backupStep, copyStep, errorPath, powerStep, scriptPhase, skipped, stepPath } from './steps';
+import { SKIPPED_LEASE_HELD } from '../runtime/status';
 
 /**
  * The input of one instance's chain: what the fleet level hands each Map iteration.
@@ -16,7 +17,13 @@ export const INSTANCE_ITEM_SELECTOR = {
 };
 
 /**
- * One instance, start to end: eligibility → pre-script → stop → backup → start → post-script → audit entry.
+ * One instance, start to end: lease → eligibility → pre-script → stop → backup → start → post-script → (copy) →
+ * lease released → audit entry.
+ *
+ * The lease (src/runtime/lease.ts) keeps two runs from acting on the same instance at the same time: an instance
+ * whose lease another run holds is recorded as skipped and not touched. Every path that took the lease releases
+ * it before the audit entry; only an unexpected failure of the chain itself (a States.Runtime error, which no
+ * Catch sees) leaves it to expire.
  *
  * Every failure is caught and routed to the cleanup the instance needs (an instance this run stopped is
  * started again; the post-script runs whenever the pre-script was sent), and the chain always ends with the
@@ -48,8 +55,21 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions): s
     onError: { next: recordFailed, errorPath: '$.recordError' },
   });
 
-  // Every path ends here: with a copy vault, a completed recovery point is copied to it before the instance's
-  // audit entry is written.
+  // Every path that took the lease gives it back before the audit entry. A release that fails is noted in the
+  // entry, never a failure: the lease expires by itself (its duration bounds the whole chain).
+  const releaseLease = lambdaStep(scope, 'Instance: release lease', {
+    fn: functions.releaseLease,
+    payload: {
+      'instanceId.$': '$.instance.instanceId',
+      'execution.$': '$.execution',
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+    onError: { next: record, errorPath: errorPath('leaseRelease') },
+  });
+  releaseLease.next(record);
+
+  // Every path ends here: with a copy vault, a completed recovery point is copied to it (still under the lease)
+  // before the lease is released and the instance's audit entry written.
   const { startCopyJob, describeCopyJob } = functions;
   const finish = startCopyJob && describeCopyJob
     ? new sfn.Choice(scope, 'Copy the recovery point?')
@@ -58,10 +78,10 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions): s
           sfn.Condition.isPresent(`${stepPath('backup')}.state`),
           sfn.Condition.stringEquals(`${stepPath('backup')}.state`, 'COMPLETED'),
         ),
-        copyStep(scope, { startCopyJob, describeCopyJob, next: record }),
+        copyStep(scope, { startCopyJob, describeCopyJob, next: releaseLease }),
       )
-      .otherwise(record)
-    : record;
+      .otherwise(releaseLease)
+    : releaseLease;
 
   // Post-backup script: whenever enabled and the instance is running (after a start, the agent gets time
   // to reconnect; the same bound covers an agent that dropped during the pre-script).
@@ -185,8 +205,34 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions): s
     resultPath: stepPath('eligibility'),
   }).next(finish);
 
-  return new sfn.Choice(scope, 'Instance running?')
+  const instanceRunning = new sfn.Choice(scope, 'Instance running?')
     .when(sfn.Condition.stringEquals('$.instance.state', 'running'), platformCheck)
     .when(sfn.Condition.stringEquals('$.instance.state', 'stopped'), stoppedAtStart)
     .otherwise(notEligible);
+
+  // Another run holds the instance's lease: touch nothing, record the instance as skipped with the holder.
+  const leaseHeld = new sfn.Pass(scope, 'Instance: held by another run', {
+    parameters: {
+      'status': SKIPPED_LEASE_HELD,
+      'message.$': "States.Format('instance is being worked on by run {} until {}', $.lease.holder, $.lease.leaseExpiresAtTime)",
+    },
+    resultPath: stepPath('eligibility'),
+  }).next(record);
+
+  // The first state of every instance: its lease. When the lease cannot be taken (after retries), the instance
+  // is not touched and fails with the error; the release that follows is harmless when the lease was never
+  // taken, and gives it back when the put reached DynamoDB but its answer did not come back.
+  const acquireLease = lambdaStep(scope, 'Instance: acquire lease', {
+    fn: functions.acquireLease,
+    payload: {
+      'instanceId.$': '$.instance.instanceId',
+      'execution.$': '$.execution',
+      'leaseSeconds.$': '$.config.leaseSeconds',
+    },
+    resultPath: '$.lease',
+    onError: { next: releaseLease, errorPath: errorPath('eligibility') },
+  });
+  return acquireLease.next(new sfn.Choice(scope, 'Instance: lease acquired?')
+    .when(sfn.Condition.booleanEquals('$.lease.acquired', true), instanceRunning)
+    .otherwise(leaseHeld));
 }

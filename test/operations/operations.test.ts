@@ -155,7 +155,7 @@ describe('VPC', () => {
     const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
     new PrePostScriptBackup(stack, 'B', { vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } });
     const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(11);
+    expect(functions).toHaveLength(13);
     for (const fn of functions) {
       expect(fn.Properties.VpcConfig.SubnetIds.length).toBe(3);
     }
@@ -181,7 +181,7 @@ describe('copies to another vault', () => {
 
   test('two more functions; StartCopyJob only on this account\'s recovery points, PassRole only to AWS Backup', () => {
     const t = withCopies();
-    expect(Object.keys(t.findResources('AWS::Lambda::Function'))).toHaveLength(13);
+    expect(Object.keys(t.findResources('AWS::Lambda::Function'))).toHaveLength(15);
     const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap(p => p.Properties.PolicyDocument.Statement as any[]);
     const copy = statements.filter(st => [st.Action].flat().includes('backup:StartCopyJob'));
     expect(copy).toHaveLength(1);

@@ -61,7 +61,7 @@ describe('the synthesized IAM under evaluation', () => {
     expect(stop).toContain(`arn:aws:ec2:${REGION}:${ACCOUNT}:instance/*`);
     expect(iam.backupVaultArn).toMatch(new RegExp(`^arn:aws:backup:${REGION}:${ACCOUNT}:backup-vault:[A-Za-z0-9-]+$`));
     expect(iam.eventBusArn).toMatch(new RegExp(`^arn:aws:events:${REGION}:${ACCOUNT}:event-bus/[A-Za-z0-9-]+$`));
-    expect(iam.functions.length).toBeGreaterThanOrEqual(11);
+    expect(iam.functions.length).toBeGreaterThanOrEqual(13);
   });
 
   test('a request the simulator cannot validate fails loudly instead of passing as a denial', async () => {
@@ -318,7 +318,7 @@ describe('the state machine role', () => {
 
   test('may invoke each of the construct\'s own functions, and their versions', async () => {
     const own = iam.functions.filter(f => f.logicalId.startsWith('AppBackupHandlers'));
-    expect(own).toHaveLength(11);
+    expect(own).toHaveLength(13);
     for (const f of own) {
       await expect(evaluateAsRole(role, 'lambda:InvokeFunction', fn(f.arn))).resolves.toEqual(allowed);
       await expect(evaluateAsRole(role, 'lambda:InvokeFunction', fn(`${f.arn}:1`))).resolves.toEqual(allowed);

@@ -112,3 +112,55 @@ describe('the state machine definition', () => {
     expect(new Set(backupExits)).toEqual(new Set(['Instance stopped by this run?']));
   });
 });
+
+describe('per-instance leases', () => {
+  const chain = instanceChain.States;
+  const ACQUIRE = 'Instance: acquire lease';
+  const RELEASE = 'Instance: release lease';
+  const RECORD = 'Instance: write audit entry';
+  const HELD = 'Instance: held by another run';
+
+  /** Every state reachable from `from`, not going through `stopAt`. */
+  function reachable(from: string, stopAt: Set<string>): Set<string> {
+    const seen = new Set<string>();
+    const todo = [from];
+    while (todo.length > 0) {
+      const name = todo.pop()!;
+      if (seen.has(name) || stopAt.has(name)) continue;
+      seen.add(name);
+      todo.push(...successors(chain[name]));
+    }
+    return seen;
+  }
+
+  test('the first state of an instance chain takes its lease, with retries, passing the run\'s lease duration', () => {
+    expect(instanceChain.StartAt).toBe(ACQUIRE);
+    const acquire = chain[ACQUIRE];
+    expect(acquire.Retry![0].ErrorEquals).toContain('TransientError');
+    // payloadResponseOnly: the Lambda ARN is the Resource and Parameters are the payload itself.
+    expect(acquire.Parameters).toEqual({ 'instanceId.$': '$.instance.instanceId', 'execution.$': '$.execution', 'leaseSeconds.$': '$.config.leaseSeconds' });
+    expect(acquire.ResultPath).toBe('$.lease');
+    // A failure to take it touches nothing: the harmless release, then the entry.
+    expect(acquire.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: RELEASE, ResultPath: '$.steps.errors.eligibility' })]);
+    expect(successors(chain[acquire.Next!])).toEqual(expect.arrayContaining([HELD, 'Instance running?']));
+  });
+
+  test('a lease held by another run goes straight to the audit entry, touching nothing', () => {
+    expect(chain[HELD]).toMatchObject({ Type: 'Pass', ResultPath: '$.steps.eligibility', Next: RECORD });
+    expect((chain[HELD].Parameters as Record<string, string>).status).toBe('SkippedLeaseHeld');
+    expect((chain[HELD].Parameters as Record<string, string>)['message.$']).toMatch(/^States\.Format\('instance is being worked on by run \{\} until \{\}'/);
+  });
+
+  test('every path that took the lease releases it before the audit entry; a failed release is caught and continues', () => {
+    // Stop at the release: from the instance's first step on, the audit entry cannot be reached without it.
+    const afterAcquired = reachable('Instance running?', new Set([RELEASE]));
+    expect(afterAcquired.has(RECORD)).toBe(false);
+    expect(afterAcquired.has('Instance: audit entry not written')).toBe(false);
+    const release = chain[RELEASE];
+    expect(release.Next).toBe(RECORD);
+    expect(release.ResultPath).toBeNull();
+    expect(release.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: RECORD, ResultPath: '$.steps.errors.leaseRelease' })]);
+    const intoRecord = Object.entries(chain).filter(([, s]) => successors(s).includes(RECORD)).map(([n]) => n).sort();
+    expect(intoRecord).toEqual([HELD, RELEASE]);
+  });
+});
