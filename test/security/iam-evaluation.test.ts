@@ -400,6 +400,43 @@ describe('the audit writers', () => {
   });
 });
 
+describe('the lease handlers', () => {
+  const audit = (): RequestResource => ({ arn: iam.auditTableArn, account: ACCOUNT });
+  const leaseKey = { 'dynamodb:LeadingKeys': ['LEASE#i-0123456789abcdef0'] };
+  const auditKeys: Array<Record<string, string[]>> = [
+    { 'dynamodb:LeadingKeys': [`arn:aws:states:${REGION}:${ACCOUNT}:execution:Backup:nightly`] },
+    { 'dynamodb:LeadingKeys': [`arn:aws:states:${REGION}:${ACCOUNT}:execution:Backup:nightly#i-0123456789abcdef0`] },
+  ];
+  const roles = (): Array<[string, SynthesizedRole, string[]]> => [
+    ['AcquireLease', iam.handlerRole('AcquireLease'), ['dynamodb:PutItem', 'dynamodb:GetItem']],
+    ['ReleaseLease', iam.handlerRole('ReleaseLease'), ['dynamodb:DeleteItem']],
+  ];
+
+  test('each may do its job on lease items, and nothing on an audit record', async () => {
+    for (const [name, role, actions] of roles()) {
+      for (const action of actions) {
+        await expect(evaluateAsRole(role, action, audit(), leaseKey)).resolves.toEqual(allowed);
+        for (const key of auditKeys) {
+          const decision = await evaluateAsRole(role, action, audit(), key);
+          expect({ name, action, key, result: decision.result }).toEqual({ name, action, key, result: 'ImplicitlyDenied' });
+        }
+      }
+      for (const action of ['dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchWriteItem']) {
+        // Scan reads no partition: DynamoDB sends it without leading keys.
+        const decision = await evaluateAsRole(role, action, audit(), action === 'dynamodb:Scan' ? {} : leaseKey);
+        expect({ name, action, result: decision.result }).toEqual({ name, action, result: 'ImplicitlyDenied' });
+      }
+    }
+  });
+
+  test('the harness can tell: without the LeadingKeys condition a lease handler could overwrite an audit record', async () => {
+    for (const [, role, actions] of roles()) {
+      const unconditioned = widened(role.policies, hasAction(actions[0]), withoutCondition);
+      await expect(evaluateAsRole(role, actions[0], audit(), auditKeys[0], unconditioned)).resolves.toEqual(allowed);
+    }
+  });
+});
+
 describe('no role of the construct', () => {
   test('may terminate a tagged instance, pass an arbitrary role, or delete the audit table', async () => {
     const constructRoles = Object.values(iam.roles).filter(r => r.logicalId.startsWith('AppBackup') && r.managedPolicyArns.length === 0);
