@@ -188,7 +188,9 @@ export interface PrePostScriptBackupProps {
   readonly scriptOutputKeyPrefix?: string;
 
   /**
-   * How many instances a run works on at the same time.
+   * How many instances a run works on at the same time (1 to 1000; each is a child execution of a distributed
+   * Map). A run takes about ceil(instances / maxConcurrency) times one instance's chain, so raise it for large
+   * fleets; keep it low enough for the SSM, EC2 and AWS Backup request rates of your account.
    *
    * @default 10
    */

@@ -96,8 +96,8 @@ export function validateConcurrency(maxConcurrency: number): void {
   if (Token.isUnresolved(maxConcurrency)) {
     return;
   }
-  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 40) {
-    throw new Error(`PrePostScriptBackup: maxConcurrency must be a whole number from 1 to 40; got ${maxConcurrency}.`);
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 1000) {
+    throw new Error(`PrePostScriptBackup: maxConcurrency must be a whole number from 1 to 1000; got ${maxConcurrency}.`);
   }
 }
 
