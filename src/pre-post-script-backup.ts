@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -236,6 +236,15 @@ export interface PrePostScriptBackupProps {
    * @default - summaries are not forwarded
    */
   readonly forwardRunSummariesTo?: events.IEventBus;
+
+  /**
+   * An AWS Organizations id (`o-...`) whose principals may also start runs by putting events of detail-type
+   * `BackupSolution-PrePostScript` on `eventBus` (a central automation account, say). Their own IAM policies
+   * must allow `events:PutEvents` on the bus too. Opt-in: without it only this account's principals can.
+   *
+   * @default - only principals of this account may put events on the bus
+   */
+  readonly allowStartFromOrganization?: string;
 
   /**
    * Whether to create a CloudWatch dashboard of the runs and the per-instance outcomes.
@@ -494,10 +503,15 @@ export class PrePostScriptBackup extends Construct {
       this.dashboard = createDashboard(this, stateMachine, alarm);
     }
 
+    if (props.allowStartFromOrganization !== undefined && !Token.isUnresolved(props.allowStartFromOrganization)
+      && !/^o-[a-z0-9]{10,32}$/.test(props.allowStartFromOrganization)) {
+      throw new Error(`PrePostScriptBackup: allowStartFromOrganization '${props.allowStartFromOrganization}' is not an organization id; it looks like 'o-a1b2c3d4e5' (AWS Organizations console, or 'aws organizations describe-organization').`);
+    }
     const triggers = new Triggers(this, 'Triggers', {
       stateMachine,
       detailType: PrePostScriptBackup.EVENT_DETAIL_TYPE,
       schedule: props.schedule,
+      allowStartFromOrganization: props.allowStartFromOrganization,
     });
     suppressInlinePolicyFindings(this);
     suppress(auditTable, ['NIST.800.53.R5', 'HIPAA.Security'].map(pack => ({

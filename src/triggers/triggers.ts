@@ -13,6 +13,12 @@ export interface TriggersProps {
   readonly detailType: string;
   /** @default - no scheduled runs */
   readonly schedule?: events.Schedule;
+  /**
+   * An organization whose principals may also start runs by putting events on the bus (a central automation
+   * account, say), only events of the run detail-type.
+   * @default - this account only
+   */
+  readonly allowStartFromOrganization?: string;
 }
 
 /**
@@ -49,6 +55,20 @@ export class Triggers extends Construct {
       actions: ['events:PutEvents'],
       resources: [this.eventBus.eventBusArn],
     }));
+
+    if (props.allowStartFromOrganization) {
+      // Opt-in: principals of the organization (their own policies must allow it too) may start runs, and only runs.
+      this.eventBus.addToResourcePolicy(new iam.PolicyStatement({
+        sid: 'OrganizationMayStartRuns',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['events:PutEvents'],
+        resources: [this.eventBus.eventBusArn],
+        conditions: {
+          'StringEquals': { 'aws:PrincipalOrgID': props.allowStartFromOrganization },
+          'ForAllValues:StringEquals': { 'events:detail-type': [props.detailType] },
+        },
+      }));
+    }
 
     const target = (input: events.RuleTargetInput) => new targets.SfnStateMachine(props.stateMachine, {
       input,
