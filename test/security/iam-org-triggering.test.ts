@@ -16,7 +16,10 @@ beforeAll(() => {
   withoutOrg = synthesizeIam(fullProps());
 });
 
-function putEvents(iam: SynthesizedIam, account: string, orgId: string | undefined, entries: Record<string, string[]> = RUN_EVENT, policy?: PolicyDocument): Promise<Decision> {
+function putEvents(
+  iam: SynthesizedIam, account: string, orgId: string | undefined,
+  entries: Record<string, string[]> = RUN_EVENT, policy?: PolicyDocument,
+): Promise<Decision> {
   return evaluate({
     principal: `arn:aws:iam::${account}:role/CentralAutomation`,
     action: 'events:PutEvents',
