@@ -296,14 +296,11 @@ export interface PrePostScriptBackupProps {
  * (the event's detail is the execution input), or with StartExecution on `stateMachine`.
  *
  * @example
- * import * as path from 'path';
- * import * as events from 'aws-cdk-lib/aws-events';
- *
  * new PrePostScriptBackup(this, 'AppBackup', {
  *   tagKey: 'backup-job-pre-post-script',
  *   tagValue: 'true',
- *   preScript: BackupScript.fromAsset(path.join(__dirname, 'scripts', 'freeze.sh')),
- *   postScript: BackupScript.fromAsset(path.join(__dirname, 'scripts', 'thaw.sh')),
+ *   preScript: BackupScript.fromAsset('scripts/freeze.sh'),
+ *   postScript: BackupScript.fromAsset('scripts/thaw.sh'),
  *   stopInstances: false,
  *   schedule: events.Schedule.cron({ hour: '2', minute: '0' }),
  * });
