@@ -172,4 +172,48 @@ project.addTask('rosetta:fix-readme', {
   ],
 });
 
+// The other languages' packages, as far as this machine can build them (PyPI and Maven Central reachable;
+// no dotnet; the Go module proxy does not serve aws-cdk-go), and consumers that use them as their users would.
+const checkNpmPackage = project.addTask('package:check-npm', {
+  description: 'Check the npm package for the metadata Construct Hub lists it by, the rosetta tablet and the bundled handlers',
+  exec: 'node test/consumers/check-npm-package.js',
+});
+const dotnetSources = project.addTask('package:dotnet:sources', {
+  description: 'Generate the .NET sources (no dotnet here to compile them) and check they are there',
+  steps: [
+    { exec: 'jsii-pacmak -v --target dotnet --code-only' },
+    { exec: 'bash test/consumers/check-generated.sh dotnet' },
+  ],
+});
+const goSources = project.addTask('package:go:sources', {
+  description: 'Generate the Go module\'s sources (the Go proxy does not serve aws-cdk-go to build it) and check they parse',
+  steps: [
+    { exec: 'jsii-pacmak -v --target go --code-only' },
+    { exec: 'bash test/consumers/check-generated.sh go' },
+  ],
+});
+project.addTask('package:all-languages', {
+  description: 'Build the npm package, the Python wheel and the Java jar; generate the .NET and Go sources',
+  steps: [
+    { spawn: 'package:js' },
+    { spawn: checkNpmPackage.name },
+    { spawn: 'package:python' },
+    { spawn: 'package:java' },
+    { spawn: dotnetSources.name },
+    { spawn: goSources.name },
+  ],
+});
+const pythonConsumer = project.addTask('test:consumers:python', {
+  description: 'Install the built wheel and aws-cdk-lib into a fresh virtualenv and synthesize a CDK app with the construct',
+  exec: 'bash test/consumers/python/run.sh',
+});
+const javaConsumer = project.addTask('test:consumers:java', {
+  description: 'Build a Maven CDK app against the built jar, synthesize the construct and check the template',
+  exec: 'bash test/consumers/java/run.sh',
+});
+project.addTask('test:consumers', {
+  description: 'Use the built Python and Java packages as their users would (run package:all-languages first)',
+  steps: [{ spawn: pythonConsumer.name }, { spawn: javaConsumer.name }],
+});
+
 project.synth();
