@@ -21,11 +21,9 @@ expect(pkg.repository?.url, 'package.json has no repository.url');
 expect(pkg.author?.name, 'package.json has no author.name');
 for (const peer of ['aws-cdk-lib', 'constructs']) expect(pkg.peerDependencies?.[peer], `${peer} is not a peer dependency`);
 for (const target of ['python', 'java', 'dotnet', 'go']) expect(pkg.jsii?.targets?.[target], `no jsii target for ${target}`);
-expect(pkg.jsii?.metadata?.jsii?.rosetta?.strict === true, 'jsii.metadata.jsii.rosetta.strict is not set');
 
 const assembly = JSON.parse(fs.readFileSync(path.join(root, '.jsii'), 'utf-8'));
 expect(assembly.readme?.markdown?.includes('## Usage'), 'the assembly carries no README with a Usage section');
-expect(assembly.metadata?.jsii?.rosetta?.strict === true, 'the assembly does not record rosetta strict mode');
 expect(assembly.types?.['cdk-pre-post-script-backup.PrePostScriptBackup']?.docs?.example,
   'PrePostScriptBackup has no @example in the assembly');
 
@@ -58,4 +56,4 @@ if (problems.length > 0) {
   process.exit(1);
 }
 console.log(`check-npm-package: ${path.relative(root, tarball)} has the metadata Construct Hub lists it by, the assembly, ` +
-  'the strict rosetta tablet, the docs and every bundled handler');
+  'the rosetta tablet, the docs and every bundled handler');

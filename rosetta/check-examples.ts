@@ -1,15 +1,17 @@
 /**
- * Keeps the README's Python, Java and C# examples equal to jsii-rosetta's translations of the TypeScript
- * example they follow, so that every language shows code that compiled (TypeScript, strict mode, with
- * rosetta/readme.ts-fixture) rather than code written by hand.
+ * Checks the examples jsii-rosetta compiled and translated (`jsii-rosetta extract --compile` wrote the tablet
+ * .jsii.tabl.json next to the assembly):
  *
- * Reads the tablet `jsii-rosetta extract --strict` wrote next to the assembly (.jsii.tabl.json).
+ * 1. Every TypeScript example, in the README (fixture rosetta/readme.ts-fixture) and in the API docs
+ *    (@example, fixture rosetta/default.ts-fixture), compiled: strict mode, except the README examples listed
+ *    in rosetta/untranslatable.json, which are reported on every run until they are fixed.
+ * 2. The README's Python, Java and C# examples are jsii-rosetta's translations of the TypeScript example they
+ *    follow, so that every language shows code that compiled rather than code written by hand. A TypeScript
+ *    block is followed by its translations when the next fenced blocks, before any other TypeScript block or
+ *    heading, are `python`, `java` or `csharp` blocks.
  *
- *   ts-node rosetta/readme-translations.ts          fails when a translation in README.md differs
- *   ts-node rosetta/readme-translations.ts --fix    writes the translations into README.md
- *
- * A TypeScript block is followed by its translations when the next fenced blocks, before any other
- * TypeScript block or heading, are `python`, `java` or `csharp` blocks.
+ *   ts-node rosetta/check-examples.ts          fails on any of these problems
+ *   ts-node rosetta/check-examples.ts --fix    writes the translations into README.md
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -17,6 +19,7 @@ import * as path from 'path';
 const ROOT = path.resolve(__dirname, '..');
 const README = path.join(ROOT, 'README.md');
 const TABLET = path.join(ROOT, '.jsii.tabl.json');
+const UNTRANSLATABLE = path.join(__dirname, 'untranslatable.json');
 
 /** README fence language → rosetta tablet language. */
 const LANGUAGES: Record<string, string> = { python: 'python', java: 'java', csharp: 'csharp' };
@@ -34,7 +37,50 @@ interface Block {
 interface TabletSnippet {
   readonly translations: Record<string, { readonly source: string }>;
   readonly didCompile?: boolean;
-  readonly location: { readonly api: { readonly api: string } };
+  readonly location: {
+    readonly api: { readonly api: string; readonly fqn?: string; readonly memberName?: string };
+    readonly field?: { readonly field: string; readonly line?: number };
+  };
+}
+
+interface Untranslatable {
+  readonly firstLine: string;
+  readonly section: string;
+  readonly reason: string;
+}
+
+function firstLine(source: string): string {
+  return source.split('\n').map(l => l.trim()).find(l => l.length > 0) ?? '';
+}
+
+function where(snippet: TabletSnippet): string {
+  const { api, field } = snippet.location;
+  if (api.api === 'moduleReadme') return `README.md:${field?.line ?? '?'}`;
+  return `@example of ${api.fqn}${api.memberName ? `#${api.memberName}` : ''}`;
+}
+
+/** Every example compiled, but the known untranslatable ones; returns the problems. */
+function checkCompiled(snippets: TabletSnippet[]): string[] {
+  const problems: string[] = [];
+  const known = (JSON.parse(fs.readFileSync(UNTRANSLATABLE, 'utf-8')) as { readme: Untranslatable[] }).readme;
+  const seen = new Set<Untranslatable>();
+  for (const snippet of snippets) {
+    if (snippet.didCompile === true) continue;
+    const entry = snippet.location.api.api === 'moduleReadme'
+      ? known.find(k => k.firstLine === firstLine(snippet.translations.$.source))
+      : undefined;
+    if (entry) {
+      seen.add(entry);
+      console.error(`WARNING ${where(snippet)} (${entry.section}): this example does not compile, so it cannot be ` +
+        `shown in Python, Java or C#: it ${entry.reason}. Fix it and remove it from rosetta/untranslatable.json.`);
+    } else {
+      problems.push(`${where(snippet)}: this example does not compile (jsii-rosetta's diagnostics are above).`);
+    }
+  }
+  for (const entry of known.filter(k => !seen.has(k))) {
+    problems.push(`rosetta/untranslatable.json: '${entry.firstLine}' compiles now, or is gone: remove it from the list.`);
+  }
+  return problems;
 }
 
 function fencedBlocks(lines: string[]): Array<Block | { heading: number }> {
@@ -65,13 +111,14 @@ function main(): number {
     return 1;
   }
   const tablet = JSON.parse(fs.readFileSync(TABLET, 'utf-8')) as { snippets: Record<string, TabletSnippet> };
-  const readmeSnippets = Object.values(tablet.snippets).filter(s => s.location.api.api === 'moduleReadme');
+  const snippets = Object.values(tablet.snippets);
+  const readmeSnippets = snippets.filter(s => s.location.api.api === 'moduleReadme');
   const translationsOf = (typescript: string) =>
     readmeSnippets.find(s => normalize(s.translations.$.source) === normalize(typescript));
 
   const lines = fs.readFileSync(README, 'utf-8').split('\n');
   const items = fencedBlocks(lines);
-  const problems: string[] = [];
+  const problems: string[] = checkCompiled(snippets);
   const replacements: Array<{ block: Block; source: string }> = [];
   let examples = 0;
 
@@ -89,10 +136,7 @@ function main(): number {
       problems.push(`README.md:${item.start}: this TypeScript example is not in the tablet: run 'npx projen rosetta'.`);
       return;
     }
-    if (snippet.didCompile !== true) {
-      problems.push(`README.md:${item.start}: this TypeScript example did not compile.`);
-      return;
-    }
+    if (snippet.didCompile !== true) return; // reported by checkCompiled
     for (const block of following) {
       const translation = snippet.translations[LANGUAGES[block.language]];
       if (!translation) {
@@ -120,7 +164,8 @@ function main(): number {
     problems.forEach(p => console.error(p));
     return 1;
   }
-  console.log(`README.md: ${examples} example(s) shown in Python, Java and C# as jsii-rosetta translates them.`);
+  console.log(`rosetta: ${snippets.filter(s => s.didCompile === true).length} of ${snippets.length} examples compiled; ` +
+    `README.md shows ${examples} of them in Python, Java and C# as jsii-rosetta translates them.`);
   return 0;
 }
 
