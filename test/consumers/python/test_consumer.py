@@ -140,7 +140,7 @@ def test_a_wrong_prop_raises_a_python_error_that_names_it():
         BackupScript.from_asset(os.path.join(SCRIPTS, "missing.sh"))
     stack = cdk.Stack(cdk.App(), "Wrong")
     with pytest.raises(Exception, match="maxConcurrency"):
-        PrePostScriptBackup(stack, "Backup", max_concurrency=1000)
+        PrePostScriptBackup(stack, "Backup", max_concurrency=0)
 
 
 def readme_example(language: str) -> str:

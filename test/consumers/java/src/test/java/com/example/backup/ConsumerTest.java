@@ -153,7 +153,7 @@ class ConsumerTest {
         assertTrue(missing.getMessage().contains("is not a file"), missing.getMessage());
         Stack wrong = new Stack(new App(), "Wrong");
         RuntimeException concurrency = assertThrows(RuntimeException.class,
-                () -> PrePostScriptBackup.Builder.create(wrong, "Backup").maxConcurrency(1000).build());
+                () -> PrePostScriptBackup.Builder.create(wrong, "Backup").maxConcurrency(0).build());
         assertTrue(concurrency.getMessage().contains("maxConcurrency"), concurrency.getMessage());
     }
 
