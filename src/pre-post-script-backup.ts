@@ -20,7 +20,10 @@ import { createNotificationTopic } from './operations/notification-topic';
 import { instanceMetric, unsuccessfulRuns } from './operations/run-metrics';
 import { ConfiguredScript, ConstructSettings } from './runtime/contracts';
 import { leaseSecondsFor } from './runtime/lease';
-import { METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SUCCEEDED } from './runtime/run-summary';
+import {
+  METRIC_INSTANCE_STOPPED_SECONDS, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SKIPPED,
+  METRIC_INSTANCES_SUCCEEDED,
+} from './runtime/run-summary';
 import { BackupScript, BackupScriptConfig } from './scripts/backup-script';
 import { suppress } from './security/nag-suppressions';
 import { Triggers } from './triggers/triggers';
@@ -607,6 +610,25 @@ export class PrePostScriptBackup extends Construct {
    */
   public metricInstancesExcluded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return instanceMetric(this.stateMachine, METRIC_INSTANCES_EXCLUDED, props);
+  }
+
+  /**
+   * The number of instances a run left alone because another run held their lease.
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricInstancesSkipped(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return instanceMetric(this.stateMachine, METRIC_INSTANCES_SKIPPED, props);
+  }
+
+  /**
+   * The longest time an instance of a run stayed stopped (seconds from seen stopped to seen running), when
+   * `stopInstances` is on.
+   *
+   * @default - maximum over 5 minutes
+   */
+  public metricInstanceStoppedSeconds(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return instanceMetric(this.stateMachine, METRIC_INSTANCE_STOPPED_SECONDS, { statistic: cloudwatch.Stats.MAXIMUM, ...props });
   }
 
   /**

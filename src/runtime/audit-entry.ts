@@ -53,6 +53,8 @@ export interface AuditEntry {
   readonly CopyJobStatus: string;
   readonly CopyJobId: string;
   readonly CopyRecoveryPointArn: string;
+  /** Seconds from the instance seen stopped to seen running again; 0 when this run did not stop it. */
+  readonly StoppedSeconds: number;
   /** `SKIPPED` when another run held the instance's lease: nothing was done to it, and that is not a failure. */
   readonly Outcome: 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
   /** Facts worth knowing that are not failures (an instance backed up as it was, a step turned off...). */
@@ -77,6 +79,7 @@ export const AUDIT_ENTRY_FIELDS: ReadonlyArray<keyof AuditEntry> = [
   'CopyJobStatus',
   'CopyJobId',
   'CopyRecoveryPointArn',
+  'StoppedSeconds',
   'Outcome',
   'Notes',
 ];
@@ -347,6 +350,7 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
     CopyJobStatus: results.get('copy')!.status,
     CopyJobId: copy?.copyJobId ?? '',
     CopyRecoveryPointArn: copy?.destinationRecoveryPointArn ?? '',
+    StoppedSeconds: stoppedSeconds(s),
     Outcome: failed ? OUTCOME_FAILED : OUTCOME_SUCCEEDED,
     Notes: notes.join('; '),
   };
@@ -371,7 +375,19 @@ function leaseHeldEntry(instance: DiscoveredInstance, eligibility: StepOutcome):
     CopyJobStatus: SKIPPED,
     CopyJobId: '',
     CopyRecoveryPointArn: '',
+    StoppedSeconds: 0,
     Outcome: OUTCOME_SKIPPED,
     Notes: `${SKIPPED_LEASE_HELD}: ${eligibility.message || 'another run holds the instance lease'}`,
   };
+}
+
+/** The downtime this run caused: from the stop step seeing `stopped` to the start step seeing `running`. */
+function stoppedSeconds(steps: InstanceSteps): number {
+  const stop = steps.stop && !isStepOutcome(steps.stop) ? (steps.stop as InstancePowerResult) : undefined;
+  const start = steps.start && !isStepOutcome(steps.start) ? (steps.start as InstancePowerResult) : undefined;
+  if (stop?.status !== SUCCESS || start?.status !== SUCCESS || !stop.observedAt || !start.observedAt) {
+    return 0;
+  }
+  const seconds = (Date.parse(start.observedAt) - Date.parse(stop.observedAt)) / 1000;
+  return Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds) : 0;
 }

@@ -254,6 +254,8 @@ export interface InstancePowerResult extends PolledResult {
   /** `Success` when the target state was reached, `Failed` when it cannot be, `InProgress` otherwise. */
   readonly status: 'Success' | 'Failed' | 'InProgress';
   readonly message: string;
+  /** ISO-8601 time the target state was seen (with `Success`): the stop and the start give the downtime. */
+  readonly observedAt?: string;
 }
 
 /** start-backup-job: StartBackupJob with an idempotency token per execution and instance. */

@@ -81,7 +81,7 @@ export async function ensurePowerState(
   }
   if (state === target) {
     log.info(`instance ${target}`, { instanceId, attempt: poll.attempt });
-    return { instanceId, state, status: 'Success', message: '', done: true, poll };
+    return { instanceId, state, status: 'Success', message: '', done: true, poll, observedAt: new Date().toISOString() };
   }
   if (EC2_GONE_STATES.includes(state)) {
     log.warn(`instance is ${state}: cannot ${verb} it`, { instanceId });
@@ -96,7 +96,7 @@ export async function ensurePowerState(
     state = (await requestChange(ec2, instanceId, target, log)) ?? state;
   }
   if (state === target) {
-    return { instanceId, state, status: 'Success', message: '', done: true, poll };
+    return { instanceId, state, status: 'Success', message: '', done: true, poll, observedAt: new Date().toISOString() };
   }
   if (poll.expired) {
     const message = `instance did not reach ${target} within ${poll.elapsedSeconds} s (last state ${state})`;

@@ -13,6 +13,9 @@ export const METRICS_NAMESPACE = 'PrePostScriptBackup';
 export const METRIC_INSTANCES_SUCCEEDED = 'InstancesSucceeded';
 export const METRIC_INSTANCES_FAILED = 'InstancesFailed';
 export const METRIC_INSTANCES_EXCLUDED = 'InstancesExcluded';
+export const METRIC_INSTANCES_SKIPPED = 'InstancesSkipped';
+/** The longest time an instance of the run stayed stopped (seconds). */
+export const METRIC_INSTANCE_STOPPED_SECONDS = 'InstanceStoppedSeconds';
 /** The dimension that tells one construct's runs from another's. */
 export const METRIC_DIMENSION = 'StateMachineName';
 
@@ -20,6 +23,10 @@ export interface RunCounts {
   readonly succeeded: number;
   readonly failed: number;
   readonly excluded: number;
+  /** Instances left to the run holding their lease. */
+  readonly skipped: number;
+  /** The longest downtime of an instance of the run, in seconds (0 when none was stopped). */
+  readonly maxStoppedSeconds: number;
 }
 
 /** `arn:aws:states:<region>:<account>:execution:<state machine>:<name>` → its parts. */
@@ -85,6 +92,8 @@ export function metricsRecord(stateMachineName: string, counts: RunCounts, now: 
           { Name: METRIC_INSTANCES_SUCCEEDED, Unit: 'Count' },
           { Name: METRIC_INSTANCES_FAILED, Unit: 'Count' },
           { Name: METRIC_INSTANCES_EXCLUDED, Unit: 'Count' },
+          { Name: METRIC_INSTANCES_SKIPPED, Unit: 'Count' },
+          { Name: METRIC_INSTANCE_STOPPED_SECONDS, Unit: 'Seconds' },
         ],
       }],
     },
@@ -92,6 +101,8 @@ export function metricsRecord(stateMachineName: string, counts: RunCounts, now: 
     [METRIC_INSTANCES_SUCCEEDED]: counts.succeeded,
     [METRIC_INSTANCES_FAILED]: counts.failed,
     [METRIC_INSTANCES_EXCLUDED]: counts.excluded,
+    [METRIC_INSTANCES_SKIPPED]: counts.skipped,
+    [METRIC_INSTANCE_STOPPED_SECONDS]: counts.maxStoppedSeconds,
   };
 }
 

@@ -38,7 +38,12 @@ describe('stop-instance', () => {
 
   test('stopped: Success without a call (idempotent)', async () => {
     ec2.on(DescribeInstancesCommand).resolves(state('stopped'));
-    expect(await stopInstance({ instanceId: ID, poll: null })).toMatchObject({ status: 'Success', state: 'stopped', done: true });
+    const before = Date.now();
+    const stopped = await stopInstance({ instanceId: ID, poll: null });
+    expect(stopped).toMatchObject({ status: 'Success', state: 'stopped', done: true });
+    // When the target state was seen: the stop's and the start's give the instance's downtime.
+    expect(Date.parse(stopped.observedAt!)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(stopped.observedAt!)).toBeLessThanOrEqual(Date.now());
     expect(ec2).not.toHaveReceivedCommand(StopInstancesCommand);
   });
 

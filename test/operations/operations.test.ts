@@ -95,6 +95,7 @@ describe('metrics and dashboard', () => {
       [b.metricInstancesSucceeded(), 'InstancesSucceeded'],
       [b.metricInstancesFailed({ period: Duration.hours(1) }), 'InstancesFailed'],
       [b.metricInstancesExcluded(), 'InstancesExcluded'],
+      [b.metricInstancesSkipped(), 'InstancesSkipped'],
     ] as const) {
       expect(metric.namespace).toBe('PrePostScriptBackup');
       expect(metric.metricName).toBe(name);
@@ -102,6 +103,8 @@ describe('metrics and dashboard', () => {
       expect(Object.keys(metric.dimensions ?? {})).toEqual(['StateMachineName']);
     }
     expect(b.metricInstancesFailed({ period: Duration.hours(1) }).period.toHours()).toBe(1);
+    const downtime = b.metricInstanceStoppedSeconds();
+    expect([downtime.metricName, downtime.statistic]).toEqual(['InstanceStoppedSeconds', 'Maximum']);
     const emitting = Object.entries(Template.fromStack(stack).findResources('AWS::Lambda::Function'))
       .filter(([, f]) => f.Properties.Environment?.Variables?.EMIT_METRICS === 'true').map(([id]) => id);
     expect(emitting).toEqual([expect.stringMatching(/HandlersRecordRun/)]);
@@ -112,7 +115,7 @@ describe('metrics and dashboard', () => {
     const { stack, backup: b } = consumerStack(fullProps({ createDashboard: true }));
     expect(b.dashboard).toBeDefined();
     const body = JSON.stringify(Template.fromStack(stack).findResources('AWS::CloudWatch::Dashboard'));
-    for (const text of ['InstancesSucceeded', 'InstancesFailed', 'ExecutionsSucceeded', 'failed + timedOut + aborted']) {
+    for (const text of ['InstancesSucceeded', 'InstancesFailed', 'InstancesSkipped', 'InstanceStoppedSeconds', 'ExecutionsSucceeded', 'failed + timedOut + aborted']) {
       expect(body).toContain(text);
     }
   });

@@ -48,9 +48,9 @@ const stopConfig = runConfig({ stopInstances: true });
 const allGood: InstanceSteps = {
   agent: online,
   pre: script('cmd-pre'),
-  stop: power('Success', 'stopped'),
+  stop: { ...power('Success', 'stopped'), observedAt: '2026-11-22T02:01:00.000Z' },
   backup: backup('COMPLETED'),
-  start: power('Success', 'running'),
+  start: { ...power('Success', 'running'), observedAt: '2026-11-22T03:08:30.400Z' },
   agentAfterStart: online,
   post: script('cmd-post'),
 };
@@ -74,9 +74,16 @@ describe('toAuditEntry', () => {
       CopyJobStatus: 'skipped',
       CopyJobId: '',
       CopyRecoveryPointArn: '',
+      StoppedSeconds: 4050,
       Outcome: 'SUCCEEDED',
       Notes: '',
     });
+  });
+
+  test('StoppedSeconds is the time from seen stopped to seen running, only when this run did both', () => {
+    expect(toAuditEntry(instance(), stopConfig, { ...allGood, start: power('Failed', 'stopped', 'never started') }).StoppedSeconds).toBe(0);
+    expect(toAuditEntry(instance(), runConfig(), { ...allGood, stop: { status: 'skipped' }, start: { status: 'skipped' } }).StoppedSeconds).toBe(0);
+    expect(toAuditEntry(instance(), stopConfig, { ...allGood, stop: power('Success', 'stopped') }).StoppedSeconds).toBe(0);
   });
 
   describe('the copy to another vault', () => {

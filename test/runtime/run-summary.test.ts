@@ -61,7 +61,7 @@ describe('run summary', () => {
   });
 
   test('metrics in CloudWatch embedded metric format, per state machine', () => {
-    const record = metricsRecord('AppBackupStateMachine', { succeeded: 3, failed: 1, excluded: 2 }, new Date(1_000));
+    const record = metricsRecord('AppBackupStateMachine', { succeeded: 3, failed: 1, excluded: 2, skipped: 1, maxStoppedSeconds: 4020 }, new Date(1_000));
     expect(record).toEqual({
       _aws: {
         Timestamp: 1000,
@@ -72,6 +72,8 @@ describe('run summary', () => {
             { Name: 'InstancesSucceeded', Unit: 'Count' },
             { Name: 'InstancesFailed', Unit: 'Count' },
             { Name: 'InstancesExcluded', Unit: 'Count' },
+            { Name: 'InstancesSkipped', Unit: 'Count' },
+            { Name: 'InstanceStoppedSeconds', Unit: 'Seconds' },
           ],
         }],
       },
@@ -79,6 +81,8 @@ describe('run summary', () => {
       InstancesSucceeded: 3,
       InstancesFailed: 1,
       InstancesExcluded: 2,
+      InstancesSkipped: 1,
+      InstanceStoppedSeconds: 4020,
     });
   });
 

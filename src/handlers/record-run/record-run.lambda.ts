@@ -88,6 +88,7 @@ function missingEntry(outcome: InstanceOutcome, reason: string): AuditEntry {
     CopyJobStatus: unknown,
     CopyJobId: '',
     CopyRecoveryPointArn: '',
+    StoppedSeconds: 0,
     Outcome: outcome.succeeded ? OUTCOME_SUCCEEDED : outcome.skipped ? OUTCOME_SKIPPED : OUTCOME_FAILED,
     Notes: reason,
   };
@@ -347,6 +348,8 @@ export const handler = async (received: RecordRunEvent): Promise<RecordRunResult
     succeeded: (item.SucceededCount as number) ?? 0,
     failed: result.failedCount,
     excluded: (item.ExcludedCount as number) ?? 0,
+    skipped: result.skippedCount,
+    maxStoppedSeconds: Math.max(0, ...all.map((e) => Number(e.StoppedSeconds) || 0)),
   }, now);
   return result;
 };
