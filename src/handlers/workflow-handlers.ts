@@ -170,12 +170,7 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
         actions: ['backup:StartBackupJob'],
         resources: [props.backupVault.backupVaultArn],
       }),
-      new iam.PolicyStatement({
-        sid: 'PassTheBackupRoleToAwsBackupOnly',
-        actions: ['iam:PassRole'],
-        resources: [props.backupRole.roleArn],
-        conditions: { StringEquals: { 'iam:PassedToService': 'backup.amazonaws.com' } },
-      }),
+      passBackupRole(props.backupRole),
     ]);
 
     this.describeBackupJob = this.handler('DescribeBackupJob', DescribeBackupJobFunction, {}, [
@@ -193,12 +188,7 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
             stack.formatArn({ service: 'backup', resource: 'recovery-point', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
           ],
         }),
-        new iam.PolicyStatement({
-          sid: 'PassTheBackupRoleToAwsBackupOnly',
-          actions: ['iam:PassRole'],
-          resources: [props.backupRole.roleArn],
-          conditions: { StringEquals: { 'iam:PassedToService': 'backup.amazonaws.com' } },
-        }),
+        passBackupRole(props.backupRole),
       ]);
       this.describeCopyJob = this.handler('DescribeCopyJob', DescribeCopyJobFunction, {}, [
         unscoped(['backup:DescribeCopyJob']),
@@ -268,6 +258,16 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
     this.all.push(fn);
     return fn;
   }
+}
+
+/** Starting a backup or copy job passes the backup role: that role only, and only to AWS Backup. */
+function passBackupRole(backupRole: iam.IRole): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'PassTheBackupRoleToAwsBackupOnly',
+    actions: ['iam:PassRole'],
+    resources: [backupRole.roleArn],
+    conditions: { StringEquals: { 'iam:PassedToService': 'backup.amazonaws.com' } },
+  });
 }
 
 /** Actions IAM only accepts on `*` (describe/list calls and command-id based calls). */

@@ -1,4 +1,3 @@
-import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -7,7 +6,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { WorkflowFunctions } from './functions';
 import { INSTANCE_ITEM_SELECTOR, instanceChain } from './instance-chain';
-import { lambdaStep, TRANSIENT_ERRORS } from './lambda-step';
+import { lambdaStep, retryWithBackoff } from './lambda-step';
 import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../central/run-summary-event';
 
 export interface BackupWorkflowProps {
@@ -84,15 +83,9 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
     },
     resultPath: sfn.JsonPath.DISCARD,
   });
-  fallbackAudit.addRetry({
-    errors: ['DynamoDB.ProvisionedThroughputExceededException', 'DynamoDB.ThrottlingException',
-      'DynamoDB.InternalServerErrorException', 'DynamoDB.RequestLimitExceeded', 'DynamoDB.AmazonDynamoDBException',
-      ...TRANSIENT_ERRORS.filter(e => e === sfn.Errors.TIMEOUT)],
-    interval: Duration.seconds(2),
-    backoffRate: 2,
-    maxAttempts: 5,
-    jitterStrategy: sfn.JitterType.FULL,
-  });
+  retryWithBackoff(fallbackAudit, ['DynamoDB.ProvisionedThroughputExceededException', 'DynamoDB.ThrottlingException',
+    'DynamoDB.InternalServerErrorException', 'DynamoDB.RequestLimitExceeded', 'DynamoDB.AmazonDynamoDBException',
+    sfn.Errors.TIMEOUT]);
   fallbackAudit.addCatch(auditFailed, { errors: [sfn.Errors.ALL], resultPath: '$.fallbackError' });
   fallbackAudit.next(fallbackWritten);
 
@@ -157,13 +150,7 @@ function notify(scope: Construct, topic: sns.ITopic, notifyOnSuccess: boolean, n
     message: sfn.TaskInput.fromJsonPathAt('$.result.notificationMessage'),
     resultPath: sfn.JsonPath.DISCARD,
   });
-  publish.addRetry({
-    errors: ['SNS.ThrottledException', 'SNS.InternalErrorException', 'SNS.KMSThrottlingException', sfn.Errors.TIMEOUT],
-    interval: Duration.seconds(2),
-    backoffRate: 2,
-    maxAttempts: 5,
-    jitterStrategy: sfn.JitterType.FULL,
-  });
+  retryWithBackoff(publish, ['SNS.ThrottledException', 'SNS.InternalErrorException', 'SNS.KMSThrottlingException', sfn.Errors.TIMEOUT]);
   publish.addCatch(next, { errors: [sfn.Errors.ALL], resultPath: '$.notificationError' });
   publish.next(next);
   if (notifyOnSuccess) {
@@ -188,13 +175,7 @@ function forward(scope: Construct, bus: events.IEventBus, next: sfn.IChainable):
     }],
     resultPath: sfn.JsonPath.DISCARD,
   });
-  put.addRetry({
-    errors: ['EventBridge.EventBridgeException', 'EventBridge.InternalException', 'EventBridge.ThrottlingException', sfn.Errors.TIMEOUT],
-    interval: Duration.seconds(2),
-    backoffRate: 2,
-    maxAttempts: 5,
-    jitterStrategy: sfn.JitterType.FULL,
-  });
+  retryWithBackoff(put, ['EventBridge.EventBridgeException', 'EventBridge.InternalException', 'EventBridge.ThrottlingException', sfn.Errors.TIMEOUT]);
   put.addCatch(next, { errors: [sfn.Errors.ALL], resultPath: '$.forwardError' });
   put.next(next);
   return put;

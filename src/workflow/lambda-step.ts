@@ -51,14 +51,23 @@ export function lambdaStep(scope: Construct, id: string, props: LambdaStepProps)
     taskTimeout: sfn.Timeout.duration(Duration.minutes(2)),
     comment: props.comment,
   });
+  retryWithBackoff(task, TRANSIENT_ERRORS, Duration.seconds(60));
+  task.addCatch(props.onError.next, { errors: [sfn.Errors.ALL], resultPath: props.onError.errorPath });
+  return task;
+}
+
+/**
+ * The workflow's one retry policy: up to 5 attempts, exponential backoff from 2 s with full jitter.
+ * @param errors the errors worth trying again (throttling, transient service errors)
+ * @param maxDelay a cap on one wait
+ */
+export function retryWithBackoff(task: sfn.TaskStateBase, errors: string[], maxDelay?: Duration): void {
   task.addRetry({
-    errors: TRANSIENT_ERRORS,
+    errors,
     interval: Duration.seconds(2),
     backoffRate: 2,
     maxAttempts: 5,
-    maxDelay: Duration.seconds(60),
+    maxDelay,
     jitterStrategy: sfn.JitterType.FULL,
   });
-  task.addCatch(props.onError.next, { errors: [sfn.Errors.ALL], resultPath: props.onError.errorPath });
-  return task;
 }
