@@ -63,6 +63,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-backup@^3',
     '@aws-sdk/client-dynamodb@^3',
     '@aws-sdk/client-ec2@^3',
+    '@aws-sdk/client-sfn@^3',
     '@aws-sdk/client-ssm@^3',
     '@aws-sdk/lib-dynamodb@^3',
     '@types/aws-lambda@^8',

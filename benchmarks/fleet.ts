@@ -1,111 +1,90 @@
 /**
- * Fleet benchmark: runs the synthesized workflow in the local simulator for fleets of 1, 10, 100 and 1,000
- * instances (all toggles on) and prints, per run, what a real execution would cost and how long instances
- * stay stopped. Figures come from the simulator's counters and virtual clock, not from wall-clock timing.
+ * Fleet benchmark: runs the synthesized workflow in the local simulator (virtual time: every script takes 5 minutes,
+ * every backup job 60 minutes, a stop or start 1 minute, the SSM agent 30 s to reconnect after a start) for fleets of
+ * 1 to 10,000 instances, all toggles on, and prints per run what a real execution would cost and how long instances
+ * stay stopped. Three ways of waiting, from the same simulator:
  *
- *   npx projen benchmark                 # 1, 10, 100, 1000
- *   npx projen benchmark -- 1 10         # chosen fleet sizes
+ *   events    the default: each wait is one Task resumed by the resource's state-change event
+ *   polling   Wait → check → Choice loops with capped backoff (context cdk-pre-post-script-backup:waits = polling)
+ *   baseline  the original sample's polling: scripts every 1 s, backups every 10 s (stop/start and agent every 1 s)
  *
- * The scenario: every script takes about 5 minutes and every backup job about 60 minutes. The fakes advance
- * by observations, so durations are expressed as the number of polls the workflow's backoff needs to cover
- * them (see SCRIPT_POLLS and BACKUP_RUNNING_POLLS below).
+ *   npx projen benchmark                                  # events and polling: 1, 10, 100, 1000; baseline: 1, 10
+ *   npx projen benchmark -- --sizes 1,10,10000 --strategies events
+ *
+ * Figures come from the simulator's counters and virtual clocks, never from wall-clock timing (wall s is only how
+ * long the simulation took).
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
+import { dynamoCounts, runCost } from './cost';
 import { ExampleBackupStack } from '../examples/app/stack';
-import { backupPolicy, nextPoll, scriptPolicy } from '../src/runtime/poll';
+import { FIXED_POLL_CONTEXT_KEY, WAITS_CONTEXT_KEY } from '../src/workflow/waiting-task';
 import { Simulator } from '../test/simulator/simulator';
 
-const SCRIPT_SECONDS = 300;
-/** Fleet-level states of a successful run: start, validate, discover, Map, run record, choice, succeed. */
-const TOP_LEVEL_STATES = 7;
-/** Fleet-level Lambda calls: validate, discover, run record. */
-const TOP_LEVEL_LAMBDAS = 3;
-/** MapRunStarted and MapRunSucceeded, with the Map state's own events counted as a state. */
-const MAP_RUN_EVENTS = 2;
+const DURATIONS = { scriptSeconds: 300, backupSeconds: 3600, copySeconds: 600, stopSeconds: 60, startSeconds: 60, agentReconnectSeconds: 30 };
 const MAX_CONCURRENCY = 10;
-const BACKUP_SECONDS = 3600;
-const backupTimes = { startWindowMinutes: 60, completeWindowMinutes: 480 };
 
-/** Number of checks after which a poll with this policy has covered `seconds` of nominal time. */
-function pollsToCover(seconds: number, policy: ReturnType<typeof scriptPolicy>): number {
-  let poll = nextPoll(null, policy);
-  let polls = 0;
-  while (poll.elapsedSeconds + poll.nextWaitSeconds < seconds && !poll.expired) {
-    poll = nextPoll(poll, policy);
-    polls++;
-  }
-  return polls + 1;
-}
-
-const SCRIPT_POLLS = pollsToCover(SCRIPT_SECONDS, scriptPolicy(600));
-const BACKUP_RUNNING_POLLS = pollsToCover(BACKUP_SECONDS, backupPolicy(backupTimes)) - 2;
+type Strategy = 'events' | 'polling' | 'baseline';
+const CONTEXT: Record<Strategy, Record<string, string>> = {
+  events: { [WAITS_CONTEXT_KEY]: 'events' },
+  polling: { [WAITS_CONTEXT_KEY]: 'polling' },
+  baseline: { [WAITS_CONTEXT_KEY]: 'polling', [FIXED_POLL_CONTEXT_KEY]: JSON.stringify({ script: 1, backup: 10, power: 1, agent: 1 }) },
+};
 
 interface Row {
+  readonly strategy: Strategy;
   readonly instances: number;
   readonly status: string;
-  readonly transitions: number;
   readonly transitionsPerInstance: number;
   readonly lambdaPerInstance: number;
   readonly apiPerInstance: number;
+  readonly maxHistoryEvents: number;
   readonly largestPayloadBytes: number;
-  readonly historyEvents: number;
   readonly chainMinutes: number;
-  readonly runMinutes: number;
-  readonly stoppedOverheadSeconds: number;
+  readonly runHours: number;
+  readonly stoppedBeyondJobSeconds: number;
+  readonly dollarsPer1000: number;
   readonly wallSeconds: number;
 }
 
-async function runFleet(size: number): Promise<Row> {
+async function runFleet(strategy: Strategy, size: number): Promise<Row> {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ppsb-bench-'));
-  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true, ...CONTEXT[strategy] } });
   const stack = new ExampleBackupStack(app, 'Bench', { stopInstances: true }, { env: { account: '123456789012', region: 'us-east-1' } });
   const template = app.synth().getStackByName(stack.stackName).template;
-  const sim = await Simulator.start({
-    template,
-    assetDir: outdir,
-    env: { LOG_LEVEL: 'silent' },
-    world: { scriptInProgressPolls: SCRIPT_POLLS - 1, backupPolls: { created: 1, pending: 1, running: BACKUP_RUNNING_POLLS } },
-  });
+  const sim = await Simulator.start({ template, assetDir: outdir, env: { LOG_LEVEL: 'silent' }, world: { durations: DURATIONS } });
   try {
     sim.world.addInstances(Array.from({ length: size }, (_, i) => ({
       id: `i-${(i + 1).toString(16).padStart(17, '0')}`,
       tags: { 'backup-job-pre-post-script': 'true' },
     })));
     const started = Date.now();
-    const result = await sim.run({}, { executionName: `bench-${size}` });
+    const result = await sim.run({}, { executionName: `bench-${strategy}-${size}` });
     const wallSeconds = (Date.now() - started) / 1000;
     const s = result.stats;
     const lambda = Object.values(s.lambdaInvocations).reduce((a, b) => a + b, 0);
     const api = Object.values(s.apiCalls).reduce((a, b) => a + b, 0);
-    // Step Functions history: each state adds an Entered and an Exited event, each Lambda attempt Scheduled,
-    // Started and Succeeded/Failed, each execution Started and Succeeded/Failed. The distributed Map runs every
-    // instance's chain as a child execution, so the parent holds the fleet-level states (and a few Map Run
-    // events) and the largest history is one child's: estimated here as the average child (no faults).
-    const parentTransitions = TOP_LEVEL_STATES;
-    const parentLambda = TOP_LEVEL_LAMBDAS;
-    const parentHistory = 2 * parentTransitions + 3 * parentLambda + 2 + MAP_RUN_EVENTS;
-    const childHistory = Math.ceil((2 * (s.stateTransitions - parentTransitions) + 3 * (lambda - parentLambda)) / size) + 2;
-    const historyEvents = Math.max(parentHistory, childHistory);
-    // The instance is stopped while the backup job is polled and until the start completes.
-    const iterations = Object.values(s.iterations)[0] ?? [];
-    const stopped = iterations.map(it => (it.byState['Backup job: wait'] ?? 0) + (it.byState['Start instance: wait'] ?? 0));
-    const stoppedOverheadSeconds = stopped.length ? Math.max(...stopped) - BACKUP_SECONDS : 0;
+    const dynamo = dynamoCounts(s.apiCalls);
+    const cost = runCost({ transitions: s.billedTransitions, lambdaInvocations: lambda, dynamoWrites: dynamo.writes, dynamoReads: dynamo.reads });
+    const instances = Object.values(s.instances);
+    const chainSeconds = Math.max(0, ...instances.map(i => i.clockSeconds));
+    const beyond = instances.map(i => i.stoppedBeyondBackupSeconds).filter((v): v is number => v !== undefined);
     return {
+      strategy,
       instances: size,
       status: result.status,
-      transitions: s.stateTransitions,
-      transitionsPerInstance: s.stateTransitions / size,
+      transitionsPerInstance: s.billedTransitions / size,
       lambdaPerInstance: lambda / size,
       apiPerInstance: api / size,
+      maxHistoryEvents: s.maxHistoryEvents,
       largestPayloadBytes: s.largestStatePayloadBytes,
-      historyEvents,
-      chainMinutes: s.virtualSeconds / 60,
-      // The Map works on 10 instances at a time: the chains run in about ceil(size / 10) waves.
-      runMinutes: Math.ceil(size / MAX_CONCURRENCY) * s.virtualSeconds / 60,
-      stoppedOverheadSeconds,
+      chainMinutes: chainSeconds / 60,
+      // maxConcurrency instances at a time: the chains run in about ceil(size / maxConcurrency) waves.
+      runHours: Math.ceil(size / MAX_CONCURRENCY) * chainSeconds / 3600,
+      stoppedBeyondJobSeconds: beyond.length ? Math.max(...beyond) : NaN,
+      dollarsPer1000: cost / size * 1000,
       wallSeconds,
     };
   } finally {
@@ -113,26 +92,39 @@ async function runFleet(size: number): Promise<Row> {
   }
 }
 
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
 async function main(): Promise<void> {
-  const sizes = process.argv.slice(2).map(Number).filter(n => n > 0);
-  const fleets = sizes.length ? sizes : [1, 10, 100, 1000];
-  console.log(`Scenario: all toggles on, scripts ~${SCRIPT_SECONDS / 60} min (${SCRIPT_POLLS} polls), backup jobs ~${BACKUP_SECONDS / 60} min ` +
-    `(${BACKUP_RUNNING_POLLS + 2} polls), maxConcurrency 10, a distributed Map with one child execution per instance.\n`);
-  const header = ['instances', 'status', 'transitions', 'trans/inst', 'lambda/inst', 'api/inst', 'max payload B',
-    'history events', 'history limit', 'chain min', 'run min', 'stopped beyond job s', 'wall s'];
+  const sizes = option('sizes')?.split(',').map(Number).filter(n => n > 0);
+  const strategies = (option('strategies')?.split(',') ?? ['events', 'polling', 'baseline']) as Strategy[];
+  console.log(`Scenario: all toggles on (pre-script, stop, post-script), scripts ${DURATIONS.scriptSeconds / 60} min, backup jobs `
+    + `${DURATIONS.backupSeconds / 60} min, stop/start ${DURATIONS.stopSeconds} s, agent reconnect ${DURATIONS.agentReconnectSeconds} s, `
+    + `maxConcurrency ${MAX_CONCURRENCY}, a distributed Map with one child execution per instance, pages of 1,000 instances.\n`);
+  const header = ['strategy', 'instances', 'status', 'transitions/inst', 'lambda/inst', 'api/inst', 'max history events',
+    'max payload B', 'chain min', 'run h', 'stopped beyond job s', '$ per 1,000 backups', 'wall s'];
   console.log(header.join(' | '));
-  for (const size of fleets) {
-    const r = await runFleet(size);
-    console.log([
-      r.instances, r.status, r.transitions, r.transitionsPerInstance.toFixed(1), r.lambdaPerInstance.toFixed(1),
-      r.apiPerInstance.toFixed(1), r.largestPayloadBytes, r.historyEvents,
-      r.historyEvents > 25000 ? 'OVER 25,000' : 'ok', r.chainMinutes.toFixed(0), r.runMinutes.toFixed(0), r.stoppedOverheadSeconds, r.wallSeconds.toFixed(1),
-    ].join(' | '));
+  console.log(header.map(() => '---').join(' | '));
+  for (const strategy of strategies) {
+    const fleets = sizes ?? (strategy === 'baseline' ? [1, 10] : [1, 10, 100, 1000]);
+    for (const size of fleets) {
+      const r = await runFleet(strategy, size);
+      console.log([
+        r.strategy, r.instances, r.status, r.transitionsPerInstance.toFixed(1), r.lambdaPerInstance.toFixed(1),
+        r.apiPerInstance.toFixed(1), r.maxHistoryEvents, r.largestPayloadBytes, r.chainMinutes.toFixed(1),
+        r.runHours.toFixed(1), Number.isNaN(r.stoppedBeyondJobSeconds) ? '-' : r.stoppedBeyondJobSeconds.toFixed(0),
+        r.dollarsPer1000.toFixed(2), r.wallSeconds.toFixed(1),
+      ].join(' | '));
+    }
   }
-  console.log('\nchain min: the longest instance chain in virtual time; run min: ceil(instances / 10) waves of it.');
-  console.log('stopped beyond job s: virtual seconds an instance stays stopped beyond the job\'s own 60 minutes.');
-  console.log('history events: the largest single execution (one instance\'s child execution), estimated from states and');
-  console.log('Lambda attempts (Standard limit: 25,000 per execution).');
+  console.log('\ntransitions/inst: states entered plus retries (what Step Functions Standard bills), fleet level included.');
+  console.log('max history events: the largest single execution (the parent or one instance\'s child execution); limit 25,000.');
+  console.log('chain min: the longest instance chain in virtual time; run h: ceil(instances / maxConcurrency) waves of it.');
+  console.log('stopped beyond job s: the longest an instance stayed stopped after its backup job ended (StartInstances requested).');
+  console.log('$ per 1,000 backups: Step Functions transitions, Lambda requests and GB-seconds (256 MB, 200 ms assumed per');
+  console.log('invocation) and DynamoDB requests at us-east-1 list prices; AWS service events on the default bus are free.');
 }
 
 main().catch(err => {

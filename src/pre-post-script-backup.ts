@@ -26,6 +26,7 @@ import {
 } from './runtime/run-summary';
 import { BackupScript, BackupScriptConfig } from './scripts/backup-script';
 import { suppress } from './security/nag-suppressions';
+import { StateChangeRules } from './triggers/state-change-rules';
 import { Triggers } from './triggers/triggers';
 import {
   validateBackupWindows, validateConcurrency, validateKeyPrefix, validateRecoveryPointTags, validateSchedule,
@@ -33,6 +34,7 @@ import {
 } from './validation';
 import { createDefaultBackupRole, createDefaultVault } from './vault/default-vault';
 import { backupWorkflow } from './workflow/definition';
+import { fixedPollSecondsFromContext, waitBounds, waitsOnEvents } from './workflow/waiting-task';
 
 /**
  * Properties of a PrePostScriptBackup.
@@ -426,7 +428,11 @@ export class PrePostScriptBackup extends Construct {
     // Each instance's lease outlasts the longest its chain can take, so an expired lease is a dead run's.
     const settings: ConstructSettings = { ...baseSettings, leaseSeconds: leaseSecondsFor(baseSettings) };
 
+    // Each wait is resumed by the resource's state-change event (the default), or polled (context, for comparison).
+    const waitOnEvents = waitsOnEvents(this);
     const handlers = new WorkflowHandlers(this, 'Handlers', {
+      waitOnEvents,
+      fixedPollSeconds: fixedPollSecondsFromContext(this),
       settings,
       tagKey,
       tagValue,
@@ -460,6 +466,7 @@ export class PrePostScriptBackup extends Construct {
       comment: 'Pre-backup script, stop, AWS Backup job, start, post-backup script for every tagged EC2 instance',
       definitionBody: sfn.DefinitionBody.fromChainable(backupWorkflow(this, {
         functions: handlers,
+        waits: { onEvents: waitOnEvents, boundSeconds: waitBounds(settings) },
         auditTable,
         maxConcurrency,
         notificationTopic: this.notificationTopic,
@@ -513,6 +520,14 @@ export class PrePostScriptBackup extends Construct {
       schedule: props.schedule,
       allowStartFromOrganization: props.allowStartFromOrganization,
     });
+    if (waitOnEvents) {
+      new StateChangeRules(this, 'StateChanges', {
+        resumeWait: handlers.addResumeWait(triggers.deadLetterQueue),
+        deadLetterQueue: triggers.deadLetterQueue,
+        copies: props.copyToVault !== undefined,
+      });
+    }
+
     suppressInlinePolicyFindings(this);
     suppress(auditTable, ['NIST.800.53.R5', 'HIPAA.Security'].map(pack => ({
       id: `${pack}-DynamoDBInBackupPlan`,

@@ -123,8 +123,9 @@ describe('resources', () => {
       .find(f => f.Properties.Environment?.Variables?.SETTINGS);
     const settings = JSON.stringify(fn!.Properties.Environment.Variables.SETTINGS);
     // Two scripts of the default timeout (600 s) + 300 s each, stop and start 900 s each, agent 60 + 900 s,
-    // backup 1 h start + 8 h completion + 900 s, and an hour's margin.
-    const expected = 2 * (600 + 300) + 2 * 900 + 960 + (3600 + 8 * 3600 + 900) + 3600;
+    // backup 1 h start + 8 h completion + 900 s, each wait's fallback interval once (waiting on events, a bound is
+    // noticed at the next fallback look: scripts 600 s each, stop and start 300 s each, backup 900 s), and an hour's margin.
+    const expected = 2 * (600 + 300) + 2 * 900 + 960 + (3600 + 8 * 3600 + 900) + (2 * 600 + 2 * 300 + 900) + 3600;
     expect(settings).toContain(`\\"leaseSeconds\\":${expected}`);
   });
 
@@ -181,7 +182,7 @@ describe('IAM', () => {
     // Actions IAM only evaluates against "*" (no resource types in the service authorization reference).
     const unscopable = new Set([
       'ec2:DescribeInstances', 'ssm:DescribeInstanceInformation', 'ssm:ListCommandInvocations',
-      'ssm:GetCommandInvocation', 'ssm:CancelCommand', 'backup:DescribeBackupJob',
+      'ssm:GetCommandInvocation', 'ssm:CancelCommand', 'backup:DescribeBackupJob', 'states:SendTaskSuccess',
       'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets',
       'logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery',
       'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups',
@@ -200,14 +201,18 @@ describe('IAM', () => {
     const query = withAction('dynamodb:Query');
     expect(query).toHaveLength(1);
     expect(JSON.stringify(query[0].Resource)).toContain('/index/RunIndex');
-    // Only the lease handler deletes, and only lease items.
+    // Only the lease handler deletes lease items, and the waiting handlers their waits' items; nothing else deletes.
     const del = withAction('dynamodb:DeleteItem');
-    expect(del).toHaveLength(1);
-    expect(del[0].Condition).toEqual(leaseItemsOnly);
+    expect(del.length).toBeGreaterThan(1);
+    for (const statement of del) {
+      expect([leaseItemsOnly, waitItemsOnly]).toContainEqual(statement.Condition);
+    }
+    expect(del.filter(st => JSON.stringify(st.Condition) === JSON.stringify(leaseItemsOnly))).toHaveLength(1);
     expect(withAction('dynamodb:Scan')).toHaveLength(0);
   });
 
   const leaseItemsOnly = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LEASE#*'] } };
+  const waitItemsOnly = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['WAIT#*'] } };
   const policyOfRole = (roleId: RegExp) => Object.values(t.findResources('AWS::IAM::Policy'))
     .filter(p => (p.Properties.Roles as { Ref: string }[]).some(r => roleId.test(r.Ref)))
     .flatMap(p => p.Properties.PolicyDocument.Statement as Statement[])
@@ -232,7 +237,11 @@ describe('IAM', () => {
       expect(Object.keys(fn.Properties.Environment.Variables).sort()).toEqual(['AUDIT_TABLE_NAME', 'AWS_NODEJS_CONNECTION_REUSE_ENABLED']);
     }
     const conditioned = statements.filter(st => JSON.stringify(st.Condition ?? {}).includes('dynamodb:LeadingKeys'));
-    expect(conditioned).toHaveLength(2);
+    expect(conditioned.filter(st => JSON.stringify(st.Condition) === JSON.stringify(leaseItemsOnly))).toHaveLength(2);
+    // The rest are the waiting steps' (register) and resume-wait's (find, clear): WAIT# items only.
+    for (const st of conditioned.filter(c => JSON.stringify(c.Condition) !== JSON.stringify(leaseItemsOnly))) {
+      expect(st.Condition).toEqual(waitItemsOnly);
+    }
   });
 });
 

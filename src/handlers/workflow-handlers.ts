@@ -7,6 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AcquireLeaseFunction } from './acquire-lease/acquire-lease-function';
 import { CheckAgentFunction } from './check-agent/check-agent-function';
@@ -15,8 +16,10 @@ import { DescribeCopyJobFunction } from './describe-copy-job/describe-copy-job-f
 import { DiscoverInstancesFunction } from './discover-instances/discover-instances-function';
 import { GetScriptStatusFunction } from './get-script-status/get-script-status-function';
 import { RecordInstanceFunction } from './record-instance/record-instance-function';
+import { RecordPageFunction } from './record-page/record-page-function';
 import { RecordRunFunction } from './record-run/record-run-function';
 import { ReleaseLeaseFunction } from './release-lease/release-lease-function';
+import { ResumeWaitFunction } from './resume-wait/resume-wait-function';
 import { SendScriptFunction } from './send-script/send-script-function';
 import { StartBackupJobFunction } from './start-backup-job/start-backup-job-function';
 import { StartCopyJobFunction } from './start-copy-job/start-copy-job-function';
@@ -25,6 +28,8 @@ import { StopInstanceFunction } from './stop-instance/stop-instance-function';
 import { ValidateInputFunction } from './validate-input/validate-input-function';
 import { ConstructSettings } from '../runtime/contracts';
 import { LEASE_KEY_PREFIX } from '../runtime/lease';
+import { FIXED_POLL_SECONDS_ENV } from '../runtime/poll';
+import { WAIT_KEY_PREFIX } from '../runtime/waits';
 import { addNagSuppressions, suppress } from '../security/nag-suppressions';
 import { WorkflowFunctions } from '../workflow/functions';
 
@@ -53,6 +58,10 @@ export interface WorkflowHandlersProps {
   readonly vpc?: ec2.IVpc;
   /** @default - the VPC's private subnets */
   readonly vpcSubnets?: ec2.SubnetSelection;
+  /** Whether the steps that wait register task tokens (src/runtime/waits.ts) instead of being polled. */
+  readonly waitOnEvents: boolean;
+  /** Fixed poll intervals for every handler (FIXED_POLL_SECONDS; the benchmark's baseline). @default - none */
+  readonly fixedPollSeconds?: string;
 }
 
 type FunctionFactory = new (scope: Construct, id: string, props: lambda.FunctionOptions) => lambda.Function;
@@ -67,18 +76,22 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
   public readonly discoverInstances: lambda.IFunction;
   public readonly checkAgent: lambda.IFunction;
   public readonly sendScript: lambda.IFunction;
-  public readonly getScriptStatus: lambda.IFunction;
+  public readonly getScriptStatus?: lambda.IFunction;
   public readonly stopInstance: lambda.IFunction;
   public readonly startInstance: lambda.IFunction;
   public readonly startBackupJob: lambda.IFunction;
-  public readonly describeBackupJob: lambda.IFunction;
+  public readonly describeBackupJob?: lambda.IFunction;
   public readonly startCopyJob?: lambda.IFunction;
   public readonly describeCopyJob?: lambda.IFunction;
   public readonly recordInstance: lambda.IFunction;
+  public readonly recordPage: lambda.IFunction;
   public readonly recordRun: lambda.IFunction;
 
   /** Every function, for metrics and alarms. */
   public readonly all: lambda.IFunction[] = [];
+  /** The functions that answer waiting Tasks (with the waits on events). */
+  private readonly answering: iam.IRole[] = [];
+  private readonly waitItemsOnly: (sid: string, actions: string[]) => iam.PolicyStatement;
 
   constructor(scope: Construct, id: string, private readonly props: WorkflowHandlersProps) {
     super(scope, id);
@@ -110,6 +123,19 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
       leaseItemsOnly('ReleaseInstanceLeasesOnly', ['dynamodb:DeleteItem']),
     ]);
 
+    // With the waits on events, the steps that wait register their task token under WAIT#<kind>#<resource>: those
+    // items only (the same key restriction as the leases).
+    const waitItemsOnly = (sid: string, actions: string[]) => new iam.PolicyStatement({
+      sid,
+      actions,
+      resources: [props.auditTable.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${WAIT_KEY_PREFIX}*`] } },
+    });
+    const registering = props.waitOnEvents
+      ? [waitItemsOnly('RegisterWaitingTasksOnly', ['dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'])] : [];
+    const waitEnvironment: { [key: string]: string } = props.waitOnEvents ? { AUDIT_TABLE_NAME: props.auditTable.tableName } : {};
+    this.waitItemsOnly = waitItemsOnly;
+
     this.discoverInstances = this.handler('DiscoverInstances', DiscoverInstancesFunction, {}, [
       unscoped(['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation']),
     ]);
@@ -118,7 +144,8 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
       unscoped(['ssm:DescribeInstanceInformation']),
     ]);
 
-    this.sendScript = this.handler('SendScript', SendScriptFunction, {}, [
+    this.sendScript = this.handler('SendScript', SendScriptFunction, waitEnvironment, [
+      ...registering,
       new iam.PolicyStatement({
         sid: 'RunTheScriptDocument',
         actions: ['ssm:SendCommand'],
@@ -136,15 +163,21 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
         actions: ['ssm:SendCommand'],
         resources: [props.scriptOutputBucket.bucketArn],
       })] : []),
-      unscoped(['ssm:ListCommandInvocations']),
+      // Waiting on events, send-script looks at the invocation itself once registered (and cancels it at the bound).
+      unscoped(props.waitOnEvents
+        ? ['ssm:ListCommandInvocations', 'ssm:GetCommandInvocation', 'ssm:CancelCommand'] : ['ssm:ListCommandInvocations']),
     ]);
 
-    this.getScriptStatus = this.handler('GetScriptStatus', GetScriptStatusFunction, {}, [
-      // Neither action supports resource-level permissions; a command id is only known to its sender.
-      unscoped(['ssm:GetCommandInvocation', 'ssm:CancelCommand']),
-    ]);
+    // The polling looks exist only when the waits are polled; waiting on events, the starting handler looks itself.
+    if (!props.waitOnEvents) {
+      this.getScriptStatus = this.handler('GetScriptStatus', GetScriptStatusFunction, {}, [
+        // Neither action supports resource-level permissions; a command id is only known to its sender.
+        unscoped(['ssm:GetCommandInvocation', 'ssm:CancelCommand']),
+      ]);
+    }
 
-    this.stopInstance = this.handler('StopInstance', StopInstanceFunction, {}, [
+    this.stopInstance = this.handler('StopInstance', StopInstanceFunction, waitEnvironment, [
+      ...registering,
       unscoped(['ec2:DescribeInstances']),
       new iam.PolicyStatement({
         sid: 'StopTaggedInstancesOnly',
@@ -154,7 +187,8 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
       }),
     ]);
 
-    this.startInstance = this.handler('StartInstance', StartInstanceFunction, {}, [
+    this.startInstance = this.handler('StartInstance', StartInstanceFunction, waitEnvironment, [
+      ...registering,
       unscoped(['ec2:DescribeInstances']),
       new iam.PolicyStatement({
         sid: 'StartTaggedInstancesOnly',
@@ -164,7 +198,9 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
       }),
     ]);
 
-    this.startBackupJob = this.handler('StartBackupJob', StartBackupJobFunction, {}, [
+    this.startBackupJob = this.handler('StartBackupJob', StartBackupJobFunction, waitEnvironment, [
+      ...registering,
+      ...(props.waitOnEvents ? [unscoped(['backup:DescribeBackupJob'])] : []),
       new iam.PolicyStatement({
         sid: 'BackUpIntoTheVault',
         actions: ['backup:StartBackupJob'],
@@ -173,12 +209,16 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
       passBackupRole(props.backupRole),
     ]);
 
-    this.describeBackupJob = this.handler('DescribeBackupJob', DescribeBackupJobFunction, {}, [
-      unscoped(['backup:DescribeBackupJob']),
-    ]);
+    if (!props.waitOnEvents) {
+      this.describeBackupJob = this.handler('DescribeBackupJob', DescribeBackupJobFunction, {}, [
+        unscoped(['backup:DescribeBackupJob']),
+      ]);
+    }
 
     if (props.copyVault) {
-      this.startCopyJob = this.handler('StartCopyJob', StartCopyJobFunction, {}, [
+      this.startCopyJob = this.handler('StartCopyJob', StartCopyJobFunction, waitEnvironment, [
+        ...registering,
+        ...(props.waitOnEvents ? [unscoped(['backup:DescribeCopyJob'])] : []),
         new iam.PolicyStatement({
           sid: 'CopyRecoveryPointsOfThisAccount',
           actions: ['backup:StartCopyJob'],
@@ -190,9 +230,19 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
         }),
         passBackupRole(props.backupRole),
       ]);
-      this.describeCopyJob = this.handler('DescribeCopyJob', DescribeCopyJobFunction, {}, [
-        unscoped(['backup:DescribeCopyJob']),
-      ]);
+      if (!props.waitOnEvents) {
+        this.describeCopyJob = this.handler('DescribeCopyJob', DescribeCopyJobFunction, {}, [
+          unscoped(['backup:DescribeCopyJob']),
+        ]);
+      }
+    }
+
+    if (props.waitOnEvents) {
+      for (const fn of [this.sendScript, this.stopInstance, this.startInstance, this.startBackupJob, this.startCopyJob]) {
+        if (fn?.role) {
+          this.answering.push(fn.role);
+        }
+      }
     }
 
     this.recordInstance = this.handler('RecordInstance', RecordInstanceFunction, audit, [
@@ -202,9 +252,17 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
       }),
     ]);
 
+    // Writes the entries a chain could not write itself and reads the others back (consistent reads).
+    this.recordPage = this.handler('RecordPage', RecordPageFunction, audit, [
+      new iam.PolicyStatement({
+        actions: ['dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem'],
+        resources: [props.auditTable.tableArn],
+      }),
+    ]);
+
     this.recordRun = this.handler('RecordRun', RecordRunFunction, { ...audit, EMIT_METRICS: 'true' }, [
       new iam.PolicyStatement({
-        actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem'],
+        actions: ['dynamodb:PutItem'],
         resources: [props.auditTable.tableArn],
       }),
       new iam.PolicyStatement({
@@ -214,11 +272,42 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
     ]);
   }
 
+  /**
+   * With the waits on events: resume-wait (invoked by the state-change rules, asynchronously, so failed events go to
+   * `deadLetterQueue`) and the permission of every waiting step to answer the Tasks it holds tokens of.
+   */
+  public addResumeWait(deadLetterQueue: sqs.IQueue): lambda.IFunction {
+    const resume = this.handler('ResumeWait', ResumeWaitFunction, { AUDIT_TABLE_NAME: this.props.auditTable.tableName }, [
+      this.waitItemsOnly('FindAndClearWaitingTasksOnly', ['dynamodb:GetItem', 'dynamodb:DeleteItem']),
+      // Describe calls (resource-level permissions are not supported by these actions).
+      unscoped(['ec2:DescribeInstances', 'ssm:GetCommandInvocation', 'backup:DescribeBackupJob',
+        ...(this.props.copyVault ? ['backup:DescribeCopyJob'] : [])]),
+    ], deadLetterQueue);
+    const roles = [...this.answering, resume.role!];
+    const policy = new iam.Policy(this, 'AnswerWaitingTasks', {
+      statements: [new iam.PolicyStatement({
+        sid: 'AnswerWaitingTasks',
+        actions: ['states:SendTaskSuccess'],
+        // The Service Authorization Reference lists no resource type for SendTaskSuccess: IAM only accepts "*". The
+        // task token is the capability: these functions only ever hold the tokens of this state machine's tasks.
+        resources: ['*'],
+      })],
+      roles,
+    });
+    suppress(policy, [{
+      id: 'AwsSolutions-IAM5',
+      reason: 'states:SendTaskSuccess supports no resource-level permissions (Service Authorization Reference); the task token, which only this state machine hands these functions, is what scopes it.',
+      appliesTo: ['Resource::*'],
+    }]);
+    return resume;
+  }
+
   private handler(
     id: string,
     factory: FunctionFactory,
     environment: { [key: string]: string },
     statements: iam.PolicyStatement[],
+    deadLetterQueue?: sqs.IQueue,
   ): lambda.IFunction {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
       retention: this.props.logRetention,
@@ -238,15 +327,16 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
       logGroup,
       timeout: Duration.seconds(60),
       memorySize: 256,
-      environment,
+      environment: this.props.fixedPollSeconds ? { ...environment, [FIXED_POLL_SECONDS_ENV]: this.props.fixedPollSeconds } : environment,
       description: `pre/post-script backup: ${id}`,
+      deadLetterQueue,
       vpc: this.props.vpc,
       vpcSubnets: this.props.vpc ? this.props.vpcSubnets : undefined,
     });
     // The role's policy must exist before the function can be invoked by the workflow.
     fn.node.addDependency(role);
     addNagSuppressions(role, statements);
-    suppressFunctionFindings(fn, this.props.vpc !== undefined);
+    suppressFunctionFindings(fn, this.props.vpc !== undefined, deadLetterQueue !== undefined);
     if (this.props.vpc) {
       // Lambda adds AWS's policy for managing the function's network interfaces to the role.
       suppress(role, [{
@@ -275,12 +365,14 @@ function unscoped(actions: string[]): iam.PolicyStatement {
   return new iam.PolicyStatement({ actions, resources: ['*'] });
 }
 
-/** Findings of the compliance packs that do not apply to a function only Step Functions invokes. */
-function suppressFunctionFindings(fn: lambda.Function, inVpc: boolean): void {
+/** Findings of the compliance packs that do not apply to the workflow's functions. */
+function suppressFunctionFindings(fn: lambda.Function, inVpc: boolean, hasDeadLetterQueue: boolean): void {
   const reasons: [string, string][] = [
-    ['LambdaDLQ', 'Step Functions invokes the function synchronously and catches every error; a dead-letter queue only applies to asynchronous invocations.'],
-    ['LambdaConcurrency', 'Concurrency is bounded by the state machine (maxConcurrency instances at a time); a reservation would take capacity from the account pool and could fail deployment in small accounts.'],
+    ['LambdaConcurrency', 'Concurrency is bounded by the state machine (maxConcurrency instances at a time) and, for resume-wait, by the state changes of the account; a reservation would take capacity from the account pool and could fail deployment in small accounts.'],
   ];
+  if (!hasDeadLetterQueue) {
+    reasons.push(['LambdaDLQ', 'Step Functions invokes the function synchronously and catches every error; a dead-letter queue only applies to asynchronous invocations.']);
+  }
   if (!inVpc) {
     reasons.push(['LambdaInsideVPC', 'The function calls only AWS APIs and reaches no network resource; set the vpc prop to run it in a VPC of yours.']);
   }

@@ -32,6 +32,7 @@ import {
   SUCCESS,
   notRun,
 } from './status';
+import { type WaitKind, waitedRecoveryPoint, waitedResource } from './waits';
 
 /** The per-instance record of the audit table (DESIGN.md, "The audit record"). */
 export interface AuditEntry {
@@ -132,6 +133,11 @@ export function causeMessage(error: CaughtError): string {
     return error.Error;
   }
   return message.startsWith(error.Error) ? message : `${error.Error}: ${message}`;
+}
+
+/** The resource a step started before the error it was caught with (see withWaitedResource), or ''. */
+function startedResource(error: CaughtError | undefined, kind: WaitKind): string {
+  return error ? waitedResource(causeMessage(error), kind) ?? '' : '';
 }
 
 function isStepOutcome(value: unknown): value is StepOutcome {
@@ -343,12 +349,13 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
     StartEc2InstanceStatus: results.get('start')!.status,
     PostBackupScriptStatus: results.get('post')!.status,
     FailureMessage: failed ? failures.join('; ') : '',
-    BackupJobId: backup?.backupJobId ?? '',
-    RecoveryPointArn: backup?.recoveryPointArn ?? '',
-    PreBackupScriptCommandId: pre?.commandId ?? '',
-    PostBackupScriptCommandId: post?.commandId ?? '',
+    // A step that failed after it started (waiting on events) names its resource in the caught error.
+    BackupJobId: backup?.backupJobId ?? startedResource(errors.backup, 'backup'),
+    RecoveryPointArn: backup?.recoveryPointArn ?? (errors.backup ? waitedRecoveryPoint(causeMessage(errors.backup)) ?? '' : ''),
+    PreBackupScriptCommandId: pre?.commandId ?? startedResource(errors.pre, 'script').split(':')[0],
+    PostBackupScriptCommandId: post?.commandId ?? startedResource(errors.post, 'script').split(':')[0],
     CopyJobStatus: results.get('copy')!.status,
-    CopyJobId: copy?.copyJobId ?? '',
+    CopyJobId: copy?.copyJobId ?? startedResource(errors.copy, 'copy'),
     CopyRecoveryPointArn: copy?.destinationRecoveryPointArn ?? '',
     StoppedSeconds: stoppedSeconds(s),
     Outcome: failed ? OUTCOME_FAILED : OUTCOME_SUCCEEDED,

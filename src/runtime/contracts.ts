@@ -170,9 +170,16 @@ export interface ValidateInputEvent {
   readonly execution: ExecutionContext;
 }
 
-/** discover-instances: tagged instances, with the SSM agent's status when scripts run. */
+/**
+ * discover-instances: one page of the tagged instances, with the SSM agent's status when scripts run.
+ * The fleet level calls it once per page, so no state ever holds the whole fleet.
+ */
 export interface DiscoverInstancesEvent {
   readonly config: RunConfig;
+  /** Where this page starts: empty (or absent) for the first page, else the previous page's `nextToken`. */
+  readonly nextToken?: string;
+  /** Pages discovered so far in this run (bounds the loop); absent for 0. */
+  readonly pageNumber?: number;
 }
 
 export interface DiscoveredInstance {
@@ -190,11 +197,58 @@ export interface ExcludedInstance {
   readonly reason: string;
 }
 
+/** One page of discovery: at most the page size (environment `DISCOVERY_PAGE_SIZE`, default 1000) of instances. */
 export interface DiscoverInstancesResult {
-  /** Instances the run works on, one Map iteration each. */
-  readonly instances: DiscoveredInstance[];
-  /** Tagged instances left out (terminated, shutting-down), recorded in the audit record. */
+  /**
+   * The page's instances the run works on, one Map iteration each. The Map's results (InstanceOutcome, one per
+   * item, in order) replace them at the same path, so the state never holds both.
+   */
+  readonly items: DiscoveredInstance[];
+  /** The first of the page's tagged instances left out (terminated, shutting-down): a bounded sample. */
   readonly excluded: ExcludedInstance[];
+  /** How many of the page's tagged instances were left out. */
+  readonly excludedCount: number;
+  /** Where the next page starts; empty when this page was the last. Opaque to the workflow. */
+  readonly nextToken: string;
+}
+
+/**
+ * What the run has recorded so far, page after page: counts and bounded samples only, so its size does not
+ * grow with the fleet. record-page adds each page to it; record-run turns it into the run's record.
+ */
+export interface RunTally {
+  /** Pages recorded. */
+  readonly pages: number;
+  /** Instances worked on (each has its audit entry in the table). */
+  readonly instanceCount: number;
+  readonly succeededCount: number;
+  readonly failedCount: number;
+  /** Instances skipped because another run held their lease. */
+  readonly skippedCount: number;
+  /** The longest time an instance of the run stayed stopped, in seconds. */
+  readonly maxStoppedSeconds: number;
+  /** Tagged instances left out (terminated, shutting-down). */
+  readonly excludedCount: number;
+  /** The first excluded instances, at most EXCLUDED_SAMPLE_SIZE (src/runtime/audit-batch.ts). */
+  readonly excludedSample: ExcludedInstance[];
+}
+
+/**
+ * record-page: makes sure every instance of one page has its audit entry in the table (writing those its chain
+ * could not write) and adds the page to the run's tally.
+ */
+export interface RecordPageEvent {
+  readonly execution: ExecutionContext;
+  readonly config: RunConfig;
+  /**
+   * The page's Map results (InstanceOutcome), or, when the Map itself failed, the page's discovered instances
+   * (DiscoveredInstance: no `recorded` field).
+   */
+  readonly items: Array<InstanceOutcome | DiscoveredInstance>;
+  readonly excluded?: ExcludedInstance[];
+  readonly excludedCount?: number;
+  /** The tally so far (the workflow starts every run with an empty one). */
+  readonly tally?: RunTally;
 }
 
 /** check-agent: is the SSM agent of the instance online? Polled: done when Online. */
@@ -217,6 +271,8 @@ export interface SendScriptEvent {
   readonly phase: 'pre' | 'post';
   readonly script: ScriptRun;
   readonly execution: ExecutionContext;
+  /** Waiting on events: the Task's token, answered once the script is over (src/runtime/waits.ts). */
+  readonly taskToken?: string;
 }
 
 /** The status of a script invocation; send-script returns the first one (status `Pending`). */
@@ -245,6 +301,10 @@ export interface GetScriptStatusEvent {
 export interface InstancePowerEvent {
   readonly instanceId: string;
   readonly poll?: PollState | null;
+  /** Waiting on events: the Task's token, answered once the target state is reached (src/runtime/waits.ts). */
+  readonly taskToken?: string;
+  /** The run: required with `taskToken`. */
+  readonly execution?: ExecutionContext;
 }
 
 export interface InstancePowerResult extends PolledResult {
@@ -264,6 +324,8 @@ export interface StartBackupJobEvent {
   readonly platform: ScriptPlatform;
   readonly backup: BackupRun;
   readonly execution: ExecutionContext;
+  /** Waiting on events: the Task's token, answered once the job is over (src/runtime/waits.ts). */
+  readonly taskToken?: string;
 }
 
 /** describe-backup-job: DescribeBackupJob. Polled: done in a terminal state. start-backup-job returns the first one. */
@@ -288,6 +350,8 @@ export interface StartCopyJobEvent {
   readonly recoveryPointArn: string;
   readonly backup: BackupRun;
   readonly execution: ExecutionContext;
+  /** Waiting on events: the Task's token, answered once the copy is over (src/runtime/waits.ts). */
+  readonly taskToken?: string;
 }
 
 /** describe-copy-job: DescribeCopyJob. Polled: done in a final state. start-copy-job returns the first one. */
@@ -400,8 +464,8 @@ export interface RecordRunEvent {
   readonly input: unknown;
   /** Absent, or `{}` (the workflow's placeholder), when validation failed. */
   readonly config?: RunConfig;
-  readonly excluded?: ExcludedInstance[];
-  readonly outcomes?: InstanceOutcome[];
+  /** What the pages recorded (record-page); absent or empty when the run ended before any page. */
+  readonly tally?: RunTally;
   /**
    * Set when the run failed before or around the instances (validation, discovery, the Map itself);
    * absent or `{}` (the workflow's placeholder) otherwise.

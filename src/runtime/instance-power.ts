@@ -5,8 +5,9 @@
 // The Lambda runtime provides AWS SDK v3; the bundle leaves it external, so it is only a devDependency.
 // eslint-disable-next-line import/no-extraneous-dependencies
 import { DescribeInstancesCommand, type EC2Client, StartInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
-import type { InstancePowerEvent, InstancePowerResult } from './contracts';
-import { AwsPermanentError, errorCode, rethrowClassified } from './errors';
+import type { InstancePowerEvent, InstancePowerResult, PollState } from './contracts';
+import { AwsPermanentError, ConfigurationError, errorCode, rethrowClassified } from './errors';
+import { awaitCompletion, waitClients } from './event-wait';
 import type { Logger } from './log';
 import { INSTANCE_POWER_POLICY, nextPoll } from './poll';
 import { EC2_GONE_STATES } from './status';
@@ -63,15 +64,24 @@ async function requestChange(ec2: EC2Client, instanceId: string, target: PowerTa
   }
 }
 
+/** How one step of `ensurePowerState` behaves beyond its event. */
+export interface PowerStepOptions {
+  /** The wait's progress. @default - the next poll after the event's */
+  readonly poll?: PollState;
+  /** Whether the step may ask EC2 for the change, or only look (an event told of a change). @default true */
+  readonly mayRequestChange?: boolean;
+}
+
 /** One step of bringing an instance to `target`. */
 export async function ensurePowerState(
   ec2: EC2Client,
   event: InstancePowerEvent,
   target: PowerTarget,
   log: Logger,
+  options: PowerStepOptions = {},
 ): Promise<InstancePowerResult> {
   const instanceId = event.instanceId;
-  const poll = nextPoll(event.poll, INSTANCE_POWER_POLICY);
+  const poll = options.poll ?? nextPoll(event.poll, INSTANCE_POWER_POLICY);
   const verb = target === 'stopped' ? 'stop' : 'start';
   let state = await currentState(ec2, instanceId);
 
@@ -92,7 +102,7 @@ export async function ensurePowerState(
   // Once the wait is over, never stop an instance any more (the workflow moved on), but still ask for a start:
   // an instance this run stopped must end up running even when it is slow to get there.
   const from = target === 'stopped' ? 'running' : 'stopped';
-  if (state === from && (!poll.expired || target === 'running')) {
+  if (state === from && options.mayRequestChange !== false && (!poll.expired || target === 'running')) {
     state = (await requestChange(ec2, instanceId, target, log)) ?? state;
   }
   if (state === target) {
@@ -105,4 +115,28 @@ export async function ensurePowerState(
   }
   log.info(`waiting for the instance to be ${target}`, { instanceId, state, attempt: poll.attempt });
   return { instanceId, state, status: 'InProgress', message: '', done: false, poll };
+}
+
+/**
+ * The stop-instance / start-instance step: one look (polling), or, with a task token, the wait registered and the
+ * Task answered once the instance is in the target state (waiting on EC2's state-change events).
+ */
+export async function powerStep(ec2: EC2Client, event: InstancePowerEvent, target: PowerTarget, log: Logger): Promise<InstancePowerResult> {
+  if (!event.taskToken) {
+    return ensurePowerState(ec2, event, target, log);
+  }
+  if (!event.execution) {
+    throw new ConfigurationError('a power step waiting on events needs the run\'s execution in its event');
+  }
+  return awaitCompletion(waitClients(), {
+    kind: target === 'stopped' ? 'stop' : 'start',
+    taskToken: event.taskToken,
+    execution: event.execution,
+    instanceId: event.instanceId,
+    resourceId: event.instanceId,
+    previous: { instanceId: event.instanceId },
+    maxSeconds: INSTANCE_POWER_POLICY.maxSeconds,
+    check: (poll) => ensurePowerState(ec2, event, target, log, { poll }),
+    log,
+  });
 }

@@ -11,6 +11,7 @@ import {
   INSTANCE_POWER_POLICY,
   SCRIPT_GRACE_SECONDS,
 } from './poll';
+import { FALLBACK_SECONDS } from './waits';
 
 /** Prefix of every lease item's partition key (and of the only keys the lease handlers' roles may touch). */
 export const LEASE_KEY_PREFIX = 'LEASE#';
@@ -35,7 +36,8 @@ export function leaseKey(instanceId: string): string {
 /**
  * Seconds one instance's chain can take at most, plus a margin: the sum of its bounded waits. Scripts count
  * when configured (the input can only shorten their timeouts); stop, start and both agent waits always count
- * (the input may turn stopping on); the copy counts when a copy vault is configured.
+ * (the input may turn stopping on); the copy counts when a copy vault is configured. Each wait on events may end up
+ * to one fallback interval after its bound.
  */
 export function leaseSecondsFor(settings: Pick<ConstructSettings,
 'preScript' | 'postScript' | 'startWindowMinutes' | 'completeWindowMinutes' | 'copyVaultArn'>): number {
@@ -46,5 +48,8 @@ export function leaseSecondsFor(settings: Pick<ConstructSettings,
   const agent = AGENT_BEFORE_SCRIPT_POLICY.maxSeconds + AGENT_AFTER_START_POLICY.maxSeconds;
   const backup = backupPolicy(settings).maxSeconds;
   const copy = settings.copyVaultArn ? backup : 0;
-  return scripts + power + agent + backup + copy + LEASE_MARGIN_SECONDS;
+  // Waiting on events, a wait notices its bound at its next fallback look: up to one fallback interval late.
+  const lateness = 2 * FALLBACK_SECONDS.script + FALLBACK_SECONDS.stop + FALLBACK_SECONDS.start + FALLBACK_SECONDS.backup
+    + (settings.copyVaultArn ? FALLBACK_SECONDS.copy : 0);
+  return scripts + power + agent + backup + copy + lateness + LEASE_MARGIN_SECONDS;
 }

@@ -7,10 +7,13 @@ import { Construct } from 'constructs';
 import { WorkflowFunctions } from './functions';
 import { INSTANCE_ITEM_SELECTOR, instanceChain } from './instance-chain';
 import { lambdaStep, retryWithBackoff } from './lambda-step';
+import { WaitSettings } from './waiting-task';
 import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../central/run-summary-event';
 
 export interface BackupWorkflowProps {
   readonly functions: WorkflowFunctions;
+  /** How each instance's chain waits for scripts, stops, starts and jobs. */
+  readonly waits: WaitSettings;
   /** Written directly by the state machine only when the record-run handler cannot write the run's record. */
   readonly auditTable: dynamodb.ITable;
   /** How many instances are worked on at the same time. */
@@ -29,8 +32,13 @@ export const RUN_FAILED_ERROR = 'BackupRunFailed';
 export const AUDIT_FAILED_ERROR = 'AuditWriteFailed';
 
 /**
- * The fleet level: input → validated run configuration → tagged instances → one chain per instance →
- * the run's audit record → the execution's status.
+ * The fleet level, page by page: input → validated run configuration → a page of tagged instances → one chain per
+ * instance of the page → the page's audit entries and counts → the next page, while there is one → the run's
+ * audit record → the execution's status.
+ *
+ * No state's input or output grows with the fleet: a page holds at most the discovery page size of instances
+ * (their outcomes replace them at the same path), and what crosses pages is the tally (counts and a bounded sample
+ * of excluded instances). Every instance's audit entry is in the table by the end of its page.
  *
  * The execution fails (so alarms fire) only after every instance's cleanup and the audit write.
  */
@@ -47,8 +55,19 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
         'startTime.$': '$$.Execution.StartTime',
       },
       'config': {},
-      'discovery': { instances: [], excluded: [] },
-      'outcomes': [],
+      // The current page: its instances, then their outcomes (DiscoverInstancesResult, src/runtime/contracts.ts).
+      'page': { items: [], excluded: [], excludedCount: 0, nextToken: '' },
+      // What the pages recorded so far (RunTally): counts and a bounded sample, never a list of the fleet.
+      'tally': {
+        pages: 0,
+        instanceCount: 0,
+        succeededCount: 0,
+        failedCount: 0,
+        skippedCount: 0,
+        maxStoppedSeconds: 0,
+        excludedCount: 0,
+        excludedSample: [],
+      },
       'runError': {},
     },
   });
@@ -79,7 +98,10 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
         sfn.JsonPath.format('The full audit record could not be written ({}): {}',
           sfn.JsonPath.stringAt('$.auditError.Error'), sfn.JsonPath.stringAt('$.auditError.Cause')),
       ),
-      Workflow_Overall_Status_Json: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.outcomes'))),
+      // The pages' counts; each instance's own entry is in the table already (written page by page).
+      InstanceCount: tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.jsonToString(sfn.JsonPath.numberAt('$.tally.instanceCount'))),
+      FailedCount: tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.jsonToString(sfn.JsonPath.numberAt('$.tally.failedCount'))),
+      Run_Tally_Json: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.tally'))),
     },
     resultPath: sfn.JsonPath.DISCARD,
   });
@@ -95,8 +117,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
       'execution.$': '$.execution',
       'input.$': '$.input',
       'config.$': '$.config',
-      'excluded.$': '$.discovery.excluded',
-      'outcomes.$': '$.outcomes',
+      'tally.$': '$.tally',
       'runError.$': '$.runError',
     },
     resultPath: '$.result',
@@ -108,27 +129,54 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   const afterForwarding = props.notificationTopic ? notify(scope, props.notificationTopic, props.notifyOnSuccess ?? false, decide) : decide;
   recordRun.next(props.forwardRunSummariesTo ? forward(scope, props.forwardRunSummariesTo, afterForwarding) : afterForwarding);
 
+  const runError = { next: recordRun, errorPath: '$.runError' };
+
+  // One page of instances at a time (DescribeInstances pages; the page size is the discover function's
+  // DISCOVERY_PAGE_SIZE, default 1000), so no state holds the whole fleet.
+  const discover = lambdaStep(scope, 'Discover instances', {
+    fn: functions.discoverInstances,
+    payload: { 'config.$': '$.config', 'nextToken.$': '$.page.nextToken', 'pageNumber.$': '$.tally.pages' },
+    resultPath: '$.page',
+    onError: runError,
+  });
+
+  // The page's entries are in the table (written here when a chain could not write its own) and its counts are
+  // added to the tally; a failure here fails the run (after the run's record), with the pages recorded so far.
+  const recordPage = lambdaStep(scope, 'Write page audit entries', {
+    fn: functions.recordPage,
+    payload: {
+      'execution.$': '$.execution',
+      'config.$': '$.config',
+      'items.$': '$.page.items',
+      'excluded.$': '$.page.excluded',
+      'excludedCount.$': '$.page.excludedCount',
+      'tally.$': '$.tally',
+    },
+    resultPath: '$.tally',
+    onError: runError,
+  });
+  const morePages = new sfn.Choice(scope, 'More instances to discover?')
+    // A Map that failed as a whole ends the run: its page is recorded, later pages are not started.
+    .when(sfn.Condition.isPresent('$.runError.Error'), recordRun)
+    .when(sfn.Condition.stringEquals('$.page.nextToken', ''), recordRun)
+    .otherwise(discover);
+  recordPage.next(morePages);
+
   // A distributed Map: every instance's chain is a child execution with a history of its own, so the
   // parent's history stays small however large the fleet (a Standard execution holds 25,000 events).
+  // The outcomes replace the page's instances at the same path: the state never holds both.
   const forEachInstance = new sfn.DistributedMap(scope, 'For each instance', {
-    itemsPath: '$.discovery.instances',
+    itemsPath: '$.page.items',
     itemSelector: INSTANCE_ITEM_SELECTOR,
     maxConcurrency: props.maxConcurrency,
     mapExecutionType: sfn.StateMachineType.STANDARD,
     label: 'Instance',
-    resultPath: '$.outcomes',
+    resultPath: '$.page.items',
   });
-  forEachInstance.itemProcessor(instanceChain(scope, functions));
-  forEachInstance.addCatch(recordRun, { errors: [sfn.Errors.ALL], resultPath: '$.runError' });
-  forEachInstance.next(recordRun);
+  forEachInstance.itemProcessor(instanceChain(scope, functions, props.waits));
+  forEachInstance.addCatch(recordPage, { errors: [sfn.Errors.ALL], resultPath: '$.runError' });
+  forEachInstance.next(recordPage);
 
-  const runError = { next: recordRun, errorPath: '$.runError' };
-  const discover = lambdaStep(scope, 'Discover instances', {
-    fn: functions.discoverInstances,
-    payload: { 'config.$': '$.config' },
-    resultPath: '$.discovery',
-    onError: runError,
-  });
   const validate = lambdaStep(scope, 'Validate input', {
     fn: functions.validateInput,
     payload: { 'input.$': '$.input', 'execution.$': '$.execution' },
@@ -136,7 +184,9 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
     onError: runError,
   });
 
-  return startRun.next(validate).next(discover).next(forEachInstance);
+  discover.next(forEachInstance);
+  startRun.next(validate).next(discover);
+  return startRun;
 }
 
 /**

@@ -11,14 +11,19 @@ export interface WorkflowFunctions {
   readonly discoverInstances: lambda.IFunction;
   readonly checkAgent: lambda.IFunction;
   readonly sendScript: lambda.IFunction;
-  readonly getScriptStatus: lambda.IFunction;
+  /** Only when the waits are polled (the polling handlers' look). */
+  readonly getScriptStatus?: lambda.IFunction;
   readonly stopInstance: lambda.IFunction;
   readonly startInstance: lambda.IFunction;
   readonly startBackupJob: lambda.IFunction;
-  readonly describeBackupJob: lambda.IFunction;
+  /** Only when the waits are polled. */
+  readonly describeBackupJob?: lambda.IFunction;
   /** Only when recovery points are copied to another vault. */
   readonly startCopyJob?: lambda.IFunction;
+  /** Only when recovery points are copied and the waits are polled. */
   readonly describeCopyJob?: lambda.IFunction;
   readonly recordInstance: lambda.IFunction;
+  /** Makes sure every instance of a page has its audit entry and adds the page to the run's tally. */
+  readonly recordPage: lambda.IFunction;
   readonly recordRun: lambda.IFunction;
 }

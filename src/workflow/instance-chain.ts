@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { WorkflowFunctions } from './functions';
 import { lambdaStep } from './lambda-step';
 import { backupStep, copyStep, errorPath, powerStep, scriptPhase, skipped, stepPath } from './steps';
+import { WaitSettings } from './waiting-task';
 import { SKIPPED_LEASE_HELD } from '../runtime/status';
 
 /**
@@ -31,7 +32,7 @@ export const INSTANCE_ITEM_SELECTOR = {
  * The chain depends only on its own input, so it can run as the item processor of an inline or a
  * distributed Map, or as a child state machine.
  */
-export function instanceChain(scope: Construct, functions: WorkflowFunctions): sfn.IChainable {
+export function instanceChain(scope: Construct, functions: WorkflowFunctions, waits: WaitSettings): sfn.IChainable {
   // The end of every path: the audit entry of this instance.
   const recordFailed = new sfn.Pass(scope, 'Instance: audit entry not written', {
     parameters: {
@@ -71,14 +72,14 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions): s
   // Every path ends here: with a copy vault, a completed recovery point is copied to it (still under the lease)
   // before the lease is released and the instance's audit entry written.
   const { startCopyJob, describeCopyJob } = functions;
-  const finish = startCopyJob && describeCopyJob
+  const finish = startCopyJob
     ? new sfn.Choice(scope, 'Copy the recovery point?')
       .when(
         sfn.Condition.and(
           sfn.Condition.isPresent(`${stepPath('backup')}.state`),
           sfn.Condition.stringEquals(`${stepPath('backup')}.state`, 'COMPLETED'),
         ),
-        copyStep(scope, { startCopyJob, describeCopyJob, next: releaseLease }),
+        copyStep(scope, { waits, startCopyJob, describeCopyJob, next: releaseLease }),
       )
       .otherwise(releaseLease)
     : releaseLease;
@@ -91,6 +92,7 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions): s
     agentKey: 'agentAfterStart',
     agentPurpose: 'afterStart',
     functions,
+    waits,
     onSuccess: finish,
     onFailure: finish,
     onNotRun: finish,
@@ -112,6 +114,7 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions): s
     prefix: 'Start instance',
     key: 'start',
     fn: functions.startInstance,
+    waits,
     onSuccess: postPhase,
     onFailure: finish,
   });
@@ -128,12 +131,13 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions): s
     )
     .otherwise(skipped(scope, 'Start instance: skipped', 'start').next(postPhase));
 
-  const backup = backupStep(scope, { functions, next: startPhase });
+  const backup = backupStep(scope, { functions, waits, next: startPhase });
 
   const stop = powerStep(scope, {
     prefix: 'Stop instance',
     key: 'stop',
     fn: functions.stopInstance,
+    waits,
     onSuccess: backup,
     onFailure: startPhase,
   });
@@ -149,6 +153,7 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions): s
     agentKey: 'agent',
     agentPurpose: 'beforeScript',
     functions,
+    waits,
     onSuccess: stopPhase,
     onFailure: postPhase,
     onNotRun: finish,

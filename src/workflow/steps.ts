@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { boundedPoll } from './bounded-poll';
 import { WorkflowFunctions } from './functions';
 import { lambdaStep } from './lambda-step';
+import { waitingTask, WaitSettings } from './waiting-task';
 
 /**
  * The building blocks of one instance's chain. Each step stores its result at `$.steps.<key>` and a caught
@@ -13,6 +14,14 @@ import { lambdaStep } from './lambda-step';
 const INSTANCE_ID = '$.instance.instanceId';
 
 export const stepPath = (key: string) => `$.steps.${key}`;
+
+/** A function only the polling waits use: present whenever the waits are polled. */
+function pollingFunction(fn: lambda.IFunction | undefined, name: string): lambda.IFunction {
+  if (!fn) {
+    throw new Error(`the polling waits need the ${name} function`);
+  }
+  return fn;
+}
 export const errorPath = (key: string) => `$.steps.errors.${key}`;
 
 /** A Pass that marks a step as turned off. */
@@ -33,6 +42,7 @@ export interface ScriptPhaseProps {
   /** Which bound the agent check uses. */
   readonly agentPurpose: 'beforeScript' | 'afterStart';
   readonly functions: WorkflowFunctions;
+  readonly waits: WaitSettings;
   /** The script ran and succeeded. */
   readonly onSuccess: sfn.IChainable;
   /** The script was sent (or may have been) and did not succeed. */
@@ -42,8 +52,8 @@ export interface ScriptPhaseProps {
 }
 
 /**
- * Agent check (bounded) → SendCommand → status polled until final (bounded; the handler cancels the
- * command when the bound is reached) → success or failure route.
+ * Agent check (bounded) → SendCommand → the script's end, waited for on SSM's event or polled (bounded either way;
+ * the handler cancels the command when the bound is reached) → success or failure route.
  */
 export function scriptPhase(scope: Construct, props: ScriptPhaseProps): sfn.IChainable {
   const { prefix, phase, agentKey, functions } = props;
@@ -65,33 +75,41 @@ export function scriptPhase(scope: Construct, props: ScriptPhaseProps): sfn.ICha
   });
 
   const scriptError = { next: props.onFailure, errorPath: errorPath(phase) };
-  const send = lambdaStep(scope, `${prefix}: send command`, {
-    fn: functions.sendScript,
-    payload: {
-      'instanceId.$': INSTANCE_ID,
-      'phase': phase,
-      'script.$': `$.config.${phase}Script`,
-      'execution.$': '$.execution',
-    },
-    resultPath,
-    onError: scriptError,
-  });
-  const getStatus = lambdaStep(scope, `${prefix}: get status`, {
-    fn: functions.getScriptStatus,
-    payload: { 'previous.$': resultPath },
-    resultPath,
-    onError: scriptError,
-  });
+  const sendPayload = {
+    'instanceId.$': INSTANCE_ID,
+    'phase': phase,
+    'script.$': `$.config.${phase}Script`,
+    'execution.$': '$.execution',
+  };
 
-  const online = new sfn.Choice(scope, `${prefix}: SSM agent online?`)
-    .when(sfn.Condition.booleanEquals(`${agentPath}.online`, true), send)
-    .otherwise(props.onNotRun);
   const succeeded = new sfn.Choice(scope, `${prefix}: succeeded?`)
     .when(sfn.Condition.stringEquals(`${resultPath}.status`, 'Success'), props.onSuccess)
     .otherwise(props.onFailure);
+  let send: sfn.IChainable;
+  if (props.waits.onEvents) {
+    send = waitingTask(scope, `${prefix}: run`, {
+      fn: functions.sendScript,
+      payload: sendPayload,
+      kind: 'script',
+      boundSeconds: props.waits.boundSeconds.script,
+      resultPath,
+      onError: scriptError,
+    }).next(succeeded);
+  } else {
+    const sendOnly = lambdaStep(scope, `${prefix}: send command`, { fn: functions.sendScript, payload: sendPayload, resultPath, onError: scriptError });
+    const getStatus = lambdaStep(scope, `${prefix}: get status`, {
+      fn: pollingFunction(functions.getScriptStatus, 'getScriptStatus'),
+      payload: { 'previous.$': resultPath },
+      resultPath,
+      onError: scriptError,
+    });
+    send = boundedPoll(scope, prefix, { first: sendOnly, check: getStatus, resultPath, whenDone: succeeded });
+  }
+  const online = new sfn.Choice(scope, `${prefix}: SSM agent online?`)
+    .when(sfn.Condition.booleanEquals(`${agentPath}.online`, true), send)
+    .otherwise(props.onNotRun);
 
   boundedPoll(scope, `${prefix}: SSM agent`, { first: checkAgent, check: checkAgentAgain, resultPath: agentPath, whenDone: online });
-  boundedPoll(scope, prefix, { first: send, check: getStatus, resultPath, whenDone: succeeded });
   return checkAgent;
 }
 
@@ -101,14 +119,31 @@ export interface PowerStepProps {
   /** `stop` or `start`. */
   readonly key: 'stop' | 'start';
   readonly fn: lambda.IFunction;
+  readonly waits: WaitSettings;
   readonly onSuccess: sfn.IChainable;
   readonly onFailure: sfn.IChainable;
 }
 
-/** Bring the instance to stopped / running: the handler is idempotent and called until done (bounded). */
+/**
+ * Bring the instance to stopped / running: the handler is idempotent; the workflow waits for EC2's state-change
+ * event, or calls the handler until done (bounded either way).
+ */
 export function powerStep(scope: Construct, props: PowerStepProps): sfn.IChainable {
   const resultPath = stepPath(props.key);
   const onError = { next: props.onFailure, errorPath: errorPath(props.key) };
+  const reached = new sfn.Choice(scope, `${props.prefix}: reached?`)
+    .when(sfn.Condition.stringEquals(`${resultPath}.status`, 'Success'), props.onSuccess)
+    .otherwise(props.onFailure);
+  if (props.waits.onEvents) {
+    return waitingTask(scope, props.prefix, {
+      fn: props.fn,
+      payload: { 'instanceId.$': INSTANCE_ID, 'execution.$': '$.execution' },
+      kind: props.key,
+      boundSeconds: props.waits.boundSeconds[props.key],
+      resultPath,
+      onError,
+    }).next(reached);
+  }
   const first = lambdaStep(scope, props.prefix, {
     fn: props.fn,
     payload: { 'instanceId.$': INSTANCE_ID },
@@ -121,35 +156,42 @@ export function powerStep(scope: Construct, props: PowerStepProps): sfn.IChainab
     resultPath,
     onError,
   });
-  const reached = new sfn.Choice(scope, `${props.prefix}: reached?`)
-    .when(sfn.Condition.stringEquals(`${resultPath}.status`, 'Success'), props.onSuccess)
-    .otherwise(props.onFailure);
   return boundedPoll(scope, props.prefix, { first, check: again, resultPath, whenDone: reached });
 }
 
 export interface BackupStepProps {
   readonly functions: WorkflowFunctions;
+  readonly waits: WaitSettings;
   /** Where the workflow goes once the job is final, the wait is over, or an error was caught. */
   readonly next: sfn.IChainable;
 }
 
-/** StartBackupJob (idempotent per execution and instance), then DescribeBackupJob until final (bounded). */
+/**
+ * StartBackupJob (idempotent per execution and instance), then the job's end: waited for on AWS Backup's event, or
+ * DescribeBackupJob until final (bounded either way).
+ */
 export function backupStep(scope: Construct, props: BackupStepProps): sfn.IChainable {
   const resultPath = stepPath('backup');
   const onError = { next: props.next, errorPath: errorPath('backup') };
-  const start = lambdaStep(scope, 'Backup: start job', {
-    fn: props.functions.startBackupJob,
-    payload: {
-      'instanceId.$': INSTANCE_ID,
-      'platform.$': '$.instance.platform',
-      'backup.$': '$.config.backup',
-      'execution.$': '$.execution',
-    },
-    resultPath,
-    onError,
-  });
+  const payload = {
+    'instanceId.$': INSTANCE_ID,
+    'platform.$': '$.instance.platform',
+    'backup.$': '$.config.backup',
+    'execution.$': '$.execution',
+  };
+  if (props.waits.onEvents) {
+    return waitingTask(scope, 'Backup job', {
+      fn: props.functions.startBackupJob,
+      payload,
+      kind: 'backup',
+      boundSeconds: props.waits.boundSeconds.backup,
+      resultPath,
+      onError,
+    }).next(props.next);
+  }
+  const start = lambdaStep(scope, 'Backup: start job', { fn: props.functions.startBackupJob, payload, resultPath, onError });
   const describe = lambdaStep(scope, 'Backup: describe job', {
-    fn: props.functions.describeBackupJob,
+    fn: pollingFunction(props.functions.describeBackupJob, 'describeBackupJob'),
     payload: { 'previous.$': resultPath, 'backup.$': '$.config.backup' },
     resultPath,
     onError,
@@ -158,32 +200,41 @@ export function backupStep(scope: Construct, props: BackupStepProps): sfn.IChain
 }
 
 export interface CopyStepProps {
+  readonly waits: WaitSettings;
   readonly startCopyJob: lambda.IFunction;
-  readonly describeCopyJob: lambda.IFunction;
+  /** Only when the waits are polled. */
+  readonly describeCopyJob?: lambda.IFunction;
   /** Where the workflow goes once the copy is final, the wait is over, or an error was caught. */
   readonly next: sfn.IChainable;
 }
 
 /**
- * StartCopyJob of the new recovery point into the copy vault (idempotent per execution and instance), then
- * DescribeCopyJob until final (bounded). Runs after the instance is back, so a copy never extends downtime.
+ * StartCopyJob of the new recovery point into the copy vault (idempotent per execution and instance), then the
+ * copy's end: waited for on AWS Backup's event, or DescribeCopyJob until final (bounded either way). Runs after the
+ * instance is back, so a copy never extends downtime.
  */
 export function copyStep(scope: Construct, props: CopyStepProps): sfn.IChainable {
   const resultPath = stepPath('copy');
   const onError = { next: props.next, errorPath: errorPath('copy') };
-  const start = lambdaStep(scope, 'Copy: start job', {
-    fn: props.startCopyJob,
-    payload: {
-      'instanceId.$': INSTANCE_ID,
-      'recoveryPointArn.$': `${stepPath('backup')}.recoveryPointArn`,
-      'backup.$': '$.config.backup',
-      'execution.$': '$.execution',
-    },
-    resultPath,
-    onError,
-  });
+  const payload = {
+    'instanceId.$': INSTANCE_ID,
+    'recoveryPointArn.$': `${stepPath('backup')}.recoveryPointArn`,
+    'backup.$': '$.config.backup',
+    'execution.$': '$.execution',
+  };
+  if (props.waits.onEvents) {
+    return waitingTask(scope, 'Copy job', {
+      fn: props.startCopyJob,
+      payload,
+      kind: 'copy',
+      boundSeconds: props.waits.boundSeconds.copy,
+      resultPath,
+      onError,
+    }).next(props.next);
+  }
+  const start = lambdaStep(scope, 'Copy: start job', { fn: props.startCopyJob, payload, resultPath, onError });
   const describe = lambdaStep(scope, 'Copy: describe job', {
-    fn: props.describeCopyJob,
+    fn: pollingFunction(props.describeCopyJob, 'describeCopyJob'),
     payload: { 'previous.$': resultPath, 'backup.$': '$.config.backup' },
     resultPath,
     onError,

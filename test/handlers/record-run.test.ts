@@ -3,8 +3,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { FakeTable } from './fake-table';
 import { EXECUTION, runConfig, throttling } from './fixtures';
+import { handler as recordPage } from '../../src/handlers/record-page/record-page.lambda';
 import { handler } from '../../src/handlers/record-run/record-run.lambda';
-import type { InstanceOutcome, InstanceSteps, PollState, RecordRunEvent } from '../../src/runtime/contracts';
+import type { ExcludedInstance, InstanceOutcome, InstanceSteps, PollState, RecordRunEvent, RunTally } from '../../src/runtime/contracts';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const poll: PollState = { attempt: 1, elapsedSeconds: 0, nextWaitSeconds: 5, maxSeconds: 60, expired: false };
@@ -27,8 +28,28 @@ function unrecorded(n: number, state = 'COMPLETED', message = ''): InstanceOutco
     instance: { instanceId: id(n), state: 'running', platform: 'Linux', ssmPingStatus: 'NotChecked' },
   };
 }
+/** An entry its chain wrote itself (record-instance), and the outcome the chain reported. */
+function recorded(n: number, outcome = 'SUCCEEDED'): InstanceOutcome {
+  table.items.set(`${EXECUTION.id}#${id(n)}`, {
+    SM_Execution_ID: `${EXECUTION.id}#${id(n)}`,
+    RecordType: 'INSTANCE',
+    Run_Execution_ID: EXECUTION.id,
+    InstanceId: id(n),
+    Outcome: outcome,
+    FailureMessage: outcome === 'FAILED' ? 'x' : '',
+  });
+  return { instanceId: id(n), succeeded: outcome === 'SUCCEEDED', recorded: true };
+}
 function runItem(table: FakeTable) {
   return table.items.get(EXECUTION.id)!;
+}
+/** The run's pages as the workflow records them (record-page), in pages of `size`: the tally record-run gets. */
+async function pages(outcomes: InstanceOutcome[], excluded: ExcludedInstance[] = [], size = 1000): Promise<RunTally> {
+  let tally: RunTally | undefined;
+  for (let i = 0; i === 0 || i < outcomes.length; i += size) {
+    tally = await recordPage({ execution: EXECUTION, config, items: outcomes.slice(i, i + size), excluded: i === 0 ? excluded : [], tally });
+  }
+  return tally!;
 }
 
 let table: FakeTable;
@@ -55,17 +76,12 @@ describe('record-run', () => {
         FailureMessage: '',
       });
     }
-    const event: RecordRunEvent = {
-      execution: EXECUTION,
-      input: { StartStopEC2Required: false },
-      config,
-      excluded: [{ instanceId: id(9), state: 'terminated', reason: 'instance is terminated: nothing to back up' }],
-      outcomes: [
-        { instanceId: id(1), succeeded: true, recorded: true },
-        { instanceId: id(2), succeeded: true, recorded: true },
-        unrecorded(3),
-      ],
-    };
+    const tally = await pages([
+      { instanceId: id(1), succeeded: true, recorded: true },
+      { instanceId: id(2), succeeded: true, recorded: true },
+      unrecorded(3),
+    ], [{ instanceId: id(9), state: 'terminated', reason: 'instance is terminated: nothing to back up' }]);
+    const event: RecordRunEvent = { execution: EXECUTION, input: { StartStopEC2Required: false }, config, tally };
     const result = await handler(event);
     expect(result).toMatchObject({ status: 'SUCCEEDED', instanceCount: 3, failedCount: 0, message: '' });
     expect(result.notificationSubject).toBe('Backup run SUCCEEDED: 0 of 3 instances failed');
@@ -88,6 +104,8 @@ describe('record-run', () => {
       FailedCount: 0,
       ExcludedCount: 1,
       ExcludedInstances: [{ InstanceId: id(9), State: 'terminated', Reason: 'instance is terminated: nothing to back up' }],
+      ExcludedInstances_Complete: true,
+      DiscoveryPages: 1,
       TagKey: 'backup-job-pre-post-script',
       TagValue: 'true',
       StopInstances: false,
@@ -105,12 +123,8 @@ describe('record-run', () => {
   });
 
   test('failed instances: the run FAILED, failed entries first, the message counts them', async () => {
-    const result = await handler({
-      execution: EXECUTION,
-      input: {},
-      config,
-      outcomes: [unrecorded(1), unrecorded(2, 'FAILED', 'access denied'), unrecorded(3), unrecorded(4, 'PARTIAL', 'one volume')],
-    });
+    const tally = await pages([unrecorded(1), unrecorded(2, 'FAILED', 'access denied'), unrecorded(3), unrecorded(4, 'PARTIAL', 'one volume')]);
+    const result = await handler({ execution: EXECUTION, input: {}, config, tally });
     expect(result).toMatchObject({ status: 'FAILED', instanceCount: 4, failedCount: 2, message: `2 of 4 instances failed: ${id(2)}, ${id(4)}` });
     expect(result.notificationSubject).toBe('Backup run FAILED: 2 of 4 instances failed');
     expect(result.notificationMessage).toContain(`- ${id(2)}: backup job FAILED: access denied`);
@@ -133,7 +147,7 @@ describe('record-run', () => {
       steps: { eligibility: { status: 'SkippedLeaseHeld', message: 'instance is being worked on by run arn:other until 2024-05-01T04:00:00.000Z' } },
       instance: { instanceId: id(2), state: 'running', platform: 'Linux', ssmPingStatus: 'NotChecked' },
     };
-    const result = await handler({ execution: EXECUTION, input: {}, config, outcomes: [unrecorded(1), held, unrecorded(3)] });
+    const result = await handler({ execution: EXECUTION, input: {}, config, tally: await pages([unrecorded(1), held, unrecorded(3)]) });
     expect(result).toMatchObject({ status: 'SUCCEEDED', instanceCount: 3, failedCount: 0, skippedCount: 1, message: '' });
     expect(result.notificationSubject).toBe('Backup run SUCCEEDED: 0 of 3 instances failed');
     expect(result.summary).toMatchObject({ instanceCount: 3, succeededCount: 2, failedCount: 0, failures: [] });
@@ -144,15 +158,14 @@ describe('record-run', () => {
 
   test('a skipped instance next to a failed one: FAILED for the failed one only', async () => {
     const held: InstanceOutcome = { ...unrecorded(2), succeeded: false, skipped: true, steps: { eligibility: { status: 'SkippedLeaseHeld', message: 'held' } } };
-    const result = await handler({ execution: EXECUTION, input: {}, config, outcomes: [unrecorded(1, 'FAILED', 'denied'), held] });
+    const result = await handler({ execution: EXECUTION, input: {}, config, tally: await pages([unrecorded(1, 'FAILED', 'denied'), held]) });
     expect(result).toMatchObject({ status: 'FAILED', failedCount: 1, skippedCount: 1, message: `1 of 2 instances failed: ${id(1)}` });
     expect(result.notificationMessage).not.toContain(`- ${id(2)}`);
   });
 
   test('an entry found nowhere of a skipped instance stays skipped', async () => {
-    table.hiddenFromIndex.add(id(5));
     const outcome: InstanceOutcome = { instanceId: id(5), succeeded: false, skipped: true, recorded: true };
-    const result = await handler({ execution: EXECUTION, input: {}, config, outcomes: [outcome] });
+    const result = await handler({ execution: EXECUTION, input: {}, config, tally: await pages([outcome]) });
     expect(result).toMatchObject({ status: 'SUCCEEDED', failedCount: 0, skippedCount: 1 });
     expect(runItem(table).Workflow_Overall_Status[0]).toMatchObject({ Outcome: 'SKIPPED', FailureMessage: '' });
   });
@@ -174,7 +187,7 @@ describe('record-run', () => {
   });
 
   test('the workflow\'s placeholders: config {} and runError {} mean none', async () => {
-    const ok = await handler({ execution: EXECUTION, input: {}, config, runError: {} as any, outcomes: [unrecorded(1)] });
+    const ok = await handler({ execution: EXECUTION, input: {}, config, runError: {} as any, tally: await pages([unrecorded(1)]) });
     expect(ok).toMatchObject({ status: 'SUCCEEDED', instanceCount: 1, failedCount: 0, message: '' });
     const rejected = await handler({
       execution: EXECUTION,
@@ -191,29 +204,60 @@ describe('record-run', () => {
     expect(result).toMatchObject({ status: 'FAILED', message: 'run failed: TransientError: DescribeInstances failed: Throttling' });
   });
 
-  test('entries the index does not show yet are read from the table', async () => {
-    table.items.set(`${EXECUTION.id}#${id(1)}`, {
-      SM_Execution_ID: `${EXECUTION.id}#${id(1)}`, Run_Execution_ID: EXECUTION.id, InstanceId: id(1), Outcome: 'FAILED', FailureMessage: 'x',
-    });
+  test('the index shows an entry late: record-run queries again and finds it', async () => {
+    const tally = await pages([recorded(1, 'FAILED')]);
     table.hiddenFromIndex.add(id(1));
-    const result = await handler({ execution: EXECUTION, input: {}, config, outcomes: [{ instanceId: id(1), succeeded: false, recorded: true }] });
+    setTimeout(() => table.hiddenFromIndex.delete(id(1)), 50);
+    const result = await handler({ execution: EXECUTION, input: {}, config, tally });
     expect(result).toMatchObject({ failedCount: 1, instanceCount: 1 });
+    expect(dynamo.commandCalls(QueryCommand).length).toBe(2);
+    expect(runItem(table)).toMatchObject({ Workflow_Overall_Status_Complete: true });
     expect(runItem(table).Workflow_Overall_Status[0]).toMatchObject({ InstanceId: id(1), FailureMessage: 'x' });
   });
 
-  test('an entry found nowhere is still counted, truthfully', async () => {
-    const result = await handler({ execution: EXECUTION, input: {}, config, outcomes: [{ instanceId: id(1), succeeded: false, recorded: true }] });
-    expect(result).toMatchObject({ status: 'FAILED', failedCount: 1 });
-    expect(runItem(table).Workflow_Overall_Status[0]).toMatchObject({ InstanceId: id(1), Outcome: 'FAILED', Notes: expect.stringContaining('not found') });
+  test('the index never shows some entries: the counts come from the pages, the list says it is partial', async () => {
+    const tally = await pages([recorded(1, 'FAILED'), recorded(2), recorded(3)]);
+    table.hiddenFromIndex.add(id(1));
+    const result = await handler({ execution: EXECUTION, input: {}, config, tally });
+    expect(dynamo.commandCalls(QueryCommand).length).toBe(5);
+    expect(result).toMatchObject({ status: 'FAILED', instanceCount: 3, failedCount: 1, message: '1 of 3 instances failed (see their entries in the table)' });
+    expect(result.summary).toMatchObject({ instanceCount: 3, failedCount: 1, succeededCount: 2, failuresTruncated: true });
+    expect(runItem(table)).toMatchObject({
+      InstanceCount: 3,
+      FailedCount: 1,
+      SucceededCount: 2,
+      Workflow_Overall_Status_Complete: false,
+      Instance_Records: expect.stringContaining('holds 2 of 3 entries'),
+    });
+  }, 20_000);
+
+  test('excluded instances: the sample in the item, the count of all of them', async () => {
+    const tally: RunTally = {
+      pages: 12,
+      instanceCount: 0,
+      succeededCount: 0,
+      failedCount: 0,
+      skippedCount: 0,
+      maxStoppedSeconds: 0,
+      excludedCount: 5000,
+      excludedSample: Array.from({ length: 100 }, (_, i) => ({ instanceId: id(i + 1), state: 'terminated', reason: 'instance is terminated: nothing to back up' })),
+    };
+    const result = await handler({ execution: EXECUTION, input: {}, config, tally });
+    expect(result).toMatchObject({ status: 'SUCCEEDED', instanceCount: 0 });
+    expect(result.summary.excludedCount).toBe(5000);
+    expect(runItem(table)).toMatchObject({ ExcludedCount: 5000, ExcludedInstances_Complete: false, DiscoveryPages: 12 });
+    expect(runItem(table).ExcludedInstances).toHaveLength(100);
   });
 
   test('3,000 instances: the run item stays under 400 KB, failed first, and every instance has its item', async () => {
     const outcomes = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0
       ? unrecorded(i + 1, 'FAILED', `snapshot of vol-${i} failed: ${'detail '.repeat(30)}`)
       : unrecorded(i + 1)));
-    const result = await handler({ execution: EXECUTION, input: { TargetEC2Instances: outcomes.map((o) => o.instanceId) }, config, outcomes });
-    expect(result).toMatchObject({ status: 'FAILED', instanceCount: 3000, failedCount: 1000 });
+    const tally = await pages(outcomes, [], 1000);
     expect(dynamo).toHaveReceivedCommandTimes(BatchWriteCommand, 120);
+    const result = await handler({ execution: EXECUTION, input: { TargetEC2Instances: outcomes.map((o) => o.instanceId) }, config, tally });
+    expect(result).toMatchObject({ status: 'FAILED', instanceCount: 3000, failedCount: 1000 });
+    expect(result.message).toMatch(/^1000 of 3000 instances failed: .* and 990 more$/);
     expect(dynamo.commandCalls(QueryCommand).length).toBe(3);
 
     const instanceItems = [...table.items.values()].filter((i) => i.RecordType === 'INSTANCE');
@@ -233,28 +277,13 @@ describe('record-run', () => {
     expect(item.InstanceCount).toBe(3000);
   });
 
-  test('unprocessed items are retried, then TransientError', async () => {
-    dynamo.on(BatchWriteCommand)
-      .callsFakeOnce((input) => ({ UnprocessedItems: { audit: input.RequestItems.audit.slice(1) } }))
-      .callsFakeOnce((input) => {
-        for (const r of input.RequestItems.audit) table.items.set(r.PutRequest.Item.SM_Execution_ID, r.PutRequest.Item);
-        return { UnprocessedItems: {} };
-      });
-    await handler({ execution: EXECUTION, input: {}, config, outcomes: [unrecorded(1), unrecorded(2)] });
-    const calls = dynamo.commandCalls(BatchWriteCommand).map((c) => c.args[0].input.RequestItems!.audit.length);
-    expect(calls).toEqual([2, 1]);
-
-    dynamo.on(BatchWriteCommand).callsFake((input) => ({ UnprocessedItems: input.RequestItems }));
-    await expect(handler({ execution: EXECUTION, input: {}, config, outcomes: [unrecorded(1)] })).rejects.toMatchObject({ name: 'TransientError' });
-  });
-
   test('throttling of the run item write: TransientError', async () => {
     dynamo.on(PutCommand).rejects(throttling());
-    await expect(handler({ execution: EXECUTION, input: {}, config, outcomes: [] })).rejects.toMatchObject({ name: 'TransientError' });
+    await expect(handler({ execution: EXECUTION, input: {}, config })).rejects.toMatchObject({ name: 'TransientError' });
   });
 
   test('idempotent: recording twice overwrites the same items', async () => {
-    const event = { execution: EXECUTION, input: {}, config, outcomes: [unrecorded(1), unrecorded(2, 'FAILED')] };
+    const event = { execution: EXECUTION, input: {}, config, tally: await pages([unrecorded(1), unrecorded(2, 'FAILED')]) };
     const first = await handler(event);
     const count = table.items.size;
     const second = await handler(event);
@@ -266,7 +295,7 @@ describe('record-run', () => {
 
   test('a retention sets ExpiresAt on the run item', async () => {
     process.env.AUDIT_RETENTION_DAYS = '7';
-    await handler({ execution: EXECUTION, input: {}, config, outcomes: [] });
+    await handler({ execution: EXECUTION, input: {}, config });
     expect(runItem(table).ExpiresAt).toBeGreaterThan(Date.now() / 1000 + 6 * 86400);
   });
 });

@@ -67,7 +67,7 @@ describe('validateInput: the empty input is exactly the settings', () => {
       },
       scriptsEnabled: true,
       // Scripts 600 + 300 and 300 + 300, stop and start 900 each, agent 60 + 900, backup 60 + 120 min + 900, 1 h.
-      leaseSeconds: 19_560,
+      leaseSeconds: 22_260,
     });
   });
 

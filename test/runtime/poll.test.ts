@@ -3,6 +3,8 @@ import {
   AGENT_AFTER_START_POLICY,
   AGENT_BEFORE_SCRIPT_POLICY,
   backupPolicy,
+  FIXED_POLL_SECONDS_ENV,
+  fixedPollSeconds,
   INSTANCE_POWER_POLICY,
   nextPoll,
   type PollPolicy,
@@ -86,5 +88,58 @@ describe('nextPoll', () => {
 
   test('a zero bound expires at the first check', () => {
     expect(nextPoll(null, { initialWaitSeconds: 5, capWaitSeconds: 10, maxSeconds: 0 })).toMatchObject({ expired: true, nextWaitSeconds: 1 });
+  });
+});
+
+describe('fixedPollSeconds (the benchmark baseline)', () => {
+  const saved = process.env[FIXED_POLL_SECONDS_ENV];
+  const set = (value: string | undefined) => {
+    if (value === undefined) delete process.env[FIXED_POLL_SECONDS_ENV];
+    else process.env[FIXED_POLL_SECONDS_ENV] = value;
+  };
+  afterEach(() => set(saved));
+
+  test('the environment variable is FIXED_POLL_SECONDS', () => {
+    expect(FIXED_POLL_SECONDS_ENV).toBe('FIXED_POLL_SECONDS');
+  });
+
+  test('unset or empty: no fixed intervals', () => {
+    set(undefined);
+    expect(fixedPollSeconds()).toEqual({});
+    set('');
+    expect(fixedPollSeconds()).toEqual({});
+  });
+
+  test('set: the positive numbers of the known kinds', () => {
+    set('{"script":1,"backup":10,"power":1,"agent":2}');
+    expect(fixedPollSeconds()).toEqual({ script: 1, backup: 10, power: 1, agent: 2 });
+    set('{"script":0.5,"copy":3,"backup":-1,"power":0,"agent":"5"}');
+    expect(fixedPollSeconds()).toEqual({ script: 0.5 });
+  });
+
+  test.each(['not json', '{', 'null', '42', '"script"', '[1,2]', '{"script":null}', '{"script":Infinity}'])('garbage %p: no fixed intervals', (raw) => {
+    set(raw);
+    expect(fixedPollSeconds()).toEqual({});
+  });
+
+  test('nextPoll waits the fixed interval of its kind at every attempt, still bounded', () => {
+    set('{"script":1,"backup":10}');
+    const script = run(scriptPolicy(60));
+    expect(new Set(script.map(s => s.nextWaitSeconds))).toEqual(new Set([1]));
+    expect(script[script.length - 1]).toMatchObject({ elapsedSeconds: 360, expired: true });
+    const backup = run(backupPolicy({ startWindowMinutes: 60, completeWindowMinutes: 60 }));
+    expect(backup.slice(0, 5).map(s => s.nextWaitSeconds)).toEqual([10, 10, 10, 10, 10]);
+    expect(backup[backup.length - 1].elapsedSeconds).toBe(60 * 60 * 2 + 900);
+    // A kind without a fixed interval keeps its backoff.
+    expect(run(INSTANCE_POWER_POLICY).slice(0, 3).map(s => s.nextWaitSeconds)).toEqual([10, 20, 30]);
+  });
+
+  test('a policy without a kind is never fixed; without the variable the backoff is back', () => {
+    set('{"script":1,"power":1,"agent":1,"backup":1}');
+    const { kind: _kind, ...anonymous } = INSTANCE_POWER_POLICY;
+    expect(run(anonymous).slice(0, 3).map(s => s.nextWaitSeconds)).toEqual([10, 20, 30]);
+    expect(nextPoll(null, AGENT_BEFORE_SCRIPT_POLICY).nextWaitSeconds).toBe(1);
+    set(undefined);
+    expect(nextPoll(null, AGENT_BEFORE_SCRIPT_POLICY).nextWaitSeconds).toBe(15);
   });
 });

@@ -1,4 +1,4 @@
-import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
 import { Duration } from 'aws-cdk-lib';
 import {
   ACCOUNT, Decision, ec2Instance, evaluate, evaluateAsRole, hasAction, hasSid, NamedPolicy, OTHER_ACCOUNT,
@@ -317,12 +317,19 @@ describe('the state machine role', () => {
   const fn = (arn: string): RequestResource => ({ arn, account: arn.split(':')[4] });
 
   test('may invoke each of the construct\'s own functions, and their versions', async () => {
-    const own = iam.functions.filter(f => f.logicalId.startsWith('AppBackupHandlers'));
-    expect(own).toHaveLength(13);
+    // resume-wait is EventBridge's target, not a step: the state machine may not invoke it.
+    const own = iam.functions.filter(f => f.logicalId.startsWith('AppBackupHandlers') && !f.logicalId.includes('ResumeWait'));
+    expect(own).toHaveLength(12);
     for (const f of own) {
       await expect(evaluateAsRole(role, 'lambda:InvokeFunction', fn(f.arn))).resolves.toEqual(allowed);
       await expect(evaluateAsRole(role, 'lambda:InvokeFunction', fn(`${f.arn}:1`))).resolves.toEqual(allowed);
     }
+  });
+
+  test('may not invoke resume-wait, which only the state-change rules invoke', async () => {
+    const resume = iam.functions.find(f => f.logicalId.startsWith('AppBackupHandlersResumeWait'))!;
+    expect(resume).toBeDefined();
+    await expect(evaluateAsRole(role, 'lambda:InvokeFunction', fn(resume.arn))).resolves.not.toEqual(allowed);
   });
 
   test('may not invoke an arbitrary function, nor a look-alike of its own', async () => {
@@ -450,5 +457,120 @@ describe('no role of the construct', () => {
       expect({ role: role.logicalId, results: checks.map(c => c.result) })
         .toEqual({ role: role.logicalId, results: ['ImplicitlyDenied', 'ImplicitlyDenied', 'ImplicitlyDenied'] });
     }
+  });
+});
+
+describe('the waits on events', () => {
+  const audit = (): RequestResource => ({ arn: iam.auditTableArn, account: ACCOUNT });
+  const waitKeys: Array<Record<string, string[]>> = [
+    { 'dynamodb:LeadingKeys': ['WAIT#stop#i-0123456789abcdef0'] },
+    { 'dynamodb:LeadingKeys': ['WAIT#script#0b1f6c3e-1111-4000-8000-000000000001:i-0123456789abcdef0'] },
+    { 'dynamodb:LeadingKeys': ['WAIT#backup#D6A7B8C9-0000-4000-8000-000000000001'] },
+  ];
+  const notWaitKeys: Array<Record<string, string[]>> = [
+    { 'dynamodb:LeadingKeys': ['LEASE#i-0123456789abcdef0'] },
+    { 'dynamodb:LeadingKeys': [`arn:aws:states:${REGION}:${ACCOUNT}:execution:Backup:nightly`] },
+    { 'dynamodb:LeadingKeys': [`arn:aws:states:${REGION}:${ACCOUNT}:execution:Backup:nightly#i-0123456789abcdef0`] },
+    // A key that merely contains WAIT# is not a wait's.
+    { 'dynamodb:LeadingKeys': ['RUN#WAIT#x'] },
+  ];
+  const WAITING = ['SendScript', 'StopInstance', 'StartInstance', 'StartBackupJob'];
+  const waitingRoles = (): Array<[string, SynthesizedRole]> => WAITING.map(id => [id, iam.handlerRole(id)]);
+
+  /**
+   * SendTaskSuccess on a state machine ARN. The Service Authorization Reference lists no resource type for the
+   * action, so iam-simulate refuses to validate any ARN for it ('must.use.wildcard'): it is evaluated unvalidated here.
+   */
+  function sendTaskSuccess(role: SynthesizedRole, arn: string, policies: NamedPolicy[] = role.policies): string {
+    return runUnsafeSimulation({
+      request: { principal: role.sessionArn, action: 'states:SendTaskSuccess', resource: { resource: arn, accountId: arn.split(':')[4] }, contextVariables: {} },
+      identityPolicies: policies.map(p => ({ name: p.name, policy: p.policy })),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    }, { simulationMode: 'Strict' });
+  }
+
+  test('iam-simulate will not validate SendTaskSuccess on a state machine ARN (why it is evaluated unvalidated)', async () => {
+    await expect(evaluateAsRole(iam.handlerRole('StopInstance'), 'states:SendTaskSuccess', { arn: iam.stateMachineArn, account: ACCOUNT }))
+      .rejects.toThrow(/must\.use\.wildcard/);
+  });
+
+  test('each waiting role and resume-wait may SendTaskSuccess (a task token scopes it: IAM has no resource for it)', () => {
+    for (const [name, role] of [...waitingRoles(), ['ResumeWait', iam.handlerRole('ResumeWait')] as [string, SynthesizedRole]]) {
+      for (const arn of [iam.stateMachineArn, `${iam.stateMachineArn}/For-each-instance-label`]) {
+        expect({ name, arn, result: sendTaskSuccess(role, arn) }).toEqual({ name, arn, result: 'Allowed' });
+      }
+    }
+  });
+
+  test('the answering statement allows SendTaskSuccess only: no failure, heartbeat or any other states: action', () => {
+    for (const [name, role] of [...waitingRoles(), ['ResumeWait', iam.handlerRole('ResumeWait')] as [string, SynthesizedRole]]) {
+      const actions = role.policies.flatMap(p => p.policy.Statement as Array<{ Action: string | string[] }>)
+        .flatMap(st => [st.Action].flat()).filter(a => a.startsWith('states:'));
+      expect({ name, actions }).toEqual({ name, actions: ['states:SendTaskSuccess'] });
+    }
+  });
+
+  test('no other role of the construct may answer a task', () => {
+    const answering = new Set([...WAITING, 'ResumeWait'].map(id => iam.handlerRole(id).logicalId));
+    const others = Object.values(iam.roles).filter(r => r.logicalId.startsWith('AppBackup') && !answering.has(r.logicalId));
+    expect(others.length).toBeGreaterThan(5);
+    for (const role of others) {
+      expect({ role: role.logicalId, result: sendTaskSuccess(role, iam.stateMachineArn) }).toEqual({ role: role.logicalId, result: 'ImplicitlyDenied' });
+    }
+  });
+
+  test('the waiting roles may UpdateItem, PutItem and DeleteItem WAIT# items, and none of these on any other item', async () => {
+    for (const [name, role] of waitingRoles()) {
+      for (const action of ['dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']) {
+        for (const key of waitKeys) {
+          const decision = await evaluateAsRole(role, action, audit(), key);
+          expect({ name, action, key, result: decision.result }).toEqual({ name, action, key, result: 'Allowed' });
+        }
+        for (const key of notWaitKeys) {
+          const decision = await evaluateAsRole(role, action, audit(), key);
+          expect({ name, action, key, result: decision.result }).toEqual({ name, action, key, result: 'ImplicitlyDenied' });
+        }
+      }
+    }
+  });
+
+  test('resume-wait may GetItem and DeleteItem WAIT# items only, and never register or write one', async () => {
+    const role = iam.handlerRole('ResumeWait');
+    for (const action of ['dynamodb:GetItem', 'dynamodb:DeleteItem']) {
+      for (const key of waitKeys) {
+        await expect(evaluateAsRole(role, action, audit(), key)).resolves.toEqual(allowed);
+      }
+      for (const key of notWaitKeys) {
+        const decision = await evaluateAsRole(role, action, audit(), key);
+        expect({ action, key, result: decision.result }).toEqual({ action, key, result: 'ImplicitlyDenied' });
+      }
+    }
+    for (const action of ['dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:BatchGetItem']) {
+      const decision = await evaluateAsRole(role, action, audit(), waitKeys[0]);
+      expect({ action, result: decision.result }).toEqual({ action, result: 'ImplicitlyDenied' });
+    }
+  });
+
+  test('resume-wait only looks: it may not stop, start or send a command to any instance, nor cancel a command', async () => {
+    const role = iam.handlerRole('ResumeWait');
+    const tagged = ec2Instance({ tags: TAGGED });
+    for (const action of ['ec2:StopInstances', 'ec2:StartInstances']) {
+      await expect(evaluateAsRole(role, action, tagged)).resolves.toEqual(denied);
+    }
+    const send = await sendCommand(role, ssmDocument('AWS-RunRemoteScript'), ssmTargetInstance({ tags: TAGGED }));
+    expect(send.result).toBe('ImplicitlyDenied');
+    await expect(evaluateAsRole(role, 'ssm:CancelCommand', { arn: '*', account: ACCOUNT })).resolves.toEqual(denied);
+    // It does look.
+    await expect(evaluateAsRole(role, 'ec2:DescribeInstances', { arn: '*', account: ACCOUNT })).resolves.toEqual(allowed);
+  });
+
+  test('the harness can tell: without the LeadingKeys condition resume-wait could read a run record and a waiting role overwrite it', async () => {
+    const resume = iam.handlerRole('ResumeWait');
+    const unconditionedResume = widened(resume.policies, hasSid('FindAndClearWaitingTasksOnly'), withoutCondition);
+    await expect(evaluateAsRole(resume, 'dynamodb:GetItem', audit(), notWaitKeys[1], unconditionedResume)).resolves.toEqual(allowed);
+    const stop = iam.handlerRole('StopInstance');
+    const unconditionedStop = widened(stop.policies, hasSid('RegisterWaitingTasksOnly'), withoutCondition);
+    await expect(evaluateAsRole(stop, 'dynamodb:UpdateItem', audit(), notWaitKeys[1], unconditionedStop)).resolves.toEqual(allowed);
   });
 });

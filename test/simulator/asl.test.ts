@@ -86,6 +86,13 @@ describe('resolveStateMachine', () => {
     }))).toThrow(/state P uses QueryLanguage JSONata/);
     expect(() => resolveStateMachine(withDef({ StartAt: 'P', States: { P: { Type: 'Pass', Assign: { x: 1 }, End: true } } }))).toThrow(/Assign/);
   });
+
+  test('runs lambda:invoke.waitForTaskToken (the simulator issues tokens) and rejects other .waitForTaskToken integrations', () => {
+    const withDef = (def: object): CfnTemplate => ({ Resources: { SM: { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionString: JSON.stringify(def) } } } });
+    const task = (resource: string) => withDef({ StartAt: 'T', States: { T: { Type: 'Task', Resource: resource, Parameters: { 'taskToken.$': '$$.Task.Token' }, End: true } } });
+    expect(() => resolveStateMachine(task('arn:aws:states:::lambda:invoke.waitForTaskToken'))).not.toThrow();
+    expect(() => resolveStateMachine(task('arn:aws:states:::sqs:sendMessage.waitForTaskToken'))).toThrow(/sqs:sendMessage.waitForTaskToken; the simulator runs only lambda:invoke/);
+  });
 });
 
 describe('ResultPath "$" normalization', () => {

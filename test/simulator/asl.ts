@@ -281,8 +281,9 @@ function assertSupported(def: AslDefinition): void {
     for (const field of ['Assign', 'Arguments', 'Output', 'ItemReader', 'ResultWriter', 'ItemBatcher']) {
       if (field in state) problems.push(`state ${name} uses ${field}, which the local interpreter does not support`);
     }
-    if (typeof state.Resource === 'string' && state.Resource.endsWith('.waitForTaskToken')) {
-      problems.push(`state ${name} uses .waitForTaskToken, which the local interpreter does not support`);
+    if (typeof state.Resource === 'string' && state.Resource.endsWith('.waitForTaskToken')
+      && state.Resource !== 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
+      problems.push(`state ${name} uses ${state.Resource}; the simulator runs only lambda:invoke.waitForTaskToken`);
     }
   });
   const s = JSON.stringify(def);

@@ -276,3 +276,30 @@ describe('Simulator', () => {
     }
   });
 });
+
+describe('Simulator in time mode (durations)', () => {
+  test('a polling loop sees the stop in progress until stopSeconds have passed on the instance clock', async () => {
+    await sim.stop(); // one simulator at a time
+    const s = await Simulator.start({
+      template,
+      assetDir: path.join(tmp, 'cdk.out'),
+      world: { durations: { scriptSeconds: 60, backupSeconds: 600, copySeconds: 600, stopSeconds: 25, startSeconds: 45, agentReconnectSeconds: 10 } },
+    });
+    try {
+      s.world.addInstances([
+        { id: 'i-00000000000000001', tags: { backup: 'true' } },
+        { id: 'i-00000000000000002', tags: { backup: 'true' }, faults: { durations: { stopSeconds: 5 } } },
+      ]);
+      const r = await s.run({ wait: 1 });
+      expect(r.status).toBe('SUCCEEDED');
+      // Settle 7, stop at t=7: checks at 7, 17, 27 see stopping (ends at 32), the one at 37 sees stopped.
+      // The second instance stops in 5 s: checks at 7 (stopping) and 17 (stopped).
+      expect(r.stats.iterations.PerInstance.map((b) => b.byState)).toEqual([{ Settle: 7, WaitForStop: 30 }, { Settle: 7, WaitForStop: 10 }]);
+      expect(short(r.stats.lambdaInvocations).check).toBe(6);
+      // Its clock started at the run clock (retry back-off 8 + Pause 1 = 9): stopped at 9 + 32, still stopped at 9 + 37.
+      expect(r.stats.instances['i-00000000000000001']).toEqual({ clockSeconds: 9 + 37, downtimeSeconds: 5, stillStopped: true });
+    } finally {
+      await s.stop();
+    }
+  });
+});

@@ -10,13 +10,19 @@
  */
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { AslDefinition, AslState, CfnTemplate, lambdaArn, resolveStateMachine, ResolvedStateMachine, resourcesOfType, tableName, TokenOverrides, walkStates } from './asl';
+import { AslDefinition, CfnTemplate, lambdaArn, resolveStateMachine, ResolvedStateMachine, resourcesOfType, tableName, TokenOverrides, walkStates } from './asl';
+import { EventRouter } from './events/router';
 import { backupHandler } from './fakes/backup';
 import { createTables, Dynalite, dynamodbHandler } from './fakes/dynamodb';
 import { ec2Handler } from './fakes/ec2';
 import { FakeServer } from './fakes/http';
+import { sfnHandler } from './fakes/sfn';
 import { ssmHandler } from './fakes/ssm';
 import { describeFunctions, Handler, LambdaFunction, loadHandler, realProcess, toTaskError, unionEnvironment } from './lambda';
+import { instanceStats, InstanceStats } from './measures';
+import { emptyBucket, IterationInstance, StateInfo, Timeline, WaitBucket } from './timeline';
+import { runTokenTask, TOKEN_PLACEHOLDER, tokenTaskProblems, WAIT_FOR_TOKEN_RESOURCE } from './token-task';
+import { TokenRegistry } from './tokens';
 import { ACCOUNT_ID, REGION, World, WorldOptions } from './world';
 
 // aws-local-stepfunctions is an ES module with a CommonJS build; its types only resolve as ESM under module node16.
@@ -50,12 +56,18 @@ export interface SimulatorOptions {
   readonly world?: WorldOptions;
   /** Extra environment variables for the handlers. */
   readonly env?: Record<string, string>;
-  /** Handlers for Task states the simulator does not run itself, keyed by state name or by Resource. */
+  /**
+   * Handlers for Task states the simulator does not run itself, keyed by state name or by Resource. For a
+   * `.waitForTaskToken` state the handler stands in for the Lambda only: it gets the Payload (with the token), its
+   * return value is ignored, and the simulator still issues the token and waits for it.
+   */
   readonly taskHandlers?: Record<string, TaskHandler>;
   /** Logical id of the audit table (default: the table keyed by SM_Execution_ID, else the only table). */
   readonly auditTable?: string;
   /** Validate the definition with asl-validator (default true). */
   readonly validate?: boolean;
+  /** The instance a Map iteration works on, from the iteration's input (default `$.instance.instanceId`, else `$.instanceId`). */
+  readonly iterationInstance?: IterationInstance;
 }
 
 export interface RunOptions {
@@ -67,15 +79,7 @@ export interface RunOptions {
 
 export type ExecutionStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
-/** Nominal seconds waited in one place (the top level, or one Map iteration / Parallel branch). */
-export interface WaitBucket {
-  /** Wait states' seconds plus Retry back-off seconds. */
-  seconds: number;
-  waitSeconds: number;
-  retrySeconds: number;
-  /** Seconds per Wait state. */
-  byState: Record<string, number>;
-}
+export type { WaitBucket } from './timeline';
 
 export interface RunStats {
   /** States entered (including inside Map iterations and Parallel branches). */
@@ -102,6 +106,30 @@ export interface RunStats {
   exceedsTimeout: boolean;
   /** Things the simulator could not evaluate exactly (e.g. a SecondsPath it could not read). */
   warnings: string[];
+  /** What Step Functions Standard bills: states entered plus retries. */
+  billedTransitions: number;
+  /** History events of the largest execution (the parent, or one Map iteration as a child execution); see history.ts. */
+  maxHistoryEvents: number;
+  /** History events per execution: `execution` (the parent) and `<Map>[<index>]` (`<Map>#2[...]` for a second run). */
+  historyEventsByExecution: Record<string, number>;
+  /** History events per HistoryEventType, all executions together. */
+  historyEventsByType: Record<string, number>;
+  /** State-change events the world emitted during the run. */
+  eventsEmitted: number;
+  /** Emitted events that matched at least one default-bus rule and reached its target(s). */
+  eventsDelivered: number;
+  /** Delivered events that matched no rule. */
+  eventsUnmatched: number;
+  /** Events dropped by a `lostEvents` fault. */
+  eventsLost: number;
+  /** Events still undelivered when the run ended (emitted after the last token wait). */
+  eventsPending: number;
+  /** Rule target invocations that threw (each attempt; EventBridge's async Lambda invoke tries 3 times). */
+  eventTargetErrors: string[];
+  /** Task tokens of this run by final status (`waiting` must be 0). */
+  tokens: Record<'issued' | 'succeeded' | 'failed' | 'timedOut' | 'invokeFailed' | 'waiting', number>;
+  /** Per instance, from the world's own records. */
+  instances: Record<string, InstanceStats>;
 }
 
 export interface RunResult {
@@ -124,29 +152,8 @@ class TaskFailure extends Error {
   }
 }
 
-/** A minimal JSONPath reader for Wait states' SecondsPath / InputPath (`$.a.b`, `$['a'][0]`). */
-export function readPath(pathExpr: string, value: unknown): unknown {
-  if (!pathExpr.startsWith('$') || pathExpr.startsWith('$$')) throw new Error(`unsupported path ${pathExpr}`);
-  const re = /\.([A-Za-z_$][\w$-]*)|\[(\d+)\]|\['([^']*)'\]|\["([^"]*)"\]/gy;
-  re.lastIndex = 1;
-  let cur: any = value;
-  while (re.lastIndex < pathExpr.length) {
-    const start = re.lastIndex;
-    const m = re.exec(pathExpr);
-    if (!m || m.index !== start) throw new Error(`unsupported path ${pathExpr}`);
-    const key = m[1] ?? (m[2] !== undefined ? Number(m[2]) : m[3] ?? m[4]);
-    cur = cur === null || cur === undefined ? undefined : cur[key];
-  }
-  return cur;
-}
+export { readPath } from './json-path';
 
-const emptyBucket = (): WaitBucket => ({ seconds: 0, waitSeconds: 0, retrySeconds: 0, byState: {} });
-
-interface StateInfo {
-  readonly state: AslState;
-  /** Outermost enclosing Map/Parallel state, or undefined at the top level. */
-  readonly container?: { readonly name: string; readonly kind: 'Map' | 'Parallel'; readonly branch: number };
-}
 
 const DDB_COMMANDS: Record<string, new (input: any) => any> = {
   putItem: PutItemCommand,
@@ -183,6 +190,11 @@ export class Simulator {
   private ddb?: DynamoDBClient;
   private doc?: DynamoDBDocumentClient;
   private readonly handlers = new Map<string, { fn: LambdaFunction; handler: Handler }>();
+  /** Task tokens of `.waitForTaskToken` states, answered through the fake Step Functions endpoint. */
+  public readonly tokens = new TokenRegistry();
+  /** The default bus rules of the template. */
+  public readonly router: EventRouter;
+  private readonly inFlight = new Set<Promise<unknown>>();
   private readonly stateInfo = new Map<string, StateInfo>();
   private readonly savedEnv: Record<string, string | undefined> = {};
   private readonly usedNames = new Set<string>();
@@ -207,6 +219,11 @@ export class Simulator {
       });
     });
     this.auditTableName = this.findAuditTable();
+    const names = new Set([...this.functions.values()].map((f) => f.functionName));
+    this.router = EventRouter.fromTemplate(options.template, (arn) => {
+      const m = /^arn:aws:lambda:[^:]+:\d+:function:([^:]+)$/.exec(arn);
+      return m && names.has(m[1]) ? m[1] : undefined;
+    }, { overrides: options.tokenOverrides });
   }
 
   private findAuditTable(): string | undefined {
@@ -229,6 +246,8 @@ export class Simulator {
     this.dynalite = await Dynalite.start();
     const dynamodb = await FakeServer.start('dynamodb', dynamodbHandler(this.world, this.dynalite));
     this.servers.push(dynamodb);
+    const sfn = await FakeServer.start('sfn', sfnHandler(this.world, this.tokens));
+    this.servers.push(sfn);
     const other = await FakeServer.start('catch-all', (req) => {
       this.unexpectedCalls.push({ method: req.method, path: req.path, target: req.headers['x-amz-target'] as string | undefined, body: req.body.slice(0, 2000) });
       return {
@@ -238,7 +257,7 @@ export class Simulator {
       };
     });
     this.servers.push(other);
-    Object.assign(this.endpoints, { ec2: ec2.url, ssm: ssm.url, backup: backup.url, dynamodb: dynamodb.url, other: other.url });
+    Object.assign(this.endpoints, { ec2: ec2.url, ssm: ssm.url, backup: backup.url, dynamodb: dynamodb.url, sfn: sfn.url, other: other.url });
 
     const credentials = { accessKeyId: 'AKIASIMULATOR0000000', secretAccessKey: 'simulator-secret' };
     this.ddb = new DynamoDBClient({ endpoint: dynamodb.url, region: REGION, credentials, maxAttempts: 1 });
@@ -255,6 +274,7 @@ export class Simulator {
       AWS_ENDPOINT_URL_SSM: ssm.url,
       AWS_ENDPOINT_URL_BACKUP: backup.url,
       AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url,
+      AWS_ENDPOINT_URL_SFN: sfn.url,
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_REGION: REGION,
@@ -275,6 +295,7 @@ export class Simulator {
       this.handlers.set(fn.functionName, { fn, handler });
     }
     this.buildTaskHandlers(); // fails early when a Task has no handler
+    await statesTimeoutError(); // learn the interpreter's States.Timeout class once
   }
 
   /** Stop the servers and restore the environment. */
@@ -341,8 +362,39 @@ export class Simulator {
     }
   }
 
+  /** Deliver the world's pending events through the default bus rules, until none is left. */
+  private async deliverEvents(stats: RunStats, executionName: string): Promise<void> {
+    for (let round = 0; round < 100 && this.world.outbox.length > 0; round++) {
+      for (const ev of this.world.takeEvents()) {
+        const deliveries = this.router.route(ev.envelope);
+        if (deliveries.length === 0) stats.eventsUnmatched++;
+        else stats.eventsDelivered++;
+        for (const d of deliveries) {
+          const target = this.lambdaByNameOrArn(d.functionName)!;
+          // EventBridge invokes Lambda asynchronously: an error is retried twice, then the event is dropped.
+          for (let attempt = 1; attempt <= 3; attempt++) {
+            try {
+              await this.invokeLambda(target, d.event, stats, executionName);
+              break;
+            } catch (e) {
+              stats.eventTargetErrors.push(`${d.rule} -> ${d.functionName} (attempt ${attempt}): ${(e as Error).name}: ${(e as Error).message}`);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** Track a handler's promise, so that a run ends only when every handler it started has ended. */
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    const done = () => this.inFlight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
   /** One local handler per Task state (by state name, as aws-local-stepfunctions wants them). */
-  private buildTaskHandlers(stats?: RunStats, executionName = ''): Record<string, (input: any) => Promise<unknown>> {
+  private buildTaskHandlers(stats?: RunStats, executionName = '', executionArn = '', timeline?: Timeline): Record<string, (input: any) => Promise<unknown>> {
     const out: Record<string, (input: any) => Promise<unknown>> = {};
     const missing: string[] = [];
     const extra = this.options.taskHandlers ?? {};
@@ -350,7 +402,7 @@ export class Simulator {
       if (info.state.Type !== 'Task') continue;
       const resource = String(info.state.Resource);
       const custom = extra[name] ?? extra[resource];
-      if (custom) {
+      if (custom && resource !== WAIT_FOR_TOKEN_RESOURCE) {
         out[name] = async (input) => JSON.parse(JSON.stringify((await custom(input)) ?? null));
         continue;
       }
@@ -373,6 +425,35 @@ export class Simulator {
         };
         continue;
       }
+      if (resource === WAIT_FOR_TOKEN_RESOURCE) {
+        const fnParam = info.state.Parameters?.FunctionName;
+        if (typeof fnParam === 'string' && !this.lambdaByNameOrArn(fnParam)) {
+          missing.push(`${name}: lambda:invoke.waitForTaskToken of ${fnParam}, which is not a loaded function`);
+          continue;
+        }
+        const problems = tokenTaskProblems(name, info.state);
+        if (problems.length > 0) {
+          missing.push(...problems);
+          continue;
+        }
+        const deps = {
+          world: this.world,
+          tokens: this.tokens,
+          invoke: async (fn: string, payload: unknown) => {
+            // A custom handler of a token state stands in for its Lambda: it gets the Payload (token included).
+            if (custom) return custom(payload);
+            const target = this.lambdaByNameOrArn(fn);
+            if (!target) throw new TaskFailure('Lambda.ResourceNotFoundException', `Function not found: ${fn}`);
+            return this.invokeLambda(target, payload, stats!, executionName);
+          },
+          deliver: () => this.deliverEvents(stats!, executionName),
+          waited: (instanceId: string | undefined, seconds: number) => timeline!.taskWaited(instanceId, seconds),
+          timeoutError: () => new (statesTimeoutErrorClass!)(),
+        };
+        const timeoutSeconds = typeof info.state.TimeoutSeconds === 'number' ? info.state.TimeoutSeconds : undefined;
+        out[name] = (input) => runTokenTask(deps, { executionArn, stateName: name, timeoutSeconds }, input);
+        continue;
+      }
       const ddb = /^arn:aws:states:::dynamodb:(putItem|getItem|updateItem|deleteItem)$/.exec(resource);
       if (ddb) {
         out[name] = (input) => this.dynamoTask(ddb[1], input);
@@ -383,6 +464,7 @@ export class Simulator {
     if (missing.length > 0) {
       throw new Error(`The simulator has no handler for these Task states (nothing may reach real AWS); give them in taskHandlers:\n- ${missing.join('\n- ')}`);
     }
+    for (const [name, h] of Object.entries(out)) out[name] = (input) => this.track(h(input));
     return out;
   }
 
@@ -412,7 +494,22 @@ export class Simulator {
       timeoutSeconds: typeof def.TimeoutSeconds === 'number' ? def.TimeoutSeconds : undefined,
       exceedsTimeout: false,
       warnings: [],
+      billedTransitions: 0,
+      maxHistoryEvents: 0,
+      historyEventsByExecution: {},
+      historyEventsByType: {},
+      eventsEmitted: 0,
+      eventsDelivered: 0,
+      eventsUnmatched: 0,
+      eventsLost: 0,
+      eventsPending: 0,
+      eventTargetErrors: [],
+      tokens: { issued: 0, succeeded: 0, failed: 0, timedOut: 0, invokeFailed: 0, waiting: 0 },
+      instances: {},
     };
+    this.world.takeEvents(); // events of earlier runs are not this run's
+    const emittedBefore = this.world.eventsEmitted;
+    const lostBefore = this.world.lostEvents.length;
     const seqBefore = this.world.callCount;
     const waitOverrides: Record<string, number> = {};
     const retryOverrides: Record<string, number> = {};
@@ -426,9 +523,10 @@ export class Simulator {
       validationOptions: this.options.validate === false ? { noValidate: true } : { checkArn: true, checkPaths: true },
     });
     const startTime = new Date().toISOString();
+    const timeline = new Timeline(this.stateInfo, stats, this.world.clock, this.options.iterationInstance);
     const execution = machine.run(input as any, {
       overrides: {
-        taskResourceLocalHandlers: this.buildTaskHandlers(stats, executionName) as any,
+        taskResourceLocalHandlers: this.buildTaskHandlers(stats, executionName, executionArn, timeline) as any,
         waitTimeOverrides: waitOverrides,
         retryIntervalOverrides: retryOverrides,
       },
@@ -441,14 +539,14 @@ export class Simulator {
           RedriveCount: 0,
         },
         StateMachine: { Id: sm.arn, Name: sm.name },
+        Task: { Token: TOKEN_PLACEHOLDER },
       },
     });
     const events: any[] = [];
-    const clock = new VirtualClock(this.stateInfo, stats);
     const consumer = (async () => {
       for await (const ev of execution.eventLogs) {
         if (options.keepEvents) events.push(ev);
-        clock.onEvent(ev);
+        timeline.onEvent(ev);
       }
     })();
     let status: ExecutionStatus = 'SUCCEEDED';
@@ -472,7 +570,21 @@ export class Simulator {
       }
     }
     await consumer;
-    clock.finish();
+    // Handlers of aborted iterations may still run: the run ends when they have.
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    timeline.finish();
+    stats.billedTransitions = stats.stateTransitions + stats.retries;
+    stats.historyEventsByExecution = { ...timeline.history.byExecution };
+    stats.historyEventsByType = { ...timeline.history.byType };
+    stats.maxHistoryEvents = timeline.history.max;
+    stats.eventsEmitted = this.world.eventsEmitted - emittedBefore;
+    stats.eventsLost = this.world.lostEvents.length - lostBefore;
+    stats.eventsPending = this.world.outbox.length;
+    for (const t of this.tokens.all(executionArn)) {
+      stats.tokens.issued++;
+      stats.tokens[t.status]++;
+    }
+    stats.instances = instanceStats(this.world);
     stats.apiCalls = this.world.callCounts(seqBefore);
     if (stats.timeoutSeconds !== undefined && stats.virtualSeconds > stats.timeoutSeconds) {
       stats.exceedsTimeout = true;
@@ -542,108 +654,21 @@ export class Simulator {
   }
 }
 
-/** Adds up the nominal seconds of Wait states and Retry back-offs, per top level and per iteration / branch. */
-class VirtualClock {
-  private readonly runs: Record<string, number> = {};
-  private readonly buckets = new Map<string, { group: string; index: number; bucket: WaitBucket }>();
-
-  constructor(private readonly info: Map<string, StateInfo>, private readonly stats: RunStats) {}
-
-  private bucketFor(stateName: string, index: number | undefined): WaitBucket {
-    const c = this.info.get(stateName)?.container;
-    if (!c) return this.stats.topLevel;
-    const run = this.runs[c.name] ?? 1;
-    const group = run > 1 ? `${c.name}#${run}` : c.name;
-    const i = c.kind === 'Map' ? index ?? 0 : c.branch;
-    const key = `${group}|${i}`;
-    let b = this.buckets.get(key);
-    if (!b) {
-      b = { group, index: i, bucket: emptyBucket() };
-      this.buckets.set(key, b);
-    }
-    return b.bucket;
+// The interpreter's States.Timeout error class is not exported; a Retry / Catch on States.TaskFailed must not match
+// it, which the interpreter decides by class. One 1 ms task timeout at start-up gives the class.
+let statesTimeoutErrorClass: (new () => Error) | undefined;
+async function statesTimeoutError(): Promise<void> {
+  if (statesTimeoutErrorClass) return;
+  const probe = new StateMachine({
+    StartAt: 'Probe',
+    States: { Probe: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:123456789012:function:probe', TimeoutSeconds: 0.001, End: true } },
+  } as any, { validationOptions: { noValidate: true } });
+  const run = probe.run({}, { overrides: { taskResourceLocalHandlers: { Probe: () => new Promise((r) => setTimeout(() => r(null), 20)) } } });
+  try {
+    await run.result;
+  } catch (e) {
+    const cause = (e as { cause?: Error }).cause;
+    if (cause?.name === 'States.Timeout') statesTimeoutErrorClass = cause.constructor as new () => Error;
   }
-
-  private payload(stateName: string, value: unknown): void {
-    if (value === undefined) return;
-    const bytes = Buffer.byteLength(JSON.stringify(value) ?? '');
-    if (bytes > this.stats.largestStatePayloadBytes) {
-      this.stats.largestStatePayloadBytes = bytes;
-      this.stats.largestStatePayloadState = stateName;
-    }
-  }
-
-  public onEvent(ev: any): void {
-    switch (ev.type) {
-      case 'ExecutionStarted':
-        this.payload('(execution input)', ev.input);
-        break;
-      case 'StateEntered': {
-        this.stats.stateTransitions++;
-        const name: string = ev.state.name;
-        const info = this.info.get(name);
-        if (!info) break;
-        if ((info.state.Type === 'Map' || info.state.Type === 'Parallel') && !info.container) {
-          this.runs[name] = (this.runs[name] ?? 0) + 1;
-        }
-        if (info.state.Type === 'Wait') {
-          const seconds = this.waitSeconds(name, info.state, ev.state.input);
-          const b = this.bucketFor(name, ev.index);
-          b.waitSeconds += seconds;
-          b.seconds += seconds;
-          b.byState[name] = (b.byState[name] ?? 0) + seconds;
-        }
-        break;
-      }
-      case 'StateExited':
-        this.payload(ev.state.name, ev.state.output);
-        break;
-      case 'StateRetried': {
-        this.stats.retries++;
-        const r = ev.retry.retrier;
-        const attempt: number = ev.retry.attempt; // 1 for the first retry
-        let s = (r.IntervalSeconds ?? 1) * Math.pow(r.BackoffRate ?? 2, attempt - 1);
-        if (r.MaxDelaySeconds !== undefined) s = Math.min(s, r.MaxDelaySeconds);
-        const b = this.bucketFor(ev.state.name, ev.index);
-        b.retrySeconds += s;
-        b.seconds += s;
-        break;
-      }
-    }
-  }
-
-  private waitSeconds(name: string, state: AslState, rawInput: unknown): number {
-    try {
-      if (typeof state.Seconds === 'number') return state.Seconds;
-      let input = rawInput;
-      if (state.InputPath === null) input = {};
-      else if (typeof state.InputPath === 'string') input = readPath(state.InputPath, rawInput);
-      if (typeof state.SecondsPath === 'string') {
-        const v = readPath(state.SecondsPath, input);
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`SecondsPath ${state.SecondsPath} gave ${JSON.stringify(v)}`);
-        return v;
-      }
-      const ts = typeof state.Timestamp === 'string' ? state.Timestamp
-        : typeof state.TimestampPath === 'string' ? readPath(state.TimestampPath, input) : undefined;
-      if (typeof ts === 'string') return Math.max(0, (Date.parse(ts) - Date.now()) / 1000);
-      throw new Error('no Seconds, SecondsPath, Timestamp or TimestampPath');
-    } catch (e) {
-      this.stats.warnings.push(`Wait ${name}: ${(e as Error).message}; counted as 0 s`);
-      return 0;
-    }
-  }
-
-  public finish(): void {
-    const groups: Record<string, WaitBucket[]> = {};
-    for (const { group, index, bucket } of this.buckets.values()) {
-      (groups[group] ??= [])[index] = bucket;
-    }
-    let total = this.stats.topLevel.seconds;
-    for (const [group, list] of Object.entries(groups)) {
-      for (let i = 0; i < list.length; i++) list[i] ??= emptyBucket();
-      total += Math.max(0, ...list.map((b) => b.seconds));
-      this.stats.iterations[group] = list;
-    }
-    this.stats.virtualSeconds = total;
-  }
+  if (!statesTimeoutErrorClass) throw new Error('could not learn the interpreter\'s States.Timeout error class');
 }

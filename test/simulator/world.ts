@@ -2,8 +2,14 @@
  * The shared, per-test "world" behind the fake AWS endpoints: EC2 instances, their SSM agents, the SSM
  * command invocations, the AWS Backup jobs, injected API faults, and an ordered log of every API call.
  *
- * Everything progresses by calls (polls), never by wall-clock time, so a run is deterministic.
+ * Everything progresses by calls (polls), never by wall-clock time, so a run is deterministic. With
+ * `durations`, operations complete by VIRTUAL time instead (each instance's clock, see clock.ts): still
+ * deterministic, never the wall clock. State changes emit EventBridge events into `outbox` (see events/).
  */
+import { Clocks } from './clock';
+import {
+  backupJobChange, copyJobChange, ec2StateChange, EmittedEvent, EventEnvelope, EventKind, ssmInvocationChange,
+} from './events/envelope';
 
 export const ACCOUNT_ID = '123456789012';
 export const REGION = 'us-east-1';
@@ -12,7 +18,7 @@ export const PARTITION = 'aws';
 export type Ec2StateName = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
 export type PingStatus = 'Online' | 'ConnectionLost' | 'Inactive';
 export type Platform = 'Linux' | 'Windows';
-export type ServiceName = 'ec2' | 'ssm' | 'backup' | 'dynamodb';
+export type ServiceName = 'ec2' | 'ssm' | 'backup' | 'dynamodb' | 'sfn';
 
 export const EC2_STATE_CODES: Record<Ec2StateName, number> = {
   'pending': 0,
@@ -76,6 +82,42 @@ export interface InstanceFaults {
   readonly startBackupError?: ApiError;
   /** Final state of copy jobs of this instance's recovery points (default COMPLETED; `hang` stays RUNNING). */
   readonly copy?: 'COMPLETED' | 'FAILED' | 'PARTIAL' | 'hang';
+  /** State-change events about this instance are dropped (all of them, or those of these kinds); counted in `lostEvents`. */
+  readonly lostEvents?: true | EventKind[];
+  /** Durations of this instance's operations (time mode only), over the world's `durations`. */
+  readonly durations?: Partial<Durations>;
+}
+
+/** How long operations take, in virtual seconds on the instance's clock (time mode). */
+export interface Durations {
+  /** SendCommand -> the script's final status. */
+  readonly scriptSeconds: number;
+  /** StartBackupJob -> the job's final state. */
+  readonly backupSeconds: number;
+  /** StartCopyJob -> the copy's final state. */
+  readonly copySeconds: number;
+  /** StopInstances -> stopped. */
+  readonly stopSeconds: number;
+  /** StartInstances -> running. */
+  readonly startSeconds: number;
+  /** running (after a start) -> the SSM agent Online again. */
+  readonly agentReconnectSeconds: number;
+}
+
+/** One power change of an instance, on its clock. */
+export interface PowerRecord {
+  readonly event: 'stopRequested' | 'stopped' | 'startRequested' | 'running';
+  readonly at: number;
+}
+
+/** An operation of an instance that can still complete (what a token wait drives). */
+export interface PendingCompletion {
+  readonly kind: EventKind | 'agent';
+  /** Virtual seconds on the instance's clock when it completes (time mode; in count mode: now). */
+  readonly at: number;
+  readonly describe: string;
+  /** Complete it (state change and its events). */
+  apply(): void;
 }
 
 export interface InstanceSpec {
@@ -112,6 +154,12 @@ export interface Instance {
   commandCount: number;
   stopCalls: number;
   startCalls: number;
+  /** Time mode: when the current stopping / pending state settles. */
+  transitionEndsAt: number;
+  /** Time mode: when the agent is back after a start. */
+  agentOnlineAt: number;
+  /** Stop / start requests and settlements, on the instance's clock. */
+  readonly power: PowerRecord[];
 }
 
 export interface CommandInvocation {
@@ -136,6 +184,9 @@ export interface CommandInvocation {
   statusDetails: string;
   responseCode: number;
   cancelRequested: boolean;
+  /** Virtual time of SendCommand (and of CancelCommand, when cancelled). */
+  readonly startedAt: number;
+  cancelAt?: number;
 }
 
 export interface CopyJob {
@@ -146,6 +197,7 @@ export interface CopyJob {
   readonly destinationRecoveryPointArn: string;
   describeCalls: number;
   state: string;
+  readonly startedAt: number;
 }
 
 export interface BackupJob {
@@ -161,6 +213,9 @@ export interface BackupJob {
   readonly behaviour: BackupBehaviour;
   describeCalls: number;
   state: string;
+  /** Virtual time of StartBackupJob and of reaching a terminal state. */
+  readonly startedAt: number;
+  terminalAt?: number;
 }
 
 export interface ApiCall {
@@ -204,6 +259,11 @@ export interface WorldOptions {
   readonly requireTagForMutation?: { readonly key: string; readonly value: string };
   /** When set, StartBackupJob into another vault fails (AccessDeniedException). */
   readonly allowedBackupVaults?: string[];
+  /**
+   * Time mode: operations complete by virtual time on the instance's clock (a poll before then sees them in
+   * progress; a token wait jumps the clock to the completion). Without it, they complete by counted observations.
+   */
+  readonly durations?: Durations;
 }
 
 const THROTTLE: Record<ServiceName, ApiError> = {
@@ -211,6 +271,7 @@ const THROTTLE: Record<ServiceName, ApiError> = {
   ssm: { code: 'ThrottlingException', message: 'Rate exceeded', httpStatus: 400 },
   backup: { code: 'ThrottlingException', message: 'Rate exceeded', httpStatus: 429 },
   dynamodb: { code: 'ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.', httpStatus: 400 },
+  sfn: { code: 'ThrottlingException', message: 'Rate exceeded', httpStatus: 400 },
 };
 
 /** Thrown by world operations; the fakes turn it into the service's error format. */
@@ -235,8 +296,16 @@ function normalizeBackup(outcome: BackupOutcome | undefined): BackupBehaviour {
 }
 
 export class World {
-  public readonly options: Required<Omit<WorldOptions, 'requireTagForMutation' | 'allowedBackupVaults' | 'backupPolls'>> &
-  Pick<WorldOptions, 'requireTagForMutation' | 'allowedBackupVaults'> & { backupPolls: { created: number; pending: number; running: number } };
+  public readonly options: Required<Omit<WorldOptions, 'requireTagForMutation' | 'allowedBackupVaults' | 'backupPolls' | 'durations'>> &
+  Pick<WorldOptions, 'requireTagForMutation' | 'allowedBackupVaults' | 'durations'> & { backupPolls: { created: number; pending: number; running: number } };
+  /** Virtual time: the run's and each instance's clock. */
+  public readonly clock = new Clocks();
+  /** Events emitted and not yet delivered (the simulator routes them). */
+  public readonly outbox: EmittedEvent[] = [];
+  /** Events dropped by a `lostEvents` fault. */
+  public readonly lostEvents: EmittedEvent[] = [];
+  /** Events emitted (delivered, pending or lost). */
+  public eventsEmitted = 0;
   /** Instances by id. */
   public readonly instances = new Map<string, Instance>();
   /** Instances in insertion order. */
@@ -251,6 +320,10 @@ export class World {
   private readonly copyJobsByToken = new Map<string, CopyJob>();
   public readonly backupJobsByToken = new Map<string, BackupJob>();
   private readonly faults: Array<InjectedFault & { used: number }> = [];
+  /** Jobs by instance id, in the order started (backupJobsFor / copyJobsFor stay cheap for large fleets). */
+  private readonly backupJobIndex = new Map<string, BackupJob[]>();
+  private readonly copyJobIndex = new Map<string, CopyJob[]>();
+
   private seq = 0;
   private idCounter = 0;
 
@@ -269,7 +342,41 @@ export class World {
       },
       requireTagForMutation: options.requireTagForMutation,
       allowedBackupVaults: options.allowedBackupVaults,
+      durations: options.durations,
     };
+  }
+
+  /** Operations complete by virtual time (`durations` given). */
+  public get timed(): boolean {
+    return this.options.durations !== undefined;
+  }
+
+  /** An instance's durations (time mode only). */
+  public durationsOf(instanceId: string): Durations {
+    const base = this.options.durations;
+    if (!base) throw new Error('durations are only defined in time mode');
+    return { ...base, ...this.instances.get(instanceId)?.faults.durations };
+  }
+
+  /** Virtual seconds on an instance's clock. */
+  public now(instanceId: string): number {
+    return this.clock.now(instanceId);
+  }
+
+  // ------------------------------------------------------------------------------------------------ events
+
+  private emit(kind: EventKind, instanceId: string, make: (time: Date) => EventEnvelope): void {
+    const at = this.now(instanceId);
+    const event: EmittedEvent = { kind, instanceId, at, envelope: make(this.clock.dateAt(at)) };
+    this.eventsEmitted++;
+    const lost = this.instances.get(instanceId)?.faults.lostEvents;
+    if (lost === true || (Array.isArray(lost) && lost.includes(kind))) this.lostEvents.push(event);
+    else this.outbox.push(event);
+  }
+
+  /** Take the events emitted so far (in order) for delivery. */
+  public takeEvents(): EmittedEvent[] {
+    return this.outbox.splice(0, this.outbox.length);
   }
 
   // ------------------------------------------------------------------------------------------------ setup
@@ -293,6 +400,9 @@ export class World {
       commandCount: 0,
       stopCalls: 0,
       startCalls: 0,
+      transitionEndsAt: 0,
+      agentOnlineAt: 0,
+      power: [],
     };
     this.instances.set(inst.id, inst);
     this.instanceList.push(inst);
@@ -378,7 +488,9 @@ export class World {
   public observeInstance(inst: Instance): Ec2StateName {
     if (inst.state === 'stopping' || inst.state === 'pending') {
       const never = inst.state === 'stopping' ? inst.faults.stopNeverCompletes : inst.faults.startNeverCompletes;
-      if (!never) {
+      if (this.timed) {
+        if (!never && this.now(inst.id) >= inst.transitionEndsAt) this.settle(inst);
+      } else if (!never) {
         if (inst.transitionPollsLeft > 0) {
           inst.transitionPollsLeft--;
         } else {
@@ -391,13 +503,23 @@ export class World {
     return inst.state;
   }
 
+  private setState(inst: Instance, state: Ec2StateName): void {
+    if (inst.state === state) return;
+    inst.state = state;
+    this.emit('ec2', inst.id, (t) => ec2StateChange(inst.id, state, t));
+  }
+
   private settle(inst: Instance): void {
+    const at = this.timed ? inst.transitionEndsAt : this.now(inst.id);
     if (inst.state === 'stopping') {
-      inst.state = 'stopped';
+      this.setState(inst, 'stopped');
+      inst.power.push({ event: 'stopped', at });
     } else if (inst.state === 'pending') {
-      inst.state = 'running';
+      this.setState(inst, 'running');
+      inst.power.push({ event: 'running', at });
       inst.agentReconnecting = true;
       inst.agentPollsLeft = inst.faults.agentReconnectPolls ?? this.options.agentReconnectPolls;
+      if (this.timed) inst.agentOnlineAt = at + this.durationsOf(inst.id).agentReconnectSeconds;
     }
   }
 
@@ -418,8 +540,10 @@ export class World {
     const previous = inst.state;
     switch (inst.state) {
       case 'running':
-        inst.state = 'stopping';
+        this.setState(inst, 'stopping');
+        inst.power.push({ event: 'stopRequested', at: this.now(inst.id) });
         inst.transitionPollsLeft = this.options.stopPolls;
+        if (this.timed) inst.transitionEndsAt = this.now(inst.id) + this.durationsOf(inst.id).stopSeconds;
         inst.agentReconnecting = false;
         break;
       case 'stopping':
@@ -441,8 +565,10 @@ export class World {
     const previous = inst.state;
     switch (inst.state) {
       case 'stopped':
-        inst.state = 'pending';
+        this.setState(inst, 'pending');
+        inst.power.push({ event: 'startRequested', at: this.now(inst.id) });
         inst.transitionPollsLeft = this.options.startPolls;
+        if (this.timed) inst.transitionEndsAt = this.now(inst.id) + this.durationsOf(inst.id).startSeconds;
         break;
       case 'pending':
       case 'running':
@@ -464,7 +590,9 @@ export class World {
     if (inst.state !== 'running') return inst.agent === 'Inactive' ? 'Inactive' : 'ConnectionLost';
     if (inst.agentReconnecting) {
       if (inst.faults.agentNeverReconnects) return 'ConnectionLost';
-      if (inst.agentPollsLeft > 0) {
+      if (this.timed) {
+        if (this.now(inst.id) < inst.agentOnlineAt) return 'ConnectionLost';
+      } else if (inst.agentPollsLeft > 0) {
         if (advance) inst.agentPollsLeft--;
         return 'ConnectionLost';
       }
@@ -504,7 +632,9 @@ export class World {
       statusDetails: 'Pending',
       responseCode: -1,
       cancelRequested: false,
+      startedAt: this.now(inst.id),
     };
+    this.emit('ssm', inst.id, (t) => ssmInvocationChange(inv, 'Pending', t));
     let list = this.invocationsByInstance.get(inst.id);
     if (!list) this.invocationsByInstance.set(inst.id, list = []);
     list.push(inv);
@@ -518,11 +648,12 @@ export class World {
   public observeInvocation(inv: CommandInvocation): CommandInvocation {
     if (isTerminalInvocation(inv.status)) return inv;
     inv.observations++;
+    if (this.timed) return this.invocationByTime(inv);
     if (inv.cancelRequested) {
       if (inv.status === 'Cancelling') {
         this.finish(inv, 'Cancelled', 'Cancelled', -1);
       } else {
-        inv.status = inv.statusDetails = 'Cancelling';
+        this.setInvocationStatus(inv, 'Cancelling');
       }
       return inv;
     }
@@ -536,7 +667,7 @@ export class World {
     }
     const b = inv.behaviour;
     if (b.status === 'hang' || inv.observations <= (b.inProgressPolls ?? 0)) {
-      inv.status = inv.statusDetails = 'InProgress';
+      this.setInvocationStatus(inv, 'InProgress');
       return inv;
     }
     switch (b.status) {
@@ -549,9 +680,40 @@ export class World {
   }
 
   private finish(inv: CommandInvocation, status: string, details: string, code: number): void {
+    this.setInvocationStatus(inv, status, details);
+    inv.responseCode = code;
+  }
+
+  private setInvocationStatus(inv: CommandInvocation, status: string, details = status): void {
+    const changed = inv.status !== status;
     inv.status = status;
     inv.statusDetails = details;
-    inv.responseCode = code;
+    if (changed) this.emit('ssm', inv.instanceId, (t) => ssmInvocationChange(inv, status, t));
+  }
+
+  /** Time mode: when an invocation ends, and how (undefined: never). */
+  private invocationEnd(inv: CommandInvocation): { at: number; status: string; details: string; code: number } | undefined {
+    if (inv.cancelRequested) return { at: inv.cancelAt ?? inv.startedAt, status: 'Cancelled', details: 'Cancelled', code: -1 };
+    if (inv.agentAtSend === 'Inactive') return { at: inv.startedAt, status: 'Failed', details: 'Undeliverable', code: -1 };
+    if (inv.agentAtSend !== 'Online') {
+      return { at: inv.startedAt + (inv.timeoutSeconds ?? 3600), status: 'TimedOut', details: 'DeliveryTimedOut', code: -1 };
+    }
+    const b = inv.behaviour;
+    const at = inv.startedAt + this.durationsOf(inv.instanceId).scriptSeconds;
+    switch (b.status) {
+      case 'Success': return { at, status: 'Success', details: 'Success', code: b.responseCode ?? 0 };
+      case 'Failed': return { at, status: 'Failed', details: 'Failed', code: b.responseCode ?? 1 };
+      case 'TimedOut': return { at, status: 'TimedOut', details: 'ExecutionTimedOut', code: b.responseCode ?? -1 };
+      case 'Cancelled': return { at, status: 'Cancelled', details: 'Cancelled', code: b.responseCode ?? -1 };
+      default: return undefined;
+    }
+  }
+
+  private invocationByTime(inv: CommandInvocation): CommandInvocation {
+    const end = this.invocationEnd(inv);
+    if (end && this.now(inv.instanceId) >= end.at) this.finish(inv, end.status, end.details, end.code);
+    else if (inv.agentAtSend === 'Online' && !inv.cancelRequested) this.setInvocationStatus(inv, 'InProgress');
+    return inv;
   }
 
   // ------------------------------------------------------------------------------------------------ Backup
@@ -585,20 +747,44 @@ export class World {
       behaviour,
       describeCalls: 0,
       state: 'CREATED',
+      startedAt: this.now(instanceId ?? ''),
     };
     this.backupJobs.set(jobId, job);
+    this.indexJob(this.backupJobIndex, job.instanceId, job);
     if (token) this.backupJobsByToken.set(token, job);
+    this.emit('backup', job.instanceId, (t) => backupJobChange(job, 'CREATED', t));
     return job;
+  }
+
+  private setBackupState(job: BackupJob, state: string, at: number): void {
+    if (job.state === state) return;
+    job.state = state;
+    if (isTerminalJob(state)) job.terminalAt = at;
+    const message = isTerminalJob(state) && state !== 'COMPLETED' ? job.behaviour.statusMessage : undefined;
+    this.emit('backup', job.instanceId, (t) => backupJobChange(job, state, t, message));
+  }
+
+  /** Time mode: when a backup job ends (undefined: never). */
+  private backupEnd(job: BackupJob): number | undefined {
+    return job.behaviour.state === 'hang' ? undefined : job.startedAt + this.durationsOf(job.instanceId).backupSeconds;
   }
 
   public observeBackupJob(job: BackupJob): BackupJob {
     job.describeCalls++;
+    if (isTerminalJob(job.state)) return job;
+    const now = this.now(job.instanceId);
+    if (this.timed) {
+      const end = this.backupEnd(job);
+      if (end !== undefined && now >= end) this.setBackupState(job, job.behaviour.state, end);
+      else if (now > job.startedAt) this.setBackupState(job, 'RUNNING', now);
+      return job;
+    }
     const { created, pending, running } = this.options.backupPolls;
     const n = job.describeCalls;
-    if (n <= created) job.state = 'CREATED';
-    else if (n <= created + pending) job.state = 'PENDING';
-    else if (n <= created + pending + running || job.behaviour.state === 'hang') job.state = 'RUNNING';
-    else job.state = job.behaviour.state;
+    if (n <= created) this.setBackupState(job, 'CREATED', now);
+    else if (n <= created + pending) this.setBackupState(job, 'PENDING', now);
+    else if (n <= created + pending + running || job.behaviour.state === 'hang') this.setBackupState(job, 'RUNNING', now);
+    else this.setBackupState(job, job.behaviour.state, now);
     return job;
   }
 
@@ -609,11 +795,17 @@ export class World {
     this.commands.clear();
     this.invocationsByInstance.clear();
     this.backupJobs.clear();
+    this.backupJobIndex.clear();
+    this.copyJobIndex.clear();
     this.backupJobsByToken.clear();
     this.copyJobs.clear();
     this.copyJobsByToken.clear();
     this.calls.length = 0;
     this.faults.length = 0;
+    this.outbox.length = 0;
+    this.lostEvents.length = 0;
+    this.eventsEmitted = 0;
+    this.clock.reset();
   }
 
   /** StartCopyJob of a recovery point this world's backup jobs created; idempotent by token. */
@@ -634,23 +826,92 @@ export class World {
       describeCalls: 0,
       state: 'CREATED',
       destinationRecoveryPointArn: `arn:${PARTITION}:ec2:us-west-2::image/ami-${id.toLowerCase().padStart(17, '0')}`,
+      startedAt: this.now(source.instanceId),
     };
     this.copyJobs.set(job.copyJobId, job);
+    this.indexJob(this.copyJobIndex, job.instanceId, job);
     if (token) this.copyJobsByToken.set(token, job);
+    this.emit('copy', job.instanceId, (t) => copyJobChange(job, 'CREATED', t));
     return job;
   }
 
-  /** CREATED on the first look, RUNNING on the second, then the final state (unless it hangs). */
+  private setCopyState(job: CopyJob, state: string): void {
+    if (job.state === state) return;
+    job.state = state;
+    this.emit('copy', job.instanceId, (t) => copyJobChange(job, state, t));
+  }
+
+  private copyEnd(job: CopyJob): number | undefined {
+    return job.finalState === 'hang' ? undefined : job.startedAt + this.durationsOf(job.instanceId).copySeconds;
+  }
+
+  /** CREATED on the first look, RUNNING on the second, then the final state (unless it hangs). Time mode: by time. */
   public observeCopyJob(job: CopyJob): CopyJob {
     job.describeCalls++;
-    if (job.describeCalls <= 1) job.state = 'CREATED';
-    else if (job.describeCalls <= 2 || job.finalState === 'hang') job.state = 'RUNNING';
-    else job.state = job.finalState;
+    if (isTerminalJob(job.state)) return job;
+    if (this.timed) {
+      const now = this.now(job.instanceId);
+      const end = this.copyEnd(job);
+      if (end !== undefined && now >= end) this.setCopyState(job, job.finalState);
+      else if (now > job.startedAt) this.setCopyState(job, 'RUNNING');
+      return job;
+    }
+    if (job.describeCalls <= 1) this.setCopyState(job, 'CREATED');
+    else if (job.describeCalls <= 2 || job.finalState === 'hang') this.setCopyState(job, 'RUNNING');
+    else this.setCopyState(job, job.finalState);
     return job;
+  }
+
+  // ------------------------------------------------------------------------------------------------ driving
+
+  /**
+   * The in-flight operations of an instance that can still complete, soonest first (count mode: in the order they
+   * were started, all "now"). A token wait applies them one at a time until its token is answered.
+   */
+  public pendingCompletions(instanceId: string): PendingCompletion[] {
+    const inst = this.instances.get(instanceId);
+    if (!inst) return [];
+    const now = this.now(instanceId);
+    const out: PendingCompletion[] = [];
+    const at = (t: number | undefined) => (this.timed ? t : now);
+    if (inst.state === 'stopping' || inst.state === 'pending') {
+      const never = inst.state === 'stopping' ? inst.faults.stopNeverCompletes : inst.faults.startNeverCompletes;
+      if (!never) {
+        out.push({ kind: 'ec2', at: at(inst.transitionEndsAt)!, describe: `${inst.id} ${inst.state}`, apply: () => this.settle(inst) });
+      }
+    }
+    for (const inv of this.commandsFor(instanceId)) {
+      if (isTerminalInvocation(inv.status)) continue;
+      if (this.timed) {
+        const end = this.invocationEnd(inv);
+        if (end) out.push({ kind: 'ssm', at: end.at, describe: `command ${inv.commandId}`, apply: () => this.finish(inv, end.status, end.details, end.code) });
+      } else if (inv.behaviour.status !== 'hang' || inv.cancelRequested || inv.agentAtSend !== 'Online') {
+        out.push({
+          kind: 'ssm',
+          at: now,
+          describe: `command ${inv.commandId}`,
+          apply: () => {
+            inv.racePollsLeft = 0;
+            for (let i = 0; i < 1000 && !isTerminalInvocation(inv.status); i++) this.observeInvocation(inv);
+          },
+        });
+      }
+    }
+    for (const job of this.backupJobsFor(instanceId)) {
+      if (isTerminalJob(job.state)) continue;
+      const end = this.timed ? this.backupEnd(job) : job.behaviour.state === 'hang' ? undefined : now;
+      if (end !== undefined) out.push({ kind: 'backup', at: end, describe: `backup job ${job.backupJobId}`, apply: () => this.setBackupState(job, job.behaviour.state, end) });
+    }
+    for (const job of this.copyJobsFor(instanceId)) {
+      if (isTerminalJob(job.state)) continue;
+      const end = this.timed ? this.copyEnd(job) : job.finalState === 'hang' ? undefined : now;
+      if (end !== undefined) out.push({ kind: 'copy', at: end, describe: `copy job ${job.copyJobId}`, apply: () => this.setCopyState(job, job.finalState) });
+    }
+    return out.sort((a, b) => a.at - b.at);
   }
 
   public copyJobsFor(instanceId: string): CopyJob[] {
-    return [...this.copyJobs.values()].filter((j) => j.instanceId === instanceId);
+    return [...this.copyJobIndex.get(instanceId) ?? []];
   }
 
   // ------------------------------------------------------------------------------------------------ reading results
@@ -665,9 +926,19 @@ export class World {
     return this.invocationsByInstance.get(instanceId) ?? [];
   }
 
-  public backupJobsFor(instanceId: string): BackupJob[] {
-    return [...this.backupJobs.values()].filter((j) => j.instanceId === instanceId);
+  private indexJob<T>(index: Map<string, T[]>, instanceId: string, job: T): void {
+    let list = index.get(instanceId);
+    if (!list) index.set(instanceId, list = []);
+    list.push(job);
   }
+
+  public backupJobsFor(instanceId: string): BackupJob[] {
+    return [...this.backupJobIndex.get(instanceId) ?? []];
+  }
+}
+
+export function isTerminalJob(state: string): boolean {
+  return ['COMPLETED', 'FAILED', 'ABORTED', 'EXPIRED', 'PARTIAL'].includes(state);
 }
 
 export function isTerminalInvocation(status: string): boolean {

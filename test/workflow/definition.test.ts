@@ -30,21 +30,25 @@ describe('the state machine definition', () => {
       expect({ name, retry: (task.Retry ?? []).length > 0 }).toEqual({ name, retry: true });
       for (const retry of task.Retry!) {
         expect(retry.MaxAttempts).toBeGreaterThan(0);
-        expect(retry.MaxAttempts).toBeLessThanOrEqual(6);
+        // A waiting Task's timeout is its fallback look: retried up to its bound (tested in waiting-task.test.ts).
+        if (!(String(task.Resource).endsWith('.waitForTaskToken') && retry.ErrorEquals.join() === 'States.Timeout')) {
+          expect(retry.MaxAttempts).toBeLessThanOrEqual(6);
+        }
       }
       expect({ name, catchAll: (task.Catch ?? []).some(c => c.ErrorEquals.includes('States.ALL')) })
         .toEqual({ name, catchAll: true });
     }
     const lambdaTasks = tasks.filter(([, s]) => String(s.Resource).includes('lambda'));
     for (const [name, task] of lambdaTasks) {
-      expect({ name, errors: task.Retry![0].ErrorEquals }).toEqual({ name, errors: expect.arrayContaining(['TransientError', 'Lambda.TooManyRequestsException']) });
+      const errors = task.Retry!.flatMap(r => r.ErrorEquals);
+      expect({ name, errors }).toEqual({ name, errors: expect.arrayContaining(['TransientError', 'Lambda.TooManyRequestsException']) });
       expect(task.TimeoutSeconds).toBeDefined();
     }
   });
 
-  test('every wait is a bounded poll: Wait → check → Choice leaving on done or expired', () => {
+  test('the polled waits (the SSM agent\'s) are bounded polls: Wait → check → Choice leaving on done or expired', () => {
     const waits = states.filter(([, s]) => s.Type === 'Wait');
-    expect(waits.length).toBeGreaterThanOrEqual(7);
+    expect(waits.length).toBe(2);
     for (const [name, wait] of waits) {
       expect({ name, path: wait.SecondsPath }).toEqual({ name, path: expect.stringMatching(/\.poll\.nextWaitSeconds$/) });
       const check = byName.get(wait.Next!)!;
@@ -82,15 +86,49 @@ describe('the state machine definition', () => {
     expect(predecessors('Write fallback audit record')).toEqual(['Write run audit record']);
   });
 
-  test('every failure before the instances goes to the run audit record', () => {
-    for (const name of ['Validate input', 'Discover instances', 'For each instance']) {
-      expect(definition.States[name].Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Write run audit record' })]);
+  test('every failure before the instances goes to the run audit record; a failed Map first to its page\'s entries', () => {
+    for (const name of ['Validate input', 'Discover instances', 'Write page audit entries']) {
+      expect(definition.States[name].Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Write run audit record', ResultPath: '$.runError' })]);
     }
+    expect(definition.States['For each instance'].Catch).toEqual([
+      expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Write page audit entries', ResultPath: '$.runError' }),
+    ]);
   });
 
-  test('one iteration per instance, with its own input only, concurrency bounded', () => {
+  test('the fleet level loops page by page: discover → Map → page entries → next page or the run record', () => {
+    const S = definition.States;
+    expect(S['Validate input'].Next).toBe('Discover instances');
+    expect(S['Discover instances']).toMatchObject({
+      Next: 'For each instance',
+      ResultPath: '$.page',
+      Parameters: { 'config.$': '$.config', 'nextToken.$': '$.page.nextToken', 'pageNumber.$': '$.tally.pages' },
+    });
+    expect(S['For each instance'].Next).toBe('Write page audit entries');
+    expect(S['Write page audit entries']).toMatchObject({
+      Next: 'More instances to discover?',
+      ResultPath: '$.tally',
+      Parameters: expect.objectContaining({ 'items.$': '$.page.items', 'tally.$': '$.tally' }),
+    });
+    const more = S['More instances to discover?'];
+    expect(more.Choices).toEqual([
+      { Variable: '$.runError.Error', IsPresent: true, Next: 'Write run audit record' },
+      { Variable: '$.page.nextToken', StringEquals: '', Next: 'Write run audit record' },
+    ]);
+    expect(more.Default).toBe('Discover instances');
+    // The run record gets the tally, never a list of the fleet.
+    expect(S['Write run audit record'].Parameters).toEqual({
+      'execution.$': '$.execution', 'input.$': '$.input', 'config.$': '$.config', 'tally.$': '$.tally', 'runError.$': '$.runError',
+    });
+    expect(S['Start run'].Parameters).toMatchObject({
+      page: { items: [], excluded: [], excludedCount: 0, nextToken: '' },
+      tally: { pages: 0, instanceCount: 0, excludedSample: [] },
+    });
+  });
+
+  test('one iteration per instance, with its own input only, concurrency bounded; outcomes replace the page\'s instances', () => {
     expect(map.MaxConcurrency).toBe(10);
-    expect(map.ItemsPath).toBe('$.discovery.instances');
+    expect(map.ItemsPath).toBe('$.page.items');
+    expect(map.ResultPath).toBe('$.page.items');
     expect(map.ItemSelector).toEqual({
       'instance.$': '$$.Map.Item.Value',
       'config.$': '$.config',
@@ -104,7 +142,7 @@ describe('the state machine definition', () => {
     for (const [name, state] of stopStates) {
       const exits = successors(state).filter(n => !n.startsWith('Stop instance'));
       for (const exit of exits) {
-        expect({ name, exit }).toEqual({ name, exit: expect.stringMatching(/^(Instance stopped by this run\?|Backup: start job)$/) });
+        expect({ name, exit }).toEqual({ name, exit: expect.stringMatching(/^(Instance stopped by this run\?|Backup job)$/) });
       }
     }
     const backupExits = Object.entries(instanceChain.States).filter(([n]) => n.startsWith('Backup'))

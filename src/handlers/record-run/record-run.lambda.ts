@@ -1,19 +1,17 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { AUDIT_ENTRY_FIELDS, type AuditEntry, causeMessage, toAuditEntry } from '../../runtime/audit-entry';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { pickEntry, sleep, tallyOf } from '../../runtime/audit-batch';
+import { type AuditEntry, causeMessage } from '../../runtime/audit-entry';
 import {
   auditEnvironment,
   expiry,
-  instanceItem,
-  instanceItemKey,
   PARTITION_KEY,
   RECORD_TYPE,
   RECORD_TYPE_RUN,
   RUN_EXECUTION_ID,
-  unknownInstance,
 } from '../../runtime/audit-table';
-import type { ExecutionContext, InstanceOutcome, RecordRunEvent, RecordRunResult } from '../../runtime/contracts';
-import { rethrowClassified, TransientError } from '../../runtime/errors';
+import type { ExecutionContext, RecordRunEvent, RecordRunResult, RunTally } from '../../runtime/contracts';
+import { rethrowClassified } from '../../runtime/errors';
 import { createLogger } from '../../runtime/log';
 import { metricsRecord, parseExecutionArn, RunCounts, runNotification, runSummary } from '../../runtime/run-summary';
 import { isFailedOutcome, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } from '../../runtime/status';
@@ -29,26 +27,12 @@ export const RUN_ITEM_BUDGET_BYTES = 350 * 1024;
 export const INPUT_BUDGET_BYTES = 10 * 1024;
 /** Bytes the list of excluded instances may take in the run item. */
 export const EXCLUDED_BUDGET_BYTES = 40 * 1024;
-/** Items per BatchWriteItem (DynamoDB's limit). */
-export const BATCH_WRITE_SIZE = 25;
-/** Keys per BatchGetItem (DynamoDB's limit). */
-export const BATCH_GET_SIZE = 100;
-/** Attempts of a batch before its unprocessed items count as a (retryable) failure. */
-export const BATCH_ATTEMPTS = 6;
-const BATCH_BACKOFF_MS = 25;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Queries of the run index, while it shows fewer entries than the pages recorded (the index is eventually consistent). */
+export const INDEX_ATTEMPTS = 5;
+const INDEX_BACKOFF_MS = 200;
 
 function byteSize(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) {
-    out.push(items.slice(i, i + size));
-  }
-  return out;
 }
 
 function truncatedInput(input: unknown): string {
@@ -58,61 +42,6 @@ function truncatedInput(input: unknown): string {
   }
   const marker = '...(truncated)';
   return Buffer.from(text, 'utf8').subarray(0, INPUT_BUDGET_BYTES - marker.length - 8).toString('utf8') + marker;
-}
-
-function pickEntry(item: Record<string, unknown>): AuditEntry {
-  const entry: Record<string, unknown> = {};
-  for (const field of AUDIT_ENTRY_FIELDS) {
-    entry[field] = item[field] ?? '';
-  }
-  return entry as unknown as AuditEntry;
-}
-
-/** An entry for an instance whose entry is nowhere to be found: says so rather than dropping the instance. */
-function missingEntry(outcome: InstanceOutcome, reason: string): AuditEntry {
-  const unknown = 'Unknown';
-  return {
-    InstanceId: outcome.instanceId,
-    InstanceStateAtStart: outcome.instance?.state ?? unknown,
-    Platform: outcome.instance?.platform ?? unknown,
-    PreBackupScriptStatus: unknown,
-    StopEc2InstanceStatus: unknown,
-    BackupJobStatus: unknown,
-    StartEc2InstanceStatus: unknown,
-    PostBackupScriptStatus: unknown,
-    FailureMessage: outcome.succeeded || outcome.skipped ? '' : `the instance failed; ${reason}`,
-    BackupJobId: '',
-    RecoveryPointArn: '',
-    PreBackupScriptCommandId: '',
-    PostBackupScriptCommandId: '',
-    CopyJobStatus: unknown,
-    CopyJobId: '',
-    CopyRecoveryPointArn: '',
-    StoppedSeconds: 0,
-    Outcome: outcome.succeeded ? OUTCOME_SUCCEEDED : outcome.skipped ? OUTCOME_SKIPPED : OUTCOME_FAILED,
-    Notes: reason,
-  };
-}
-
-async function batchWrite(tableName: string, items: Array<Record<string, unknown>>): Promise<void> {
-  for (const chunk of chunks(items, BATCH_WRITE_SIZE)) {
-    let requests: any[] = chunk.map((Item) => ({ PutRequest: { Item } }));
-    for (let attempt = 1; requests.length > 0; attempt++) {
-      if (attempt > BATCH_ATTEMPTS) {
-        throw new TransientError(`BatchWriteItem left ${requests.length} audit entries unprocessed after ${BATCH_ATTEMPTS} attempts`);
-      }
-      if (attempt > 1) {
-        await sleep(BATCH_BACKOFF_MS * 2 ** (attempt - 2));
-      }
-      let output;
-      try {
-        output = await dynamo.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
-      } catch (err) {
-        rethrowClassified(err, 'BatchWriteItem audit entries');
-      }
-      requests = output.UnprocessedItems?.[tableName] ?? [];
-    }
-  }
 }
 
 async function queryRunEntries(tableName: string, indexName: string, executionId: string): Promise<Map<string, Record<string, unknown>>> {
@@ -142,33 +71,41 @@ async function queryRunEntries(tableName: string, indexName: string, executionId
   return items;
 }
 
-/** Reads instance items the index does not show (yet: indexes are eventually consistent) from the table itself. */
-async function getEntries(tableName: string, executionId: string, instanceIds: string[]): Promise<Map<string, Record<string, unknown>>> {
-  const items = new Map<string, Record<string, unknown>>();
-  for (const chunk of chunks(instanceIds, BATCH_GET_SIZE)) {
-    let keys: Array<Record<string, unknown>> = chunk.map((id) => ({ [PARTITION_KEY]: instanceItemKey(executionId, id) }));
-    for (let attempt = 1; keys.length > 0 && attempt <= BATCH_ATTEMPTS; attempt++) {
-      if (attempt > 1) {
-        await sleep(BATCH_BACKOFF_MS * 2 ** (attempt - 2));
-      }
-      let output;
-      try {
-        output = await dynamo.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
-      } catch (err) {
-        rethrowClassified(err, 'BatchGetItem audit entries');
-      }
-      for (const item of output.Responses?.[tableName] ?? []) {
-        if (typeof item.InstanceId === 'string') {
-          items.set(item.InstanceId, item);
-        }
-      }
-      keys = (output.UnprocessedKeys?.[tableName]?.Keys as Array<Record<string, unknown>> | undefined) ?? [];
-    }
-  }
-  return items;
+/** The run's counts: from the entries when the index shows every entry the pages recorded, else from the tally. */
+interface Counts {
+  readonly instances: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly excluded: number;
+  readonly maxStoppedSeconds: number;
 }
 
-function runFailureMessage(event: RecordRunEvent, entries: AuditEntry[]): string {
+function countsOf(entries: AuditEntry[], tally: RunTally): Counts {
+  if (entries.length < tally.instanceCount) {
+    return {
+      instances: tally.instanceCount,
+      succeeded: tally.succeededCount,
+      failed: tally.failedCount,
+      skipped: tally.skippedCount,
+      excluded: tally.excludedCount,
+      maxStoppedSeconds: tally.maxStoppedSeconds,
+    };
+  }
+  // An instance skipped because another run held its lease neither succeeded nor failed the run.
+  const failed = entries.filter((e) => isFailedOutcome(e.Outcome)).length;
+  const skipped = entries.filter((e) => e.Outcome === OUTCOME_SKIPPED).length;
+  return {
+    instances: entries.length,
+    succeeded: entries.length - failed - skipped,
+    failed,
+    skipped,
+    excluded: tally.excludedCount,
+    maxStoppedSeconds: Math.max(tally.maxStoppedSeconds, ...entries.map((e) => Number(e.StoppedSeconds) || 0)),
+  };
+}
+
+function runFailureMessage(event: RecordRunEvent, entries: AuditEntry[], counts: Counts): string {
   const parts: string[] = [];
   if (event.runError) {
     const message = causeMessage(event.runError);
@@ -176,10 +113,12 @@ function runFailureMessage(event: RecordRunEvent, entries: AuditEntry[]): string
       ? `invalid input: ${message.replace(/^InvalidInputError: /, '')}`
       : `${event.config ? 'run failed' : 'run failed before any instance was touched'}: ${message}`);
   }
-  const failed = entries.filter((e) => isFailedOutcome(e.Outcome));
-  if (failed.length > 0) {
-    const shown = failed.slice(0, 10).map((e) => e.InstanceId).join(', ');
-    parts.push(`${failed.length} of ${entries.length} instances failed: ${shown}${failed.length > 10 ? ` and ${failed.length - 10} more` : ''}`);
+  if (counts.failed > 0) {
+    const failed = entries.filter((e) => isFailedOutcome(e.Outcome)).sort((a, b) => a.InstanceId.localeCompare(b.InstanceId));
+    const shown = failed.slice(0, 10).map((e) => e.InstanceId);
+    const more = counts.failed - shown.length;
+    const list = shown.length > 0 ? `: ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ' (see their entries in the table)';
+    parts.push(`${counts.failed} of ${counts.instances} instances failed${list}`);
   }
   return parts.join('; ');
 }
@@ -188,16 +127,15 @@ function runItem(
   event: RecordRunEvent,
   execution: ExecutionContext,
   entries: AuditEntry[],
+  counts: Counts,
+  tally: RunTally,
   env: { runIndexName: string; retentionDays: number },
   now: Date,
 ): Record<string, unknown> {
   const config = event.config;
-  // An instance skipped because another run held its lease neither succeeded nor failed the run.
-  const failedCount = entries.filter((e) => isFailedOutcome(e.Outcome)).length;
-  const skippedCount = entries.filter((e) => e.Outcome === OUTCOME_SKIPPED).length;
-  const status = event.runError || failedCount > 0 ? OUTCOME_FAILED : OUTCOME_SUCCEEDED;
+  const status = event.runError || counts.failed > 0 ? OUTCOME_FAILED : OUTCOME_SUCCEEDED;
 
-  const excluded = (event.excluded ?? []).map((e) => ({ InstanceId: e.instanceId, State: e.state, Reason: e.reason }));
+  const excluded = tally.excludedSample.map((e) => ({ InstanceId: e.instanceId, State: e.state, Reason: e.reason }));
   const excludedShown: typeof excluded = [];
   let excludedBytes = 0;
   for (const e of excluded) {
@@ -215,14 +153,15 @@ function runItem(
     StartTime: execution.startTime,
     EndTime: now.toISOString(),
     Run_Status: status,
-    Run_FailureMessage: runFailureMessage(event, entries),
-    InstanceCount: entries.length,
-    SucceededCount: entries.length - failedCount - skippedCount,
-    FailedCount: failedCount,
-    SkippedCount: skippedCount,
-    ExcludedCount: excluded.length,
+    Run_FailureMessage: runFailureMessage(event, entries, counts),
+    InstanceCount: counts.instances,
+    SucceededCount: counts.succeeded,
+    FailedCount: counts.failed,
+    SkippedCount: counts.skipped,
+    ExcludedCount: counts.excluded,
     ExcludedInstances: excludedShown,
-    ExcludedInstances_Complete: excludedShown.length === excluded.length,
+    ExcludedInstances_Complete: excludedShown.length === counts.excluded,
+    DiscoveryPages: tally.pages,
     TagKey: config?.tagKey,
     TagValue: config?.tagValue,
     FilterTagKey: config?.filterTagKey || undefined,
@@ -252,104 +191,87 @@ function runItem(
     used += size;
     shown.push(entry);
   }
-  const complete = shown.length === ordered.length;
+  const complete = shown.length === counts.instances;
   item.Workflow_Overall_Status = shown;
   item.Workflow_Overall_Status_Complete = complete;
   item.Instance_Records = complete
     ? note
-    : `Workflow_Overall_Status holds ${shown.length} of ${ordered.length} entries (failed first). ${note}`;
+    : `Workflow_Overall_Status holds ${shown.length} of ${counts.instances} entries (failed first). ${note}`;
   return item;
 }
 
-/** Writes the run's audit record (and the entries of instances whose chain could not write its own). */
+/**
+ * Writes the run's audit record. Every instance's entry is already in the table (record-instance in each chain,
+ * record-page for the rest); this reads them back through the run index, and the tally of the pages gives the
+ * counts to expect.
+ */
 export const handler = async (received: RecordRunEvent): Promise<RecordRunResult> => {
   const event = withoutPlaceholders(received);
   const env = auditEnvironment(true);
   const now = new Date();
   const execution = event.execution;
-  const outcomes = new Map<string, InstanceOutcome>();
-  for (const outcome of event.outcomes ?? []) {
-    if (outcome && outcome.instanceId) {
-      outcomes.set(outcome.instanceId, outcome);
-    }
-  }
+  const tally = tallyOf(event.tally);
 
-  // 1. Entries the instance chains could not write.
-  const written = new Map<string, AuditEntry>();
-  const unrecorded = [...outcomes.values()].filter((o) => o.recorded === false);
-  if (unrecorded.length > 0) {
-    const items = unrecorded.map((o) => {
-      const entry = event.config
-        ? toAuditEntry(o.instance ?? unknownInstance(o.instanceId), event.config, o.steps)
-        : missingEntry(o, 'the run configuration was not available to derive the entry');
-      written.set(o.instanceId, entry);
-      return instanceItem(execution, entry, env.retentionDays, now);
-    });
-    await batchWrite(env.tableName, items);
-    log.info('instance entries written', { count: items.length });
+  // 1. Every entry of the run, through the index; it is eventually consistent, so wait a little for the entries
+  //    the pages recorded that it does not show yet.
+  let found = await queryRunEntries(env.tableName, env.runIndexName, execution.id);
+  for (let attempt = 1; found.size < tally.instanceCount && attempt < INDEX_ATTEMPTS; attempt++) {
+    await sleep(INDEX_BACKOFF_MS * 2 ** (attempt - 1));
+    found = await queryRunEntries(env.tableName, env.runIndexName, execution.id);
   }
-
-  // 2. Every entry of the run: the index, then the table itself for what the index does not show yet.
-  const found = await queryRunEntries(env.tableName, env.runIndexName, execution.id);
-  const missing = [...outcomes.keys()].filter((id) => !written.has(id) && !(found.get(id)?.Outcome));
-  if (missing.length > 0) {
-    for (const [id, item] of await getEntries(env.tableName, execution.id, missing)) {
-      found.set(id, item);
-    }
-  }
-  const entries = new Map<string, AuditEntry>();
-  for (const [id, item] of found) {
+  const entries: AuditEntry[] = [];
+  for (const item of found.values()) {
     if (item.Outcome) {
-      entries.set(id, pickEntry(item));
+      entries.push(pickEntry(item));
     }
   }
-  for (const [id, entry] of written) {
-    entries.set(id, entry);
+  if (entries.length < tally.instanceCount) {
+    log.warn('the run index does not show every entry yet', { shown: entries.length, recorded: tally.instanceCount });
   }
-  let lost = 0;
-  for (const [id, outcome] of outcomes) {
-    if (!entries.has(id)) {
-      lost++;
-      entries.set(id, missingEntry(outcome, 'its audit entry was not found in the table'));
-    }
-  }
-  if (lost > 0) {
-    log.warn('instance entries not found', { count: lost });
-  }
+  const counts = countsOf(entries, tally);
 
-  // 3. The run item.
-  const item = runItem(event, execution, [...entries.values()], env, now);
+  // 2. The run item.
+  const item = runItem(event, execution, entries, counts, tally, env, now);
   try {
     await dynamo.send(new PutCommand({ TableName: env.tableName, Item: item }));
   } catch (err) {
     rethrowClassified(err, 'PutItem run record');
   }
-  const all = [...entries.values()];
   const status = item.Run_Status as RecordRunResult['status'];
   const message = item.Run_FailureMessage as string;
-  const notification = runNotification(execution, status, message, all, env.tableName);
+  const notification = runNotification(execution, status, message, entries, env.tableName);
+  const summary = runSummary(execution, { status, endTime: item.EndTime as string, excludedCount: counts.excluded, message }, entries);
   const result: RecordRunResult = {
     status,
-    instanceCount: item.InstanceCount as number,
-    failedCount: item.FailedCount as number,
-    skippedCount: (item.SkippedCount as number) ?? 0,
+    instanceCount: counts.instances,
+    failedCount: counts.failed,
+    skippedCount: counts.skipped,
     message,
     notificationSubject: notification.subject,
     notificationMessage: notification.message,
-    summary: runSummary(execution, {
-      status,
-      endTime: item.EndTime as string,
-      excludedCount: (item.ExcludedCount as number) ?? 0,
-      message,
-    }, all),
+    // The counts of the whole run, even when the index showed only part of it.
+    summary: {
+      ...summary,
+      instanceCount: counts.instances,
+      succeededCount: counts.succeeded,
+      failedCount: counts.failed,
+      failuresTruncated: summary.failuresTruncated || counts.failed > summary.failures.length,
+    },
   };
-  log.info('run recorded', { status, instanceCount: result.instanceCount, failedCount: result.failedCount, skippedCount: result.skippedCount, complete: item.Workflow_Overall_Status_Complete });
+  log.info('run recorded', {
+    status,
+    instanceCount: counts.instances,
+    failedCount: counts.failed,
+    skippedCount: counts.skipped,
+    pages: tally.pages,
+    complete: item.Workflow_Overall_Status_Complete,
+  });
   emitMetrics(execution.id, {
-    succeeded: (item.SucceededCount as number) ?? 0,
-    failed: result.failedCount,
-    excluded: (item.ExcludedCount as number) ?? 0,
-    skipped: result.skippedCount,
-    maxStoppedSeconds: Math.max(0, ...all.map((e) => Number(e.StoppedSeconds) || 0)),
+    succeeded: counts.succeeded,
+    failed: counts.failed,
+    excluded: counts.excluded,
+    skipped: counts.skipped,
+    maxStoppedSeconds: counts.maxStoppedSeconds,
   }, now);
   return result;
 };

@@ -1,10 +1,13 @@
 import { ListCommandInvocationsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { ScriptStatusResult, SendScriptEvent } from '../../runtime/contracts';
 import { rethrowClassified } from '../../runtime/errors';
+import { awaitCompletion, waitClients } from '../../runtime/event-wait';
 import { createLogger } from '../../runtime/log';
 import { nextPoll, scriptPolicy } from '../../runtime/poll';
 import { commandComment, outputKeyPrefix } from '../../runtime/script-command';
+import { checkScript } from '../../runtime/script-status';
 import { RUN_REMOTE_SCRIPT_DOCUMENT, SSM_PENDING } from '../../runtime/status';
+import { scriptResourceId } from '../../runtime/waits';
 
 const ssm = new SSMClient({});
 const log = createLogger('send-script');
@@ -38,7 +41,10 @@ async function existingCommandId(instanceId: string, comment: string, invokedAft
   return undefined;
 }
 
-/** Sends the phase's script to one instance through AWS-RunRemoteScript, once per execution, instance and phase. */
+/**
+ * Sends the phase's script to one instance through AWS-RunRemoteScript, once per execution, instance and phase.
+ * With a task token, the wait for its end is registered too.
+ */
 export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResult> => {
   const { instanceId, phase, script, execution } = event;
   const comment = commandComment(execution, phase);
@@ -78,7 +84,7 @@ export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResul
     log.info('command sent', { instanceId, phase, commandId, timeoutSeconds: script.timeoutSeconds, outputLocation });
   }
 
-  return {
+  const sent: ScriptStatusResult = {
     commandId,
     instanceId,
     status: SSM_PENDING,
@@ -90,4 +96,20 @@ export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResul
     done: false,
     poll: nextPoll(null, scriptPolicy(script.timeoutSeconds)),
   };
+  if (!event.taskToken) {
+    return sent;
+  }
+  // Waiting on events: SSM's status-change event of the invocation resumes the Task (or this look, when the
+  // script is already over).
+  return awaitCompletion(waitClients(), {
+    kind: 'script',
+    taskToken: event.taskToken,
+    execution,
+    instanceId,
+    resourceId: scriptResourceId(commandId, instanceId),
+    previous: sent,
+    maxSeconds: scriptPolicy(script.timeoutSeconds).maxSeconds,
+    check: (poll) => checkScript(ssm, sent, poll, log),
+    log,
+  });
 };

@@ -1,7 +1,9 @@
 import { createHash } from 'crypto';
 import { BackupClient, StartBackupJobCommand, type StartBackupJobCommandInput } from '@aws-sdk/client-backup';
+import { checkBackupJob } from '../../runtime/backup-job';
 import type { BackupJobResult, StartBackupJobEvent } from '../../runtime/contracts';
 import { rethrowClassified } from '../../runtime/errors';
+import { awaitCompletion, waitClients } from '../../runtime/event-wait';
 import { createLogger } from '../../runtime/log';
 import { backupPolicy, nextPoll } from '../../runtime/poll';
 import { RECOVERY_POINT_TAG_EXECUTION_ID, RECOVERY_POINT_TAG_INSTANCE_ID } from '../../runtime/status';
@@ -49,7 +51,7 @@ export const handler = async (event: StartBackupJobEvent): Promise<BackupJobResu
   }
   const backupJobId = output.BackupJobId ?? '';
   log.info('backup job started', { instanceId, backupJobId, vault: settings.vaultName });
-  return {
+  const started: BackupJobResult = {
     backupJobId,
     state: 'CREATED',
     statusMessage: '',
@@ -58,4 +60,20 @@ export const handler = async (event: StartBackupJobEvent): Promise<BackupJobResu
     done: false,
     poll: nextPoll(null, backupPolicy(settings)),
   };
+  if (!event.taskToken) {
+    return started;
+  }
+  // Waiting on events: AWS Backup's state-change event of the job resumes the Task (or this look, when the job is
+  // already over).
+  return awaitCompletion(waitClients(), {
+    kind: 'backup',
+    taskToken: event.taskToken,
+    execution,
+    instanceId,
+    resourceId: backupJobId,
+    previous: started,
+    maxSeconds: backupPolicy(settings).maxSeconds,
+    check: (poll) => checkBackupJob(backup, started, poll, log),
+    log,
+  });
 };

@@ -1,7 +1,9 @@
 import { createHash } from 'crypto';
 import { BackupClient, StartCopyJobCommand } from '@aws-sdk/client-backup';
+import { checkCopyJob } from '../../runtime/backup-job';
 import type { CopyJobResult, StartCopyJobEvent } from '../../runtime/contracts';
 import { rethrowClassified } from '../../runtime/errors';
+import { awaitCompletion, waitClients } from '../../runtime/event-wait';
 import { createLogger } from '../../runtime/log';
 import { backupPolicy, nextPoll } from '../../runtime/poll';
 
@@ -32,7 +34,7 @@ export const handler = async (event: StartCopyJobEvent): Promise<CopyJobResult> 
   }
   const copyJobId = output.CopyJobId ?? '';
   log.info('copy job started', { instanceId, copyJobId, destination: settings.copyVaultArn });
-  return {
+  const started: CopyJobResult = {
     copyJobId,
     state: 'CREATED',
     statusMessage: '',
@@ -40,4 +42,20 @@ export const handler = async (event: StartCopyJobEvent): Promise<CopyJobResult> 
     done: false,
     poll: nextPoll(null, backupPolicy(settings)),
   };
+  if (!event.taskToken) {
+    return started;
+  }
+  // Waiting on events: AWS Backup's state-change event of the job resumes the Task (or this look, when the job is
+  // already over).
+  return awaitCompletion(waitClients(), {
+    kind: 'copy',
+    taskToken: event.taskToken,
+    execution,
+    instanceId,
+    resourceId: copyJobId,
+    previous: started,
+    maxSeconds: backupPolicy(settings).maxSeconds,
+    check: (poll) => checkCopyJob(backup, started, poll, log),
+    log,
+  });
 };

@@ -202,7 +202,10 @@ export function ssmHandler(world: World): FakeHandler {
       const ids: string[] | undefined = p.InstanceIds;
       for (const inv of list) {
         if (ids && ids.length > 0 && !ids.includes(inv.instanceId)) continue;
-        if (!['Success', 'Failed', 'TimedOut', 'Cancelled'].includes(inv.status)) inv.cancelRequested = true;
+        if (!['Success', 'Failed', 'TimedOut', 'Cancelled'].includes(inv.status) && !inv.cancelRequested) {
+          inv.cancelRequested = true;
+          inv.cancelAt = world.now(inv.instanceId);
+        }
       }
       return json({});
     },

@@ -13,6 +13,7 @@ import { consumerStack } from '../../helpers/stacks';
 import { walkStates } from '../../simulator/asl';
 import { Handler, loadHandler, toTaskError } from '../../simulator/lambda';
 import { RunResult, Simulator } from '../../simulator/simulator';
+import { WAIT_FOR_TOKEN_RESOURCE } from '../../simulator/token-task';
 import { ApiCall, Ec2StateName, InjectedFault, InstanceSpec, World, WorldOptions } from '../../simulator/world';
 
 export const TAG_KEY = 'backup-job-pre-post-script';
@@ -60,6 +61,11 @@ export interface HarnessOptions {
   readonly world?: WorldOptions;
   /** Task states whose Lambda the harness calls itself, so per-run hooks can act around it. */
   readonly intercept?: string[];
+  /**
+   * Extra CDK context for the consumer app. Default: the environment variable PPSB_SIM_WAITS (`events` | `polling`),
+   * when set, chooses how the chain waits, so that every suite can run against either workflow.
+   */
+  readonly context?: Record<string, unknown>;
 }
 
 export interface RunSpec {
@@ -97,6 +103,8 @@ export interface SimRun {
   /** Sequence numbers of the first and last call of this run. */
   readonly seqAfter: number;
   readonly unexpectedCalls: number;
+  /** Task tokens of this run still waiting at its end (`state name (instance)`): must be none. */
+  readonly waitingTokens?: string[];
 }
 
 function parseBool(v: unknown): boolean | undefined {
@@ -141,7 +149,15 @@ function trackStates(world: World, ids: string[], history: Record<string, Ec2Sta
 export class Harness {
   public static async start(options: HarnessOptions): Promise<Harness> {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ppsb-sim-'));
-    const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+    const waits = process.env.PPSB_SIM_WAITS;
+    const app = new App({
+      outdir,
+      context: {
+        'aws:cdk:enable-asset-metadata': true,
+        ...(waits ? { 'cdk-pre-post-script-backup:waits': waits } : {}),
+        ...options.context,
+      },
+    });
     const { stack } = consumerStack(options.props, app);
     const template = app.synth().getStackByName(stack.stackName).template;
     const h = new Harness(options, outdir, template);
@@ -181,7 +197,8 @@ export class Harness {
     if (!handler) {
       let resource = '';
       walkStates(this.sim.stateMachine.definition, (name, state) => {
-        if (name === stateName) resource = String(state.Resource);
+        // A token task's function is its FunctionName; the simulator hands the hook its Payload (token included).
+        if (name === stateName) resource = String(state.Resource === WAIT_FOR_TOKEN_RESOURCE ? state.Parameters?.FunctionName : state.Resource);
       });
       const fnName = resource.split(':').pop();
       const fn = [...this.sim.functions.values()].find((f) => f.functionName === fnName);
@@ -265,6 +282,8 @@ export class Harness {
       newJobIds: [...world.backupJobs.keys()].filter((id) => !jobsBefore.has(id)),
       seqAfter: world.callCount,
       unexpectedCalls: this.sim.unexpectedCalls.length - unexpectedBefore,
+      waitingTokens: this.sim.tokens.all(result.executionArn).filter((t) => t.status === 'waiting')
+        .map((t) => `${t.stateName} (${t.instanceId ?? 'no instance'})`),
     };
   }
 
@@ -333,7 +352,9 @@ function scriptExpectation(run: SimRun, id: string, phase: 'pre' | 'post', enabl
     const terminal = ['Success', 'Failed', 'TimedOut', 'Cancelled'].includes(inv.status);
     // When SSM stopped answering about the invocation, its status is unknown: the step failed.
     const lastLook = callsAbout(run, id, 'ssm:GetCommandInvocation').filter((c) => (c.params as any)?.CommandId === inv.commandId).pop();
-    const expected = terminal ? inv.status : inv.cancelRequested ? 'TimedOut' : lastLook?.error ? 'Failed' : undefined;
+    // A command the workflow cancelled (its wait reached the bound) is TimedOut in the audit, even when the fake later
+    // reports it Cancelled (an event-driven wait on the instance drives its in-flight operations to their end).
+    const expected = inv.cancelRequested ? 'TimedOut' : terminal ? inv.status : lastLook?.error ? 'Failed' : undefined;
     if (expected === undefined) v(`${id}: the ${phase}-script invocation is still ${inv.status} and was never cancelled (unbounded wait?)`);
     else if (status !== expected) v(`${id}: ${field} is ${status}, the fake invocation ended ${inv.status}${inv.cancelRequested ? ' (cancelled)' : ''}; expected ${expected}`);
     const commandIdField = phase === 'pre' ? 'PreBackupScriptCommandId' : 'PostBackupScriptCommandId';
@@ -372,6 +393,10 @@ export function checkInvariants(run: SimRun): string[] {
     if (n > MAX_CALLS_PER_INSTANCE_ACTION) v(`4: ${n} calls of ${k} (more than ${MAX_CALLS_PER_INSTANCE_ACTION}: unbounded polling?)`);
   }
   if (run.unexpectedCalls > 0) v(`a handler called a service the simulator does not fake (${run.unexpectedCalls} calls)`);
+  // Every task token the run issued was answered (success or failure) or timed out: no task still waits.
+  // (A WAIT# item left in the audit table is no violation: after a lost event it can be legitimate.)
+  for (const t of run.waitingTokens ?? []) v(`4: the task ${t} still waits for its token at the end of the run`);
+  if ((run.result.stats?.tokens?.waiting ?? 0) !== (run.waitingTokens ?? []).length) v('4: the run stats and the token registry disagree on waiting tokens');
 
   // 3. The audit record exists and has one entry per discovered instance.
   if (!item) {

@@ -63,7 +63,13 @@ describe('per-instance leases', () => {
     // Only discovery's one look at the whole fleet's SSM status names it.
     expect(callsAbout(run, held).map(c => `${c.service}:${c.action}`)).toEqual(['ssm:DescribeInstanceInformation']);
     // The two instances it worked on: each lease taken and given back; the held one read, never deleted.
-    expect(run.calls.filter(c => c.service === 'dynamodb' && c.action === 'DeleteItem')).toHaveLength(2);
+    // (Each answered wait's item is deleted too.) The held lease is still there, still the other run's.
+    expect(run.calls.filter(c => c.service === 'dynamodb' && c.action === 'DeleteItem').length).toBeGreaterThanOrEqual(2);
+    const heldLease = (await h.sim.scanTable()).find(i => i.SM_Execution_ID === `LEASE#${held}`);
+    expect(heldLease).toBeDefined();
+    const leases = (await h.sim.scanTable()).filter(i => String(i.SM_Execution_ID).startsWith('LEASE#'));
+    expect(leases.map(i => i.SM_Execution_ID)).not.toContain(`LEASE#${a}`);
+    expect(leases.map(i => i.SM_Execution_ID)).not.toContain(`LEASE#${b}`);
     expect(run.stateHistory[held]).toEqual(['running']);
 
     const entry = entryOf(run, held)!;

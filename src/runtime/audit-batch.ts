@@ -1,0 +1,154 @@
+/**
+ * Batch reads and writes of per-instance audit items, shared by the fleet-level handlers (record-page, record-run),
+ * and the run's tally: what the pages recorded, in counts and bounded samples.
+ */
+// The Lambda runtime provides AWS SDK v3; the bundle leaves it external, so it is only a devDependency.
+// eslint-disable-next-line import/no-extraneous-dependencies
+import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AUDIT_ENTRY_FIELDS, type AuditEntry } from './audit-entry';
+import { instanceItemKey, PARTITION_KEY } from './audit-table';
+import type { DiscoveredInstance, RunTally } from './contracts';
+import { rethrowClassified, TransientError } from './errors';
+import { OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } from './status';
+
+/** Items per BatchWriteItem (DynamoDB's limit). */
+export const BATCH_WRITE_SIZE = 25;
+/** Keys per BatchGetItem (DynamoDB's limit). */
+export const BATCH_GET_SIZE = 100;
+/** Attempts of a batch before its unprocessed items count as a (retryable) failure. */
+export const BATCH_ATTEMPTS = 6;
+const BATCH_BACKOFF_MS = 25;
+/** Excluded instances the tally keeps (a sample: the run item shows them, the count covers the rest). */
+export const EXCLUDED_SAMPLE_SIZE = 100;
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) {
+    out.push(items.slice(i, i + size));
+  }
+  return out;
+}
+
+/** The tally of a run before its first page. */
+export function emptyTally(): RunTally {
+  return {
+    pages: 0,
+    instanceCount: 0,
+    succeededCount: 0,
+    failedCount: 0,
+    skippedCount: 0,
+    maxStoppedSeconds: 0,
+    excludedCount: 0,
+    excludedSample: [],
+  };
+}
+
+/** The tally in an event, or an empty one when absent or malformed. */
+export function tallyOf(value: unknown): RunTally {
+  const t = value as Partial<RunTally> | undefined;
+  if (!t || typeof t.pages !== 'number' || typeof t.instanceCount !== 'number') {
+    return emptyTally();
+  }
+  return { ...emptyTally(), ...t, excludedSample: Array.isArray(t.excludedSample) ? t.excludedSample : [] };
+}
+
+/** The entry fields of an instance item. */
+export function pickEntry(item: Record<string, unknown>): AuditEntry {
+  const entry: Record<string, unknown> = {};
+  for (const field of AUDIT_ENTRY_FIELDS) {
+    entry[field] = item[field] ?? '';
+  }
+  return entry as unknown as AuditEntry;
+}
+
+/** What is known of an instance whose entry is nowhere to be found. */
+export interface MissingInstance {
+  readonly instanceId: string;
+  readonly instance?: DiscoveredInstance;
+  /** What the instance's chain reported, if anything. */
+  readonly outcome: typeof OUTCOME_SUCCEEDED | typeof OUTCOME_FAILED | typeof OUTCOME_SKIPPED;
+}
+
+/** An entry for an instance whose entry is nowhere to be found: says so rather than dropping the instance. */
+export function missingEntry(missing: MissingInstance, reason: string): AuditEntry {
+  const unknown = 'Unknown';
+  return {
+    InstanceId: missing.instanceId,
+    InstanceStateAtStart: missing.instance?.state ?? unknown,
+    Platform: missing.instance?.platform ?? unknown,
+    PreBackupScriptStatus: unknown,
+    StopEc2InstanceStatus: unknown,
+    BackupJobStatus: unknown,
+    StartEc2InstanceStatus: unknown,
+    PostBackupScriptStatus: unknown,
+    FailureMessage: missing.outcome === OUTCOME_FAILED ? `the instance failed; ${reason}` : '',
+    BackupJobId: '',
+    RecoveryPointArn: '',
+    PreBackupScriptCommandId: '',
+    PostBackupScriptCommandId: '',
+    CopyJobStatus: unknown,
+    CopyJobId: '',
+    CopyRecoveryPointArn: '',
+    StoppedSeconds: 0,
+    Outcome: missing.outcome,
+    Notes: reason,
+  };
+}
+
+/** BatchWriteItem in chunks of 25, retrying unprocessed items with backoff; TransientError when they stay. */
+export async function batchWrite(dynamo: DynamoDBDocumentClient, tableName: string, items: Array<Record<string, unknown>>): Promise<void> {
+  for (const chunk of chunks(items, BATCH_WRITE_SIZE)) {
+    let requests: any[] = chunk.map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 1; requests.length > 0; attempt++) {
+      if (attempt > BATCH_ATTEMPTS) {
+        throw new TransientError(`BatchWriteItem left ${requests.length} audit entries unprocessed after ${BATCH_ATTEMPTS} attempts`);
+      }
+      if (attempt > 1) {
+        await sleep(BATCH_BACKOFF_MS * 2 ** (attempt - 2));
+      }
+      let output;
+      try {
+        output = await dynamo.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
+      } catch (err) {
+        rethrowClassified(err, 'BatchWriteItem audit entries');
+      }
+      requests = output.UnprocessedItems?.[tableName] ?? [];
+    }
+  }
+}
+
+/**
+ * The instance items of an execution, read from the table itself (consistent reads) in chunks of 100, retrying
+ * unprocessed keys with backoff; TransientError when keys stay unprocessed (a missing item must mean missing).
+ */
+export async function getInstanceItems(
+  dynamo: DynamoDBDocumentClient, tableName: string, executionId: string, instanceIds: string[],
+): Promise<Map<string, Record<string, unknown>>> {
+  const items = new Map<string, Record<string, unknown>>();
+  for (const chunk of chunks(instanceIds, BATCH_GET_SIZE)) {
+    let keys: Array<Record<string, unknown>> = chunk.map((id) => ({ [PARTITION_KEY]: instanceItemKey(executionId, id) }));
+    for (let attempt = 1; keys.length > 0; attempt++) {
+      if (attempt > BATCH_ATTEMPTS) {
+        throw new TransientError(`BatchGetItem left ${keys.length} audit entries unprocessed after ${BATCH_ATTEMPTS} attempts`);
+      }
+      if (attempt > 1) {
+        await sleep(BATCH_BACKOFF_MS * 2 ** (attempt - 2));
+      }
+      let output;
+      try {
+        output = await dynamo.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
+      } catch (err) {
+        rethrowClassified(err, 'BatchGetItem audit entries');
+      }
+      for (const item of output.Responses?.[tableName] ?? []) {
+        if (typeof item.InstanceId === 'string') {
+          items.set(item.InstanceId, item);
+        }
+      }
+      keys = (output.UnprocessedKeys?.[tableName]?.Keys as Array<Record<string, unknown>> | undefined) ?? [];
+    }
+  }
+  return items;
+}
