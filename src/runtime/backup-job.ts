@@ -8,15 +8,11 @@
 import { type BackupClient, DescribeBackupJobCommand, DescribeCopyJobCommand } from '@aws-sdk/client-backup';
 import type { BackupJobResult, CopyJobResult, PollState } from './contracts';
 import { rethrowClassified } from './errors';
+import { BACKUP_JOB_FINAL_STATES, BACKUP_JOB_OPEN_STATES, COPY_JOB_FINAL_STATES, COPY_JOB_OPEN_STATES } from './job-states';
 import type { Logger } from './log';
 
-/** Final states of a backup job. */
-export const BACKUP_JOB_FINAL_STATES: readonly string[] = ['ABORTED', 'COMPLETED', 'FAILED', 'EXPIRED', 'PARTIAL'];
-const BACKUP_JOB_OPEN_STATES: readonly string[] = ['CREATED', 'PENDING', 'RUNNING', 'ABORTING'];
 
-/** Final states of a copy job. */
-export const COPY_JOB_FINAL_STATES: readonly string[] = ['COMPLETED', 'FAILED', 'PARTIAL'];
-const COPY_JOB_OPEN_STATES: readonly string[] = ['CREATED', 'RUNNING'];
+export { BACKUP_JOB_FINAL_STATES, COPY_JOB_FINAL_STATES } from './job-states';
 
 /** Whether a job state is final. Unknown states are logged and treated as still on their way. */
 function isFinal(state: string, finalStates: readonly string[], openStates: readonly string[], log: Logger, job: Record<string, string>): boolean {

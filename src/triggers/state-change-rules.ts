@@ -4,7 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { BACKUP_JOB_FINAL_STATES, COPY_JOB_FINAL_STATES } from '../runtime/backup-job';
+import { BACKUP_JOB_FINAL_STATES, COPY_JOB_FINAL_STATES } from '../runtime/job-states';
 import {
   BACKUP_JOB_STATE_CHANGE,
   COPY_JOB_STATE_CHANGE,
