@@ -9,6 +9,7 @@ import { AUDIT_ENTRY_FIELDS, type AuditEntry } from './audit-entry';
 import { instanceItemKey, PARTITION_KEY } from './audit-table';
 import type { DiscoveredInstance, RunTally } from './contracts';
 import { rethrowClassified, TransientError } from './errors';
+import { emptyTally } from './run-tally';
 import { OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } from './status';
 
 /** Items per BatchWriteItem (DynamoDB's limit). */
@@ -31,19 +32,6 @@ export function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
-/** The tally of a run before its first page. */
-export function emptyTally(): RunTally {
-  return {
-    pages: 0,
-    instanceCount: 0,
-    succeededCount: 0,
-    failedCount: 0,
-    skippedCount: 0,
-    maxStoppedSeconds: 0,
-    excludedCount: 0,
-    excludedSample: [],
-  };
-}
 
 /** The tally in an event, or an empty one when absent or malformed. */
 export function tallyOf(value: unknown): RunTally {

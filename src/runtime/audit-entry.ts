@@ -32,7 +32,7 @@ import {
   SUCCESS,
   notRun,
 } from './status';
-import { type WaitKind, waitedRecoveryPoint, waitedResource } from './waits';
+import { commandIdOf, type WaitKind, waitedRecoveryPoint, waitedResource } from './waits';
 
 /** The per-instance record of the audit table (DESIGN.md, "The audit record"). */
 export interface AuditEntry {
@@ -352,8 +352,8 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
     // A step that failed after it started (waiting on events) names its resource in the caught error.
     BackupJobId: backup?.backupJobId ?? startedResource(errors.backup, 'backup'),
     RecoveryPointArn: backup?.recoveryPointArn ?? (errors.backup ? waitedRecoveryPoint(causeMessage(errors.backup)) ?? '' : ''),
-    PreBackupScriptCommandId: pre?.commandId ?? startedResource(errors.pre, 'script').split(':')[0],
-    PostBackupScriptCommandId: post?.commandId ?? startedResource(errors.post, 'script').split(':')[0],
+    PreBackupScriptCommandId: pre?.commandId ?? commandIdOf(startedResource(errors.pre, 'script')),
+    PostBackupScriptCommandId: post?.commandId ?? commandIdOf(startedResource(errors.post, 'script')),
     CopyJobStatus: results.get('copy')!.status,
     CopyJobId: copy?.copyJobId ?? startedResource(errors.copy, 'copy'),
     CopyRecoveryPointArn: copy?.destinationRecoveryPointArn ?? '',

@@ -24,15 +24,8 @@ export interface WaitRegistration {
   readonly maxSeconds: number;
 }
 
-/** A registered wait, as resume-wait reads it. */
-export interface RegisteredWait {
-  readonly kind: WaitKind;
-  readonly resourceId: string;
-  readonly taskToken: string;
-  readonly executionId: string;
-  readonly instanceId: string;
-  readonly previous: unknown;
-  readonly maxSeconds: number;
+/** A registered wait, as resume-wait reads it: the registration and its attempt. */
+export interface RegisteredWait extends WaitRegistration {
   readonly attempt: number;
 }
 

@@ -43,6 +43,11 @@ export function scriptResourceId(commandId: string, instanceId: string): string 
   return `${commandId}:${instanceId}`;
 }
 
+/** The command id of a script's resource id (`scriptResourceId`). */
+export function commandIdOf(scriptResource: string): string {
+  return scriptResource.split(':')[0];
+}
+
 /**
  * The wait's progress at the `attempt`-th registration: every earlier attempt ended with the Task's timeout, so
  * `(attempt - 1)` fallback intervals have passed. Expired once they cover `maxSeconds`.

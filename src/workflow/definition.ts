@@ -9,6 +9,7 @@ import { INSTANCE_ITEM_SELECTOR, instanceChain } from './instance-chain';
 import { lambdaStep, retryWithBackoff } from './lambda-step';
 import { WaitSettings } from './waiting-task';
 import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../central/run-summary-event';
+import { emptyTally } from '../runtime/run-tally';
 
 export interface BackupWorkflowProps {
   readonly functions: WorkflowFunctions;
@@ -58,16 +59,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
       // The current page: its instances, then their outcomes (DiscoverInstancesResult, src/runtime/contracts.ts).
       'page': { items: [], excluded: [], excludedCount: 0, nextToken: '' },
       // What the pages recorded so far (RunTally): counts and a bounded sample, never a list of the fleet.
-      'tally': {
-        pages: 0,
-        instanceCount: 0,
-        succeededCount: 0,
-        failedCount: 0,
-        skippedCount: 0,
-        maxStoppedSeconds: 0,
-        excludedCount: 0,
-        excludedSample: [],
-      },
+      'tally': emptyTally(),
       'runError': {},
     },
   });

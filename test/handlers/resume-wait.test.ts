@@ -12,6 +12,7 @@ import 'aws-sdk-client-mock-jest';
 import { awsError, EXECUTION, throttling } from './fixtures';
 import { handler } from '../../src/handlers/resume-wait/resume-wait.lambda';
 import type { StateChangeEvent } from '../../src/runtime/state-change-events';
+import { eventEnvelope } from '../simulator/events/envelope';
 
 const ssm = mockClient(SSMClient);
 const ec2 = mockClient(EC2Client);
@@ -37,17 +38,8 @@ beforeEach(() => {
   sfn.on(SendTaskSuccessCommand).resolves({});
 });
 
-const event = (source: string, detailType: string, detail: Record<string, unknown>): StateChangeEvent => ({
-  'version': '0',
-  'id': 'e-1',
-  'detail-type': detailType,
-  source,
-  'account': '123456789012',
-  'time': '2024-05-01T02:03:04Z',
-  'region': 'eu-west-1',
-  'resources': [],
-  detail,
-} as StateChangeEvent);
+const event = (source: string, detailType: string, detail: Record<string, unknown>): StateChangeEvent =>
+  eventEnvelope(source, detailType, new Date('2024-05-01T02:03:04Z'), [], detail);
 const ec2Event = (state: string) => event('aws.ec2', 'EC2 Instance State-change Notification', { 'instance-id': ID, state });
 const ssmEvent = (status: string) => event('aws.ssm', 'EC2 Command Invocation Status-change Notification', {
   'command-id': 'cmd-1', 'instance-id': ID, status, 'document-name': 'AWS-RunRemoteScript', 'requested-date-time': '2024-05-01T02:01:00Z',

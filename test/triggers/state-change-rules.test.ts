@@ -9,6 +9,7 @@ import { PrePostScriptBackup, PrePostScriptBackupProps } from '../../src';
 import { waitOf } from '../../src/runtime/state-change-events';
 import { WAITS_CONTEXT_KEY } from '../../src/workflow/waiting-task';
 import { fullProps } from '../helpers/stacks';
+import { eventEnvelope } from '../simulator/events/envelope';
 import { matchesPattern } from '../simulator/events/pattern';
 
 interface Rule { id: string; props: Record<string, any> }
@@ -40,17 +41,8 @@ const logicalIdOf = (template: Template, type: string, pattern: RegExp) => {
 };
 
 const INSTANCE = 'i-0123456789abcdef0';
-const envelope = (source: string, detailType: string, detail: Record<string, unknown>) => ({
-  'version': '0',
-  'id': 'x',
-  'detail-type': detailType,
-  source,
-  'account': '123456789012',
-  'time': '2024-05-01T02:03:04Z',
-  'region': 'eu-west-1',
-  'resources': [],
-  detail,
-});
+const envelope = (source: string, detailType: string, detail: Record<string, unknown>) =>
+  eventEnvelope(source, detailType, new Date('2024-05-01T02:03:04Z'), [], detail);
 const ec2 = (state: string) => envelope('aws.ec2', 'EC2 Instance State-change Notification', { 'instance-id': INSTANCE, state });
 const ssm = (status: string, document = 'AWS-RunRemoteScript') => envelope('aws.ssm', 'EC2 Command Invocation Status-change Notification',
   { 'command-id': 'cmd-1', 'instance-id': INSTANCE, status, 'document-name': document, 'requested-date-time': '2024-05-01T02:01:00Z' });

@@ -29,7 +29,8 @@ export interface EmittedEvent {
 }
 
 let counter = 0;
-function envelope(source: string, detailType: string, time: Date, resources: string[], detail: Record<string, unknown>): EventEnvelope {
+/** An event as EventBridge delivers it (the account and Region of the world). */
+export function eventEnvelope(source: string, detailType: string, time: Date, resources: string[], detail: Record<string, unknown>): EventEnvelope {
   counter++;
   return {
     'version': '0',
@@ -47,14 +48,14 @@ function envelope(source: string, detailType: string, time: Date, resources: str
 const instanceArn = (id: string) => `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT_ID}:instance/${id}`;
 
 export function ec2StateChange(instanceId: string, state: string, time: Date): EventEnvelope {
-  return envelope('aws.ec2', 'EC2 Instance State-change Notification', time, [instanceArn(instanceId)],
+  return eventEnvelope('aws.ec2', 'EC2 Instance State-change Notification', time, [instanceArn(instanceId)],
     { 'instance-id': instanceId, state });
 }
 
 export function ssmInvocationChange(
   inv: { commandId: string; instanceId: string; documentName: string; requestedAt: Date }, status: string, time: Date,
 ): EventEnvelope {
-  return envelope('aws.ssm', 'EC2 Command Invocation Status-change Notification', time, [instanceArn(inv.instanceId)], {
+  return eventEnvelope('aws.ssm', 'EC2 Command Invocation Status-change Notification', time, [instanceArn(inv.instanceId)], {
     'command-id': inv.commandId,
     'document-name': inv.documentName,
     'instance-id': inv.instanceId,
@@ -68,7 +69,7 @@ export function backupJobChange(
   state: string, time: Date, statusMessage?: string,
 ): EventEnvelope {
   const vaultArn = `arn:${PARTITION}:backup:${REGION}:${ACCOUNT_ID}:backup-vault:${job.backupVaultName}`;
-  return envelope('aws.backup', 'Backup Job State Change', time, [vaultArn], {
+  return eventEnvelope('aws.backup', 'Backup Job State Change', time, [vaultArn], {
     backupJobId: job.backupJobId,
     backupVaultArn: vaultArn,
     backupVaultName: job.backupVaultName,
@@ -85,7 +86,7 @@ export function backupJobChange(
 export function copyJobChange(
   job: { copyJobId: string; params: Record<string, any>; destinationRecoveryPointArn: string }, state: string, time: Date,
 ): EventEnvelope {
-  return envelope('aws.backup', 'Copy Job State Change', time, [String(job.params.RecoveryPointArn ?? '')], {
+  return eventEnvelope('aws.backup', 'Copy Job State Change', time, [String(job.params.RecoveryPointArn ?? '')], {
     copyJobId: job.copyJobId,
     state,
     sourceRecoveryPointArn: job.params.RecoveryPointArn,

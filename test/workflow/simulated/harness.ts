@@ -66,6 +66,8 @@ export interface HarnessOptions {
    * when set, chooses how the chain waits, so that every suite can run against either workflow.
    */
   readonly context?: Record<string, unknown>;
+  /** Extra environment of the handlers (set while the simulator runs, restored when it stops). */
+  readonly env?: Record<string, string>;
 }
 
 export interface RunSpec {
@@ -184,7 +186,7 @@ export class Harness {
     this.sim = await Simulator.start({
       template: this.template,
       assetDir: this.outdir,
-      env: { LOG_LEVEL: 'silent' },
+      env: { LOG_LEVEL: 'silent', ...this.options.env },
       world: this.options.world ?? FAST_WORLD,
       taskHandlers,
     });

@@ -10,18 +10,11 @@ import { realProcess } from '../../simulator/lambda';
 const PAGE_SIZE = 10;
 
 let h: Harness;
-let savedPageSize: string | undefined;
 beforeAll(async () => {
-  h = await Harness.start({ props: fullProps({ maxConcurrency: 5 }) });
-  savedPageSize = realProcess.env.DISCOVERY_PAGE_SIZE;
-  // Handlers run in the real process and read their environment at each call.
-  realProcess.env.DISCOVERY_PAGE_SIZE = String(PAGE_SIZE);
+  // Handlers read DISCOVERY_PAGE_SIZE at each call; the simulator restores the environment when it stops.
+  h = await Harness.start({ props: fullProps({ maxConcurrency: 5 }), env: { DISCOVERY_PAGE_SIZE: String(PAGE_SIZE) } });
 }, 120_000);
-afterAll(async () => {
-  if (savedPageSize === undefined) delete realProcess.env.DISCOVERY_PAGE_SIZE;
-  else realProcess.env.DISCOVERY_PAGE_SIZE = savedPageSize;
-  await h?.stop();
-});
+afterAll(async () => h?.stop());
 
 function invocations(run: SimRun, fn: string): number {
   return Object.entries(run.result.stats.lambdaInvocations).filter(([name]) => name.includes(fn)).reduce((n, [, c]) => n + c, 0);

@@ -1,6 +1,5 @@
 import { checkInvariants, Harness, newInstanceIds, SimRun } from './harness';
 import { fullProps } from '../../helpers/stacks';
-import { realProcess } from '../../simulator/lambda';
 import { InstanceSpec } from '../../simulator/world';
 
 /**
@@ -12,17 +11,11 @@ const FLEET = 1000;
 const PAGE_SIZE = 250;
 
 let h: Harness;
-let savedPageSize: string | undefined;
 beforeAll(async () => {
-  h = await Harness.start({ props: fullProps({ maxConcurrency: 100 }) });
-  savedPageSize = realProcess.env.DISCOVERY_PAGE_SIZE;
-  realProcess.env.DISCOVERY_PAGE_SIZE = String(PAGE_SIZE);
+  // Handlers read DISCOVERY_PAGE_SIZE at each call; the simulator restores the environment when it stops.
+  h = await Harness.start({ props: fullProps({ maxConcurrency: 100 }), env: { DISCOVERY_PAGE_SIZE: String(PAGE_SIZE) } });
 }, 120_000);
-afterAll(async () => {
-  if (savedPageSize === undefined) delete realProcess.env.DISCOVERY_PAGE_SIZE;
-  else realProcess.env.DISCOVERY_PAGE_SIZE = savedPageSize;
-  await h?.stop();
-});
+afterAll(async () => h?.stop());
 
 /**
  * The run as the invariant checker reads it, with the whole audit record: the run item lists as many entries as
