@@ -6,8 +6,8 @@
 // eslint-disable-next-line import/no-extraneous-dependencies
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AUDIT_ENTRY_FIELDS, type AuditEntry } from './audit-entry';
-import { instanceItemKey, PARTITION_KEY } from './audit-table';
-import type { DiscoveredInstance, RunTally } from './contracts';
+import { instanceItemKey, PARTITION_KEY, UNRECORDED_INSTANCE, UNRECORDED_REASON, UNRECORDED_STEPS } from './audit-table';
+import type { DiscoveredInstance, InstanceSteps, RunTally } from './contracts';
 import { rethrowClassified, TransientError } from './errors';
 import { emptyTally } from './run-tally';
 import { OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } from './status';
@@ -49,6 +49,34 @@ export function pickEntry(item: Record<string, unknown>): AuditEntry {
     entry[field] = item[field] ?? '';
   }
   return entry as unknown as AuditEntry;
+}
+
+/** The raw results an unrecorded chain left in its instance item. */
+export interface UnrecordedResults {
+  readonly steps: InstanceSteps;
+  readonly instance?: DiscoveredInstance;
+  readonly reason: string;
+}
+
+/** The raw results in an instance item (see UNRECORDED_STEPS), or undefined when it holds none that parse. */
+export function unrecordedResults(item: Record<string, unknown>): UnrecordedResults | undefined {
+  const parse = (value: unknown): Record<string, unknown> | undefined => {
+    if (typeof value !== 'string') return undefined;
+    try {
+      const parsed: unknown = JSON.parse(value);
+      return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed as Record<string, unknown> : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const steps = parse(item[UNRECORDED_STEPS]);
+  if (!steps) return undefined;
+  const instance = parse(item[UNRECORDED_INSTANCE]);
+  return {
+    steps: steps as unknown as InstanceSteps,
+    instance: typeof instance?.instanceId === 'string' ? instance as unknown as DiscoveredInstance : undefined,
+    reason: typeof item[UNRECORDED_REASON] === 'string' ? item[UNRECORDED_REASON] as string : '',
+  };
 }
 
 /** What is known of an instance whose entry is nowhere to be found. */

@@ -47,10 +47,24 @@ export function expiry(retentionDays: number, now: Date): Record<string, number>
   return { [EXPIRES_AT]: Math.floor(now.getTime() / 1000) + Math.round(retentionDays * 86400) };
 }
 
+/** Between the execution ARN and the instance id in an instance item's key. */
+export const INSTANCE_KEY_SEPARATOR = '#';
+
 /** The partition key of an instance item: `<execution ARN>#<instance id>`. */
 export function instanceItemKey(executionId: string, instanceId: string): string {
-  return `${executionId}#${instanceId}`;
+  return `${executionId}${INSTANCE_KEY_SEPARATOR}${instanceId}`;
 }
+
+/**
+ * An instance item whose chain could not have its entry written by record-instance holds, instead of the entry, the
+ * chain's raw results (written by the workflow itself, without Lambda): record-page turns them into the entry and
+ * replaces the item. The instance's Map result stays small either way.
+ */
+export const UNRECORDED_STEPS = 'Unrecorded_Steps_Json';
+/** The discovered instance (JSON) of an item holding raw results. */
+export const UNRECORDED_INSTANCE = 'Unrecorded_Instance_Json';
+/** Why record-instance did not write the entry (`<error>: <cause>`), on an item holding raw results. */
+export const UNRECORDED_REASON = 'Unrecorded_Reason';
 
 /** The instance item: keys, the entry's fields, and the expiry. */
 export function instanceItem(execution: ExecutionContext, entry: AuditEntry, retentionDays: number, now: Date): Record<string, unknown> {

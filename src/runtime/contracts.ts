@@ -451,8 +451,13 @@ export interface InstanceOutcome {
   readonly succeeded: boolean;
   /** True when the instance was skipped (another run held its lease): neither succeeded nor failed. */
   readonly skipped?: boolean;
-  /** False when record-instance could not write the entry; `steps` then carries the raw results. */
+  /**
+   * False when record-instance could not write the entry: its raw results are then in the instance's item
+   * (`stepsInTable`) or, when even that write failed, in `steps`. record-page writes the entry from them.
+   */
   readonly recorded: boolean;
+  /** True when the raw results of an unrecorded chain are in the instance's item (see UNRECORDED_STEPS). */
+  readonly stepsInTable?: boolean;
   readonly steps?: InstanceSteps;
   readonly instance?: DiscoveredInstance;
 }

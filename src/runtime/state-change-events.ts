@@ -1,6 +1,6 @@
 /**
  * The AWS state-change events that resume waiting tasks, and which wait each one concerns. The EventBridge rules
- * (src/workflow/event-rules.ts) match exactly these; resume-wait maps an event to its wait with `waitOf`.
+ * (src/triggers/state-change-rules.ts) match exactly these; resume-wait maps an event to its wait with `waitOf`.
  */
 import { scriptResourceId, type WaitKind } from './waits';
 

@@ -6,7 +6,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { WorkflowFunctions } from './functions';
 import { INSTANCE_ITEM_SELECTOR, instanceChain } from './instance-chain';
-import { lambdaStep, retryWithBackoff } from './lambda-step';
+import { DYNAMODB_TRANSIENT_ERRORS, lambdaStep, retryWithBackoff } from './lambda-step';
 import { WaitSettings } from './waiting-task';
 import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../central/run-summary-event';
 import { emptyTally } from '../runtime/run-tally';
@@ -97,9 +97,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
     },
     resultPath: sfn.JsonPath.DISCARD,
   });
-  retryWithBackoff(fallbackAudit, ['DynamoDB.ProvisionedThroughputExceededException', 'DynamoDB.ThrottlingException',
-    'DynamoDB.InternalServerErrorException', 'DynamoDB.RequestLimitExceeded', 'DynamoDB.AmazonDynamoDBException',
-    sfn.Errors.TIMEOUT]);
+  retryWithBackoff(fallbackAudit, DYNAMODB_TRANSIENT_ERRORS);
   fallbackAudit.addCatch(auditFailed, { errors: [sfn.Errors.ALL], resultPath: '$.fallbackError' });
   fallbackAudit.next(fallbackWritten);
 
@@ -165,7 +163,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
     label: 'Instance',
     resultPath: '$.page.items',
   });
-  forEachInstance.itemProcessor(instanceChain(scope, functions, props.waits));
+  forEachInstance.itemProcessor(instanceChain(scope, functions, props.waits, props.auditTable));
   forEachInstance.addCatch(recordPage, { errors: [sfn.Errors.ALL], resultPath: '$.runError' });
   forEachInstance.next(recordPage);
 

@@ -1,9 +1,15 @@
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { WorkflowFunctions } from './functions';
-import { lambdaStep } from './lambda-step';
+import { DYNAMODB_TRANSIENT_ERRORS, lambdaStep, retryWithBackoff } from './lambda-step';
 import { backupStep, copyStep, errorPath, powerStep, scriptPhase, skipped, stepPath } from './steps';
 import { WaitSettings } from './waiting-task';
+import {
+  INSTANCE_KEY_SEPARATOR, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_INSTANCE, RUN_EXECUTION_ID,
+  UNRECORDED_INSTANCE, UNRECORDED_REASON, UNRECORDED_STEPS,
+} from '../runtime/audit-table';
 import { SKIPPED_LEASE_HELD } from '../runtime/status';
 
 /**
@@ -32,9 +38,15 @@ export const INSTANCE_ITEM_SELECTOR = {
  * The chain depends only on its own input, so it can run as the item processor of an inline or a
  * distributed Map, or as a child state machine.
  */
-export function instanceChain(scope: Construct, functions: WorkflowFunctions, waits: WaitSettings): sfn.IChainable {
+export function instanceChain(
+  scope: Construct, functions: WorkflowFunctions, waits: WaitSettings, auditTable: dynamodb.ITable,
+): sfn.IChainable {
   // The end of every path: the audit entry of this instance.
-  const recordFailed = new sfn.Pass(scope, 'Instance: audit entry not written', {
+  // When record-instance fails (Lambda throttled, DynamoDB refusing its write), the chain's raw results go to the
+  // instance's item directly from the workflow, and the chain returns the same small outcome as ever: record-page
+  // turns them into the entry. A page of chains that all failed to write therefore still fits in the Map's output.
+  // Only when that write fails too do the raw results travel in the outcome (1-4 KB each).
+  const unrecorded = new sfn.Pass(scope, 'Instance: audit entry not written', {
     parameters: {
       'instanceId.$': '$.instance.instanceId',
       'succeeded': false,
@@ -43,6 +55,34 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions, wa
       'steps.$': '$.steps',
     },
   });
+  const leftToPage = new sfn.Pass(scope, 'Instance: audit entry left to the page', {
+    parameters: {
+      'instanceId.$': '$.instance.instanceId',
+      'succeeded': false,
+      'recorded': false,
+      'stepsInTable': true,
+    },
+  });
+  const keepSteps = new tasks.DynamoPutItem(scope, 'Instance: keep step results for the page', {
+    table: auditTable,
+    item: {
+      [PARTITION_KEY]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format(`{}${INSTANCE_KEY_SEPARATOR}{}`,
+        sfn.JsonPath.stringAt('$.execution.id'), sfn.JsonPath.stringAt('$.instance.instanceId'))),
+      [RECORD_TYPE]: tasks.DynamoAttributeValue.fromString(RECORD_TYPE_INSTANCE),
+      [RUN_EXECUTION_ID]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.execution.id')),
+      InstanceId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.instance.instanceId')),
+      ExecutionName: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.execution.name')),
+      [UNRECORDED_STEPS]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.steps'))),
+      [UNRECORDED_INSTANCE]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.instance'))),
+      [UNRECORDED_REASON]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format('{}: {}',
+        sfn.JsonPath.stringAt('$.recordError.Error'), sfn.JsonPath.stringAt('$.recordError.Cause'))),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  retryWithBackoff(keepSteps, DYNAMODB_TRANSIENT_ERRORS);
+  keepSteps.addCatch(unrecorded, { errors: [sfn.Errors.ALL], resultPath: '$.keepError' });
+  keepSteps.next(leftToPage);
+
   const record = lambdaStep(scope, 'Instance: write audit entry', {
     fn: functions.recordInstance,
     payload: {
@@ -53,7 +93,7 @@ export function instanceChain(scope: Construct, functions: WorkflowFunctions, wa
     },
     resultPath: '$.outcome',
     outputPath: '$.outcome',
-    onError: { next: recordFailed, errorPath: '$.recordError' },
+    onError: { next: keepSteps, errorPath: '$.recordError' },
   });
 
   // Every path that took the lease gives it back before the audit entry. A release that fails is noted in the

@@ -19,6 +19,16 @@ export const TRANSIENT_ERRORS = [
   sfn.Errors.TIMEOUT,
 ];
 
+/** Errors of a direct DynamoDB task (no Lambda) worth trying again: throttling and DynamoDB's transient failures. */
+export const DYNAMODB_TRANSIENT_ERRORS = [
+  'DynamoDB.ProvisionedThroughputExceededException',
+  'DynamoDB.ThrottlingException',
+  'DynamoDB.InternalServerErrorException',
+  'DynamoDB.RequestLimitExceeded',
+  'DynamoDB.AmazonDynamoDBException',
+  sfn.Errors.TIMEOUT,
+];
+
 /** Where a caught error goes: the state to continue with and the path the `{Error, Cause}` is stored at. */
 export interface FailureRoute {
   readonly next: sfn.IChainable;

@@ -114,6 +114,45 @@ describe('record-page', () => {
     expect(table.items.get(key(3))).toMatchObject({ Outcome: 'SUCCEEDED', FailureMessage: '' });
   });
 
+  test('an entry its chain left as raw results in the table: derived from them, replacing the item', async () => {
+    // What the workflow's own PutItem leaves when record-instance failed (src/workflow/instance-chain.ts).
+    const leave = (n: number, state: string, message = '') => table.items.set(key(n), {
+      SM_Execution_ID: key(n),
+      RecordType: 'INSTANCE',
+      Run_Execution_ID: EXECUTION.id,
+      InstanceId: id(n),
+      ExecutionName: EXECUTION.name,
+      Unrecorded_Steps_Json: JSON.stringify(steps(state, message)),
+      Unrecorded_Instance_Json: JSON.stringify({ ...discovered(n), platform: 'Windows' }),
+      Unrecorded_Reason: 'Lambda.TooManyRequestsException: Rate exceeded',
+    });
+    leave(1, 'COMPLETED');
+    leave(2, 'ABORTED', 'the job was stopped');
+    const small = (n: number): InstanceOutcome => ({ instanceId: id(n), succeeded: false, recorded: false, stepsInTable: true });
+    const tally = await handler({ execution: EXECUTION, config, items: [small(1), small(2), recorded(table, 3)] });
+
+    expect(tally).toMatchObject({ instanceCount: 3, succeededCount: 2, failedCount: 1 });
+    // The outcome said "failed" only because the chain could not know: the results decide.
+    expect(table.items.get(key(1))).toMatchObject({ Outcome: 'SUCCEEDED', BackupJobStatus: 'COMPLETED', Platform: 'Windows', FailureMessage: '' });
+    expect(table.items.get(key(2))).toMatchObject({ Outcome: 'FAILED', BackupJobStatus: 'ABORTED', FailureMessage: 'backup job ABORTED: the job was stopped' });
+    for (const n of [1, 2]) {
+      expect(table.items.get(key(n))).not.toHaveProperty('Unrecorded_Steps_Json');
+      expect(table.items.get(key(n))).toMatchObject({ RecordType: 'INSTANCE', Run_Execution_ID: EXECUTION.id, InstanceId: id(n) });
+    }
+    // Read back, like every entry the outcome does not carry.
+    const keys = dynamo.commandCalls(BatchGetCommand).flatMap((c) => c.args[0].input.RequestItems!.audit.Keys);
+    expect(keys).toEqual([{ SM_Execution_ID: key(1) }, { SM_Execution_ID: key(2) }, { SM_Execution_ID: key(3) }]);
+  });
+
+  test('an item whose raw results do not parse, or that is missing: the entry says the instance failed and why', async () => {
+    table.items.set(key(1), { SM_Execution_ID: key(1), RecordType: 'INSTANCE', InstanceId: id(1), Unrecorded_Steps_Json: '{"backup": ' });
+    const small = (n: number): InstanceOutcome => ({ instanceId: id(n), succeeded: false, recorded: false, stepsInTable: true });
+    const tally = await handler({ execution: EXECUTION, config, items: [small(1), small(2)] });
+    expect(tally).toMatchObject({ instanceCount: 2, failedCount: 2 });
+    expect(table.items.get(key(1))).toMatchObject({ Outcome: 'FAILED', FailureMessage: expect.stringContaining('could not be read') });
+    expect(table.items.get(key(2))).toMatchObject({ Outcome: 'FAILED', FailureMessage: expect.stringContaining('not found') });
+  });
+
   test('the Map failed: the page\'s instances without an entry are recorded as failed, those with one are counted', async () => {
     recorded(table, 1);
     const tally = await handler({ execution: EXECUTION, config, items: [discovered(1), discovered(2)] });

@@ -10,7 +10,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCo
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { awsError, EXECUTION, throttling } from './fixtures';
-import { handler } from '../../src/handlers/resume-wait/resume-wait.lambda';
+import { handler, LOOKS_AFTER_EVENT } from '../../src/handlers/resume-wait/resume-wait.lambda';
 import type { StateChangeEvent } from '../../src/runtime/state-change-events';
 import { eventEnvelope } from '../simulator/events/envelope';
 
@@ -183,6 +183,29 @@ describe('resume-wait', () => {
     ssm.on(GetCommandInvocationCommand).resolves({ CommandId: 'cmd-1', InstanceId: ID, Status: 'InProgress', StatusDetails: 'InProgress' });
     await expect(handler(ssmEvent('Success'))).resolves.toMatchObject({ resumed: false });
     expect(ssm).not.toHaveReceivedCommand(CancelCommandCommand);
+    expectNothingSent();
+  });
+
+  test('the describe call lags its event: looked at again (0.5 s, then 1 s later), answered once it agrees', async () => {
+    registeredWait(`WAIT#script#cmd-1:${ID}`, { Kind: 'script', Previous: scriptPrevious });
+    ssm.on(GetCommandInvocationCommand)
+      .resolvesOnce({ CommandId: 'cmd-1', InstanceId: ID, Status: 'InProgress', StatusDetails: 'InProgress' })
+      .resolvesOnce({ CommandId: 'cmd-1', InstanceId: ID, Status: 'InProgress', StatusDetails: 'InProgress' })
+      .resolves({ CommandId: 'cmd-1', InstanceId: ID, Status: 'Success', StatusDetails: 'Success', ResponseCode: 0 });
+    const started = Date.now();
+    await expect(handler(ssmEvent('Success'))).resolves.toMatchObject({ resumed: true });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+    expect(ssm).toHaveReceivedCommandTimes(GetCommandInvocationCommand, LOOKS_AFTER_EVENT);
+    expect(answered()).toMatchObject({ status: 'Success', done: true });
+    expectCleared(`WAIT#script#cmd-1:${ID}`);
+  });
+
+  test('a look that never agrees with the event: LOOKS_AFTER_EVENT looks, then left to the fallback', async () => {
+    registeredWait('WAIT#backup#job-1', { Kind: 'backup', Previous: backupPrevious });
+    backup.on(DescribeBackupJobCommand).resolves({ BackupJobId: 'job-1', State: 'RUNNING' });
+    await expect(handler(backupEvent('COMPLETED'))).resolves.toEqual({ resumed: false, reason: 'the step is not over yet' });
+    expect(LOOKS_AFTER_EVENT).toBe(3);
+    expect(backup).toHaveReceivedCommandTimes(DescribeBackupJobCommand, 3);
     expectNothingSent();
   });
 

@@ -70,8 +70,28 @@ describe('the state machine definition', () => {
 
   test('every path of an instance ends with its audit entry', () => {
     const ends = Object.entries(instanceChain.States).filter(([, s]) => s.End === true || successors(s).length === 0);
-    expect(ends.map(([n]) => n).sort()).toEqual(['Instance: audit entry not written', 'Instance: write audit entry']);
-    expect(instanceChain.States['Instance: write audit entry'].Catch![0].Next).toBe('Instance: audit entry not written');
+    expect(ends.map(([n]) => n).sort())
+      .toEqual(['Instance: audit entry left to the page', 'Instance: audit entry not written', 'Instance: write audit entry']);
+    expect(instanceChain.States['Instance: write audit entry'].Catch![0].Next).toBe('Instance: keep step results for the page');
+  });
+
+  test('an entry record-instance cannot write: the raw results go to the instance item, the outcome stays small', () => {
+    const keep = instanceChain.States['Instance: keep step results for the page'];
+    expect(keep.Resource).toBe('arn:<Ref:AWS::Partition>:states:::dynamodb:putItem');
+    expect(keep.ResultPath).toBeNull();
+    const item = (keep.Parameters as { Item: Record<string, Record<string, unknown>> }).Item;
+    // The instance item's key (src/runtime/audit-table.ts instanceItemKey), the results as JSON, and why.
+    expect(item.SM_Execution_ID['S.$']).toBe("States.Format('{}#{}', $.execution.id, $.instance.instanceId)");
+    expect(item.RecordType).toEqual({ S: 'INSTANCE' });
+    expect(item.Unrecorded_Steps_Json['S.$']).toBe('States.JsonToString($.steps)');
+    expect(item.Unrecorded_Instance_Json['S.$']).toBe('States.JsonToString($.instance)');
+    expect(keep.Retry![0].ErrorEquals).toEqual(expect.arrayContaining(['DynamoDB.ThrottlingException', 'DynamoDB.ProvisionedThroughputExceededException']));
+    expect(keep.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Instance: audit entry not written' })]);
+    // Written: the small outcome, no step results in it.
+    const left = instanceChain.States[keep.Next!];
+    expect(left.Parameters).toEqual({ 'instanceId.$': '$.instance.instanceId', 'succeeded': false, 'recorded': false, 'stepsInTable': true });
+    // Not written either: the raw results travel in the outcome.
+    expect(instanceChain.States['Instance: audit entry not written'].Parameters).toMatchObject({ 'steps.$': '$.steps', 'recorded': false });
   });
 
   test('the run fails only after the audit write', () => {

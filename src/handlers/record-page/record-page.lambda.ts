@@ -1,6 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { batchWrite, EXCLUDED_SAMPLE_SIZE, getInstanceItems, missingEntry, pickEntry, tallyOf } from '../../runtime/audit-batch';
+import {
+  batchWrite, EXCLUDED_SAMPLE_SIZE, getInstanceItems, missingEntry, pickEntry, tallyOf, unrecordedResults,
+} from '../../runtime/audit-batch';
 import { type AuditEntry, toAuditEntry } from '../../runtime/audit-entry';
 import { auditEnvironment, instanceItem, unknownInstance } from '../../runtime/audit-table';
 import type { DiscoveredInstance, InstanceOutcome, RecordPageEvent, RunTally } from '../../runtime/contracts';
@@ -18,7 +20,8 @@ function isOutcome(item: InstanceOutcome | DiscoveredInstance): item is Instance
 
 /**
  * One page of the run is done: every instance of the page gets its audit entry in the table (those its chain
- * could not write are written here, from the chain's raw step results; an entry that is nowhere says so), and the
+ * could not write are written here, from the chain's raw step results, in its outcome or left in its item; an entry
+ * that is nowhere says so), and the
  * page's counts are added to the run's tally. Its input and output are bounded by the page size.
  */
 export const handler = async (event: RecordPageEvent): Promise<RunTally> => {
@@ -41,36 +44,47 @@ export const handler = async (event: RecordPageEvent): Promise<RunTally> => {
     }
   }
 
-  // 1. Entries the chains could not write: derived from their raw step results.
+  // 1. Entries the chains could not write, with their raw results in the outcome: derived from them.
   const entries = new Map<string, AuditEntry>();
   const toWrite: AuditEntry[] = [];
   for (const o of outcomes.values()) {
-    if (o.recorded === false) {
+    if (o.recorded === false && o.steps) {
       const entry = toAuditEntry(o.instance ?? unknownInstance(o.instanceId), config, o.steps);
       entries.set(o.instanceId, entry);
       toWrite.push(entry);
     }
   }
 
-  // 2. Entries the chains wrote: read back (consistent reads) for their outcome; one that is nowhere says so.
-  const lookFor = [...outcomes.values()].filter((o) => o.recorded !== false).map((o) => o.instanceId)
+  // 2. Every other instance's item, read back (consistent reads): the entry its chain wrote, or the raw results its
+  // chain left in the item (the entry is derived from them here); an instance with neither says so.
+  const lookFor = [...outcomes.values()].filter((o) => !entries.has(o.instanceId)).map((o) => o.instanceId)
     .concat([...withoutOutcome.keys()].filter((id) => !outcomes.has(id)));
   const found = lookFor.length > 0 ? await getInstanceItems(dynamo, env.tableName, execution.id, lookFor) : new Map();
   let lost = 0;
+  let fromItems = 0;
   for (const id of lookFor) {
     const item = found.get(id);
     if (item?.Outcome) {
       entries.set(id, pickEntry(item));
       continue;
     }
-    lost++;
     const outcome = outcomes.get(id);
+    const raw = item ? unrecordedResults(item) : undefined;
+    if (raw) {
+      log.warn('entry written from the results its chain left in the table', { instanceId: id, reason: raw.reason });
+      const entry = toAuditEntry(raw.instance ?? outcome?.instance ?? unknownInstance(id), config, raw.steps);
+      entries.set(id, entry);
+      toWrite.push(entry);
+      fromItems++;
+      continue;
+    }
+    lost++;
     const entry = outcome
       ? missingEntry({
         instanceId: id,
         instance: outcome.instance,
         outcome: outcome.succeeded ? OUTCOME_SUCCEEDED : outcome.skipped ? OUTCOME_SKIPPED : OUTCOME_FAILED,
-      }, 'its audit entry was not found in the table')
+      }, item ? 'its audit entry could not be read from the table' : 'its audit entry was not found in the table')
       : missingEntry({ instanceId: id, instance: withoutOutcome.get(id), outcome: OUTCOME_FAILED },
         'its chain did not finish: the run failed while the instance was worked on; check the instance');
     entries.set(id, entry);
@@ -78,7 +92,7 @@ export const handler = async (event: RecordPageEvent): Promise<RunTally> => {
   }
   if (toWrite.length > 0) {
     await batchWrite(dynamo, env.tableName, toWrite.map((e) => instanceItem(execution, e, env.retentionDays, now)));
-    log.info('instance entries written', { count: toWrite.length, notFound: lost });
+    log.info('instance entries written', { count: toWrite.length, fromRawResults: fromItems, notFound: lost });
   }
 
   // 3. The page's counts and excluded instances added to the tally.

@@ -41,6 +41,25 @@ async function look(wait: RegisteredWait): Promise<PolledResult> {
   }
 }
 
+/** Looks at a resource after its event, at most: a describe call may lag the event that the step ended by a moment. */
+export const LOOKS_AFTER_EVENT = 3;
+/** Before the second look; doubled before each further one (0.5 s, then 1 s: at most 1.5 s in all). */
+const LOOK_AGAIN_MS = 500;
+
+/**
+ * Looks until the step is over, up to LOOKS_AFTER_EVENT times: the rules send only events of steps that ended, so a
+ * look that disagrees is most likely a describe call behind its own event. Still not over after that (an instance
+ * started again by someone else, say), the wait is left to the Task's fallback look.
+ */
+async function lookAfterEvent(wait: RegisteredWait): Promise<PolledResult> {
+  let result = await look(wait);
+  for (let n = 1; n < LOOKS_AFTER_EVENT && !result.done; n++) {
+    await new Promise<void>((resolve) => setTimeout(resolve, LOOK_AGAIN_MS * 2 ** (n - 1)));
+    result = await look(wait);
+  }
+  return result;
+}
+
 /**
  * Resumes the Task waiting on the resource a state-change event (EC2, SSM Run Command, AWS Backup) is about: looks at
  * the resource with a describe call (the event only says where to look) and answers the Task once the step is over.
@@ -58,9 +77,9 @@ export const handler = async (event: StateChangeEvent): Promise<ResumeWaitResult
     log.debug('no task waits on this resource', target);
     return { resumed: false, reason: 'no task waits on this resource' };
   }
-  const result = await look(wait);
+  const result = await lookAfterEvent(wait);
   if (!result.done) {
-    log.info('event seen, step not over yet', { ...target, attempt: wait.attempt });
+    log.info('event seen, step not over yet', { ...target, attempt: wait.attempt, looks: LOOKS_AFTER_EVENT });
     return { resumed: false, reason: 'the step is not over yet' };
   }
   const answered = await completeTask(sfn, wait.taskToken, result, log);

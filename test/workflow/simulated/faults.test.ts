@@ -1,4 +1,4 @@
-import { assertInvariants, checkInvariants, entryOf, Harness, newInstanceIds, SimRun, TAG_KEY, TAG_VALUE, TaskHook } from './harness';
+import { assertInvariants, checkInvariants, entryOf, Harness, newInstanceIds, SimRun, startingState, TAG_KEY, TAG_VALUE, TaskHook } from './harness';
 import { fullProps } from '../../helpers/stacks';
 import { ApiError, InjectedFault, InstanceFaults, InstanceSpec, PingStatus, World } from '../../simulator/world';
 
@@ -8,6 +8,7 @@ import { ApiError, InjectedFault, InstanceFaults, InstanceSpec, PingStatus, Worl
  * audit entry.
  */
 const NOT_RUN = 'NotRun: earlier step failed';
+const POST_SCRIPT_SEND = startingState('post');
 
 interface Fault {
   readonly faults?: InstanceFaults;
@@ -205,7 +206,7 @@ const CASES: Array<[string, Case]> = [
   }],
   ['agent reconnects slowly after start', { fault: { faults: { agentReconnectPolls: 4 } } }],
   ['post SendCommand API error', {
-    fault: { hooks: injectBefore('Post-backup script: run', { service: 'ssm', action: 'SendCommand', error: denied }) },
+    fault: { hooks: injectBefore(POST_SCRIPT_SEND, { service: 'ssm', action: 'SendCommand', error: denied }) },
     entry: postFailure('Failed'),
     message: /post-backup script Failed: .*not authorized/,
   }],
@@ -223,7 +224,7 @@ describe('fault matrix: one faulty instance in a fleet of 3, all toggles on', ()
   beforeAll(async () => {
     h = await Harness.start({
       props: fullProps(),
-      intercept: ['Stop instance', 'Post-backup script: run', 'Instance: write audit entry', 'Write run audit record'],
+      intercept: ['Stop instance', POST_SCRIPT_SEND, 'Instance: write audit entry', 'Write run audit record'],
     });
   });
   afterAll(async () => h?.stop());

@@ -48,9 +48,20 @@ export interface Toggles {
   readonly post: boolean;
 }
 
+/**
+ * The Task state that starts a step, in the workflow the suites run against (PPSB_SIM_WAITS): one waiting Task per
+ * step with event-driven waits (the default), or the first state of a bounded poll.
+ */
+export function startingState(step: 'pre' | 'post' | 'backup'): string {
+  const polling = process.env.PPSB_SIM_WAITS === 'polling';
+  if (step === 'backup') return polling ? 'Backup: start job' : 'Backup job';
+  const prefix = step === 'pre' ? 'Pre-backup script' : 'Post-backup script';
+  return polling ? `${prefix}: send command` : `${prefix}: run`;
+}
+
 /** Called around the real handler of an intercepted Task state. */
 export interface TaskHook {
-  /** Before the real handler (e.g. inject a fault into the world). */
+  /** Before the real handler (e.g. inject a fault into the world); may throw (the invocation failed). */
   readonly before?: (input: any, world: World, attempt: number) => void;
   /** After the real handler succeeded; may throw (e.g. a response lost on its way back: Step Functions retries). */
   readonly after?: (input: any, output: any, world: World, attempt: number) => void;
@@ -210,9 +221,10 @@ export class Harness {
     }
     const attempt = (this.attempts[stateName] = (this.attempts[stateName] ?? 0) + 1);
     const hook = this.hooks[stateName];
-    hook?.before?.(input, this.sim.world, attempt);
     let output: unknown;
     try {
+      // A hook may throw before the handler runs: the Lambda invocation itself failed (throttled, say).
+      hook?.before?.(input, this.sim.world, attempt);
       output = await handler(JSON.parse(JSON.stringify(input)), { getRemainingTimeInMillis: () => 60_000, functionName: stateName });
     } catch (e) {
       throw toTaskError(e);

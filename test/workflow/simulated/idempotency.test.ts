@@ -1,4 +1,4 @@
-import { assertInvariants, callsAbout, commandPhase, entryOf, Harness, newInstanceIds, TaskHook } from './harness';
+import { assertInvariants, callsAbout, commandPhase, entryOf, Harness, newInstanceIds, startingState, TaskHook } from './harness';
 import { fullProps } from '../../helpers/stacks';
 
 /**
@@ -22,7 +22,7 @@ describe('idempotency', () => {
   beforeAll(async () => {
     h = await Harness.start({
       props: fullProps(),
-      intercept: ['Backup job', 'Pre-backup script: run', 'Post-backup script: run'],
+      intercept: [startingState('backup'), startingState('pre'), startingState('post')],
     });
   });
   afterAll(async () => h?.stop());
@@ -52,7 +52,7 @@ describe('idempotency', () => {
     const [a, faulty, c] = newInstanceIds(3);
     const run = await h.run({
       instances: [{ id: a }, { id: faulty }, { id: c }],
-      hooks: { 'Backup job': lostAnswer(faulty) },
+      hooks: { [startingState('backup')]: lostAnswer(faulty) },
       healthy: [a, faulty, c],
     });
     assertInvariants(run);
@@ -74,7 +74,7 @@ describe('idempotency', () => {
 
   test.each(['pre', 'post'] as const)('SendCommand (%s) reached SSM, its answer was lost, the retry sends no second command', async (phase) => {
     const [a, faulty] = newInstanceIds(2);
-    const state = phase === 'pre' ? 'Pre-backup script: run' : 'Post-backup script: run';
+    const state = startingState(phase);
     const run = await h.run({ instances: [{ id: a }, { id: faulty }], hooks: { [state]: lostAnswer(faulty) }, healthy: [a, faulty] });
     assertInvariants(run);
     expect(run.result.status).toBe('SUCCEEDED');
