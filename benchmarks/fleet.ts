@@ -20,6 +20,7 @@ import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { dynamoCounts, runCost } from './cost';
 import { ExampleBackupStack } from '../examples/app/stack';
+import { DEFAULT_PAGE_SIZE } from '../src/handlers/discover-instances/discover-instances.lambda';
 import { FIXED_POLL_CONTEXT_KEY, WAITS_CONTEXT_KEY } from '../src/workflow/waiting-task';
 import { Simulator } from '../test/simulator/simulator';
 
@@ -69,7 +70,7 @@ async function runFleet(strategy: Strategy, size: number): Promise<Row> {
     const dynamo = dynamoCounts(s.apiCalls);
     const cost = runCost({ transitions: s.billedTransitions, lambdaInvocations: lambda, dynamoWrites: dynamo.writes, dynamoReads: dynamo.reads });
     const instances = Object.values(s.instances);
-    const chainSeconds = Math.max(0, ...instances.map(i => i.clockSeconds));
+    const chainSeconds = Math.max(0, ...instances.map(i => i.chainSeconds ?? 0));
     const beyond = instances.map(i => i.stoppedBeyondBackupSeconds).filter((v): v is number => v !== undefined);
     return {
       strategy,
@@ -81,8 +82,7 @@ async function runFleet(strategy: Strategy, size: number): Promise<Row> {
       maxHistoryEvents: s.maxHistoryEvents,
       largestPayloadBytes: s.largestStatePayloadBytes,
       chainMinutes: chainSeconds / 60,
-      // maxConcurrency instances at a time: the chains run in about ceil(size / maxConcurrency) waves.
-      runHours: Math.ceil(size / MAX_CONCURRENCY) * chainSeconds / 3600,
+      runHours: runSeconds(size, chainSeconds) / 3600,
       stoppedBeyondJobSeconds: beyond.length ? Math.max(...beyond) : NaN,
       dollarsPer1000: cost / size * 1000,
       wallSeconds,
@@ -90,6 +90,17 @@ async function runFleet(strategy: Strategy, size: number): Promise<Row> {
   } finally {
     await sim.stop();
   }
+}
+
+/**
+ * How long a real run of identical chains takes: one page after another, and within a page maxConcurrency chains at a
+ * time, so ceil(page / maxConcurrency) waves of one chain per page. (The simulator starts every iteration of a page
+ * at once; its clocks give one chain's duration, not the waves.)
+ */
+function runSeconds(size: number, chainSeconds: number): number {
+  let waves = 0;
+  for (let left = size; left > 0; left -= DEFAULT_PAGE_SIZE) waves += Math.ceil(Math.min(left, DEFAULT_PAGE_SIZE) / MAX_CONCURRENCY);
+  return waves * chainSeconds;
 }
 
 function option(name: string): string | undefined {
@@ -121,7 +132,8 @@ async function main(): Promise<void> {
   }
   console.log('\ntransitions/inst: states entered plus retries (what Step Functions Standard bills), fleet level included.');
   console.log('max history events: the largest single execution (the parent or one instance\'s child execution); limit 25,000.');
-  console.log('chain min: the longest instance chain in virtual time; run h: ceil(instances / maxConcurrency) waves of it.');
+  console.log('chain min: the longest instance chain in virtual time; run h: pages one after another, each in');
+  console.log('ceil(page / maxConcurrency) waves of that chain (pages of 1,000).');
   console.log('stopped beyond job s: the longest an instance stayed stopped after its backup job ended (StartInstances requested).');
   console.log('$ per 1,000 backups: Step Functions transitions, Lambda requests and GB-seconds (256 MB, 200 ms assumed per');
   console.log('invocation) and DynamoDB requests at us-east-1 list prices; AWS service events on the default bus are free.');

@@ -198,9 +198,7 @@ export function instanceChain(
     onFailure: postPhase,
     onNotRun: finish,
   });
-  const prePhase = new sfn.Choice(scope, 'Pre-backup script enabled?')
-    .when(sfn.Condition.booleanEquals('$.config.preScript.enabled', true), preScript)
-    .otherwise(skipped(scope, 'Pre-backup script: skipped', 'pre').next(stopPhase));
+  const preSkipped = skipped(scope, 'Pre-backup script: skipped', 'pre').next(stopPhase);
 
   const platformMismatch = (phase: 'pre' | 'post', label: string) => new sfn.Pass(scope, `${label}: wrong platform`, {
     parameters: {
@@ -209,23 +207,6 @@ export function instanceChain(
     },
     resultPath: stepPath('eligibility'),
   }).next(finish);
-  const platformCheck = new sfn.Choice(scope, 'Scripts match the instance platform?')
-    .when(
-      sfn.Condition.and(
-        sfn.Condition.booleanEquals('$.config.preScript.enabled', true),
-        sfn.Condition.not(sfn.Condition.stringEqualsJsonPath('$.instance.platform', '$.config.preScript.platform')),
-      ),
-      platformMismatch('pre', 'Pre-backup script'),
-    )
-    .when(
-      sfn.Condition.and(
-        sfn.Condition.booleanEquals('$.config.postScript.enabled', true),
-        sfn.Condition.not(sfn.Condition.stringEqualsJsonPath('$.instance.platform', '$.config.postScript.platform')),
-      ),
-      platformMismatch('post', 'Post-backup script'),
-    )
-    .otherwise(prePhase);
-
   // An instance already stopped is consistent as it is: back it up, run no script, leave it stopped.
   const stoppedAtStart = new sfn.Pass(scope, 'Instance stopped at start: backup only', {
     parameters: {
@@ -250,11 +231,6 @@ export function instanceChain(
     resultPath: stepPath('eligibility'),
   }).next(finish);
 
-  const instanceRunning = new sfn.Choice(scope, 'Instance running?')
-    .when(sfn.Condition.stringEquals('$.instance.state', 'running'), platformCheck)
-    .when(sfn.Condition.stringEquals('$.instance.state', 'stopped'), stoppedAtStart)
-    .otherwise(notEligible);
-
   // Another run holds the instance's lease: touch nothing, record the instance as skipped with the holder.
   const leaseHeld = new sfn.Pass(scope, 'Instance: held by another run', {
     parameters: {
@@ -277,7 +253,20 @@ export function instanceChain(
     resultPath: '$.lease',
     onError: { next: releaseLease, errorPath: errorPath('eligibility') },
   });
-  return acquireLease.next(new sfn.Choice(scope, 'Instance: lease acquired?')
-    .when(sfn.Condition.booleanEquals('$.lease.acquired', true), instanceRunning)
-    .otherwise(leaseHeld));
+
+  // What to do with the instance, decided once (one Choice is one state transition, however many rules it has).
+  // The rules are tried in order: the lease, the instance's state, the scripts' platform, the pre-script toggle.
+  const scriptNotFor = (phase: 'pre' | 'post') => sfn.Condition.and(
+    sfn.Condition.booleanEquals(`$.config.${phase}Script.enabled`, true),
+    sfn.Condition.not(sfn.Condition.stringEqualsJsonPath('$.instance.platform', `$.config.${phase}Script.platform`)),
+  );
+  const decide = new sfn.Choice(scope, 'Instance: what to do?')
+    .when(sfn.Condition.not(sfn.Condition.booleanEquals('$.lease.acquired', true)), leaseHeld)
+    .when(sfn.Condition.stringEquals('$.instance.state', 'stopped'), stoppedAtStart)
+    .when(sfn.Condition.not(sfn.Condition.stringEquals('$.instance.state', 'running')), notEligible)
+    .when(scriptNotFor('pre'), platformMismatch('pre', 'Pre-backup script'))
+    .when(scriptNotFor('post'), platformMismatch('post', 'Post-backup script'))
+    .when(sfn.Condition.booleanEquals('$.config.preScript.enabled', true), preScript)
+    .otherwise(preSkipped);
+  return acquireLease.next(decide);
 }

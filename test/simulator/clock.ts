@@ -6,6 +6,8 @@
 export class Clocks {
   private run = 0;
   private readonly instances = new Map<string, number>();
+  /** When each instance's clock started (its first iteration): its chain's duration is now − start. */
+  private readonly starts = new Map<string, number>();
   /** Wall-clock origin for timestamps derived from virtual time (event `time`, ...). */
   public origin = Date.now();
 
@@ -36,6 +38,12 @@ export class Clocks {
   /** An iteration starts working on the instance: its clock starts at the run clock (or goes on). */
   public startInstance(instanceId: string): void {
     this.instances.set(instanceId, Math.max(this.instances.get(instanceId) ?? 0, this.run));
+    if (!this.starts.has(instanceId)) this.starts.set(instanceId, this.instances.get(instanceId)!);
+  }
+
+  /** Seconds on the run clock when the instance's clock started; undefined when it has none. */
+  public startedAt(instanceId: string): number | undefined {
+    return this.starts.get(instanceId);
   }
 
   public advance(instanceId: string | undefined, seconds: number): void {
@@ -52,6 +60,7 @@ export class Clocks {
   public reset(): void {
     this.run = 0;
     this.instances.clear();
+    this.starts.clear();
     this.origin = Date.now();
   }
 }

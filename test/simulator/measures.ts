@@ -7,6 +7,11 @@ import { isTerminalJob, World } from './world';
 export interface InstanceStats {
   /** The instance's clock at the end (virtual seconds since the world was reset; it catches up with the run clock when a top-level Map ends). */
   readonly clockSeconds: number;
+  /**
+   * Seconds from the start of the instance's clock (its chain's first state) to its end: its chain's duration, or the
+   * longest chain of its Map (clocks catch up with the run clock when a top-level Map ends).
+   */
+  readonly chainSeconds?: number;
   /** Seconds between reaching `stopped` and the next accepted StartInstances, summed (to the end when still stopped). */
   readonly downtimeSeconds?: number;
   /** The instance is still stopped at the end (its downtime runs to the end of its clock). */
@@ -24,8 +29,10 @@ export function instanceStats(world: World): Record<string, InstanceStats> {
   const out: Record<string, InstanceStats> = {};
   for (const inst of world.instanceList) {
     const clockSeconds = world.now(inst.id);
+    const started = world.clock.startedAt(inst.id);
+    const chain = started !== undefined ? { chainSeconds: clockSeconds - started } : {};
     if (inst.power.length === 0) {
-      if (world.clock.hasInstance(inst.id)) out[inst.id] = { clockSeconds };
+      if (world.clock.hasInstance(inst.id)) out[inst.id] = { clockSeconds, ...chain };
       continue;
     }
     let downtime = 0;
@@ -54,6 +61,7 @@ export function instanceStats(world: World): Record<string, InstanceStats> {
     }
     out[inst.id] = {
       clockSeconds,
+      ...chain,
       ...(firstStopped !== undefined ? { downtimeSeconds: downtime } : {}),
       ...(stillStopped ? { stillStopped } : {}),
       ...(beyond !== undefined ? { stoppedBeyondBackupSeconds: beyond } : {}),

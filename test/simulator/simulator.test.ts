@@ -297,7 +297,7 @@ describe('Simulator in time mode (durations)', () => {
       expect(r.stats.iterations.PerInstance.map((b) => b.byState)).toEqual([{ Settle: 7, WaitForStop: 30 }, { Settle: 7, WaitForStop: 10 }]);
       expect(short(r.stats.lambdaInvocations).check).toBe(6);
       // Its clock started at the run clock (retry back-off 8 + Pause 1 = 9): stopped at 9 + 32, still stopped at 9 + 37.
-      expect(r.stats.instances['i-00000000000000001']).toEqual({ clockSeconds: 9 + 37, downtimeSeconds: 5, stillStopped: true });
+      expect(r.stats.instances['i-00000000000000001']).toEqual({ clockSeconds: 9 + 37, chainSeconds: 37, downtimeSeconds: 5, stillStopped: true });
     } finally {
       await s.stop();
     }

@@ -196,7 +196,8 @@ describe('.waitForTaskToken tasks driven by state-change events', () => {
       expect(r.stats.historyEventsByType.TaskTimedOut).toBe(1);
       // Stopped at 150 (A) / 430 (B), StartInstances 60 s later.
       // Clocks catch up with the run clock when the Map ends (the longest iteration).
-      expect(r.stats.instances).toEqual({ [A]: { clockSeconds: 535, downtimeSeconds: 60 }, [B]: { clockSeconds: 535, downtimeSeconds: 60 } });
+      const each = { clockSeconds: 535, chainSeconds: 535, downtimeSeconds: 60 };
+      expect(r.stats.instances).toEqual({ [A]: each, [B]: each });
     });
   });
 

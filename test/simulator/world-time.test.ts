@@ -102,13 +102,13 @@ describe('World in time mode (durations)', () => {
     w.clock.advance(A, 3700);
     w.startInstance(a); // at 3820
     const s = instanceStats(w);
-    expect(s[A]).toEqual({ clockSeconds: 3820, downtimeSeconds: 3700, stoppedBeyondBackupSeconds: 100 });
-    expect(s[B]).toEqual({ clockSeconds: 0 });
+    expect(s[A]).toEqual({ clockSeconds: 3820, chainSeconds: 3820, downtimeSeconds: 3700, stoppedBeyondBackupSeconds: 100 });
+    expect(s[B]).toEqual({ clockSeconds: 0, chainSeconds: 0 });
     const b = w.requireInstance(B);
     w.stopInstance(b);
     w.clock.advance(B, 200);
     w.observeInstance(b);
-    expect(instanceStats(w)[B]).toEqual({ clockSeconds: 200, downtimeSeconds: 80, stillStopped: true });
+    expect(instanceStats(w)[B]).toEqual({ clockSeconds: 200, chainSeconds: 200, downtimeSeconds: 80, stillStopped: true });
   });
 });
 

@@ -1,0 +1,61 @@
+import { assertInvariants, Harness, newInstanceIds, SimRun } from './harness';
+import { FALLBACK_SECONDS } from '../../../src/runtime/waits';
+import { fullProps } from '../../helpers/stacks';
+import { Durations } from '../../simulator/world';
+
+/**
+ * What a run costs in state transitions (what Step Functions Standard bills: states entered plus retries), all
+ * toggles on, waits resumed by events: at most 40 per instance with 5-minute scripts and a 60-minute backup job,
+ * for one instance as for a fleet, and growing with a step's duration only by one fallback look per fallback
+ * interval (a polled wait would grow by about 3 transitions per poll).
+ */
+const TARGET = 40;
+const TYPICAL: Durations = {
+  scriptSeconds: 300, backupSeconds: 3600, copySeconds: 600, stopSeconds: 60, startSeconds: 60, agentReconnectSeconds: 30,
+};
+
+async function perInstance(durations: Durations, size: number): Promise<{ transitions: number; lambda: number; run: SimRun }> {
+  const h = await Harness.start({ props: fullProps({ maxConcurrency: 10 }), world: { durations } });
+  try {
+    const run = await h.run({ instances: newInstanceIds(size).map((id) => ({ id })) });
+    assertInvariants(run);
+    expect(run.result.status).toBe('SUCCEEDED');
+    const { billedTransitions, lambdaInvocations } = run.result.stats;
+    const lambda = Object.values(lambdaInvocations).reduce((a, b) => a + b, 0);
+    return { transitions: billedTransitions / size, lambda: lambda / size, run };
+  } finally {
+    await h.stop();
+  }
+}
+
+// The suites run against the polling workflow too (PPSB_SIM_WAITS=polling): these figures are the event-driven one's.
+const eventsOnly = process.env.PPSB_SIM_WAITS === 'polling' ? describe.skip : describe;
+
+eventsOnly('state transitions per instance, all toggles on', () => {
+  test(`5-minute scripts, a 60-minute backup: at most ${TARGET} per instance, for 1 instance and for 10`, async () => {
+    const one = await perInstance(TYPICAL, 1);
+    const ten = await perInstance(TYPICAL, 10);
+    process.stdout.write(`transitions per instance: 1 instance ${one.transitions}, 10 instances ${ten.transitions}; `
+      + `Lambda invocations per instance: ${one.lambda}, ${ten.lambda}\n`);
+    expect(one.transitions).toBeLessThanOrEqual(TARGET);
+    expect(ten.transitions).toBeLessThanOrEqual(TARGET);
+    // The fleet level (validation, discovery, the page's record, the run's record) is shared by the instances.
+    expect(ten.transitions).toBeLessThan(one.transitions);
+  }, 120_000);
+
+  test('14-minute scripts and a 6-hour backup: one more transition per fallback interval waited, not per poll', async () => {
+    // 14 minutes: within the scripts' default timeout (15 minutes).
+    const LONG: Durations = { ...TYPICAL, scriptSeconds: 840, backupSeconds: 6 * 3600 };
+    const typical = await perInstance(TYPICAL, 1);
+    const long = await perInstance(LONG, 1);
+    // A Task whose event has not come yet times out at its fallback interval and looks again (one retry, one Lambda).
+    const looks = (d: Durations) => 2 * Math.floor(d.scriptSeconds / FALLBACK_SECONDS.script) + Math.floor(d.backupSeconds / FALLBACK_SECONDS.backup);
+    const extraLooks = looks(LONG) - looks(TYPICAL);
+    process.stdout.write(`transitions per instance: ${typical.transitions} (5-min scripts, 60-min backup), `
+      + `${long.transitions} (14-min scripts, 6-hour backup); fallback looks added: ${extraLooks}\n`);
+    expect(long.transitions - typical.transitions).toBeLessThanOrEqual(extraLooks);
+    expect(long.transitions - typical.transitions).toBeGreaterThanOrEqual(extraLooks - 2);
+    // Polled every 15 s at best, the 5 extra hours of backup alone would be 1,200 polls, about 3,600 transitions.
+    expect(long.transitions).toBeLessThan(2 * TARGET);
+  }, 120_000);
+});
