@@ -47,6 +47,8 @@ interface Row {
   readonly runHours: number;
   readonly stoppedBeyondJobSeconds: number;
   readonly dollarsPer1000: number;
+  readonly auditEntries: number;
+  readonly largestItemBytes: number;
   readonly wallSeconds: number;
 }
 
@@ -64,6 +66,10 @@ async function runFleet(strategy: Strategy, size: number): Promise<Row> {
     const started = Date.now();
     const result = await sim.run({}, { executionName: `bench-${strategy}-${size}` });
     const wallSeconds = (Date.now() - started) / 1000;
+    // The audit record, read back from the table: every instance's entry, and the largest item (DynamoDB: 400 KB).
+    const items = (await sim.scanTable()).filter(i => i.SM_Execution_ID === result.executionArn || i.Run_Execution_ID === result.executionArn);
+    const auditEntries = items.filter(i => i.RecordType === 'INSTANCE' && typeof i.Outcome === 'string').length;
+    const largestItemBytes = Math.max(0, ...items.map(i => Buffer.byteLength(JSON.stringify(i))));
     const s = result.stats;
     const lambda = Object.values(s.lambdaInvocations).reduce((a, b) => a + b, 0);
     const api = Object.values(s.apiCalls).reduce((a, b) => a + b, 0);
@@ -85,6 +91,8 @@ async function runFleet(strategy: Strategy, size: number): Promise<Row> {
       runHours: runSeconds(size, chainSeconds) / 3600,
       stoppedBeyondJobSeconds: beyond.length ? Math.max(...beyond) : NaN,
       dollarsPer1000: cost / size * 1000,
+      auditEntries,
+      largestItemBytes,
       wallSeconds,
     };
   } finally {
@@ -115,7 +123,7 @@ async function main(): Promise<void> {
     + `${DURATIONS.backupSeconds / 60} min, stop/start ${DURATIONS.stopSeconds} s, agent reconnect ${DURATIONS.agentReconnectSeconds} s, `
     + `maxConcurrency ${MAX_CONCURRENCY}, a distributed Map with one child execution per instance, pages of 1,000 instances.\n`);
   const header = ['strategy', 'instances', 'status', 'transitions/inst', 'lambda/inst', 'api/inst', 'max history events',
-    'max payload B', 'chain min', 'run h', 'stopped beyond job s', '$ per 1,000 backups', 'wall s'];
+    'max payload B', 'chain min', 'run h', 'stopped beyond job s', '$ per 1,000 backups', 'audit entries', 'largest item B', 'wall s'];
   console.log(header.join(' | '));
   console.log(header.map(() => '---').join(' | '));
   for (const strategy of strategies) {
@@ -126,7 +134,7 @@ async function main(): Promise<void> {
         r.strategy, r.instances, r.status, r.transitionsPerInstance.toFixed(1), r.lambdaPerInstance.toFixed(1),
         r.apiPerInstance.toFixed(1), r.maxHistoryEvents, r.largestPayloadBytes, r.chainMinutes.toFixed(1),
         r.runHours.toFixed(1), Number.isNaN(r.stoppedBeyondJobSeconds) ? '-' : r.stoppedBeyondJobSeconds.toFixed(0),
-        r.dollarsPer1000.toFixed(2), r.wallSeconds.toFixed(1),
+        r.dollarsPer1000.toFixed(2), r.auditEntries, r.largestItemBytes, r.wallSeconds.toFixed(1),
       ].join(' | '));
     }
   }
@@ -135,6 +143,8 @@ async function main(): Promise<void> {
   console.log('chain min: the longest instance chain in virtual time; run h: pages one after another, each in');
   console.log('ceil(page / maxConcurrency) waves of that chain (pages of 1,000).');
   console.log('stopped beyond job s: the longest an instance stayed stopped after its backup job ended (StartInstances requested).');
+  console.log('audit entries: instance entries of the run in the table; largest item B: its largest item (run record');
+  console.log('included), as JSON (DynamoDB limit 400 KB).');
   console.log('$ per 1,000 backups: Step Functions transitions, Lambda requests and GB-seconds (256 MB, 200 ms assumed per');
   console.log('invocation) and DynamoDB requests at us-east-1 list prices; AWS service events on the default bus are free.');
 }
