@@ -4,9 +4,10 @@
  */
 // The Lambda runtime provides AWS SDK v3; the bundle leaves it external, so it is only a devDependency.
 // eslint-disable-next-line import/no-extraneous-dependencies
-import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, type BatchWriteCommandInput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AUDIT_ENTRY_FIELDS, type AuditEntry } from './audit-entry';
 import { instanceItemKey, PARTITION_KEY, UNRECORDED_INSTANCE, UNRECORDED_REASON, UNRECORDED_STEPS } from './audit-table';
+import { backoff } from './backoff';
 import type { DiscoveredInstance, InstanceSteps, RunTally } from './contracts';
 import { rethrowClassified, TransientError } from './errors';
 import { emptyTally } from './run-tally';
@@ -21,8 +22,6 @@ export const BATCH_ATTEMPTS = 6;
 const BATCH_BACKOFF_MS = 25;
 /** Excluded instances the tally keeps (a sample: the run item shows them, the count covers the rest). */
 export const EXCLUDED_SAMPLE_SIZE = 100;
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
@@ -113,25 +112,38 @@ export function missingEntry(missing: MissingInstance, reason: string): AuditEnt
   };
 }
 
+/**
+ * Sends `pending` to DynamoDB (`action`: BatchWriteItem or BatchGetItem) until nothing is left: `send` returns what
+ * DynamoDB left unprocessed. At most BATCH_ATTEMPTS sends, with exponential backoff between them; TransientError when
+ * some stay unprocessed (the caller's retry takes over).
+ */
+async function untilProcessed<T>(action: string, pending: T[], send: (batch: T[]) => Promise<T[]>): Promise<void> {
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    if (attempt > BATCH_ATTEMPTS) {
+      throw new TransientError(`${action} left ${pending.length} audit entries unprocessed after ${BATCH_ATTEMPTS} attempts`);
+    }
+    if (attempt > 1) {
+      await backoff(BATCH_BACKOFF_MS, attempt - 1);
+    }
+    try {
+      pending = await send(pending);
+    } catch (err) {
+      rethrowClassified(err, `${action} audit entries`);
+    }
+  }
+}
+
+/** One request of a BatchWriteItem. */
+type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
+
 /** BatchWriteItem in chunks of 25, retrying unprocessed items with backoff; TransientError when they stay. */
 export async function batchWrite(dynamo: DynamoDBDocumentClient, tableName: string, items: Array<Record<string, unknown>>): Promise<void> {
   for (const chunk of chunks(items, BATCH_WRITE_SIZE)) {
-    let requests: any[] = chunk.map((Item) => ({ PutRequest: { Item } }));
-    for (let attempt = 1; requests.length > 0; attempt++) {
-      if (attempt > BATCH_ATTEMPTS) {
-        throw new TransientError(`BatchWriteItem left ${requests.length} audit entries unprocessed after ${BATCH_ATTEMPTS} attempts`);
-      }
-      if (attempt > 1) {
-        await sleep(BATCH_BACKOFF_MS * 2 ** (attempt - 2));
-      }
-      let output;
-      try {
-        output = await dynamo.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
-      } catch (err) {
-        rethrowClassified(err, 'BatchWriteItem audit entries');
-      }
-      requests = output.UnprocessedItems?.[tableName] ?? [];
-    }
+    const requests: WriteRequest[] = chunk.map((Item) => ({ PutRequest: { Item } }));
+    await untilProcessed('BatchWriteItem', requests, async (batch) => {
+      const output = await dynamo.send(new BatchWriteCommand({ RequestItems: { [tableName]: batch } }));
+      return output.UnprocessedItems?.[tableName] ?? [];
+    });
   }
 }
 
@@ -144,27 +156,16 @@ export async function getInstanceItems(
 ): Promise<Map<string, Record<string, unknown>>> {
   const items = new Map<string, Record<string, unknown>>();
   for (const chunk of chunks(instanceIds, BATCH_GET_SIZE)) {
-    let keys: Array<Record<string, unknown>> = chunk.map((id) => ({ [PARTITION_KEY]: instanceItemKey(executionId, id) }));
-    for (let attempt = 1; keys.length > 0; attempt++) {
-      if (attempt > BATCH_ATTEMPTS) {
-        throw new TransientError(`BatchGetItem left ${keys.length} audit entries unprocessed after ${BATCH_ATTEMPTS} attempts`);
-      }
-      if (attempt > 1) {
-        await sleep(BATCH_BACKOFF_MS * 2 ** (attempt - 2));
-      }
-      let output;
-      try {
-        output = await dynamo.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
-      } catch (err) {
-        rethrowClassified(err, 'BatchGetItem audit entries');
-      }
+    const keys: Array<Record<string, unknown>> = chunk.map((id) => ({ [PARTITION_KEY]: instanceItemKey(executionId, id) }));
+    await untilProcessed('BatchGetItem', keys, async (batch) => {
+      const output = await dynamo.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: batch, ConsistentRead: true } } }));
       for (const item of output.Responses?.[tableName] ?? []) {
         if (typeof item.InstanceId === 'string') {
           items.set(item.InstanceId, item);
         }
       }
-      keys = (output.UnprocessedKeys?.[tableName]?.Keys as Array<Record<string, unknown>> | undefined) ?? [];
-    }
+      return (output.UnprocessedKeys?.[tableName]?.Keys as Array<Record<string, unknown>> | undefined) ?? [];
+    });
   }
   return items;
 }

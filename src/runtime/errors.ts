@@ -113,6 +113,11 @@ export function errorCode(err: unknown): string {
   return 'Error';
 }
 
+/** DynamoDB refused a conditional write because its condition did not hold (not a failure of the call). */
+export function isConditionFailed(err: unknown): boolean {
+  return errorCode(err) === 'ConditionalCheckFailedException';
+}
+
 function errorMessage(err: unknown): string {
   if (err instanceof Error) {
     return err.message;

@@ -7,7 +7,7 @@
 // eslint-disable-next-line import/no-extraneous-dependencies
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EXPIRES_AT, PARTITION_KEY, RECORD_TYPE } from './audit-table';
-import { ConfigurationError, errorCode, rethrowClassified } from './errors';
+import { ConfigurationError, isConditionFailed, rethrowClassified } from './errors';
 import { RECORD_TYPE_WAIT, WAIT_ITEM_LIFETIME_SECONDS, type WaitKind, waitKey } from './waits';
 
 /** What a waiting handler registers. */
@@ -81,7 +81,7 @@ export async function registerWait(doc: DynamoDBDocumentClient, tableName: strin
     }));
     return Number(output.Attributes?.Attempt ?? 1);
   } catch (err) {
-    if (errorCode(err) !== 'ConditionalCheckFailedException') {
+    if (!isConditionFailed(err)) {
       rethrowClassified(err, `UpdateItem ${key[PARTITION_KEY]}`);
     }
   }
@@ -109,7 +109,7 @@ export async function markLooked(
     }));
   } catch (err) {
     // A newer registration (or the answer) got there first: nothing to record.
-    if (errorCode(err) !== 'ConditionalCheckFailedException') {
+    if (!isConditionFailed(err)) {
       rethrowClassified(err, `UpdateItem ${key}`);
     }
   }
@@ -155,7 +155,7 @@ export async function clearWait(
       ExpressionAttributeValues: { ':token': taskToken },
     }));
   } catch (err) {
-    if (errorCode(err) !== 'ConditionalCheckFailedException') {
+    if (!isConditionFailed(err)) {
       rethrowClassified(err, `DeleteItem ${key}`);
     }
   }

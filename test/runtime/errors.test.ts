@@ -2,6 +2,7 @@ import {
   AwsPermanentError,
   classifyAwsError,
   InvalidInputError,
+  isConditionFailed,
   RETRYABLE_ERROR_NAMES,
   rethrowClassified,
   TransientError,
@@ -56,5 +57,12 @@ describe('errors', () => {
   test('rethrowClassified throws the classified error', () => {
     expect(() => rethrowClassified(throttling(), 'x')).toThrow(TransientError);
     expect(() => rethrowClassified(awsError('UnauthorizedOperation'), 'x')).toThrow(expect.objectContaining({ name: 'UnauthorizedOperation' }));
+  });
+
+  test('isConditionFailed: a conditional write refused, and nothing else', () => {
+    expect(isConditionFailed(awsError('ConditionalCheckFailedException', 'The conditional request failed'))).toBe(true);
+    expect(isConditionFailed(awsError('TransactionCanceledException'))).toBe(false);
+    expect(isConditionFailed(throttling())).toBe(false);
+    expect(isConditionFailed(new Error('ConditionalCheckFailedException'))).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { auditEnvironment, EXPIRES_AT, PARTITION_KEY, RECORD_TYPE } from '../../runtime/audit-table';
 import type { AcquireLeaseEvent, AcquireLeaseResult } from '../../runtime/contracts';
-import { ConfigurationError, errorCode, rethrowClassified, TransientError } from '../../runtime/errors';
+import { ConfigurationError, isConditionFailed, rethrowClassified, TransientError } from '../../runtime/errors';
 import {
   LEASE_ACQUIRED_AT,
   LEASE_CLEANUP_DELAY_SECONDS,
@@ -62,7 +62,7 @@ export const handler = async (event: AcquireLeaseEvent): Promise<AcquireLeaseRes
       log.info('lease acquired', { instanceId, expiresAt });
       return { acquired: true, holder: me, leaseExpiresAt: expiresAt, leaseExpiresAtTime: iso(expiresAt) };
     } catch (err) {
-      if (errorCode(err) !== 'ConditionalCheckFailedException') {
+      if (!isConditionFailed(err)) {
         rethrowClassified(err, `PutItem lease of ${instanceId}`);
       }
     }

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { pickEntry, sleep, tallyOf } from '../../runtime/audit-batch';
+import { pickEntry, tallyOf } from '../../runtime/audit-batch';
 import { type AuditEntry, causeMessage } from '../../runtime/audit-entry';
 import {
   auditEnvironment,
@@ -10,6 +10,7 @@ import {
   RECORD_TYPE_RUN,
   RUN_EXECUTION_ID,
 } from '../../runtime/audit-table';
+import { backoff } from '../../runtime/backoff';
 import type { ExecutionContext, RecordRunEvent, RecordRunResult, RunTally } from '../../runtime/contracts';
 import { rethrowClassified } from '../../runtime/errors';
 import { createLogger } from '../../runtime/log';
@@ -216,7 +217,7 @@ export const handler = async (received: RecordRunEvent): Promise<RecordRunResult
   //    the pages recorded that it does not show yet.
   let found = await queryRunEntries(env.tableName, env.runIndexName, execution.id);
   for (let attempt = 1; found.size < tally.instanceCount && attempt < INDEX_ATTEMPTS; attempt++) {
-    await sleep(INDEX_BACKOFF_MS * 2 ** (attempt - 1));
+    await backoff(INDEX_BACKOFF_MS, attempt);
     found = await queryRunEntries(env.tableName, env.runIndexName, execution.id);
   }
   const entries: AuditEntry[] = [];

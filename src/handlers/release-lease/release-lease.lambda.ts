@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { auditEnvironment, PARTITION_KEY } from '../../runtime/audit-table';
 import type { ReleaseLeaseEvent, ReleaseLeaseResult } from '../../runtime/contracts';
-import { ConfigurationError, errorCode, rethrowClassified } from '../../runtime/errors';
+import { ConfigurationError, isConditionFailed, rethrowClassified } from '../../runtime/errors';
 import { LEASE_HOLDER, leaseKey } from '../../runtime/lease';
 import { createLogger } from '../../runtime/log';
 
@@ -29,7 +29,7 @@ export const handler = async (event: ReleaseLeaseEvent): Promise<ReleaseLeaseRes
       ExpressionAttributeValues: { ':me': me },
     }));
   } catch (err) {
-    if (errorCode(err) === 'ConditionalCheckFailedException') {
+    if (isConditionFailed(err)) {
       log.info('lease not ours to release', { instanceId });
       return { released: false };
     }

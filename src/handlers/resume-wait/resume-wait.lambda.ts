@@ -1,6 +1,7 @@
 import { BackupClient } from '@aws-sdk/client-backup';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { backoff } from '../../runtime/backoff';
 import { checkBackupJob, checkCopyJob } from '../../runtime/backup-job';
 import type { BackupJobResult, CopyJobResult, PolledResult, ScriptStatusResult } from '../../runtime/contracts';
 import { waitClients } from '../../runtime/event-wait';
@@ -54,7 +55,7 @@ const LOOK_AGAIN_MS = 500;
 async function lookAfterEvent(wait: RegisteredWait): Promise<PolledResult> {
   let result = await look(wait);
   for (let n = 1; n < LOOKS_AFTER_EVENT && !result.done; n++) {
-    await new Promise<void>((resolve) => setTimeout(resolve, LOOK_AGAIN_MS * 2 ** (n - 1)));
+    await backoff(LOOK_AGAIN_MS, n);
     result = await look(wait);
   }
   return result;
