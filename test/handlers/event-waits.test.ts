@@ -11,7 +11,7 @@ import {
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { awsError, EXECUTION, runConfig, throttling } from './fixtures';
+import { awsError, EXECUTION, runConfig, throttling, withEnvironment } from './fixtures';
 import { handler as sendScript } from '../../src/handlers/send-script/send-script.lambda';
 import { handler as startBackupJob } from '../../src/handlers/start-backup-job/start-backup-job.lambda';
 import { handler as startCopyJob } from '../../src/handlers/start-copy-job/start-copy-job.lambda';
@@ -34,12 +34,7 @@ const settings = runConfig().backup;
 const COPY_VAULT = 'arn:aws:backup:us-west-2:111122223333:backup-vault:dr-vault';
 const RECOVERY_POINT = 'arn:aws:ec2:eu-west-1::image/ami-0123456789abcdef0';
 
-const savedTable = process.env.AUDIT_TABLE_NAME;
-beforeAll(() => { process.env.AUDIT_TABLE_NAME = TABLE; });
-afterAll(() => {
-  if (savedTable === undefined) delete process.env.AUDIT_TABLE_NAME;
-  else process.env.AUDIT_TABLE_NAME = savedTable;
-});
+withEnvironment({ AUDIT_TABLE_NAME: TABLE });
 
 /** UpdateItem answers that this is the `attempt`-th registration of the run's wait. */
 const registration = (attempt: number) => ddb.on(UpdateCommand).resolves({ Attributes: { Attempt: attempt } });

@@ -2,6 +2,8 @@ import type {
   ConstructSettings,
   DiscoveredInstance,
   ExecutionContext,
+  InstanceSteps,
+  PollState,
   RunConfig,
 } from '../../src/runtime/contracts';
 import { validateInput } from '../../src/runtime/input';
@@ -61,6 +63,26 @@ export function runConfig(overrides: Partial<RunConfig> = {}): RunConfig {
   return { ...validateInput({}, SETTINGS), ...overrides };
 }
 
+/** A run configuration with both scripts off: its instances' entries come from the backup step alone. */
+export function backupOnlyConfig(): RunConfig {
+  return runConfig({
+    preScript: { ...runConfig().preScript, enabled: false },
+    postScript: { ...runConfig().postScript, enabled: false },
+    scriptsEnabled: false,
+  });
+}
+
+/** The poll state of a finished step. */
+export const DONE_POLL: PollState = { attempt: 1, elapsedSeconds: 0, nextWaitSeconds: 5, maxSeconds: 60, expired: false };
+
+/** The step results of a backup-only instance whose job ended in `state`. */
+export function backupSteps(state: string, message = '', recoveryPointArn = ''): InstanceSteps {
+  return { backup: { backupJobId: `job-${state}`, state, statusMessage: message, recoveryPointArn, percentDone: '100', done: true, poll: DONE_POLL } };
+}
+
+/** The n-th instance id of a fleet: `i-` and 17 hexadecimal digits. */
+export const fleetInstanceId = (n: number) => `i-${n.toString(16).padStart(17, '0')}`;
+
 export function instance(overrides: Partial<DiscoveredInstance> = {}): DiscoveredInstance {
   return { instanceId: 'i-0123456789abcdef0', state: 'running', platform: 'Linux', ssmPingStatus: 'Online', ...overrides };
 }
@@ -72,4 +94,21 @@ export function awsError(name: string, message = name, extra: Record<string, unk
 
 export function throttling(): Error {
   return awsError('ThrottlingException', 'Rate exceeded', { $retryable: { throttling: true } });
+}
+
+/** Sets environment variables for the whole test file (beforeAll) and restores what was there before (afterAll). */
+export function withEnvironment(vars: Record<string, string>): void {
+  const saved: Record<string, string | undefined> = {};
+  beforeAll(() => {
+    for (const [name, value] of Object.entries(vars)) {
+      saved[name] = process.env[name];
+      process.env[name] = value;
+    }
+  });
+  afterAll(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
 }

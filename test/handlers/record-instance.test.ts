@@ -1,20 +1,13 @@
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { awsError, EXECUTION, instance, runConfig, throttling } from './fixtures';
+import { awsError, backupOnlyConfig, backupSteps, EXECUTION, instance, throttling } from './fixtures';
 import { handler } from '../../src/handlers/record-instance/record-instance.lambda';
-import type { InstanceSteps, PollState } from '../../src/runtime/contracts';
+import type { InstanceSteps } from '../../src/runtime/contracts';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
-const poll: PollState = { attempt: 1, elapsedSeconds: 0, nextWaitSeconds: 5, maxSeconds: 60, expired: false };
-const config = runConfig({
-  preScript: { ...runConfig().preScript, enabled: false },
-  postScript: { ...runConfig().postScript, enabled: false },
-  scriptsEnabled: false,
-});
-const ok: InstanceSteps = {
-  backup: { backupJobId: 'job-1', state: 'COMPLETED', statusMessage: '', recoveryPointArn: 'arn:rp', percentDone: '100', done: true, poll },
-};
+const config = backupOnlyConfig();
+const ok: InstanceSteps = backupSteps('COMPLETED', '', 'arn:rp');
 
 beforeEach(() => {
   dynamo.reset();

@@ -2,24 +2,15 @@ import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { FakeTable } from './fake-table';
-import { EXECUTION, runConfig, throttling } from './fixtures';
+import { backupOnlyConfig, backupSteps as steps, EXECUTION, fleetInstanceId as id, throttling } from './fixtures';
 import { handler } from '../../src/handlers/record-page/record-page.lambda';
 import { EXCLUDED_SAMPLE_SIZE } from '../../src/runtime/audit-batch';
-import type { DiscoveredInstance, InstanceOutcome, InstanceSteps, PollState, RunTally } from '../../src/runtime/contracts';
+import type { DiscoveredInstance, InstanceOutcome, RunTally } from '../../src/runtime/contracts';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
-const poll: PollState = { attempt: 1, elapsedSeconds: 0, nextWaitSeconds: 5, maxSeconds: 60, expired: false };
-const config = runConfig({
-  preScript: { ...runConfig().preScript, enabled: false },
-  postScript: { ...runConfig().postScript, enabled: false },
-  scriptsEnabled: false,
-});
-const id = (n: number) => `i-${n.toString(16).padStart(17, '0')}`;
+const config = backupOnlyConfig();
 const key = (n: number) => `${EXECUTION.id}#${id(n)}`;
 
-function steps(state: string, message = ''): InstanceSteps {
-  return { backup: { backupJobId: `job-${state}`, state, statusMessage: message, recoveryPointArn: '', percentDone: '100', done: true, poll } };
-}
 function discovered(n: number): DiscoveredInstance {
   return { instanceId: id(n), state: 'running', platform: 'Linux', ssmPingStatus: 'NotChecked' };
 }

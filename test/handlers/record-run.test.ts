@@ -2,23 +2,14 @@ import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } f
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { FakeTable } from './fake-table';
-import { EXECUTION, runConfig, throttling } from './fixtures';
+import { backupOnlyConfig, backupSteps as steps, EXECUTION, fleetInstanceId as id, throttling } from './fixtures';
 import { handler as recordPage } from '../../src/handlers/record-page/record-page.lambda';
 import { handler } from '../../src/handlers/record-run/record-run.lambda';
-import type { ExcludedInstance, InstanceOutcome, InstanceSteps, PollState, RecordRunEvent, RunTally } from '../../src/runtime/contracts';
+import type { ExcludedInstance, InstanceOutcome, RecordRunEvent, RunTally } from '../../src/runtime/contracts';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
-const poll: PollState = { attempt: 1, elapsedSeconds: 0, nextWaitSeconds: 5, maxSeconds: 60, expired: false };
-const config = runConfig({
-  preScript: { ...runConfig().preScript, enabled: false },
-  postScript: { ...runConfig().postScript, enabled: false },
-  scriptsEnabled: false,
-});
-const id = (n: number) => `i-${n.toString(16).padStart(17, '0')}`;
+const config = backupOnlyConfig();
 
-function steps(state: string, message = ''): InstanceSteps {
-  return { backup: { backupJobId: `job-${state}`, state, statusMessage: message, recoveryPointArn: '', percentDone: '100', done: true, poll } };
-}
 function unrecorded(n: number, state = 'COMPLETED', message = ''): InstanceOutcome {
   return {
     instanceId: id(n),

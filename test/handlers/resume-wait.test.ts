@@ -9,7 +9,7 @@ import { CancelCommandCommand, GetCommandInvocationCommand, SSMClient } from '@a
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { awsError, EXECUTION, throttling } from './fixtures';
+import { awsError, EXECUTION, throttling, withEnvironment } from './fixtures';
 import { handler, LOOKS_AFTER_EVENT } from '../../src/handlers/resume-wait/resume-wait.lambda';
 import type { StateChangeEvent } from '../../src/runtime/state-change-events';
 import { eventEnvelope } from '../simulator/events/envelope';
@@ -24,12 +24,7 @@ const ID = 'i-0123456789abcdef0';
 const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAf-token-7';
 const TABLE = 'audit-table';
 
-const savedTable = process.env.AUDIT_TABLE_NAME;
-beforeAll(() => { process.env.AUDIT_TABLE_NAME = TABLE; });
-afterAll(() => {
-  if (savedTable === undefined) delete process.env.AUDIT_TABLE_NAME;
-  else process.env.AUDIT_TABLE_NAME = savedTable;
-});
+withEnvironment({ AUDIT_TABLE_NAME: TABLE });
 
 beforeEach(() => {
   for (const m of [ssm, ec2, backup, sfn, ddb]) m.reset();
