@@ -5,12 +5,8 @@
 # or when there is no jar, never skips.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../../.." && pwd)"
-cd "$root"
-
-version=$(node -p "require('./package.json').version")
-# The oldest aws-cdk-lib the library supports, the one it is compiled against.
-cdk_version=$(node -p "require('./package.json').devDependencies['aws-cdk-lib']")
+# root, version, cdk_version; the working directory is the repository root.
+source "$here/../consumer-env.sh"
 repo="$root/dist/java"
 artifact="io/github/cdk-pre-post-script-backup/cdk-pre-post-script-backup/$version"
 jar="$repo/$artifact/cdk-pre-post-script-backup-$version.jar"

@@ -4,12 +4,8 @@
 # when either is missing or when there is no wheel, never skips.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../../.." && pwd)"
-cd "$root"
-
-version=$(node -p "require('./package.json').version")
-# The oldest aws-cdk-lib the library supports, the one it is compiled against.
-cdk_version=$(node -p "require('./package.json').devDependencies['aws-cdk-lib']")
+# root, version, cdk_version; the working directory is the repository root.
+source "$here/../consumer-env.sh"
 wheel="dist/python/cdk_pre_post_script_backup-${version}-py3-none-any.whl"
 if [ ! -f "$wheel" ]; then
   echo "python consumer: $wheel not found: run 'npx projen package:python' first." >&2
