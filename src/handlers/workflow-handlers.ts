@@ -27,6 +27,7 @@ import { StartInstanceFunction } from './start-instance/start-instance-function'
 import { StopInstanceFunction } from './stop-instance/stop-instance-function';
 import { ValidateInputFunction } from './validate-input/validate-input-function';
 import { ConstructSettings } from '../runtime/contracts';
+import { JOURNAL_KEY_PREFIX } from '../runtime/journal';
 import { LEASE_KEY_PREFIX } from '../runtime/lease';
 import { FIXED_POLL_SECONDS_ENV } from '../runtime/poll';
 import { WAIT_KEY_PREFIX } from '../runtime/waits';
@@ -133,8 +134,18 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
     });
     const registering = props.waitOnEvents
       ? [waitItemsOnly('RegisterWaitingTasksOnly', ['dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'])] : [];
-    const waitEnvironment: { [key: string]: string } = props.waitOnEvents ? { AUDIT_TABLE_NAME: props.auditTable.tableName } : {};
     this.waitItemsOnly = waitItemsOnly;
+
+    // The steps that act on an instance (send a script, stop, start, start a backup or copy job) journal each action
+    // before doing it and the id AWS answered (src/runtime/journal.ts, docs/workflow.md): JOURNAL#<run>#<instance>
+    // items only, in both wait modes.
+    const journaling = [new iam.PolicyStatement({
+      sid: 'JournalThisRunsActionsOnly',
+      actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+      resources: [props.auditTable.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${JOURNAL_KEY_PREFIX}*`] } },
+    })];
+    const actingEnvironment: { [key: string]: string } = { AUDIT_TABLE_NAME: props.auditTable.tableName };
 
     this.discoverInstances = this.handler('DiscoverInstances', DiscoverInstancesFunction, {}, [
       unscoped(['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation']),
@@ -144,7 +155,8 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
       unscoped(['ssm:DescribeInstanceInformation']),
     ]);
 
-    this.sendScript = this.handler('SendScript', SendScriptFunction, waitEnvironment, [
+    this.sendScript = this.handler('SendScript', SendScriptFunction, actingEnvironment, [
+      ...journaling,
       ...registering,
       new iam.PolicyStatement({
         sid: 'RunTheScriptDocument',
@@ -176,7 +188,8 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
       ]);
     }
 
-    this.stopInstance = this.handler('StopInstance', StopInstanceFunction, waitEnvironment, [
+    this.stopInstance = this.handler('StopInstance', StopInstanceFunction, actingEnvironment, [
+      ...journaling,
       ...registering,
       unscoped(['ec2:DescribeInstances']),
       new iam.PolicyStatement({
@@ -187,7 +200,8 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
       }),
     ]);
 
-    this.startInstance = this.handler('StartInstance', StartInstanceFunction, waitEnvironment, [
+    this.startInstance = this.handler('StartInstance', StartInstanceFunction, actingEnvironment, [
+      ...journaling,
       ...registering,
       unscoped(['ec2:DescribeInstances']),
       new iam.PolicyStatement({
@@ -198,7 +212,8 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
       }),
     ]);
 
-    this.startBackupJob = this.handler('StartBackupJob', StartBackupJobFunction, waitEnvironment, [
+    this.startBackupJob = this.handler('StartBackupJob', StartBackupJobFunction, actingEnvironment, [
+      ...journaling,
       ...registering,
       ...(props.waitOnEvents ? [unscoped(['backup:DescribeBackupJob'])] : []),
       new iam.PolicyStatement({
@@ -216,7 +231,8 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
     }
 
     if (props.copyVault) {
-      this.startCopyJob = this.handler('StartCopyJob', StartCopyJobFunction, waitEnvironment, [
+      this.startCopyJob = this.handler('StartCopyJob', StartCopyJobFunction, actingEnvironment, [
+      ...journaling,
         ...registering,
         ...(props.waitOnEvents ? [unscoped(['backup:DescribeCopyJob'])] : []),
         new iam.PolicyStatement({
