@@ -13,7 +13,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   defaultReleaseBranch: 'main',
   projenrcTs: true,
   packageManager: javascript.NodePackageManager.NPM,
-  minNodeVersion: '20.0.0',
+  // Built and tested on Node.js 24 (the whole suite) and 22 (a smoke build): see .ci/run and tools/supported-node.sh.
+  minNodeVersion: '22.0.0',
+  workflowNodeVersion: '24.22.3',
 
   // The oldest aws-cdk-lib that knows the nodejs24.x Lambda runtime the handlers use.
   cdkVersion: '2.225.0',
@@ -83,7 +85,6 @@ const project = new awscdk.AwsCdkConstructLibrary({
   jestOptions: {
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      setupFiles: ['<rootDir>/test/setup/polyfills.ts'],
       testTimeout: 60_000,
     },
   },
