@@ -213,6 +213,7 @@ describe('IAM', () => {
 
   const leaseItemsOnly = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LEASE#*'] } };
   const waitItemsOnly = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['WAIT#*'] } };
+  const journalItemsOnly = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['JOURNAL#*'] } };
   const policyOfRole = (roleId: RegExp) => Object.values(t.findResources('AWS::IAM::Policy'))
     .filter(p => (p.Properties.Roles as { Ref: string }[]).some(r => roleId.test(r.Ref)))
     .flatMap(p => p.Properties.PolicyDocument.Statement as Statement[])
@@ -238,11 +239,21 @@ describe('IAM', () => {
     }
     const conditioned = statements.filter(st => JSON.stringify(st.Condition ?? {}).includes('dynamodb:LeadingKeys'));
     expect(conditioned.filter(st => JSON.stringify(st.Condition) === JSON.stringify(leaseItemsOnly))).toHaveLength(2);
-    // The rest are the waiting steps' (register) and resume-wait's (find, clear): WAIT# items only.
+    // The rest are the waiting steps' (register) and resume-wait's (find, clear): WAIT# items only; and the acting
+    // steps' journal: JOURNAL# items only.
     for (const st of conditioned.filter(c => JSON.stringify(c.Condition) !== JSON.stringify(leaseItemsOnly))) {
-      expect(st.Condition).toEqual(waitItemsOnly);
+      expect([waitItemsOnly, journalItemsOnly]).toContainEqual(st.Condition);
     }
   });
+
+  test.each(['SendScript', 'StopInstance', 'StartInstance', 'StartBackupJob'])(
+    'the %s role journals its actions: UpdateItem and GetItem on JOURNAL# items of the audit table only', (id) => {
+      const journal = policyOfRole(new RegExp(`Handlers${id}Role`))
+        .filter(st => JSON.stringify(st.Condition ?? {}) === JSON.stringify(journalItemsOnly));
+      expect(journal).toHaveLength(1);
+      expect(asList(journal[0].Action).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+      expect(journal[0].Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/AuditTable/), 'Arn'] });
+    });
 });
 
 describe('grants and metrics', () => {

@@ -27,7 +27,7 @@ import { StartInstanceFunction } from './start-instance/start-instance-function'
 import { StopInstanceFunction } from './stop-instance/stop-instance-function';
 import { ValidateInputFunction } from './validate-input/validate-input-function';
 import { ConstructSettings } from '../runtime/contracts';
-import { JOURNAL_KEY_PREFIX } from '../runtime/journal';
+import { JOURNAL_KEY_PREFIX } from '../runtime/journal-keys';
 import { LEASE_KEY_PREFIX } from '../runtime/lease';
 import { FIXED_POLL_SECONDS_ENV } from '../runtime/poll';
 import { WAIT_KEY_PREFIX } from '../runtime/waits';
@@ -232,7 +232,7 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
 
     if (props.copyVault) {
       this.startCopyJob = this.handler('StartCopyJob', StartCopyJobFunction, actingEnvironment, [
-      ...journaling,
+        ...journaling,
         ...registering,
         ...(props.waitOnEvents ? [unscoped(['backup:DescribeCopyJob'])] : []),
         new iam.PolicyStatement({

@@ -19,35 +19,14 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EXPIRES_AT, PARTITION_KEY, RECORD_TYPE } from './audit-table';
 import { isConditionFailed, rethrowClassified } from './errors';
+import {
+  intentAttribute, JOURNAL_ACTIONS, JOURNAL_ITEM_LIFETIME_SECONDS, type JournalAction, journalKey, RECORD_TYPE_JOURNAL, resourceAttribute,
+} from './journal-keys';
 
-/** Prefix of every journal item's partition key (and of the only journal keys the acting handlers' roles may touch). */
-export const JOURNAL_KEY_PREFIX = 'JOURNAL#';
-/** `RecordType` of a journal item. */
-export const RECORD_TYPE_JOURNAL = 'JOURNAL';
-/** Seconds a journal item is kept after its last write (DynamoDB TTL deletes it then): longer than any chain. */
-export const JOURNAL_ITEM_LIFETIME_SECONDS = 30 * 86_400;
-
-/** What a run may do to an instance, each recorded once. */
-export type JournalAction = 'pre' | 'stop' | 'backup' | 'start' | 'post' | 'copy';
-export const JOURNAL_ACTIONS: readonly JournalAction[] = ['pre', 'stop', 'backup', 'start', 'post', 'copy'];
-
-/** The attribute holding when the action was first about to be done (ISO-8601), e.g. `Pre_IntentAt`. */
-export function intentAttribute(action: JournalAction): string {
-  return `${capitalize(action)}_IntentAt`;
-}
-/** The attribute holding the id AWS answered for the action (command id, job id; `requested` for stop/start). */
-export function resourceAttribute(action: JournalAction): string {
-  return `${capitalize(action)}_ResourceId`;
-}
-
-function capitalize(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-/** The journal item key: `JOURNAL#<execution ARN>#<instance id>`. */
-export function journalKey(executionId: string, instanceId: string): string {
-  return `${JOURNAL_KEY_PREFIX}${executionId}#${instanceId}`;
-}
+export {
+  intentAttribute, JOURNAL_ACTIONS, JOURNAL_ITEM_LIFETIME_SECONDS, JOURNAL_KEY_PREFIX, type JournalAction, journalKey, RECORD_TYPE_JOURNAL,
+  resourceAttribute,
+} from './journal-keys';
 
 /** Which run and instance a journal write is about. */
 export interface JournalTarget {
