@@ -519,8 +519,8 @@ export class PrePostScriptBackup extends Construct {
     }]);
 
     if (encryptionKey) {
-      // The state machine writes the audit table directly (fallback records), publishes to the topic and, through
-      // the table, reads nothing back: the same use of the key as the handlers'.
+      // The state machine writes the audit table directly (its fallback records) and publishes to the topic: both
+      // are encrypted with the key.
       encryptionKey.grant(stateMachine.role, ...KEY_USE_ACTIONS);
       allowServicesToUseKey(this, encryptionKey, { alarmsPublish: ownTopic !== undefined });
     } else if (ownTopic?.masterKey) {
