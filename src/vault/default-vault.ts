@@ -7,7 +7,9 @@ import { suppress } from '../security/nag-suppressions';
 
 /**
  * A backup vault encrypted with `encryptionKey`, or else with its own rotating KMS key, optionally locked; both
- * outlive the stack.
+ * outlive the stack. The backup role needs no grant on the vault key: EC2 is not a resource type AWS Backup fully
+ * manages, so its recovery points (AMIs, EBS snapshots) inherit the encryption of the instances' volumes, not the
+ * vault's (https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html).
  */
 export function createDefaultVault(scope: Construct, lock?: backup.LockConfiguration, encryptionKey?: kms.IKey): backup.BackupVault {
   const key = encryptionKey ?? new kms.Key(scope, 'BackupVaultKey', {
