@@ -147,6 +147,14 @@ project.addTask('integ:update', {
 });
 project.testTask.spawn(integSnapshot);
 
+// Independent template scanners (test/scanners): checkov and cfn-lint, pinned, installed from PyPI into a virtualenv
+// under .tmp on first use, on consumer stacks with every option on (encryptionKey included). Any finding the construct
+// does not explain in the resource's metadata fails (README, "Explained findings").
+project.addTask('scan', {
+  description: 'Run checkov and cfn-lint on consumer stacks with every option on; fail on any unexplained finding',
+  steps: [{ spawn: 'bundle' }, { exec: 'bash test/scanners/run.sh' }],
+});
+
 // Examples in every language. jsii-rosetta compiles each TypeScript example inside a fixture
 // (rosetta/default.ts-fixture for @example, rosetta/readme.ts-fixture for the README) and translates it;
 // rosetta/check-examples.ts fails unless every one compiled (strict, but for the README examples listed in

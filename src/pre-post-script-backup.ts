@@ -25,7 +25,9 @@ import {
   METRIC_INSTANCES_SUCCEEDED,
 } from './runtime/run-summary';
 import { BackupScript, BackupScriptConfig } from './scripts/backup-script';
+import { allowServicesToUseKey, KEY_USE_ACTIONS, validateEncryptionKey } from './security/encryption-key';
 import { suppress } from './security/nag-suppressions';
+import { ignoreCfnLint, skipCheckov, STATE_MACHINE_DEPENDS_ON } from './security/scanner-skips';
 import { StateChangeRules } from './triggers/state-change-rules';
 import { Triggers } from './triggers/triggers';
 import {
@@ -288,6 +290,22 @@ export interface PrePostScriptBackupProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * A customer-managed KMS key (symmetric, in the construct's account and Region) for everything the construct
+   * stores: the audit table, the log groups of the state machine and the functions, the notification topic it
+   * creates, the dead-letter queue, the functions' environment variables and the vault it creates. The construct
+   * grants its roles the use of the key and adds to the key's policy what CloudWatch Logs, CloudWatch alarms
+   * (publishing to the topic) and EventBridge (sending to the dead-letter queue) need. The key policy of an imported
+   * key (`Key.fromKeyArn`) cannot be changed by the stack: add those statements yourself (README, "Your own key");
+   * synthesis warns with the exact statements. A `backupVault`, `notificationTopic` or `copyToVault` of yours keeps
+   * its own encryption.
+   *
+   * @default - AWS managed keys for the audit table (DynamoDB), the functions' environment (Lambda) and SSE-SQS for
+   * the dead-letter queue; new construct-made KMS keys (rotation on, retained) for the log groups, the topic it
+   * creates and the vault it creates
+   */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /**
@@ -386,6 +404,8 @@ export class PrePostScriptBackup extends Construct {
     if (props.auditRetention && !props.auditRetention.isUnresolved() && props.auditRetention.toDays({ integral: false }) < 1) {
       throw new Error('PrePostScriptBackup: auditRetention must be at least 1 day; leave it unset to keep audit records.');
     }
+    const encryptionKey = props.encryptionKey;
+    validateEncryptionKey(this, encryptionKey);
 
     const preScript = props.preScript?.bind(new Construct(this, 'PreScript'));
     const postScript = props.postScript?.bind(new Construct(this, 'PostScript'));
@@ -393,14 +413,20 @@ export class PrePostScriptBackup extends Construct {
     this.outputBucket = props.scriptOutputBucket;
     this.outputKeyPrefix = props.scriptOutputKeyPrefix ?? 'pre-post-script-backup';
 
-    this.backupVault = props.backupVault ?? createDefaultVault(this, props.backupVaultLock);
+    this.backupVault = props.backupVault ?? createDefaultVault(this, props.backupVaultLock, encryptionKey);
     this.backupRole = props.backupRole ?? createDefaultBackupRole(this);
 
-    const auditTable = createAuditTable(this, 'AuditTable');
+    const auditTable = createAuditTable(this, 'AuditTable', encryptionKey);
     this.auditTable = auditTable;
+    if (!encryptionKey) {
+      skipCheckov(auditTable, [{
+        id: 'CKV_AWS_119',
+        comment: 'Encrypted at rest with the AWS managed key for DynamoDB; set encryptionKey to encrypt the audit table with your own KMS key.',
+      }]);
+    }
 
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-    const logsKey = createLogsKey(this);
+    const logsKey = encryptionKey ?? createLogsKey(this);
     const baseSettings: ConstructSettings = {
       tagKey,
       tagValue,
@@ -443,6 +469,7 @@ export class PrePostScriptBackup extends Construct {
       backupRole: this.backupRole,
       logRetention,
       logsKey,
+      encryptionKey,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       scriptOutputBucket: this.outputBucket,
@@ -453,7 +480,7 @@ export class PrePostScriptBackup extends Construct {
       throw new Error('PrePostScriptBackup: notificationTopic is set but enableNotifications is false; remove one of them.');
     }
     const notificationsOn = props.enableNotifications ?? props.notificationTopic !== undefined;
-    const ownTopic = notificationsOn && !props.notificationTopic ? createNotificationTopic(this) : undefined;
+    const ownTopic = notificationsOn && !props.notificationTopic ? createNotificationTopic(this, encryptionKey) : undefined;
     this.notificationTopic = notificationsOn ? props.notificationTopic ?? ownTopic : undefined;
 
     const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
@@ -477,6 +504,7 @@ export class PrePostScriptBackup extends Construct {
       logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
     this.stateMachine = stateMachine;
+    ignoreCfnLint(stateMachine, 'W3005', STATE_MACHINE_DEPENDS_ON);
     suppress(stateMachine.role.node.findChild('DefaultPolicy'), [{
       id: 'AwsSolutions-IAM5',
       reason: 'lambda:InvokeFunction on the workflow\'s own functions and their versions (<fn>:*); log delivery and X-Ray actions do not support resource-level permissions.',
@@ -490,7 +518,12 @@ export class PrePostScriptBackup extends Construct {
       appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:states:[^:]+:[^:]+:execution:.*Ref.*StateMachine.*:\\*$/' }],
     }]);
 
-    if (ownTopic?.masterKey) {
+    if (encryptionKey) {
+      // The state machine writes the audit table directly (its fallback records) and publishes to the topic: both
+      // are encrypted with the key.
+      encryptionKey.grant(stateMachine.role, ...KEY_USE_ACTIONS);
+      allowServicesToUseKey(this, encryptionKey, { alarmsPublish: ownTopic !== undefined });
+    } else if (ownTopic?.masterKey) {
       ownTopic.masterKey.grant(stateMachine.role, 'kms:GenerateDataKey', 'kms:Decrypt');
     }
 
@@ -519,6 +552,7 @@ export class PrePostScriptBackup extends Construct {
       detailType: PrePostScriptBackup.EVENT_DETAIL_TYPE,
       schedule: props.schedule,
       allowStartFromOrganization: props.allowStartFromOrganization,
+      encryptionKey,
     });
     if (waitOnEvents) {
       new StateChangeRules(this, 'StateChanges', {

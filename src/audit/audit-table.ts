@@ -1,5 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 
 /** The index that lists one run's per-instance entries. */
@@ -10,14 +11,17 @@ export const AUDIT_EXPIRY_ATTRIBUTE = 'ExpiresAt';
 /**
  * The audit table: one item per execution (`SM_Execution_ID` = execution ARN) holding the run's record,
  * plus one item per instance (`SM_Execution_ID` = `<execution ARN>#<instance id>`, listed by `RunIndex`)
- * so that no fleet is too large for the record. On-demand, point-in-time recovery, encrypted, retained.
+ * so that no fleet is too large for the record. On-demand, point-in-time recovery, encrypted (with `encryptionKey`
+ * when given, else the AWS managed key for DynamoDB), retained.
  */
-export function createAuditTable(scope: Construct, id: string): dynamodb.Table {
+export function createAuditTable(scope: Construct, id: string, encryptionKey?: kms.IKey): dynamodb.Table {
   const table = new dynamodb.Table(scope, id, {
     partitionKey: { name: 'SM_Execution_ID', type: dynamodb.AttributeType.STRING },
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-    encryption: dynamodb.TableEncryption.AWS_MANAGED,
+    ...(encryptionKey
+      ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey }
+      : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
     timeToLiveAttribute: AUDIT_EXPIRY_ATTRIBUTE,
     removalPolicy: RemovalPolicy.RETAIN,
   });

@@ -31,7 +31,9 @@ import { JOURNAL_KEY_PREFIX } from '../runtime/journal-keys';
 import { LEASE_KEY_PREFIX } from '../runtime/lease';
 import { FIXED_POLL_SECONDS_ENV } from '../runtime/poll';
 import { WAIT_KEY_PREFIX } from '../runtime/waits';
+import { KEY_USE_ACTIONS } from '../security/encryption-key';
 import { addNagSuppressions, suppress } from '../security/nag-suppressions';
+import { CheckovSkip, FUNCTION_DEPENDS_ON, ignoreCfnLint, skipCheckov } from '../security/scanner-skips';
 import { WorkflowFunctions } from '../workflow/functions';
 
 /** The SSM document every script runs through. */
@@ -51,6 +53,12 @@ export interface WorkflowHandlersProps {
   readonly logRetention: logs.RetentionDays;
   /** Encrypts the functions' log groups. */
   readonly logsKey: kms.IKey;
+  /**
+   * The customer-managed key of the construct (`encryptionKey`): encrypts the functions' environment variables, and
+   * the roles get to use it for the audit table and the dead-letter queue it encrypts.
+   * @default - the AWS managed keys of Lambda, DynamoDB and SQS
+   */
+  readonly encryptionKey?: kms.IKey;
   /** The vault recovery points are copied to. @default - no copies */
   readonly copyVault?: backup.IBackupVault;
   /** The bucket scripts write their output to. @default - none */
@@ -348,11 +356,23 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
       deadLetterQueue,
       vpc: this.props.vpc,
       vpcSubnets: this.props.vpc ? this.props.vpcSubnets : undefined,
+      environmentEncryption: this.props.encryptionKey,
     });
+    const key = this.props.encryptionKey;
+    if (key) {
+      // The audit table and the dead-letter queue are encrypted with the key: DynamoDB and SQS use it with the
+      // caller's permissions. Lambda decrypts the environment when the function starts: kms:Decrypt for every role
+      // (the Lambda guide does not say that its own grant suffices, so the role has it too).
+      const table = this.props.auditTable.tableArn;
+      const usesTable = statements.some(s => s.resources.some(r => r.startsWith(table)));
+      key.grant(role, ...(usesTable || deadLetterQueue ? KEY_USE_ACTIONS : ['kms:Decrypt']));
+    }
     // The role's policy must exist before the function can be invoked by the workflow.
     fn.node.addDependency(role);
+    ignoreCfnLint(fn, 'W3005', FUNCTION_DEPENDS_ON);
     addNagSuppressions(role, statements);
     suppressFunctionFindings(fn, this.props.vpc !== undefined, deadLetterQueue !== undefined);
+    explainFunctionFindings(fn, this.props.vpc !== undefined, deadLetterQueue !== undefined, key !== undefined);
     if (this.props.vpc) {
       // Lambda adds AWS's policy for managing the function's network interfaces to the role.
       suppress(role, [{
@@ -396,4 +416,38 @@ function suppressFunctionFindings(fn: lambda.Function, inVpc: boolean, hasDeadLe
     { id: `NIST.800.53.R5-${rule}`, reason },
     { id: `HIPAA.Security-${rule}`, reason },
   ]));
+}
+
+/**
+ * checkov's findings on the workflow's functions that do not apply, each with its reason (README, "Explained
+ * findings"). The environment and VPC skips are only added when the construct is configured without them.
+ */
+function explainFunctionFindings(fn: lambda.Function, inVpc: boolean, hasDeadLetterQueue: boolean, keyed: boolean): void {
+  const skips: CheckovSkip[] = [{
+    id: 'CKV_AWS_115',
+    comment: 'Concurrency is bounded by the state machine (maxConcurrency instances at a time) and, for resume-wait, by the '
+      + 'state changes of the account; a reservation would take capacity from the account pool and can fail deployment '
+      + 'in small accounts.',
+  }];
+  if (!hasDeadLetterQueue) {
+    skips.push({
+      id: 'CKV_AWS_116',
+      comment: 'Step Functions invokes the function synchronously and catches every error; a dead-letter queue only applies '
+        + 'to asynchronous invocations.',
+    });
+  }
+  if (!inVpc) {
+    skips.push({
+      id: 'CKV_AWS_117',
+      comment: 'The function calls only AWS APIs and reaches no network resource; set the vpc prop to run it in a VPC of yours.',
+    });
+  }
+  if (!keyed) {
+    skips.push({
+      id: 'CKV_AWS_173',
+      comment: 'The environment holds no secret (resource names and settings) and Lambda encrypts it at rest with its AWS '
+        + 'managed key; set encryptionKey to encrypt it with your own KMS key.',
+    });
+  }
+  skipCheckov(fn, skips);
 }

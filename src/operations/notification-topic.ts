@@ -5,10 +5,18 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 
 /**
- * The topic run notifications and alarms go to, when the user brings none: encrypted with its own rotating
- * key (which CloudWatch alarms may use to publish), HTTPS-only.
+ * The topic run notifications and alarms go to, when the user brings none: encrypted with `encryptionKey` (whose
+ * policy the caller opens to CloudWatch alarms), or else with its own rotating key (which CloudWatch alarms may use
+ * to publish), HTTPS-only.
  */
-export function createNotificationTopic(scope: Construct): sns.Topic {
+export function createNotificationTopic(scope: Construct, encryptionKey?: kms.IKey): sns.Topic {
+  if (encryptionKey) {
+    return new sns.Topic(scope, 'Notifications', {
+      displayName: 'Pre/post-script backup runs',
+      masterKey: encryptionKey,
+      enforceSSL: true,
+    });
+  }
   const key = new kms.Key(scope, 'NotificationsKey', {
     description: 'Encrypts the pre/post-script backup notifications topic',
     enableKeyRotation: true,

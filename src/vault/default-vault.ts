@@ -5,9 +5,14 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { suppress } from '../security/nag-suppressions';
 
-/** A backup vault encrypted with its own rotating KMS key, optionally locked; both outlive the stack. */
-export function createDefaultVault(scope: Construct, lock?: backup.LockConfiguration): backup.BackupVault {
-  const key = new kms.Key(scope, 'BackupVaultKey', {
+/**
+ * A backup vault encrypted with `encryptionKey`, or else with its own rotating KMS key, optionally locked; both
+ * outlive the stack. The backup role needs no grant on the vault key: EC2 is not a resource type AWS Backup fully
+ * manages, so its recovery points (AMIs, EBS snapshots) inherit the encryption of the instances' volumes, not the
+ * vault's (https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html).
+ */
+export function createDefaultVault(scope: Construct, lock?: backup.LockConfiguration, encryptionKey?: kms.IKey): backup.BackupVault {
+  const key = encryptionKey ?? new kms.Key(scope, 'BackupVaultKey', {
     description: 'Encrypts the pre/post-script backup vault',
     enableKeyRotation: true,
     removalPolicy: RemovalPolicy.RETAIN,

@@ -7,10 +7,16 @@ import { BackupScript, PrePostScriptBackup, PrePostScriptBackupProps } from '../
 export const FIXTURES = path.join(__dirname, '..', 'fixtures');
 export const fixture = (name: string) => path.join(FIXTURES, name);
 
-/** A stack as a consumer would write it, holding one PrePostScriptBackup. */
-export function consumerStack(props: PrePostScriptBackupProps = {}, app = new App()): { stack: Stack; backup: PrePostScriptBackup } {
+/**
+ * A stack as a consumer would write it, holding one PrePostScriptBackup. `props` may be a function of the stack, for
+ * props that refer to resources of the consumer's stack (its own key, say).
+ */
+export function consumerStack(
+  props: PrePostScriptBackupProps | ((stack: Stack) => PrePostScriptBackupProps) = {},
+  app = new App(),
+): { stack: Stack; backup: PrePostScriptBackup } {
   const stack = new Stack(app, 'Consumer', { env: { account: '123456789012', region: 'eu-west-1' } });
-  const backup = new PrePostScriptBackup(stack, 'AppBackup', props);
+  const backup = new PrePostScriptBackup(stack, 'AppBackup', typeof props === 'function' ? props(stack) : props);
   return { stack, backup };
 }
 

@@ -13,6 +13,7 @@
 import {
   runSimulation, runUnsafeSimulation, type RunSimulationResults, type Simulation, type SingleResourceSimulationResult,
 } from '@cloud-copilot/iam-simulate';
+import type { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { PrePostScriptBackupProps } from '../../src';
 import { consumerStack, fullProps } from '../helpers/stacks';
@@ -143,6 +144,11 @@ export function iamTokenOverrides(template: CfnTemplate): TokenOverrides {
           Arn: arn('sqs', REGION, ACCOUNT, name('QueueName')),
         };
         break;
+      case 'AWS::SNS::Topic': {
+        const topic = arn('sns', REGION, ACCOUNT, name('TopicName'));
+        o[id] = { Ref: topic, TopicArn: topic, TopicName: name('TopicName') };
+        break;
+      }
       case 'AWS::S3::Bucket': {
         const bucket = name('BucketName').toLowerCase();
         o[id] = { Ref: bucket, Arn: `arn:${PARTITION}:s3:::${bucket}` };
@@ -169,7 +175,9 @@ function arnsIn(value: unknown): string[] {
  * Synthesize a consumer stack (every option on unless `props` says otherwise) and resolve its IAM.
  * Throws when a token cannot be resolved or a resolved ARN is not concrete (other region, leftover token).
  */
-export function synthesizeIam(props: PrePostScriptBackupProps = fullProps()): SynthesizedIam {
+export function synthesizeIam(
+  props: PrePostScriptBackupProps | ((stack: Stack) => PrePostScriptBackupProps) = fullProps(),
+): SynthesizedIam {
   const template = Template.fromStack(consumerStack(props).stack).toJSON() as CfnTemplate;
   const overrides = iamTokenOverrides(template);
   const r = <T>(v: unknown): T => resolveTokens(v, template, { overrides }) as T;

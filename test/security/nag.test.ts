@@ -1,6 +1,7 @@
 import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as backup from 'aws-cdk-lib/aws-backup';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SynthesisMessage } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks } from 'cdk-nag';
@@ -82,6 +83,17 @@ describe('cdk-nag with copies to a vault in another Region', () => {
     const stack = new Stack(app, 'Consumer', { env: { account: '123456789012', region: 'eu-west-1' } });
     const dr = backup.BackupVault.fromBackupVaultArn(stack, 'Dr', 'arn:aws:backup:us-west-2:123456789012:backup-vault:dr');
     new PrePostScriptBackup(stack, 'AppBackup', everyOption({ copyToVault: dr, copyDeleteAfter: Duration.days(90) }));
+    expect(findings(stack, pack(), prefix)).toEqual([]);
+  });
+});
+
+describe('cdk-nag with the consumer\'s own key (encryptionKey), every option on', () => {
+  test.each([
+    ['AwsSolutions', () => new AwsSolutionsChecks({ verbose: true }), 'AwsSolutions-'],
+    ['NIST 800-53 rev 5', () => new NIST80053R5Checks({ verbose: true }), 'NIST.800.53.R5-'],
+    ['HIPAA Security', () => new HIPAASecurityChecks({ verbose: true }), 'HIPAA.Security-'],
+  ])('%s: no finding', (_name, pack, prefix) => {
+    const { stack } = consumerStack(s => everyOption({ encryptionKey: new kms.Key(s, 'TeamKey', { enableKeyRotation: true }) }));
     expect(findings(stack, pack(), prefix)).toEqual([]);
   });
 });
