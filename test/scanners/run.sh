@@ -5,7 +5,7 @@
 # warning (informational messages do not fail). Findings that do not apply are explained inside the construct
 # (resource metadata), one rule on one resource with its reason: README, "Explained findings".
 #
-# Environment: SCANNERS_VENV (default .tmp/scanners-venv), SCANNERS_OUT (default .tmp/scanners-out).
+# Usage: run.sh [--install-only]. Environment: SCANNERS_VENV (default .tmp/scanners-venv), SCANNERS_OUT (default .tmp/scanners-out).
 set -euo pipefail
 
 CHECKOV_VERSION=3.3.30
@@ -26,6 +26,10 @@ if ! installed; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION" "cfn-lint==$CFN_LINT_VERSION"
   installed || { echo "scanners: the pinned versions did not install" >&2; exit 1; }
+fi
+# --install-only: only the virtualenv (CI installs it in the background while the build runs).
+if [ "${1:-}" = "--install-only" ]; then
+  exit 0
 fi
 
 echo "scanners: synthesizing test/scanners/app.ts into $out"
