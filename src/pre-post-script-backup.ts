@@ -541,8 +541,11 @@ export class PrePostScriptBackup extends Construct {
 
   /**
    * Grants an instance role what the instances need for the scripts: read the script objects and, when
-   * `scriptOutputBucket` is set, write their output. (The instances also need SSM's own permissions, for
-   * example the AmazonSSMManagedInstanceCore managed policy.)
+   * `scriptOutputBucket` is set, write their output the way SSM Agent does: `s3:PutObject` under the output prefix,
+   * `s3:GetEncryptionConfiguration` on the bucket (the agent reads the bucket's encryption before it uploads), and,
+   * for a bucket encrypted with a customer-managed KMS key the construct knows (a bucket of this app, or one imported
+   * with `Bucket.fromBucketAttributes({ encryptionKey })`), the key's data-key and decrypt permissions. (The
+   * instances also need SSM's own permissions, for example the AmazonSSMManagedInstanceCore managed policy.)
    *
    * @param grantee the instance role (or profile's role)
    */
@@ -550,6 +553,17 @@ export class PrePostScriptBackup extends Construct {
     const grants = this.scripts.map(s => s.bucket.grantRead(grantee, s.key));
     if (this.outputBucket) {
       grants.push(this.outputBucket.grantPut(grantee, `${this.outputKeyPrefix}/*`));
+      // Systems Manager's instance-profile guide: "The GetEncryptionConfiguration element is required if your S3
+      // bucket is configured to use encryption", on the bucket itself (docs/fidelity/ssm.md).
+      grants.push(iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:GetEncryptionConfiguration'],
+        resourceArns: [this.outputBucket.bucketArn],
+      }));
+      // SSE-KMS uploads need kms:GenerateDataKey (granted by grantPut) and, for multipart uploads, kms:Decrypt.
+      if (this.outputBucket.encryptionKey) {
+        grants.push(this.outputBucket.encryptionKey.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt'));
+      }
     }
     return grants.reduce((all, g) => all.combine(g), iam.Grant.drop(grantee, 'read backup scripts'));
   }
