@@ -128,7 +128,7 @@ function pluginsOf(inv: CommandInvocation): StepResult[] {
         ? stepResult(step.name, 'Failed', 'Failed', 1, '', b.downloadError)
         : stepResult(step.name, 'Success', 'Success', 0, `Content downloaded to ${inv.commandId}/downloads`);
     }
-    if (!terminal) return stepResult(step.name, 'InProgress', 'InProgress', -1);
+    if (!terminal) return stepResult(step.name, inv.status, inv.statusDetails, -1);
     const out = output(inv);
     return stepResult(step.name, inv.status, inv.statusDetails, inv.responseCode, out.stdout, out.stderr);
   });
