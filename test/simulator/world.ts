@@ -44,6 +44,8 @@ export interface ScriptBehaviour {
    * step still runs after it (the document sets no `onFailure: exit`) and fails: the invocation ends Failed.
    */
   readonly downloadError?: string;
+  /** ListCommandInvocations calls that do not list this invocation yet (over the world's `ssmListLagCalls`). */
+  readonly listLagCalls?: number;
 }
 export type ScriptOutcome = ScriptBehaviour['status'] | ScriptBehaviour;
 
@@ -687,7 +689,7 @@ export class World {
       behaviour: normalizeScript(outcome, this.options.scriptInProgressPolls),
       agentAtSend: ping,
       platform: inst.platform,
-      listLagLeft: this.options.ssmListLagCalls,
+      listLagLeft: normalizeScript(outcome, 0).listLagCalls ?? this.options.ssmListLagCalls,
       observations: 0,
       racePollsLeft: this.options.ssmRacePolls,
       status: 'Pending',
