@@ -544,7 +544,8 @@ export class PrePostScriptBackup extends Construct {
    * `scriptOutputBucket` is set, write their output the way SSM Agent does: `s3:PutObject` under the output prefix,
    * `s3:GetEncryptionConfiguration` on the bucket (the agent reads the bucket's encryption before it uploads), and,
    * for a bucket encrypted with a customer-managed KMS key the construct knows (a bucket of this app, or one imported
-   * with `Bucket.fromBucketAttributes({ encryptionKey })`), the key's data-key and decrypt permissions. (The
+   * with `Bucket.fromBucketAttributes({ encryptionKey })`), the key's data-key and decrypt permissions (a key known
+   * only by ARN must be granted to the role by you). (The
    * instances also need SSM's own permissions, for example the AmazonSSMManagedInstanceCore managed policy.)
    *
    * @param grantee the instance role (or profile's role)
@@ -560,10 +561,8 @@ export class PrePostScriptBackup extends Construct {
         actions: ['s3:GetEncryptionConfiguration'],
         resourceArns: [this.outputBucket.bucketArn],
       }));
-      // SSE-KMS uploads need kms:GenerateDataKey (granted by grantPut) and, for multipart uploads, kms:Decrypt.
-      if (this.outputBucket.encryptionKey) {
-        grants.push(this.outputBucket.encryptionKey.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt'));
-      }
+      // SSE-KMS uploads need kms:GenerateDataKey and, for multipart uploads, kms:Decrypt: grantPut grants both on the
+      // bucket's key when the construct knows it (test/security/instance-access.test.ts).
     }
     return grants.reduce((all, g) => all.combine(g), iam.Grant.drop(grantee, 'read backup scripts'));
   }
