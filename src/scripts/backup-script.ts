@@ -151,7 +151,7 @@ function validateOptions(options: BackupScriptOptions, fileName: string | undefi
       throw new Error(
         `BackupScriptOptions.timeout: ${seconds} seconds is not accepted. The script runs through the SSM document `
         + `AWS-RunRemoteScript, whose executionTimeout takes a whole number of seconds up to ${MAX_SCRIPT_TIMEOUT_SECONDS} `
-        + `(8 hours); this construct also needs at least 30 seconds. Set \`timeout\` to a whole number of seconds from `
+        + '(8 hours); this construct also needs at least 30 seconds. Set `timeout` to a whole number of seconds from '
         + 'Duration.seconds(30) to Duration.hours(8), or split a longer job so that the script only starts and checks it.',
       );
     }

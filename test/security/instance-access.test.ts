@@ -1,8 +1,8 @@
 import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Template } from 'aws-cdk-lib/assertions';
 import { ACCOUNT, evaluate, iamTokenOverrides, NamedPolicy, PolicyDocument, RequestResource, widened } from './iam-harness';
 import { PrePostScriptBackup } from '../../src';
 import { fullProps } from '../helpers/stacks';

@@ -228,7 +228,8 @@ describe('SSM fake', () => {
   test('a download that fails: downloadContent Failed, the script step then fails too, the invocation Failed', async () => {
     world.addInstance({ id: id(1), faults: { pre: { status: 'Success', downloadError: 'AccessDenied: s3://b/k.sh' } } });
     const cmd = (await send(id(1), 'pre')).Command!.CommandId!;
-    const look = async () => (await ssm.send(new ListCommandInvocationsCommand({ CommandId: cmd, InstanceId: id(1), Details: true }))).CommandInvocations!;
+    const look = async () => (await ssm.send(new ListCommandInvocationsCommand({ CommandId: cmd, InstanceId: id(1), Details: true })))
+      .CommandInvocations!;
     for (let k = 0; k < 5 && (await look())[0]?.Status !== 'Failed'; k++);
     const [inv] = await look();
     expect(inv).toMatchObject({ Status: 'Failed', StatusDetails: 'Failed' });
@@ -270,7 +271,8 @@ describe('SSM fake', () => {
     const once = new SSMClient({ ...clientConfig(fakes.ssm), maxAttempts: 1 });
     try {
       await expect(once.send(new SendCommandCommand({
-        InstanceIds: [id(1)], DocumentName: 'AWS-RunRemoteScript',
+        InstanceIds: [id(1)],
+        DocumentName: 'AWS-RunRemoteScript',
         Parameters: { sourceType: ['S3'], sourceInfo: ['{"path":"x"}'], commandLine: ['k.sh'] },
       }))).rejects.toMatchObject({ name: 'InternalServerError', $metadata: { httpStatusCode: 500 } });
     } finally {

@@ -100,8 +100,8 @@ function documentOf(inv: CommandInvocation): CommandDocument | undefined {
 }
 
 function stepResult(name: string, status: string, statusDetails: string, responseCode: number, stdout = '', stderr = ''): StepResult {
-  const output = stderr ? `${stdout}${stdout ? '\n' : ''}----------ERROR-------\n${stderr}` : stdout;
-  return { name, status, statusDetails, responseCode, stdout, stderr, output };
+  const combined = stderr ? `${stdout}${stdout ? '\n' : ''}----------ERROR-------\n${stderr}` : stdout;
+  return { name, status, statusDetails, responseCode, stdout, stderr, output: combined };
 }
 
 /**

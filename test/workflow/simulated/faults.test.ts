@@ -122,9 +122,10 @@ const CASES: Array<[string, Case]> = [
     entry: { ...afterPreFailure('Failed'), PostBackupScriptStatus: 'Failed' },
     message: /pre-backup script Failed: .*Rate exceeded/,
   }],
-  ['GetCommandInvocation throttled, recovers', { fault: { api: [{ service: 'ssm', action: 'GetCommandInvocation', throttle: true, times: 3 }] } }],
-  ['GetCommandInvocation API error, never recovers', {
-    fault: { api: [{ service: 'ssm', action: 'GetCommandInvocation', error: internal }] },
+  // The script status is read with ListCommandInvocations (Details): AWS-RunRemoteScript has several steps.
+  ['ListCommandInvocations throttled, recovers', { fault: { api: [{ service: 'ssm', action: 'ListCommandInvocations', throttle: true, times: 3 }] } }],
+  ['ListCommandInvocations API error, never recovers', {
+    fault: { api: [{ service: 'ssm', action: 'ListCommandInvocations', error: internal }] },
     entry: { ...afterPreFailure('Failed'), PostBackupScriptStatus: 'Failed' },
     message: /pre-backup script Failed/,
   }],
