@@ -56,7 +56,9 @@ export function outputExcerpt(invocation: CommandInvocation | undefined): string
   }
   const code = typeof step.ResponseCode === 'number' && step.ResponseCode >= 0 ? `, exit code ${step.ResponseCode}` : '';
   const head = `step ${step.Name ?? '?'} ${step.Status ?? ''}${code}: `;
-  return `${head}${tail(step.Output, Math.max(0, OUTPUT_EXCERPT_LENGTH - head.length))}`;
+  // One line in the audit entry: the output's line breaks become " | ".
+  const output = (step.Output ?? '').trim().replace(/\s*[\r\n]+\s*/g, ' | ');
+  return `${head}${tail(output, Math.max(0, OUTPUT_EXCERPT_LENGTH - head.length))}`;
 }
 
 /** The exit code of the step that decided the invocation: the first that failed, else the last that ran; -1 unknown. */

@@ -71,6 +71,11 @@ describe('get-script-status', () => {
     expect(result.outputExcerpt).toBe('step downloadContent Failed, exit code 1: AccessDenied: the instance role may not read s3://assets-bucket/scripts/freeze.sh');
   });
 
+  test('the excerpt is one line: the output\'s line breaks become " | "', async () => {
+    ssm.on(ListCommandInvocationsCommand).resolves(listed('cmd-1', ID, 'Failed', { responseCode: 1, output: 'freezing\n----------ERROR-------\nfsfreeze: busy\n' }));
+    expect((await handler({ previous: first })).outputExcerpt).toBe('step runShellScript Failed, exit code 1: freezing | ----------ERROR------- | fsfreeze: busy');
+  });
+
   test('a step skipped by its platform precondition is never the one reported', async () => {
     ssm.on(ListCommandInvocationsCommand).resolves(listed('cmd-1', ID, 'Failed', { responseCode: 2, output: 'disk full' }));
     const result = await handler({ previous: first });
