@@ -575,8 +575,12 @@ export class PrePostScriptBackup extends Construct {
 
   /**
    * Grants an instance role what the instances need for the scripts: read the script objects and, when
-   * `scriptOutputBucket` is set, write their output. (The instances also need SSM's own permissions, for
-   * example the AmazonSSMManagedInstanceCore managed policy.)
+   * `scriptOutputBucket` is set, write their output the way SSM Agent does: `s3:PutObject` under the output prefix,
+   * `s3:GetEncryptionConfiguration` on the bucket (the agent reads the bucket's encryption before it uploads), and,
+   * for a bucket encrypted with a customer-managed KMS key the construct knows (a bucket of this app, or one imported
+   * with `Bucket.fromBucketAttributes({ encryptionKey })`), the key's data-key and decrypt permissions (a key known
+   * only by ARN must be granted to the role by you). (The
+   * instances also need SSM's own permissions, for example the AmazonSSMManagedInstanceCore managed policy.)
    *
    * @param grantee the instance role (or profile's role)
    */
@@ -584,6 +588,15 @@ export class PrePostScriptBackup extends Construct {
     const grants = this.scripts.map(s => s.bucket.grantRead(grantee, s.key));
     if (this.outputBucket) {
       grants.push(this.outputBucket.grantPut(grantee, `${this.outputKeyPrefix}/*`));
+      // Systems Manager's instance-profile guide: "The GetEncryptionConfiguration element is required if your S3
+      // bucket is configured to use encryption", on the bucket itself (docs/fidelity/ssm.md).
+      grants.push(iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:GetEncryptionConfiguration'],
+        resourceArns: [this.outputBucket.bucketArn],
+      }));
+      // SSE-KMS uploads need kms:GenerateDataKey and, for multipart uploads, kms:Decrypt: grantPut grants both on the
+      // bucket's key when the construct knows it (test/security/instance-access.test.ts).
     }
     return grants.reduce((all, g) => all.combine(g), iam.Grant.drop(grantee, 'read backup scripts'));
   }

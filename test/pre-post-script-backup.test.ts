@@ -230,6 +230,20 @@ describe('IAM', () => {
     expect(found[0].Condition).toEqual(leaseItemsOnly);
   });
 
+  test('script status is read with ListCommandInvocations (AWS-RunRemoteScript has several steps); GetCommandInvocation is granted to no one', () => {
+    expect(withAction('ssm:GetCommandInvocation')).toEqual([]);
+    const roleOf = (fn: RegExp) => {
+      const [, f] = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => fn.test(id))!;
+      const roleId = f.Properties.Role['Fn::GetAtt'][0];
+      return Object.values(t.findResources('AWS::IAM::Policy'))
+        .filter(p => p.Properties.Roles.some((r: any) => r.Ref === roleId))
+        .flatMap(p => (p.Properties.PolicyDocument.Statement as Statement[]).flatMap(st => asList(st.Action)));
+    };
+    for (const fn of [/HandlersSendScript[0-9A-F]{8}$/, /HandlersResumeWait[0-9A-F]{8}$/]) {
+      expect(roleOf(fn)).toContain('ssm:ListCommandInvocations');
+    }
+  });
+
   test('the lease functions are the only ones with a LeadingKeys condition, and know only the table name', () => {
     const functions = Object.entries(t.findResources('AWS::Lambda::Function'))
       .filter(([id]) => /Handlers(Acquire|Release)Lease[0-9A-F]{8}$/.test(id));

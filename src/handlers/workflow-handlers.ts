@@ -183,16 +183,17 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
         actions: ['ssm:SendCommand'],
         resources: [props.scriptOutputBucket.bucketArn],
       })] : []),
-      // Waiting on events, send-script looks at the invocation itself once registered (and cancels it at the bound).
-      unscoped(props.waitOnEvents
-        ? ['ssm:ListCommandInvocations', 'ssm:GetCommandInvocation', 'ssm:CancelCommand'] : ['ssm:ListCommandInvocations']),
+      // ListCommandInvocations: the invocation's status with its steps (src/runtime/script-status.ts), and finding a
+      // command whose SendCommand answer was lost. Waiting on events, send-script looks at the invocation itself once
+      // registered (and cancels it at the bound). Neither action supports resource-level permissions.
+      unscoped(props.waitOnEvents ? ['ssm:ListCommandInvocations', 'ssm:CancelCommand'] : ['ssm:ListCommandInvocations']),
     ]);
 
     // The polling looks exist only when the waits are polled; waiting on events, the starting handler looks itself.
     if (!props.waitOnEvents) {
       this.getScriptStatus = this.handler('GetScriptStatus', GetScriptStatusFunction, {}, [
         // Neither action supports resource-level permissions; a command id is only known to its sender.
-        unscoped(['ssm:GetCommandInvocation', 'ssm:CancelCommand']),
+        unscoped(['ssm:ListCommandInvocations', 'ssm:CancelCommand']),
       ]);
     }
 
@@ -304,7 +305,7 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
     const resume = this.handler('ResumeWait', ResumeWaitFunction, { AUDIT_TABLE_NAME: this.props.auditTable.tableName }, [
       this.waitItemsOnly('FindAndClearWaitingTasksOnly', ['dynamodb:GetItem', 'dynamodb:DeleteItem']),
       // Describe calls (resource-level permissions are not supported by these actions).
-      unscoped(['ec2:DescribeInstances', 'ssm:GetCommandInvocation', 'backup:DescribeBackupJob',
+      unscoped(['ec2:DescribeInstances', 'ssm:ListCommandInvocations', 'backup:DescribeBackupJob',
         ...(this.props.copyVault ? ['backup:DescribeCopyJob'] : [])]),
     ], deadLetterQueue);
     const roles = [...this.answering, resume.role!];

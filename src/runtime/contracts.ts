@@ -292,7 +292,7 @@ export interface ScriptStatusResult extends PolledResult {
   readonly outputExcerpt: string;
 }
 
-/** get-script-status: GetCommandInvocation for the command; cancels the command when the wait expires. */
+/** get-script-status: ListCommandInvocations (with Details) for the command; cancels the command when the wait expires. */
 export interface GetScriptStatusEvent {
   readonly previous: ScriptStatusResult;
 }

@@ -7,6 +7,7 @@ import type { BackupRun, ConfiguredScript, ConstructSettings, RunConfig, ScriptR
 import { ConfigurationError, InvalidInputError } from './errors';
 import { leaseSecondsFor } from './lease';
 import { parseS3Location, s3HttpsUrl } from './s3-location';
+import { RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS } from './status';
 
 export const TOP_LEVEL_KEYS = [
   'TargetEC2TagKey',
@@ -224,10 +225,15 @@ function timeoutField(raw: unknown, path: string, configured: number, problems: 
   } else if (typeof raw === 'string' && /^\s*\d+\s*$/.test(raw)) {
     value = Number(raw.trim());
   }
-  const min = Math.min(MIN_SCRIPT_TIMEOUT_SECONDS, configured);
-  if (value === undefined || !Number.isInteger(value) || value < min || value > configured) {
-    problems.add(path, `must be a whole number of seconds from ${min} to ${configured} (the configured timeout; `
-      + `the input may shorten it, never lengthen it), got ${describe(raw)}`);
+  // The configured timeout was checked at synth; the document's own limit bounds it again (settings of an older
+  // deployment, or edited by hand, must not reach SendCommand, which would refuse them).
+  const max = Math.min(configured, RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS);
+  const min = Math.min(MIN_SCRIPT_TIMEOUT_SECONDS, max);
+  if (value === undefined || !Number.isInteger(value) || value < min || value > max) {
+    const why = max < configured
+      ? `the most AWS-RunRemoteScript accepts as executionTimeout (${RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS} s, 8 hours)`
+      : 'the configured timeout; the input may shorten it, never lengthen it';
+    problems.add(path, `must be a whole number of seconds from ${min} to ${max} (${why}), got ${describe(raw)}`);
     return undefined;
   }
   return value;
@@ -444,6 +450,14 @@ export function parseSettings(text: string | undefined): ConstructSettings {
     throw new ConfigurationError(`SETTINGS lacks or mistypes: ${wrong.join(', ')}`);
   }
   const p = parsed as Partial<ConstructSettings> & Record<string, unknown>;
+  for (const [name, script] of [['preScript', p.preScript], ['postScript', p.postScript]] as const) {
+    const seconds = script?.timeoutSeconds;
+    if (script && (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 1
+      || seconds > RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS)) {
+      throw new ConfigurationError(`SETTINGS ${name}.timeoutSeconds ${String(seconds)} is not an executionTimeout AWS-RunRemoteScript `
+        + `accepts (a whole number of seconds up to ${RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS}); deploy again with a valid BackupScript timeout`);
+    }
+  }
   return {
     ...(p as ConstructSettings),
     deleteAfterDays: p.deleteAfterDays ?? 0,

@@ -159,3 +159,27 @@ export class JournalConflictError extends Error {
     this.name = 'JournalConflict';
   }
 }
+
+/**
+ * Forgets the intent of `action` recorded at `intentAt` when no resource id was recorded for it: the AWS call that
+ * was to act was refused for certain (a 4xx answer), so nothing was done and a later attempt may act. A no-op when
+ * another intent or an id is recorded by then.
+ */
+export async function abandonAction(doc: DynamoDBDocumentClient, target: JournalTarget, action: JournalAction, intentAt: string): Promise<void> {
+  const key = journalKey(target.executionId, target.instanceId);
+  try {
+    await doc.send(new UpdateCommand({
+      TableName: target.tableName,
+      Key: { [PARTITION_KEY]: key },
+      UpdateExpression: 'REMOVE #intent',
+      ConditionExpression: '#intent = :at AND attribute_not_exists(#resource)',
+      ExpressionAttributeNames: { '#intent': intentAttribute(action), '#resource': resourceAttribute(action) },
+      ExpressionAttributeValues: { ':at': intentAt },
+    }));
+  } catch (err) {
+    if (isConditionFailed(err)) {
+      return;
+    }
+    rethrowClassified(err, `UpdateItem ${key}`);
+  }
+}

@@ -25,3 +25,15 @@ export function tail(text: string | undefined, max = 500): string {
   }
   return `...${t.slice(t.length - (max - 3))}`;
 }
+
+/**
+ * A ListCommandInvocations `InvokedAfter` filter value in the form of the API reference's example
+ * (`2024-07-07T00:00:00Z`): whole seconds, UTC, rounded down so that nothing sent at `time` is left out.
+ */
+export function invokedAfterValue(time: string | Date): string {
+  const ms = typeof time === 'string' ? Date.parse(time) : time.getTime();
+  if (Number.isNaN(ms)) {
+    throw new Error(`not a time: ${String(time)}`);
+  }
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

@@ -41,6 +41,12 @@ export function isFailedOutcome(outcome: string | undefined): boolean {
 /** The SSM document every script runs through. */
 export const RUN_REMOTE_SCRIPT_DOCUMENT = 'AWS-RunRemoteScript';
 
+/**
+ * The largest `executionTimeout` AWS-RunRemoteScript accepts, in seconds: its allowedPattern admits 1 to 28800
+ * ("Maximum is 28800 (8 hours)"); SendCommand refuses more with InvalidParameters (docs/fidelity/ssm.md).
+ */
+export const RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS = 28800;
+
 /** SSM PingStatus of a reachable agent. */
 export const SSM_PING_ONLINE = 'Online';
 

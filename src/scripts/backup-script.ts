@@ -4,6 +4,7 @@ import { Duration, Token } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS } from '../runtime/status';
 
 /**
  * The operating system a backup script is written for.
@@ -35,7 +36,8 @@ export interface BackupScriptOptions {
 
   /**
    * How long the script may run before SSM stops it and the step is recorded as `TimedOut`.
-   * Between 30 seconds and 48 hours.
+   * A whole number of seconds from 30 seconds to 8 hours: `AWS-RunRemoteScript`, the document that runs the
+   * script, accepts an `executionTimeout` of at most 28800 seconds.
    *
    * @default Duration.minutes(10)
    */
@@ -72,7 +74,8 @@ export interface BackupScriptConfig {
 }
 
 const MIN_TIMEOUT = Duration.seconds(30);
-const MAX_TIMEOUT = Duration.hours(48);
+const MAX_SCRIPT_TIMEOUT_SECONDS = RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS;
+const MAX_TIMEOUT = Duration.seconds(MAX_SCRIPT_TIMEOUT_SECONDS);
 const DEFAULT_TIMEOUT = Duration.minutes(10);
 
 /**
@@ -143,9 +146,14 @@ class BucketBackupScript extends BackupScript {
 function validateOptions(options: BackupScriptOptions, fileName: string | undefined): void {
   const timeout = options.timeout;
   if (timeout && !timeout.isUnresolved()) {
-    const seconds = timeout.toSeconds();
-    if (seconds < MIN_TIMEOUT.toSeconds() || seconds > MAX_TIMEOUT.toSeconds()) {
-      throw new Error(`BackupScript timeout must be between 30 seconds and 48 hours (SSM's limits); got ${seconds} seconds.`);
+    const seconds = timeout.toSeconds({ integral: false });
+    if (!Number.isInteger(seconds) || seconds < MIN_TIMEOUT.toSeconds() || seconds > MAX_TIMEOUT.toSeconds()) {
+      throw new Error(
+        `BackupScriptOptions.timeout: ${seconds} seconds is not accepted. The script runs through the SSM document `
+        + `AWS-RunRemoteScript, whose executionTimeout takes a whole number of seconds up to ${MAX_SCRIPT_TIMEOUT_SECONDS} `
+        + '(8 hours); this construct also needs at least 30 seconds. Set `timeout` to a whole number of seconds from '
+        + 'Duration.seconds(30) to Duration.hours(8), or split a longer job so that the script only starts and checks it.',
+      );
     }
   }
   if (options.commandLine !== undefined && !Token.isUnresolved(options.commandLine) && options.commandLine.trim() === '') {

@@ -12,11 +12,13 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCo
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { awsError, EXECUTION, runConfig, throttling, withEnvironment } from './fixtures';
+import { listed } from './ssm-fixtures';
 import { handler as sendScript } from '../../src/handlers/send-script/send-script.lambda';
 import { handler as startBackupJob } from '../../src/handlers/start-backup-job/start-backup-job.lambda';
 import { handler as startCopyJob } from '../../src/handlers/start-copy-job/start-copy-job.lambda';
 import { handler as startInstance } from '../../src/handlers/start-instance/start-instance.lambda';
 import { handler as stopInstance } from '../../src/handlers/stop-instance/stop-instance.lambda';
+import { journalKey } from '../../src/runtime/journal';
 import { backupPolicy, scriptPolicy } from '../../src/runtime/poll';
 import { FALLBACK_SECONDS, pollAtAttempt } from '../../src/runtime/waits';
 
@@ -54,8 +56,11 @@ beforeEach(() => {
 });
 
 const instanceState = (name: string) => ({ Reservations: [{ Instances: [{ InstanceId: ID, State: { Name: name as any } }] }] });
-const invocation = (Status: string, extra: Record<string, unknown> = {}) =>
-  ({ CommandId: 'cmd-new', InstanceId: ID, Status: Status as any, StatusDetails: Status, ResponseCode: Status === 'Success' ? 0 : -1, ...extra });
+/** ListCommandInvocations (with Details) listing the command's invocation with AWS-RunRemoteScript's steps. */
+const invocation = (Status: string, extra: { CommandId?: string; ResponseCode?: number; Output?: string } = {}) =>
+  listed(extra.CommandId ?? 'cmd-new', ID, Status, { responseCode: extra.ResponseCode, output: extra.Output });
+/** The status look (ListCommandInvocations with Details), not the journal's recovery listing. */
+const statusLook = () => ssm.on(ListCommandInvocationsCommand, { Details: true });
 
 /** The output of the single SendTaskSuccess, parsed; fails unless exactly one was sent with TOKEN. */
 function answered(): any {
@@ -98,7 +103,7 @@ describe('send-script with a task token', () => {
   const event = { instanceId: ID, phase: 'pre' as const, script: pre, execution: EXECUTION, taskToken: TOKEN };
 
   test('registers WAIT#script#<command id>:<instance id> with the token, the run, the bound and the sent result', async () => {
-    ssm.on(GetCommandInvocationCommand).resolves(invocation('InProgress'));
+    statusLook().resolves(invocation('InProgress'));
     await sendScript(event);
     const { key, fields, input } = registered();
     expect(key).toBe(`WAIT#script#cmd-new:${ID}`);
@@ -117,16 +122,16 @@ describe('send-script with a task token', () => {
   });
 
   test('registers before it looks: an event that came earlier cannot be missed', async () => {
-    ssm.on(GetCommandInvocationCommand).resolves(invocation('InProgress'));
+    statusLook().resolves(invocation('InProgress'));
     await sendScript(event);
-    const update = ddb.commandCalls(UpdateCommand)[0];
-    const look = ssm.commandCalls(GetCommandInvocationCommand)[0];
+    const update = ddb.commandCalls(UpdateCommand).find(c => String((c.args[0].input as any).UpdateExpression).includes('#attempt'))!;
+    const look = ssm.commandCalls(ListCommandInvocationsCommand)[0];
     expect(update.calledBefore(look)).toBe(true);
     expect(ssm.commandCalls(SendCommandCommand)[0].calledBefore(update)).toBe(true);
   });
 
   test('already over at registration: SendTaskSuccess with the step result, then the item is cleared', async () => {
-    ssm.on(GetCommandInvocationCommand).resolves(invocation('Success'));
+    statusLook().resolves(invocation('Success'));
     const result = await sendScript(event);
     const output = answered();
     expect(output).toEqual(JSON.parse(JSON.stringify(result)));
@@ -143,13 +148,13 @@ describe('send-script with a task token', () => {
   });
 
   test('a failed script is over too: answered with its status and output excerpt', async () => {
-    ssm.on(GetCommandInvocationCommand).resolves(invocation('Failed', { ResponseCode: 3, StandardErrorContent: 'fsfreeze: busy' }));
+    statusLook().resolves(invocation('Failed', { ResponseCode: 3, Output: 'fsfreeze: busy' }));
     await sendScript(event);
-    expect(answered()).toMatchObject({ status: 'Failed', responseCode: 3, outputExcerpt: 'fsfreeze: busy', done: true });
+    expect(answered()).toMatchObject({ status: 'Failed', responseCode: 3, outputExcerpt: 'step runShellScript Failed, exit code 3: fsfreeze: busy', done: true });
   });
 
   test.each(['InProgress', 'Pending', 'Delayed'])('%s at registration: no answer, nothing cleared, no cancel', async (status) => {
-    ssm.on(GetCommandInvocationCommand).resolves(invocation(status));
+    statusLook().resolves(invocation(status));
     const result = await sendScript(event);
     expect(result).toMatchObject({ done: false });
     expectNotAnswered();
@@ -157,21 +162,21 @@ describe('send-script with a task token', () => {
   });
 
   test('the invocation not registered yet (right after SendCommand): pending, not answered', async () => {
-    ssm.on(GetCommandInvocationCommand).rejects(awsError('InvocationDoesNotExist'));
+    statusLook().resolves({ CommandInvocations: [] });
     await expect(sendScript(event)).resolves.toMatchObject({ status: 'Pending', done: false });
     expectNotAnswered();
   });
 
-  test('a retried call (the Task timed out) reuses the command and registers it again', async () => {
-    ssm.on(ListCommandInvocationsCommand).resolves({
-      CommandInvocations: [{ CommandId: 'cmd-old', Comment: 'ppsb:run-1:pre', DocumentName: 'AWS-RunRemoteScript' }],
-    });
-    ssm.on(GetCommandInvocationCommand).resolves(invocation('InProgress', { CommandId: 'cmd-old' }));
+  test('a retried call (the Task timed out) reuses the journaled command and registers it again', async () => {
     registration(2);
+    // The journal holds the command id the first call recorded (journal.ts: beginAction answers ALL_OLD).
+    ddb.on(UpdateCommand, { Key: { SM_Execution_ID: journalKey(EXECUTION.id, ID) } })
+      .resolves({ Attributes: { Pre_IntentAt: '2026-12-03T02:00:01.000Z', Pre_ResourceId: 'cmd-old' } });
+    statusLook().resolves(invocation('InProgress', { CommandId: 'cmd-old' }));
     await sendScript(event);
     expect(ssm).not.toHaveReceivedCommand(SendCommandCommand);
     expect(registered().key).toBe(`WAIT#script#cmd-old:${ID}`);
-    expect(ssm).toHaveReceivedCommandWith(GetCommandInvocationCommand, { CommandId: 'cmd-old', InstanceId: ID });
+    expect(ssm).toHaveReceivedCommandWith(ListCommandInvocationsCommand, { CommandId: 'cmd-old', InstanceId: ID, Details: true });
     expectNotAnswered();
   });
 
@@ -179,7 +184,7 @@ describe('send-script with a task token', () => {
     const bound = scriptPolicy(pre.timeoutSeconds).maxSeconds; // 900 s: attempt 3 has waited 2 x 600 s
     const expiring = Math.ceil(bound / FALLBACK_SECONDS.script) + 1;
     expect(pollAtAttempt(expiring - 1, 'script', bound).expired).toBe(false);
-    ssm.on(GetCommandInvocationCommand).resolves(invocation('InProgress'));
+    statusLook().resolves(invocation('InProgress'));
     ssm.on(CancelCommandCommand).resolves({});
 
     registration(expiring - 1);
@@ -200,8 +205,8 @@ describe('send-script with a task token', () => {
   });
 
   test('a left-over wait of another run (UpdateItem condition fails): replaced by PutItem, attempt 1', async () => {
-    ddb.on(UpdateCommand).rejects(awsError('ConditionalCheckFailedException'));
-    ssm.on(GetCommandInvocationCommand).resolves(invocation('InProgress'));
+    ddb.on(UpdateCommand, { Key: { SM_Execution_ID: `WAIT#script#cmd-new:${ID}` } }).rejects(awsError('ConditionalCheckFailedException'));
+    statusLook().resolves(invocation('InProgress'));
     await expect(sendScript(event)).resolves.toMatchObject({ poll: { attempt: 1, expired: false } });
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
       TableName: TABLE,
@@ -401,7 +406,7 @@ describe('a stale token', () => {
 describe('without a task token (polling)', () => {
   test('no handler touches DynamoDB or Step Functions', async () => {
     ec2.on(DescribeInstancesCommand).resolves(instanceState('stopped'));
-    ssm.on(GetCommandInvocationCommand).resolves(invocation('Success'));
+    statusLook().resolves(invocation('Success'));
     backup.on(DescribeBackupJobCommand).resolves({ State: 'COMPLETED' });
     backup.on(DescribeCopyJobCommand).resolves({ CopyJob: { State: 'COMPLETED' } });
 
@@ -414,10 +419,13 @@ describe('without a task token (polling)', () => {
     await expect(startCopyJob({ instanceId: ID, recoveryPointArn: RECOVERY_POINT, backup: copyBackup, execution: EXECUTION }))
       .resolves.toMatchObject({ done: false });
 
-    expect(ddb.calls()).toHaveLength(0);
+    // Only the instance journal (what a run does to an instance is recorded in both wait modes): no wait, no token.
+    expect(ddb.calls().map(c => (c.args[0].input as any).Key?.SM_Execution_ID))
+      .toEqual(ddb.calls().map(() => expect.stringMatching(/^JOURNAL#/)));
     expect(sfn.calls()).toHaveLength(0);
     // The polling starters only start: the look is the describe handlers' job.
     expect(ssm).not.toHaveReceivedCommand(GetCommandInvocationCommand);
+    expect(ssm).not.toHaveReceivedCommandWith(ListCommandInvocationsCommand, { Details: true });
     expect(backup).not.toHaveReceivedCommand(DescribeBackupJobCommand);
     expect(backup).not.toHaveReceivedCommand(DescribeCopyJobCommand);
   });

@@ -1,7 +1,8 @@
-import { CancelCommandCommand, GetCommandInvocationCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CancelCommandCommand, GetCommandInvocationCommand, ListCommandInvocationsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { awsError, throttling } from './fixtures';
+import { listed } from './ssm-fixtures';
 import { handler } from '../../src/handlers/get-script-status/get-script-status.lambda';
 import type { ScriptStatusResult } from '../../src/runtime/contracts';
 import { nextPoll, scriptPolicy } from '../../src/runtime/poll';
@@ -22,13 +23,18 @@ const first: ScriptStatusResult = {
   poll: nextPoll(null, scriptPolicy(60)),
 };
 
-beforeEach(() => ssm.reset());
+beforeEach(() => {
+  ssm.reset();
+  // GetCommandInvocation without a step name fails on AWS-RunRemoteScript (several steps): never the way to look.
+  ssm.on(GetCommandInvocationCommand).rejects(awsError('InvalidPluginName', ''));
+});
 
 describe('get-script-status', () => {
-  test('Success: done, exit code, no excerpt', async () => {
-    ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StatusDetails: 'Success', ResponseCode: 0, StandardOutputContent: 'frozen' });
+  test('Success: done, exit code, no excerpt; read with ListCommandInvocations and its details, never GetCommandInvocation', async () => {
+    ssm.on(ListCommandInvocationsCommand).resolves(listed('cmd-1', ID, 'Success', { output: 'frozen' }));
     const result = await handler({ previous: first });
-    expect(ssm).toHaveReceivedCommandWith(GetCommandInvocationCommand, { CommandId: 'cmd-1', InstanceId: ID });
+    expect(ssm).toHaveReceivedCommandWith(ListCommandInvocationsCommand, { CommandId: 'cmd-1', InstanceId: ID, Details: true });
+    expect(ssm).not.toHaveReceivedCommand(GetCommandInvocationCommand);
     expect(result).toEqual({
       ...first,
       status: 'Success',
@@ -43,44 +49,64 @@ describe('get-script-status', () => {
   test.each([
     ['Failed', 'Failed', 1],
     ['TimedOut', 'ExecutionTimedOut', -1],
-    ['TimedOut', 'DeliveryTimedOut', -1],
     ['Cancelled', 'Cancelled', -1],
-    ['Failed', 'InvalidPlatform', -1],
-  ])('%s (%s) is final and keeps the last 500 characters of stderr', async (status, details, code) => {
-    const stderr = `${'x'.repeat(1000)}END`;
-    ssm.on(GetCommandInvocationCommand).resolves({
-      Status: status as any, StatusDetails: details, ResponseCode: code, StandardErrorContent: stderr, StandardOutputContent: 'out',
-    });
+  ])('%s (%s) is final and keeps the end of the script step\'s output, naming the step', async (status, details, code) => {
+    const output = `${'x'.repeat(3000)}END`.slice(-2500);
+    ssm.on(ListCommandInvocationsCommand).resolves(listed('cmd-1', ID, status, { statusDetails: details, responseCode: code, output }));
     const result = await handler({ previous: first });
     expect(result).toMatchObject({ status, statusDetails: details, responseCode: code, done: true });
     expect(result.outputExcerpt.length).toBeLessThanOrEqual(500);
+    expect(result.outputExcerpt).toMatch(new RegExp(`^step runShellScript ${status}`));
     expect(result.outputExcerpt.endsWith('END')).toBe(true);
   });
 
-  test('stdout is the excerpt when stderr is empty', async () => {
-    ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', StatusDetails: 'Failed', ResponseCode: 2, StandardErrorContent: '', StandardOutputContent: 'disk full' });
-    expect((await handler({ previous: first })).outputExcerpt).toBe('disk full');
+  test('a download that failed is what the excerpt names, not the script step that then failed too', async () => {
+    ssm.on(ListCommandInvocationsCommand).resolves(listed('cmd-1', ID, 'Failed', {
+      downloadError: 'AccessDenied: the instance role may not read s3://assets-bucket/scripts/freeze.sh',
+      responseCode: 127,
+      output: 'bash: freeze.sh: No such file or directory',
+    }));
+    const result = await handler({ previous: first });
+    expect(result).toMatchObject({ status: 'Failed', responseCode: 1, done: true });
+    expect(result.outputExcerpt).toBe('step downloadContent Failed, exit code 1: AccessDenied: the instance role may not read s3://assets-bucket/scripts/freeze.sh');
+  });
+
+  test('the excerpt is one line: the output\'s line breaks become " | "', async () => {
+    ssm.on(ListCommandInvocationsCommand).resolves(listed('cmd-1', ID, 'Failed', { responseCode: 1, output: 'freezing\n----------ERROR-------\nfsfreeze: busy\n' }));
+    expect((await handler({ previous: first })).outputExcerpt).toBe('step runShellScript Failed, exit code 1: freezing | ----------ERROR------- | fsfreeze: busy');
+  });
+
+  test('a step skipped by its platform precondition is never the one reported', async () => {
+    ssm.on(ListCommandInvocationsCommand).resolves(listed('cmd-1', ID, 'Failed', { responseCode: 2, output: 'disk full' }));
+    const result = await handler({ previous: first });
+    expect(result.outputExcerpt).toBe('step runShellScript Failed, exit code 2: disk full');
+    expect(result.outputExcerpt).not.toContain('skipped');
+  });
+
+  test.each(['DeliveryTimedOut', 'Undeliverable'])('never delivered (%s): final, with no step to report', async (details) => {
+    ssm.on(ListCommandInvocationsCommand).resolves(listed('cmd-1', ID, details === 'Undeliverable' ? 'Failed' : 'TimedOut', { statusDetails: details, plugins: [] }));
+    expect(await handler({ previous: first })).toMatchObject({ statusDetails: details, responseCode: -1, outputExcerpt: '', done: true });
   });
 
   test('a missing Status with a final StatusDetails is final', async () => {
-    ssm.on(GetCommandInvocationCommand).resolves({ StatusDetails: 'Undeliverable' });
+    ssm.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [{ CommandId: 'cmd-1', InstanceId: ID, StatusDetails: 'Undeliverable' }] });
     expect(await handler({ previous: first })).toMatchObject({ status: 'Undeliverable', done: true });
   });
 
   test.each(['Pending', 'InProgress', 'Delayed', 'Cancelling'])('%s is not final', async (status) => {
-    ssm.on(GetCommandInvocationCommand).resolves({ Status: status as any, StatusDetails: status, ResponseCode: -1 });
+    ssm.on(ListCommandInvocationsCommand).resolves(listed('cmd-1', ID, status));
     const result = await handler({ previous: first });
     expect(result).toMatchObject({ status, done: false, poll: { attempt: 2 } });
     expect(ssm).not.toHaveReceivedCommand(CancelCommandCommand);
   });
 
-  test('InvocationDoesNotExist right after SendCommand means Pending, not an error', async () => {
-    ssm.on(GetCommandInvocationCommand).rejects(awsError('InvocationDoesNotExist'));
+  test('not listed yet right after SendCommand (the listing lags) means Pending, not an error', async () => {
+    ssm.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [] });
     expect(await handler({ previous: first })).toMatchObject({ status: 'Pending', done: false, responseCode: -1 });
   });
 
   test('the wait is bounded: no final status before the bound cancels the command and reports TimedOut', async () => {
-    ssm.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress', StatusDetails: 'InProgress', StandardOutputContent: 'still going' });
+    ssm.on(ListCommandInvocationsCommand).resolves(listed('cmd-1', ID, 'InProgress', { output: 'still going' }));
     ssm.on(CancelCommandCommand).resolves({});
     let previous = first;
     let calls = 0;
@@ -93,22 +119,22 @@ describe('get-script-status', () => {
       status: 'TimedOut',
       statusDetails: 'no final status within 360 s (last status InProgress); command cancelled',
       done: true,
-      outputExcerpt: 'still going',
+      outputExcerpt: 'step runShellScript InProgress: still going',
       poll: { expired: true, elapsedSeconds: 360 },
     });
     expect(ssm).toHaveReceivedCommandTimes(CancelCommandCommand, 1);
     expect(ssm).toHaveReceivedCommandWith(CancelCommandCommand, { CommandId: 'cmd-1', InstanceIds: [ID] });
   });
 
-  test('a never-registered invocation is bounded too', async () => {
-    ssm.on(GetCommandInvocationCommand).rejects(awsError('InvocationDoesNotExist'));
+  test('a never-listed invocation is bounded too', async () => {
+    ssm.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [] });
     ssm.on(CancelCommandCommand).rejects(awsError('InvalidCommandId'));
     const expiring = { ...first, poll: { attempt: 9, elapsedSeconds: 300, nextWaitSeconds: 60, maxSeconds: 360, expired: false } };
     expect(await handler({ previous: expiring })).toMatchObject({ status: 'TimedOut', done: true });
   });
 
   test('throttling: TransientError', async () => {
-    ssm.on(GetCommandInvocationCommand).rejects(throttling());
+    ssm.on(ListCommandInvocationsCommand).rejects(throttling());
     await expect(handler({ previous: first })).rejects.toMatchObject({ name: 'TransientError' });
   });
 });

@@ -5,11 +5,12 @@
 import { BackupClient, DescribeBackupJobCommand, DescribeCopyJobCommand } from '@aws-sdk/client-backup';
 import { DescribeInstancesCommand, EC2Client, StartInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { CancelCommandCommand, GetCommandInvocationCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CancelCommandCommand, GetCommandInvocationCommand, ListCommandInvocationsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { awsError, EXECUTION, throttling, withEnvironment } from './fixtures';
+import { listed } from './ssm-fixtures';
 import { handler, LOOKS_AFTER_EVENT } from '../../src/handlers/resume-wait/resume-wait.lambda';
 import type { StateChangeEvent } from '../../src/runtime/state-change-events';
 import { eventEnvelope } from '../simulator/events/envelope';
@@ -158,14 +159,17 @@ describe('resume-wait', () => {
 
   test('script registered, invocation over: answered with the invocation\'s result from the registered one', async () => {
     registeredWait(`WAIT#script#cmd-1:${ID}`, { Kind: 'script', Previous: scriptPrevious, MaxSeconds: 900 });
-    ssm.on(GetCommandInvocationCommand).resolves({ CommandId: 'cmd-1', InstanceId: ID, Status: 'Failed', StatusDetails: 'Failed', ResponseCode: 2 });
+    ssm.on(GetCommandInvocationCommand).rejects(Object.assign(new Error(''), { name: 'InvalidPluginName', $metadata: { httpStatusCode: 400 } }));
+    ssm.on(ListCommandInvocationsCommand).resolves(listed('cmd-1', ID, 'Failed', { responseCode: 2, output: 'fsfreeze: busy' }));
     await expect(handler(ssmEvent('Failed'))).resolves.toMatchObject({ resumed: true });
-    expect(ssm).toHaveReceivedCommandWith(GetCommandInvocationCommand, { CommandId: 'cmd-1', InstanceId: ID });
+    expect(ssm).toHaveReceivedCommandWith(ListCommandInvocationsCommand, { CommandId: 'cmd-1', InstanceId: ID, Details: true });
+    expect(ssm).not.toHaveReceivedCommand(GetCommandInvocationCommand);
     expect(answered()).toMatchObject({
       commandId: 'cmd-1',
       instanceId: ID,
       status: 'Failed',
       responseCode: 2,
+      outputExcerpt: 'step runShellScript Failed, exit code 2: fsfreeze: busy',
       done: true,
       outputLocation: scriptPrevious.outputLocation,
       timeoutSeconds: 600,
@@ -175,7 +179,7 @@ describe('resume-wait', () => {
 
   test('script still in progress past its bound: no cancel, nothing sent (resume-wait never expires a wait)', async () => {
     registeredWait(`WAIT#script#cmd-1:${ID}`, { Kind: 'script', Previous: scriptPrevious, Attempt: 10 });
-    ssm.on(GetCommandInvocationCommand).resolves({ CommandId: 'cmd-1', InstanceId: ID, Status: 'InProgress', StatusDetails: 'InProgress' });
+    ssm.on(ListCommandInvocationsCommand).resolves(listed('cmd-1', ID, 'InProgress'));
     await expect(handler(ssmEvent('Success'))).resolves.toMatchObject({ resumed: false });
     expect(ssm).not.toHaveReceivedCommand(CancelCommandCommand);
     expectNothingSent();
@@ -183,14 +187,14 @@ describe('resume-wait', () => {
 
   test('the describe call lags its event: looked at again (0.5 s, then 1 s later), answered once it agrees', async () => {
     registeredWait(`WAIT#script#cmd-1:${ID}`, { Kind: 'script', Previous: scriptPrevious });
-    ssm.on(GetCommandInvocationCommand)
-      .resolvesOnce({ CommandId: 'cmd-1', InstanceId: ID, Status: 'InProgress', StatusDetails: 'InProgress' })
-      .resolvesOnce({ CommandId: 'cmd-1', InstanceId: ID, Status: 'InProgress', StatusDetails: 'InProgress' })
-      .resolves({ CommandId: 'cmd-1', InstanceId: ID, Status: 'Success', StatusDetails: 'Success', ResponseCode: 0 });
+    ssm.on(ListCommandInvocationsCommand)
+      .resolvesOnce(listed('cmd-1', ID, 'InProgress'))
+      .resolvesOnce({ CommandInvocations: [] })
+      .resolves(listed('cmd-1', ID, 'Success'));
     const started = Date.now();
     await expect(handler(ssmEvent('Success'))).resolves.toMatchObject({ resumed: true });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
-    expect(ssm).toHaveReceivedCommandTimes(GetCommandInvocationCommand, LOOKS_AFTER_EVENT);
+    expect(ssm).toHaveReceivedCommandTimes(ListCommandInvocationsCommand, LOOKS_AFTER_EVENT);
     expect(answered()).toMatchObject({ status: 'Success', done: true });
     expectCleared(`WAIT#script#cmd-1:${ID}`);
   });

@@ -228,6 +228,25 @@ describe('parseSettings', () => {
   test.each([[undefined], [''], ['not json'], ['[]'], ['{"tagKey":"k"}']])('refuses %p with a ConfigurationError', (text) => {
     expect(() => parseSettings(text)).toThrow(expect.objectContaining({ name: 'ConfigurationError' }));
   });
+  test('refuses a script timeout AWS-RunRemoteScript would refuse (over 28800 s), naming it', () => {
+    const text = JSON.stringify({ ...SETTINGS, preScript: { ...SETTINGS.preScript!, timeoutSeconds: 172800 } });
+    expect(() => parseSettings(text)).toThrow(expect.objectContaining({
+      name: 'ConfigurationError', message: expect.stringMatching(/preScript.timeoutSeconds 172800 .*AWS-RunRemoteScript.*28800/),
+    }));
+  });
+});
+
+describe('TimeoutInSeconds is bounded by what AWS-RunRemoteScript accepts', () => {
+  // Settings of an older deployment (48 h allowed then) must not reach SendCommand with a value it refuses.
+  const longConfigured: ConstructSettings = { ...SETTINGS, preScript: { ...SETTINGS.preScript!, timeoutSeconds: 172800 } };
+  test('over 28800 s is refused even when the configured timeout is longer', () => {
+    const message = rejects({ RemoteRunCommandDetails: { PreBackupScriptDetails: { TimeoutInSeconds: 28801 } } }, longConfigured);
+    expect(message).toMatch(/TimeoutInSeconds: must be a whole number of seconds from 30 to 28800 \(the most AWS-RunRemoteScript accepts as executionTimeout/);
+  });
+  test('28800 s is accepted', () => {
+    const config = validateInput({ RemoteRunCommandDetails: { PreBackupScriptDetails: { TimeoutInSeconds: 28800 } } }, longConfigured);
+    expect(config.preScript.timeoutSeconds).toBe(28800);
+  });
 });
 
 test('runConfig fixture is the settings', () => {

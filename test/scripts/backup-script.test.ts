@@ -45,8 +45,11 @@ describe('BackupScript', () => {
   });
 
   test.each([
-    ['a timeout under 30 s', () => BackupScript.fromAsset(fixture('freeze.sh'), { timeout: Duration.seconds(10) }), /between 30 seconds and 48 hours/],
-    ['a timeout over 48 h', () => BackupScript.fromAsset(fixture('freeze.sh'), { timeout: Duration.hours(49) }), /between 30 seconds and 48 hours/],
+    ['a timeout under 30 s', () => BackupScript.fromAsset(fixture('freeze.sh'), { timeout: Duration.seconds(10) }), /BackupScriptOptions.timeout: 10 seconds is not accepted/],
+    // AWS-RunRemoteScript's executionTimeout accepts at most 28800 s (8 hours); SendCommand would refuse more.
+    ['a timeout over 8 h', () => BackupScript.fromAsset(fixture('freeze.sh'), { timeout: Duration.seconds(28801) }), /BackupScriptOptions.timeout: 28801 seconds is not accepted.*AWS-RunRemoteScript.*up to 28800.*Duration.hours\(8\)/],
+    ['a timeout of 48 h (the old limit)', () => BackupScript.fromBucket(s3.Bucket.fromBucketName(new Stack(), 'Z', 'ops-scripts'), 'x.sh', { timeout: Duration.hours(48) }), /BackupScriptOptions.timeout: 172800 seconds/],
+    ['a timeout that is not whole seconds', () => BackupScript.fromAsset(fixture('freeze.sh'), { timeout: Duration.millis(60_500) }), /BackupScriptOptions.timeout: 60.5 seconds is not accepted/],
     ['a missing file', () => BackupScript.fromAsset(fixture('missing.sh')), /is not a file/],
     ['a directory', () => BackupScript.fromAsset(fixture('.')), /is not a file/],
     ['an empty command line', () => BackupScript.fromAsset(fixture('freeze.sh'), { commandLine: ' ' }), /commandLine must not be empty/],
@@ -54,6 +57,11 @@ describe('BackupScript', () => {
     ['an unknown extension without platform and command line', () => BackupScript.fromBucket(s3.Bucket.fromBucketName(new Stack(), 'Y', 'ops-scripts'), 'x.py'), /cannot tell how to run it/],
   ])('rejects %s', (_name, make, message) => {
     expect(make).toThrow(message);
+  });
+
+  test('8 hours, the most AWS-RunRemoteScript accepts, is accepted', () => {
+    const config = BackupScript.fromAsset(fixture('freeze.sh'), { timeout: Duration.hours(8) }).bind(new Construct(new Stack(new App(), 'T'), 'S'));
+    expect(config.timeout.toSeconds()).toBe(28800);
   });
 
   test('an unknown extension works with platform and command line given', () => {

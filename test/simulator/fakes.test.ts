@@ -131,7 +131,9 @@ describe('SSM fake', () => {
     OutputS3BucketName: 'out-bucket',
     TimeoutSeconds: 600,
   }));
-  const get = (commandId: string, instanceId: string) => ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+  // AWS-RunRemoteScript has several steps: GetCommandInvocation must name one (runShellScript on Linux).
+  const get = (commandId: string, instanceId: string) => ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId, PluginName: 'runShellScript' }));
+  const seconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
   test('SendCommand -> InvocationDoesNotExist race -> InProgress -> Success / Failed by phase', async () => {
     world.addInstance({ id: id(1), faults: { post: { status: 'Failed', stderr: 'thaw failed' } } });
@@ -165,14 +167,25 @@ describe('SSM fake', () => {
     const hang = (await send(id(1), 'pre')).Command!.CommandId!;
     await expect(get(hang, id(1))).rejects.toMatchObject({ name: 'InvocationDoesNotExist' });
     for (let k = 0; k < 5; k++) expect((await get(hang, id(1))).Status).toBe('InProgress');
-    const listed = await ssm.send(new ListCommandInvocationsCommand({ InstanceId: id(1), Filters: [{ key: 'InvokedAfter', value: new Date(Date.now() - 60_000).toISOString() }] }));
+    const list = () => ssm.send(new ListCommandInvocationsCommand({ InstanceId: id(1), Filters: [{ key: 'InvokedAfter', value: seconds(new Date(Date.now() - 60_000)) }] }));
+    expect((await list()).CommandInvocations).toEqual([]); // the listing lags SendCommand (ssmListLagCalls)
+    const listed = await list();
     expect(listed.CommandInvocations?.map((c) => [c.CommandId, c.Status])).toEqual([[hang, 'InProgress']]);
     // Listing by CommandId polls the invocation (no race there); the race stays GetCommandInvocation's.
     const quick = (await send(id(5), 'pre')).Command!.CommandId!;
     const byCommand = async () => (await ssm.send(new ListCommandInvocationsCommand({ CommandId: quick, Details: true }))).CommandInvocations!;
+    expect(await byCommand()).toEqual([]);
     expect((await byCommand())[0].Status).toBe('InProgress');
     const listedDone = (await byCommand())[0];
-    expect(listedDone).toMatchObject({ Status: 'Success', Comment: 'ppsb:exec-1:pre', CommandPlugins: [{ ResponseCode: 0 }] });
+    expect(listedDone).toMatchObject({
+      Status: 'Success',
+      Comment: 'ppsb:exec-1:pre',
+      CommandPlugins: [
+        { Name: 'downloadContent', Status: 'Success', ResponseCode: 0 },
+        { Name: 'runPowerShellScript', Status: 'Success', Output: expect.stringContaining('skipped due to unsatisfied preconditions') },
+        { Name: 'runShellScript', Status: 'Success', ResponseCode: 0 },
+      ],
+    });
     await expect(get(quick, id(5))).rejects.toMatchObject({ name: 'InvocationDoesNotExist' });
     expect((await get(quick, id(5))).Status).toBe('Success');
     await ssm.send(new CancelCommandCommand({ CommandId: hang, InstanceIds: [id(1)] }));
@@ -198,6 +211,76 @@ describe('SSM fake', () => {
       .toEqual([1, 2, 4, 5, 6, 7, 8, 9].map(id));
   });
 
+  test('GetCommandInvocation on AWS-RunRemoteScript (several steps) needs a step name of the document: InvalidPluginName otherwise', async () => {
+    world.addInstance({ id: id(1), platform: 'Windows', faults: { pre: { status: 'Success', stdout: 'vss ok' } } });
+    const cmd = (await send(id(1), 'pre')).Command!.CommandId!;
+    const plugin = (PluginName?: string) => ssm.send(new GetCommandInvocationCommand({ CommandId: cmd, InstanceId: id(1), PluginName }));
+    await expect(plugin()).rejects.toMatchObject({ name: 'InvalidPluginName' });
+    await expect(plugin('aws:runPowerShellScript')).rejects.toMatchObject({ name: 'InvalidPluginName' }); // a plugin, not a step
+    await expect(plugin('nosuchstep')).rejects.toMatchObject({ name: 'InvalidPluginName' });
+    await expect(plugin('runPowerShellScript')).rejects.toMatchObject({ name: 'InvocationDoesNotExist' });
+    await plugin('runPowerShellScript');
+    expect(await plugin('runPowerShellScript')).toMatchObject({ PluginName: 'runPowerShellScript', Status: 'Success', StandardOutputContent: 'vss ok' });
+    // On Windows the shell step's precondition does not hold: skipped, reported as Success with the agent's message.
+    expect(await plugin('runShellScript')).toMatchObject({ Status: 'Success', StandardOutputContent: expect.stringContaining('[platformType, Linux]') });
+  });
+
+  test('a download that fails: downloadContent Failed, the script step then fails too, the invocation Failed', async () => {
+    world.addInstance({ id: id(1), faults: { pre: { status: 'Success', downloadError: 'AccessDenied: s3://b/k.sh' } } });
+    const cmd = (await send(id(1), 'pre')).Command!.CommandId!;
+    const look = async () => (await ssm.send(new ListCommandInvocationsCommand({ CommandId: cmd, InstanceId: id(1), Details: true })))
+      .CommandInvocations!;
+    for (let k = 0; k < 5 && (await look())[0]?.Status !== 'Failed'; k++);
+    const [inv] = await look();
+    expect(inv).toMatchObject({ Status: 'Failed', StatusDetails: 'Failed' });
+    expect(inv.CommandPlugins!.map((p) => [p.Name, p.Status])).toEqual([
+      ['downloadContent', 'Failed'], ['runPowerShellScript', 'Success'], ['runShellScript', 'Failed'],
+    ]);
+    expect(inv.CommandPlugins![0].Output).toContain('AccessDenied');
+  });
+
+  test('SendCommand refuses parameters the document does not accept (InvalidParameters), as AWS does', async () => {
+    world.addInstance({ id: id(1) });
+    const withParams = (Parameters: Record<string, string[]>) => ssm.send(new SendCommandCommand({
+      InstanceIds: [id(1)], DocumentName: 'AWS-RunRemoteScript', Parameters,
+    }));
+    const ok = { sourceType: ['S3'], sourceInfo: ['{"path":"https://s3.us-east-1.amazonaws.com/b/k.sh"}'], commandLine: ['k.sh'] };
+    for (const timeout of ['28800', '1', '3600']) {
+      await expect(withParams({ ...ok, executionTimeout: [timeout] })).resolves.toBeDefined();
+    }
+    for (const timeout of ['28801', '172800', '0', '60.5', '']) {
+      await expect(withParams({ ...ok, executionTimeout: [timeout] })).rejects.toMatchObject({ name: 'InvalidParameters' });
+    }
+    await expect(withParams({ ...ok, sourceType: ['FTP'] })).rejects.toMatchObject({ name: 'InvalidParameters' });
+    await expect(withParams({ sourceType: ['S3'], commandLine: ['k.sh'] })).rejects.toMatchObject({ name: 'InvalidParameters' });
+    await expect(withParams({ ...ok, commands: ['k.sh'] })).rejects.toMatchObject({ name: 'InvalidParameters' });
+    await expect(ssm.send(new SendCommandCommand({ InstanceIds: [id(1)], DocumentName: 'AWS-NoSuchDocument' })))
+      .rejects.toMatchObject({ name: 'InvalidDocument' });
+  });
+
+  test('InvokedAfter only in the form of the API reference\'s example (2024-07-07T00:00:00Z)', async () => {
+    world.addInstance({ id: id(1) });
+    const list = (value: string) => ssm.send(new ListCommandInvocationsCommand({ InstanceId: id(1), Filters: [{ key: 'InvokedAfter', value }] }));
+    await expect(list('2024-07-07T00:00:00Z')).resolves.toBeDefined();
+    await expect(list('2024-07-07T00:00:00.123Z')).rejects.toMatchObject({ name: 'InvalidFilterValue' });
+  });
+
+  test('a lost answer: the command exists, the caller gets a 500', async () => {
+    world.addInstance({ id: id(1) });
+    world.loseAnswer({ service: 'ssm', action: 'SendCommand', instanceId: id(1), times: 1 });
+    const once = new SSMClient({ ...clientConfig(fakes.ssm), maxAttempts: 1 });
+    try {
+      await expect(once.send(new SendCommandCommand({
+        InstanceIds: [id(1)],
+        DocumentName: 'AWS-RunRemoteScript',
+        Parameters: { sourceType: ['S3'], sourceInfo: ['{"path":"x"}'], commandLine: ['k.sh'] },
+      }))).rejects.toMatchObject({ name: 'InternalServerError', $metadata: { httpStatusCode: 500 } });
+    } finally {
+      once.destroy();
+    }
+    expect(world.commandsFor(id(1))).toHaveLength(1);
+  });
+
   test('agent reconnects N polls after a start; throttling surfaces as ThrottlingException', async () => {
     const w = new World({ agentReconnectPolls: 2, startPolls: 0 });
     const f = await startFakes(w);
@@ -212,10 +295,10 @@ describe('SSM fake', () => {
       await e.send(new DescribeInstancesCommand({ InstanceIds: [id(1)] })); // pending -> running (startPolls 0)
       expect([await ping(), await ping(), await ping()]).toEqual(['ConnectionLost', 'ConnectionLost', 'Online']);
       w.throttle('ssm', 'SendCommand', 1);
-      await expect(c.send(new SendCommandCommand({ InstanceIds: [id(1)], DocumentName: 'AWS-RunShellScript' })))
+      await expect(c.send(new SendCommandCommand({ InstanceIds: [id(1)], DocumentName: 'AWS-RunShellScript', Parameters: { commands: ['date'] } })))
         .rejects.toMatchObject({ name: 'ThrottlingException' });
       w.injectFault({ service: 'ssm', action: 'GetCommandInvocation', error: { code: 'InternalServerError', httpStatus: 500 } });
-      const cmd = await c.send(new SendCommandCommand({ InstanceIds: [id(1)], DocumentName: 'AWS-RunShellScript' }));
+      const cmd = await c.send(new SendCommandCommand({ InstanceIds: [id(1)], DocumentName: 'AWS-RunShellScript', Parameters: { commands: ['date'] } }));
       await expect(c.send(new GetCommandInvocationCommand({ CommandId: cmd.Command!.CommandId!, InstanceId: id(1) })))
         .rejects.toMatchObject({ name: 'InternalServerError', $metadata: { httpStatusCode: 500 } });
     } finally {

@@ -39,6 +39,13 @@ export interface ScriptBehaviour {
   readonly responseCode?: number;
   readonly stdout?: string;
   readonly stderr?: string;
+  /**
+   * AWS-RunRemoteScript's `downloadContent` step fails with this output (the script cannot be fetched). The script
+   * step still runs after it (the document sets no `onFailure: exit`) and fails: the invocation ends Failed.
+   */
+  readonly downloadError?: string;
+  /** ListCommandInvocations calls that do not list this invocation yet (over the world's `ssmListLagCalls`). */
+  readonly listLagCalls?: number;
 }
 export type ScriptOutcome = ScriptBehaviour['status'] | ScriptBehaviour;
 
@@ -176,6 +183,10 @@ export interface CommandInvocation {
   readonly behaviour: ScriptBehaviour;
   /** Agent status at SendCommand time. */
   readonly agentAtSend: PingStatus;
+  /** The instance's platform (the document's step preconditions are evaluated against it). */
+  readonly platform: Platform;
+  /** ListCommandInvocations calls that still do not list this invocation (listing lag after SendCommand). */
+  listLagLeft: number;
   /** Observations so far (GetCommandInvocation + ListCommandInvocations). */
   observations: number;
   /** GetCommandInvocation calls that still answer InvocationDoesNotExist. */
@@ -240,6 +251,17 @@ export interface InjectedFault {
   readonly times?: number;
 }
 
+/** A call the service performs whose answer never reaches the caller (see World.loseAnswer). */
+export interface LostAnswer {
+  readonly service: ServiceName;
+  readonly action: string;
+  readonly instanceId?: string;
+  /** What the caller gets instead; default a 500 InternalServerError. */
+  readonly error?: ApiError;
+  /** How many matching calls lose their answer; default all of them. */
+  readonly times?: number;
+}
+
 export interface WorldOptions {
   /** DescribeInstances calls that see a stopping instance before it is stopped. Default 2. */
   readonly stopPolls?: number;
@@ -247,6 +269,11 @@ export interface WorldOptions {
   readonly startPolls?: number;
   /** GetCommandInvocation calls answering InvocationDoesNotExist right after SendCommand. Default 1. */
   readonly ssmRacePolls?: number;
+  /**
+   * ListCommandInvocations calls (of any form) that do not list an invocation yet, right after SendCommand: the
+   * listing is eventually consistent (docs/fidelity/ssm.md). Default 1.
+   */
+  readonly ssmListLagCalls?: number;
   /** Default InProgress observations of a script before its final status. Default 1. */
   readonly scriptInProgressPolls?: number;
   /** Observations of an invocation to an offline agent before it ends DeliveryTimedOut. Default 2. */
@@ -288,6 +315,16 @@ export class FakeApiError extends Error {
 
 function normalizeScript(outcome: ScriptOutcome | undefined, defaultPolls: number): ScriptBehaviour {
   const b: ScriptBehaviour = typeof outcome === 'string' ? { status: outcome } : outcome ?? { status: 'Success' };
+  if (b.downloadError !== undefined) {
+    // Nothing was downloaded: the script step runs a command line whose file is missing (shell: exit 127).
+    return {
+      ...b,
+      status: 'Failed',
+      responseCode: b.responseCode ?? 127,
+      stderr: b.stderr ?? 'command not found: the script file was not downloaded',
+      inProgressPolls: b.inProgressPolls ?? defaultPolls,
+    };
+  }
   return { ...b, inProgressPolls: b.inProgressPolls ?? defaultPolls };
 }
 
@@ -320,6 +357,7 @@ export class World {
   private readonly copyJobsByToken = new Map<string, CopyJob>();
   public readonly backupJobsByToken = new Map<string, BackupJob>();
   private readonly faults: Array<InjectedFault & { used: number }> = [];
+  private readonly lostAnswers: Array<LostAnswer & { used: number }> = [];
   /** Jobs by instance id, in the order started (backupJobsFor / copyJobsFor stay cheap for large fleets). */
   private readonly backupJobIndex = new Map<string, BackupJob[]>();
   private readonly copyJobIndex = new Map<string, CopyJob[]>();
@@ -332,6 +370,7 @@ export class World {
       stopPolls: options.stopPolls ?? 2,
       startPolls: options.startPolls ?? 2,
       ssmRacePolls: options.ssmRacePolls ?? 1,
+      ssmListLagCalls: options.ssmListLagCalls ?? 1,
       scriptInProgressPolls: options.scriptInProgressPolls ?? 1,
       deliveryTimeoutPolls: options.deliveryTimeoutPolls ?? 2,
       agentReconnectPolls: options.agentReconnectPolls ?? 1,
@@ -425,6 +464,29 @@ export class World {
       throw new Error('injectFault needs throttle: true or an error');
     }
     this.faults.push({ ...fault, used: 0 });
+  }
+
+  /**
+   * The service performs matching calls (the command is sent, the job started...) and then the answer is lost: the
+   * caller gets `error` (default a 500 InternalServerError) instead. Only fakes that model it apply it (SSM SendCommand).
+   */
+  public loseAnswer(lost: LostAnswer): void {
+    this.lostAnswers.push({ ...lost, used: 0 });
+  }
+
+  /** The error that replaces the answer of a call that was performed, when a `loseAnswer` applies (counted as used). */
+  public lostAnswerFor(service: ServiceName, action: string, instanceIds: string[]): ApiError | undefined {
+    for (const l of this.lostAnswers) {
+      if (l.service !== service || l.action !== action) continue;
+      if (l.instanceId && !instanceIds.includes(l.instanceId)) continue;
+      if (l.times !== undefined && l.used >= l.times) continue;
+      l.used++;
+      const err = l.error ?? { code: 'InternalServerError', message: 'We encountered an internal error. Please try again.', httpStatus: 500 };
+      const call = this.calls[this.calls.length - 1];
+      if (call) call.error = err.code;
+      return err;
+    }
+    return undefined;
   }
 
   /** Throttle the first `times` calls of an action. */
@@ -626,6 +688,8 @@ export class World {
       requestedAt: new Date(),
       behaviour: normalizeScript(outcome, this.options.scriptInProgressPolls),
       agentAtSend: ping,
+      platform: inst.platform,
+      listLagLeft: normalizeScript(outcome, 0).listLagCalls ?? this.options.ssmListLagCalls,
       observations: 0,
       racePollsLeft: this.options.ssmRacePolls,
       status: 'Pending',
@@ -802,6 +866,7 @@ export class World {
     this.copyJobsByToken.clear();
     this.calls.length = 0;
     this.faults.length = 0;
+    this.lostAnswers.length = 0;
     this.outbox.length = 0;
     this.lostEvents.length = 0;
     this.eventsEmitted = 0;
@@ -892,6 +957,7 @@ export class World {
           describe: `command ${inv.commandId}`,
           apply: () => {
             inv.racePollsLeft = 0;
+            inv.listLagLeft = 0;
             for (let i = 0; i < 1000 && !isTerminalInvocation(inv.status); i++) this.observeInvocation(inv);
           },
         });

@@ -3,6 +3,7 @@
  * ListCommandInvocations, CancelCommand, DescribeInstanceInformation.
  */
 import { FakeHandler, FakeRequest, FakeResponse } from './http';
+import { COMMAND_DOCUMENTS, CommandDocument, DocumentStep, parameterProblems } from './ssm-documents';
 import { CommandInvocation, FakeApiError, World } from '../world';
 
 const JSON_TYPE = 'application/x-amz-json-1.1';
@@ -44,29 +45,104 @@ function invocationJson(inv: CommandInvocation, details: boolean): Record<string
     Status: inv.status,
     StatusDetails: inv.statusDetails,
     ServiceRole: '',
-    StandardOutputUrl: inv.outputS3BucketName ? `https://s3.amazonaws.com/${inv.outputS3BucketName}/${inv.outputS3KeyPrefix ?? ''}${inv.commandId}/${inv.instanceId}/awsrunShellScript/0.awsrunShellScript/stdout` : '',
-    StandardErrorUrl: inv.outputS3BucketName ? `https://s3.amazonaws.com/${inv.outputS3BucketName}/${inv.outputS3KeyPrefix ?? ''}${inv.commandId}/${inv.instanceId}/awsrunShellScript/0.awsrunShellScript/stderr` : '',
+    StandardOutputUrl: '',
+    StandardErrorUrl: '',
   };
   if (details) {
-    base.CommandPlugins = [{
-      Name: 'runShellScript',
-      Status: inv.status,
-      StatusDetails: inv.statusDetails,
-      ResponseCode: inv.responseCode,
-      Output: output(inv).stdout,
-    }];
+    base.CommandPlugins = pluginsOf(inv).map((p) => ({
+      Name: p.name,
+      Status: p.status,
+      StatusDetails: p.statusDetails,
+      ResponseCode: p.responseCode,
+      // CommandPlugin.Output: at most 2500 characters (API reference), the start of the output.
+      Output: p.output.slice(0, PLUGIN_OUTPUT_MAX),
+      ...(inv.outputS3BucketName ? {
+        OutputS3BucketName: inv.outputS3BucketName,
+        OutputS3KeyPrefix: `${inv.outputS3KeyPrefix ?? ''}/${inv.commandId}/${inv.instanceId}/${p.name}`,
+        OutputS3Region: 'us-east-1',
+      } : {}),
+    }));
   }
   return base;
 }
 
+/** CommandPlugin.Output: maximum length 2500 (API reference of CommandPlugin). */
+const PLUGIN_OUTPUT_MAX = 2500;
+/** GetCommandInvocation's StandardOutputContent / StandardErrorContent: the first 24,000 characters. */
+const CONTENT_MAX = 24000;
+
+const TERMINAL = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
+
 function output(inv: CommandInvocation): { stdout: string; stderr: string } {
-  const terminal = ['Success', 'Failed', 'TimedOut', 'Cancelled'].includes(inv.status);
+  const terminal = TERMINAL.includes(inv.status);
   if (!terminal) return { stdout: '', stderr: '' };
   const b = inv.behaviour;
   return {
     stdout: b.stdout ?? (inv.status === 'Success' ? `${inv.phase} script done` : ''),
     stderr: b.stderr ?? (inv.status === 'Failed' ? `${inv.phase} script failed: exit status ${inv.responseCode}` : ''),
   };
+}
+
+/** One step's result in an invocation, as CommandPlugins and GetCommandInvocation(PluginName) report it. */
+interface StepResult {
+  readonly name: string;
+  readonly status: string;
+  readonly statusDetails: string;
+  readonly responseCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout, then stderr after the agent's separator (what CommandPlugin.Output holds). */
+  readonly output: string;
+}
+
+function documentOf(inv: CommandInvocation): CommandDocument | undefined {
+  return COMMAND_DOCUMENTS[inv.documentName];
+}
+
+function stepResult(name: string, status: string, statusDetails: string, responseCode: number, stdout = '', stderr = ''): StepResult {
+  const combined = stderr ? `${stdout}${stdout ? '\n' : ''}----------ERROR-------\n${stderr}` : stdout;
+  return { name, status, statusDetails, responseCode, stdout, stderr, output: combined };
+}
+
+/**
+ * The steps of an invocation's document, each with its result: a step whose platform precondition does not hold is
+ * skipped (reported Success with the agent's "skipped" message, as the CommandPlugin status has no Skipped value); the
+ * download step fails when the script cannot be fetched; the script step carries the invocation's outcome. An
+ * invocation never delivered to the agent has no step results.
+ */
+function pluginsOf(inv: CommandInvocation): StepResult[] {
+  const doc = documentOf(inv);
+  if (!doc || inv.agentAtSend !== 'Online') return [];
+  const b = inv.behaviour;
+  const terminal = TERMINAL.includes(inv.status);
+  const started = inv.status !== 'Pending';
+  return doc.steps.map((step: DocumentStep) => {
+    if (!started) return stepResult(step.name, 'Pending', 'Pending', -1);
+    if (step.platform && step.platform !== inv.platform) {
+      return stepResult(step.name, 'Success', 'Success', 0,
+        `Step execution skipped due to unsatisfied preconditions: '"StringEquals": [platformType, ${step.platform}]'. Step name: ${step.name}`);
+    }
+    if (step.downloads) {
+      if (inv.cancelRequested && !terminal) return stepResult(step.name, 'InProgress', 'InProgress', -1);
+      return b.downloadError !== undefined
+        ? stepResult(step.name, 'Failed', 'Failed', 1, '', b.downloadError)
+        : stepResult(step.name, 'Success', 'Success', 0, `Content downloaded to ${inv.commandId}/downloads`);
+    }
+    if (!terminal) return stepResult(step.name, inv.status, inv.statusDetails, -1);
+    const out = output(inv);
+    return stepResult(step.name, inv.status, inv.statusDetails, inv.responseCode, out.stdout, out.stderr);
+  });
+}
+
+/**
+ * An InvokedAfter / InvokedBefore value. The API reference documents only the form of its example,
+ * `2024-07-07T00:00:00Z`; the stand-in refuses any other (the worst the documentation allows).
+ */
+function filterTimestamp(f: { key: string; value: string }): number {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(String(f.value))) {
+    throw new FakeApiError({ code: 'InvalidFilterValue', message: `${f.key} ${JSON.stringify(f.value)}: give a timestamp such as 2024-07-07T00:00:00Z` });
+  }
+  return Date.parse(f.value);
 }
 
 export function ssmHandler(world: World): FakeHandler {
@@ -77,6 +153,11 @@ export function ssmHandler(world: World): FakeHandler {
       const ids: string[] = p.InstanceIds ?? [];
       if (p.Targets) throw new FakeApiError({ code: 'InvalidParameters', message: 'Targets are not supported by the fake; use InstanceIds' });
       if (!p.DocumentName) throw new FakeApiError({ code: 'ValidationException', message: 'DocumentName is required' });
+      const doc = COMMAND_DOCUMENTS[String(p.DocumentName)];
+      if (!doc) throw new FakeApiError({ code: 'InvalidDocument', message: `Document ${p.DocumentName} does not exist in your account` });
+      // SendCommand checks the parameters against the document's definitions (allowedPattern, allowedValues...).
+      const problems = parameterProblems(doc, p.Parameters ?? {});
+      if (problems.length > 0) throw new FakeApiError({ code: 'InvalidParameters', message: problems.join('; ') });
       if (ids.length === 0 || ids.length > 50) {
         throw new FakeApiError({ code: 'ValidationException', message: 'InstanceIds must hold 1 to 50 instance ids' });
       }
@@ -99,6 +180,9 @@ export function ssmHandler(world: World): FakeHandler {
         timeoutSeconds: p.TimeoutSeconds,
       }));
       const now = epoch(invs[0].requestedAt);
+      // The command exists now; its answer may still never reach the caller.
+      const lost = world.lostAnswerFor('ssm', 'SendCommand', ids);
+      if (lost) throw new FakeApiError(lost);
       return json({
         Command: {
           CommandId: commandId,
@@ -133,28 +217,38 @@ export function ssmHandler(world: World): FakeHandler {
       }
       const inv = list.find((i) => i.instanceId === p.InstanceId);
       if (!inv) throw new FakeApiError({ code: 'InvalidInstanceId', message: `Instance ${p.InstanceId} is not part of command ${p.CommandId}` });
+      // "If the document contains more than one step, you must specify the name of the step" (API reference);
+      // without it, or with a name that is not a step of the document, SSM answers InvalidPluginName.
+      const steps = documentOf(inv)?.steps ?? [];
+      const pluginName: string | undefined = p.PluginName;
+      if (pluginName === undefined ? steps.length > 1 : !steps.some((st) => st.name === pluginName)) {
+        throw new FakeApiError({ code: 'InvalidPluginName', message: '' });
+      }
       if (inv.racePollsLeft > 0) {
         inv.racePollsLeft--;
         throw new FakeApiError({ code: 'InvocationDoesNotExist', message: '' });
       }
       world.observeInvocation(inv);
-      const out = output(inv);
+      const stepName = pluginName ?? steps[0]?.name ?? '';
+      const step = pluginsOf(inv).find((r) => r.name === stepName);
+      const stepStatus = step?.status ?? inv.status;
+      const out = step ? { stdout: step.stdout, stderr: step.stderr } : output(inv);
       return json({
         CommandId: inv.commandId,
         InstanceId: inv.instanceId,
         Comment: inv.comment,
         DocumentName: inv.documentName,
         DocumentVersion: '$DEFAULT',
-        PluginName: p.PluginName ?? 'runShellScript',
-        ResponseCode: inv.responseCode,
+        PluginName: stepName,
+        ResponseCode: step?.responseCode ?? inv.responseCode,
         ExecutionStartDateTime: inv.status === 'Pending' ? '' : inv.requestedAt.toISOString(),
         ExecutionElapsedTime: inv.status === 'Pending' ? '' : 'PT1S',
         ExecutionEndDateTime: ['Success', 'Failed', 'TimedOut', 'Cancelled'].includes(inv.status) ? new Date().toISOString() : '',
-        Status: inv.status,
-        StatusDetails: inv.statusDetails,
-        StandardOutputContent: out.stdout,
+        Status: stepStatus,
+        StatusDetails: step?.statusDetails ?? inv.statusDetails,
+        StandardOutputContent: out.stdout.slice(0, CONTENT_MAX),
         StandardOutputUrl: '',
-        StandardErrorContent: out.stderr,
+        StandardErrorContent: out.stderr.slice(0, CONTENT_MAX),
         StandardErrorUrl: '',
         CloudWatchOutputConfig: { CloudWatchLogGroupName: '', CloudWatchOutputEnabled: false },
       });
@@ -171,10 +265,10 @@ export function ssmHandler(world: World): FakeHandler {
       }
       for (const f of (p.Filters ?? []) as Array<{ key: string; value: string }>) {
         if (f.key === 'InvokedAfter') {
-          const t = Date.parse(f.value);
+          const t = filterTimestamp(f);
           invs = invs.filter((i) => i.requestedAt.getTime() >= t);
         } else if (f.key === 'InvokedBefore') {
-          const t = Date.parse(f.value);
+          const t = filterTimestamp(f);
           invs = invs.filter((i) => i.requestedAt.getTime() <= t);
         } else if (f.key === 'Status') {
           invs = invs.filter((i) => i.status === f.value);
@@ -184,8 +278,17 @@ export function ssmHandler(world: World): FakeHandler {
           throw new FakeApiError({ code: 'InvalidFilterKey', message: `The filter key ${f.key} is not supported by the fake` });
         }
       }
+      // The listing is eventually consistent: an invocation is left out of the first `ssmListLagCalls` listings that
+      // would hold it (an empty list right after SendCommand, aws/aws-cli#3546).
+      invs = invs.filter((i) => {
+        if (i.listLagLeft > 0) {
+          i.listLagLeft--;
+          return false;
+        }
+        return true;
+      });
       // Listing a command's invocations polls them (advances them by one observation); searching by instance or
-      // filters only looks. The InvocationDoesNotExist race is GetCommandInvocation's alone.
+      // filters only looks.
       const polls = !!p.CommandId;
       const start = readToken(p.NextToken);
       const max = p.MaxResults ?? 50;

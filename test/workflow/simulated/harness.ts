@@ -363,9 +363,18 @@ function scriptExpectation(run: SimRun, id: string, phase: 'pre' | 'post', enabl
     return;
   }
   if (inv) {
+    const commandIdOf = phase === 'pre' ? 'PreBackupScriptCommandId' : 'PostBackupScriptCommandId';
+    // SendCommand's answer was lost and SSM never listed the command within the bounded looks: the run cannot know the
+    // command, so the truthful entry is Failed, no command id, "CommandFateUnknown" (send-script never sends twice).
+    if (!entry[commandIdOf] && status === 'Failed' && String(entry.FailureMessage ?? '').includes('CommandFateUnknown')) {
+      const lost = callsAbout(run, id, 'ssm:SendCommand').filter((c) => commandPhase(c) === phase);
+      if (lost.length !== 1 || !lost[0].error) v(`${id}: ${phase}-script fate unknown, but SendCommand was not called once with its answer lost`);
+      return;
+    }
     const terminal = ['Success', 'Failed', 'TimedOut', 'Cancelled'].includes(inv.status);
     // When SSM stopped answering about the invocation, its status is unknown: the step failed.
-    const lastLook = callsAbout(run, id, 'ssm:GetCommandInvocation').filter((c) => (c.params as any)?.CommandId === inv.commandId).pop();
+    const lastLook = callsAbout(run, id).filter((c) => c.service === 'ssm'
+      && ['GetCommandInvocation', 'ListCommandInvocations'].includes(c.action) && (c.params as any)?.CommandId === inv.commandId).pop();
     // A command the workflow cancelled (its wait reached the bound) is TimedOut in the audit, even when the fake later
     // reports it Cancelled (an event-driven wait on the instance drives its in-flight operations to their end).
     const expected = inv.cancelRequested ? 'TimedOut' : terminal ? inv.status : lastLook?.error ? 'Failed' : undefined;
