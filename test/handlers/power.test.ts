@@ -10,7 +10,8 @@ const ec2 = mockClient(EC2Client);
 const ID = 'i-0123456789abcdef0';
 
 function state(name: string, launchTime?: string) {
-  return { Reservations: [{ Instances: [{ InstanceId: ID, State: { Name: name as any }, ...(launchTime ? { LaunchTime: new Date(launchTime) } : {}) }] }] };
+  const launched = launchTime ? { LaunchTime: new Date(launchTime) } : {};
+  return { Reservations: [{ Instances: [{ InstanceId: ID, State: { Name: name as any }, ...launched }] }] };
 }
 const expiring: PollState = { attempt: 30, elapsedSeconds: 880, nextWaitSeconds: 20, maxSeconds: 900, expired: false };
 
@@ -78,12 +79,16 @@ describe('stop-instance', () => {
     ec2.on(StopInstancesCommand).rejects(awsError('IncorrectInstanceState', refusal));
     const first = await stopInstance({ instanceId: ID });
     expect(first).toMatchObject({
-      status: 'InProgress', state: 'pending', done: false,
+      status: 'InProgress',
+      state: 'pending',
+      done: false,
       message: `StopInstances refused: IncorrectInstanceState: ${refusal} (instance pending: trying again)`,
     });
     const late: PollState = { attempt: 12, elapsedSeconds: 290, nextWaitSeconds: 30, maxSeconds: 900, expired: false };
     expect(await stopInstance({ instanceId: ID, poll: late })).toMatchObject({
-      status: 'Failed', state: 'pending', done: true,
+      status: 'Failed',
+      state: 'pending',
+      done: true,
       message: `StopInstances refused: IncorrectInstanceState: ${refusal} (instance still pending after 320 s)`,
     });
   });

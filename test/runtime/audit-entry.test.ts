@@ -241,7 +241,7 @@ describe('toAuditEntry', () => {
     const reason = 'instance never stopped (running since 2026-11-20T08:00:00.000Z, before the run began)';
     const entry = toAuditEntry(instance(), stopConfig, {
       ...allGood,
-      stop: power('Failed', 'running', `StopInstances refused: IncorrectInstanceState: The instance 'i-0123456789abcdef0' is not in a state from which it can be stopped. (instance running)`),
+      stop: power('Failed', 'running', 'StopInstances refused: IncorrectInstanceState: The instance \'i-0123456789abcdef0\' is not in a state from which it can be stopped. (instance running)'),
       backup: undefined,
       start: { ...power('Success', 'running'), observedAt: '2026-11-22T02:05:00.000Z', notRun: reason },
     });
@@ -250,7 +250,7 @@ describe('toAuditEntry', () => {
       BackupJobStatus: 'NotRun: earlier step failed',
       StartEc2InstanceStatus: `NotRun: ${reason}`,
       PostBackupScriptStatus: 'Success',
-      FailureMessage: `stop instance Failed: StopInstances refused: IncorrectInstanceState: The instance 'i-0123456789abcdef0' is not in a state from which it can be stopped. (instance running)`,
+      FailureMessage: 'stop instance Failed: StopInstances refused: IncorrectInstanceState: The instance \'i-0123456789abcdef0\' is not in a state from which it can be stopped. (instance running)',
       Outcome: 'FAILED',
       StoppedSeconds: 0,
     });
