@@ -107,7 +107,8 @@ export interface PrePostScriptBackupProps {
   readonly backupRole?: iam.IRole;
 
   /**
-   * When to run automatically. Runs must be at least an hour apart.
+   * When to run automatically: `events.Schedule.cron(...)` or `events.Schedule.rate(...)`, at least an hour apart.
+   * An EventBridge rule takes no one-time `at(...)` expression (that is EventBridge Scheduler's).
    *
    * @default - no scheduled runs; start runs with an event or StartExecution
    */
