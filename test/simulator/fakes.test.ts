@@ -95,7 +95,10 @@ describe('EC2 fake', () => {
 
   test('LaunchTime: before the world began, set again by a start from stopped; a pending instance refuses a stop', async () => {
     world.addInstance({ id: id(1) });
-    const launchTime = async () => (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id(1)] }))).Reservations![0].Instances![0].LaunchTime!;
+    const launchTime = async () => {
+      const described = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id(1)] }));
+      return described.Reservations![0].Instances![0].LaunchTime!;
+    };
     const first = await launchTime();
     expect(first.getTime()).toBeLessThan(Date.now() - 3600_000);
     await ec2.send(new StopInstancesCommand({ InstanceIds: [id(1)] }));
