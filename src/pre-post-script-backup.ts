@@ -109,7 +109,8 @@ export interface PrePostScriptBackupProps {
   readonly backupRole?: iam.IRole;
 
   /**
-   * When to run automatically. Runs must be at least an hour apart.
+   * When to run automatically: `events.Schedule.cron(...)` or `events.Schedule.rate(...)`, at least an hour apart.
+   * An EventBridge rule takes no one-time `at(...)` expression (that is EventBridge Scheduler's).
    *
    * @default - no scheduled runs; start runs with an event or StartExecution
    */
@@ -131,10 +132,13 @@ export interface PrePostScriptBackupProps {
   readonly backupDeleteAfter?: Duration;
 
   /**
-   * When recovery points move to cold storage. A whole number of days; `backupDeleteAfter` must then be at
-   * least 90 days later.
+   * Not supported: setting it fails at synth. AWS Backup moves to cold storage only the resource types listed in
+   * its "Feature availability by resource" table and ignores the setting for the others; the recovery points of
+   * EC2 instances (AMIs) never move to cold storage.
    *
-   * @default - never moved to cold storage
+   * @see https://docs.aws.amazon.com/aws-backup/latest/devguide/backup-feature-availability.html#features-by-resource
+   * @deprecated EC2 recovery points cannot move to cold storage; use `backupDeleteAfter` to bound retention.
+   * @default - never moved to cold storage (the only behaviour AWS Backup offers for EC2 instances)
    */
   readonly backupMoveToColdStorageAfter?: Duration;
 

@@ -61,9 +61,14 @@ export function validateSchedule(schedule: events.Schedule | undefined): void {
     }
     return;
   }
-  if (!expression.startsWith('at(')) {
-    throw new Error(`PrePostScriptBackup: schedule '${expression}' is not a rate(...) or cron(...) expression; build it with events.Schedule.rate or events.Schedule.cron.`);
+  // A scheduled EventBridge rule takes only cron(...) or rate(...) (EventBridge user guide, "Setting a schedule pattern
+  // for scheduled rules"); at(...) is EventBridge Scheduler's one-time schedule, which a rule refuses at deploy time.
+  if (expression.startsWith('at(')) {
+    throw new Error(`PrePostScriptBackup: schedule '${expression}' is a one-time at(...) expression, which EventBridge rules do not accept `
+      + '(only EventBridge Scheduler does). Give a recurring schedule with events.Schedule.cron or events.Schedule.rate, '
+      + 'or start a single run yourself (StartExecution on stateMachine, or an event on eventBus).');
   }
+  throw new Error(`PrePostScriptBackup: schedule '${expression}' is not a rate(...) or cron(...) expression; build it with events.Schedule.rate or events.Schedule.cron.`);
 }
 
 export interface BackupWindows {
@@ -81,14 +86,16 @@ export function validateBackupWindows(w: BackupWindows): void {
     'must be between 1 hour and 100 days');
   check(w.deleteAfter, 'backupDeleteAfter', d => d.toDays({ integral: false }) >= 1 && Number.isInteger(d.toDays({ integral: false })),
     'must be a whole number of days, at least 1');
-  check(w.moveToColdStorageAfter, 'backupMoveToColdStorageAfter', d => d.toDays({ integral: false }) >= 1 && Number.isInteger(d.toDays({ integral: false })),
-    'must be a whole number of days, at least 1');
   check(w.copyDeleteAfter, 'copyDeleteAfter', d => d.toDays({ integral: false }) >= 1 && Number.isInteger(d.toDays({ integral: false })),
     'must be a whole number of days, at least 1');
-  const del = w.deleteAfter;
-  const cold = w.moveToColdStorageAfter;
-  if (del && cold && !del.isUnresolved() && !cold.isUnresolved() && del.toDays() < cold.toDays() + 90) {
-    throw new Error(`PrePostScriptBackup: backupDeleteAfter (${del.toDays()} days) must be at least 90 days after backupMoveToColdStorageAfter (${cold.toDays()} days): AWS Backup keeps cold storage for 90 days at least.`);
+  // AWS Backup moves to cold storage only the resource types its "Feature availability by resource" table lists, and
+  // ignores the setting for the others (Lifecycle, AWS Backup API reference). An EC2 recovery point is an AMI, and EBS
+  // archives no snapshot of an enabled AMI: this construct's recovery points would never move, silently.
+  if (w.moveToColdStorageAfter !== undefined) {
+    throw new Error('PrePostScriptBackup: backupMoveToColdStorageAfter is not supported: the recovery points of EC2 instances (AMIs) '
+      + 'do not move to cold storage, and AWS Backup silently ignores the setting for them '
+      + '(https://docs.aws.amazon.com/aws-backup/latest/devguide/backup-feature-availability.html#features-by-resource). '
+      + 'Remove it; use backupDeleteAfter to bound how long recovery points are kept.');
   }
 }
 

@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -192,6 +193,16 @@ describe('IAM', () => {
       .flatMap(s => asList(s.Action))
       .filter(a => !unscopable.has(a));
     expect(offending).toEqual([]);
+  });
+
+  test('the README says what the SendTaskSuccess policy does: Resource "*" (no resource type), scoped by the task token', () => {
+    const found = withAction('states:SendTaskSuccess');
+    expect(found.length).toBeGreaterThan(0);
+    found.forEach(s => expect(asList(s.Resource)).toEqual(['*']));
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8').replace(/\s+/g, ' ');
+    expect(readme).not.toMatch(/SendTaskSuccess`? on this state machine only/);
+    expect(readme).not.toMatch(/SendTaskSuccess`? on the state machine's child executions/);
+    expect(readme).toMatch(/`states:SendTaskSuccess`\. IAM cannot scope that action: the Service Authorization Reference lists no resource type for it, so the policy names `\*`/);
   });
 
   test('the audit handlers write only to the audit table and read only its run index', () => {

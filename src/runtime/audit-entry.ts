@@ -169,6 +169,10 @@ function scriptEvaluation(step: StepName, result: ScriptStatusResult): Evaluated
 }
 
 function powerEvaluation(step: StepName, result: InstancePowerResult): Evaluated {
+  if (result.status === 'Success' && result.notRun) {
+    // The instance was already in the target state and had been since before the run: nothing was asked of EC2.
+    return { status: notRun(result.notRun), failed: false, note: `${LABELS[step]} not run: ${result.notRun}` };
+  }
   if (result.status === 'Success') {
     return { status: SUCCESS, failed: false };
   }
@@ -181,7 +185,8 @@ function powerEvaluation(step: StepName, result: InstancePowerResult): Evaluated
 function backupEvaluation(result: BackupJobResult): Evaluated {
   const state = result.state || 'UNKNOWN';
   if (state === BACKUP_COMPLETED) {
-    return { status: state, failed: false };
+    // A job that completed with issues says so in its StatusMessage: kept, as a note (the job did complete).
+    return { status: state, failed: false, note: result.statusMessage ? `${LABELS.backup} ${state}: ${result.statusMessage}` : undefined };
   }
   const terminal = BACKUP_TERMINAL_STATES.includes(state);
   const message = result.statusMessage || (terminal ? '' : `no final state (last state ${state})`);
@@ -191,7 +196,7 @@ function backupEvaluation(result: BackupJobResult): Evaluated {
 function copyEvaluation(result: CopyJobResult): Evaluated {
   const state = result.state || 'UNKNOWN';
   if (state === BACKUP_COMPLETED) {
-    return { status: state, failed: false };
+    return { status: state, failed: false, note: result.statusMessage ? `${LABELS.copy} ${state}: ${result.statusMessage}` : undefined };
   }
   const message = result.statusMessage || `no final state (last state ${state})`;
   return { status: state, failed: true, failure: `${LABELS.copy} ${state}: ${message}` };
@@ -294,25 +299,27 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
       evaluated = { status: FAILED, failed: true, failure: `${LABELS[step]} Failed: ${causeMessage(error)}` };
     } else if (value !== undefined && value !== null) {
       evaluated = evaluatePresent(step, value);
-    } else if (earlierFailed) {
-      const startFailed = results.get('start')?.failed === true;
-      evaluated = {
-        status: NOT_RUN_EARLIER_FAILURE,
-        failed: false,
-        failure: step === 'post' && config.postScript.enabled && startFailed
-          ? 'post-backup script not run: instance could not be started'
-          : undefined,
-      };
     } else if (turnedOff(step, config)) {
+      // Turned off stays `skipped` whatever happened before: it was never meant to run.
       evaluated = { status: SKIPPED, failed: false };
     } else if (ineligible || eligibilityNeutral) {
-      // Not eligible (a failure already counted) or eligible in a reduced way (NotApplicable). The backup is
-      // the purpose of the run: without it the instance did not succeed.
+      // Not eligible (a failure already counted) or eligible in a reduced way (NotApplicable: an instance stopped
+      // when the run began has its steps on but not run, and says why). The backup is the purpose of the run:
+      // without it the instance did not succeed.
       const missingBackup = step === 'backup' && eligibilityNeutral;
       evaluated = {
         status: notRun(eligibilityMessage),
         failed: missingBackup,
         failure: missingBackup ? `backup job not run: ${eligibilityMessage}` : undefined,
+      };
+    } else if (earlierFailed) {
+      const startFailed = results.get('start')?.failed === true;
+      evaluated = {
+        status: NOT_RUN_EARLIER_FAILURE,
+        failed: false,
+        failure: step === 'post' && startFailed
+          ? 'post-backup script not run: instance could not be started'
+          : undefined,
       };
     } else {
       evaluated = { status: notRun('step not reached'), failed: true, failure: `${LABELS[step]} not run: step not reached` };

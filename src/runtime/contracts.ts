@@ -316,6 +316,12 @@ export interface InstancePowerResult extends PolledResult {
   readonly message: string;
   /** ISO-8601 time the target state was seen (with `Success`): the stop and the start give the downtime. */
   readonly observedAt?: string;
+  /**
+   * With `Success`: the step asked EC2 for nothing, because the instance never left the target state during the run
+   * (a start after a stop that never took effect: EC2's LaunchTime is before the run began). The reason; the audit
+   * records the step as `NotRun: <reason>`.
+   */
+  readonly notRun?: string;
 }
 
 /** start-backup-job: StartBackupJob with an idempotency token per execution and instance. */

@@ -14,13 +14,34 @@ import { EC2_GONE_STATES } from './status';
 
 export type PowerTarget = 'stopped' | 'running';
 
-/** Error codes of StopInstances / StartInstances that mean "not now": look again on the next poll. */
+/** EC2's error code when an instance is not in a state the requested change can start from. */
+const INCORRECT_INSTANCE_STATE = 'IncorrectInstanceState';
+
+/**
+ * Error codes of StopInstances / StartInstances that mean "not now": look again on the next poll (bounded by the
+ * wait). A stop refused with IncorrectInstanceState is not among them: see `STOP_REFUSED_PENDING_SECONDS`.
+ */
 const TRY_AGAIN_LATER: Record<PowerTarget, readonly string[]> = {
-  stopped: ['IncorrectInstanceState'],
-  running: ['IncorrectInstanceState', 'InsufficientInstanceCapacity'],
+  stopped: [],
+  running: [INCORRECT_INSTANCE_STATE, 'InsufficientInstanceCapacity'],
 };
 
-async function currentState(ec2: EC2Client, instanceId: string): Promise<string | undefined> {
+/**
+ * How long, from the step's start, a stop refused with IncorrectInstanceState is tried again while the instance is
+ * `pending` (EC2 refuses to stop an instance that has not reached `running` yet; it gets there within minutes). Any
+ * other refusal with that code is permanent: the instance is shutting down or terminated, or in a state EC2 does not
+ * say, and the failure keeps EC2's own words. See docs/fidelity/ec2.md.
+ */
+export const STOP_REFUSED_PENDING_SECONDS = 300;
+
+/** What DescribeInstances says about one instance. */
+interface InstanceLook {
+  readonly state?: string;
+  /** EC2's LaunchTime: "the time that the instance was last launched" (a start from stopped sets it again). */
+  readonly launchTime?: Date;
+}
+
+async function lookAt(ec2: EC2Client, instanceId: string): Promise<InstanceLook | undefined> {
   let output;
   try {
     output = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
@@ -30,15 +51,22 @@ async function currentState(ec2: EC2Client, instanceId: string): Promise<string 
   for (const reservation of output.Reservations ?? []) {
     for (const instance of reservation.Instances ?? []) {
       if (instance.InstanceId === instanceId) {
-        return instance.State?.Name;
+        return { state: instance.State?.Name, launchTime: instance.LaunchTime };
       }
     }
   }
   return undefined;
 }
 
-/** Asks EC2 to stop or start the instance. Returns the state EC2 reports, or undefined when it said "not now". */
-async function requestChange(ec2: EC2Client, instanceId: string, target: PowerTarget, log: Logger): Promise<string | undefined> {
+/** The answer to a change request: the state EC2 reports, or why it refused for now. */
+interface ChangeAnswer {
+  readonly state?: string;
+  /** EC2's refusal (a code of TRY_AGAIN_LATER, or IncorrectInstanceState on a stop), with its message. */
+  readonly refusal?: { readonly code: string; readonly text: string };
+}
+
+/** Asks EC2 to stop or start the instance. */
+async function requestChange(ec2: EC2Client, instanceId: string, target: PowerTarget, log: Logger): Promise<ChangeAnswer> {
   const action = target === 'stopped' ? 'StopInstances' : 'StartInstances';
   try {
     const output = target === 'stopped'
@@ -49,12 +77,13 @@ async function requestChange(ec2: EC2Client, instanceId: string, target: PowerTa
       : (output as { StartingInstances?: Array<{ InstanceId?: string; CurrentState?: { Name?: string } }> }).StartingInstances) ?? [];
     const state = change.find((c) => c.InstanceId === instanceId)?.CurrentState?.Name;
     log.info(`${action} requested`, { instanceId, state });
-    return state;
+    return { state };
   } catch (err) {
     const code = errorCode(err);
-    if (TRY_AGAIN_LATER[target].includes(code)) {
-      log.info(`${action} refused for now; looking again on the next poll`, { instanceId, code });
-      return undefined;
+    if (TRY_AGAIN_LATER[target].includes(code) || (target === 'stopped' && code === INCORRECT_INSTANCE_STATE)) {
+      const message = err instanceof Error ? err.message : String(err);
+      log.info(`${action} refused`, { instanceId, code, message });
+      return { refusal: { code, text: `${action} refused: ${code}${message && message !== code ? `: ${message}` : ''}` } };
     }
     if (code === 'UnauthorizedOperation') {
       throw new AwsPermanentError(code, `${action} ${instanceId} is not authorized: the instance probably lacks the backup tag `
@@ -62,6 +91,19 @@ async function requestChange(ec2: EC2Client, instanceId: string, target: PowerTa
     }
     rethrowClassified(err, `${action} ${instanceId}`);
   }
+}
+
+/**
+ * Why a start step asks EC2 for nothing: the instance is running and was last launched before the run began, so this
+ * run never stopped it (the stop failed before it took effect). Undefined when that cannot be told.
+ */
+function neverStoppedReason(look: InstanceLook, runStartTime: string | undefined): string | undefined {
+  const started = runStartTime ? Date.parse(runStartTime) : NaN;
+  const launched = look.launchTime instanceof Date ? look.launchTime.getTime() : NaN;
+  if (!Number.isFinite(started) || !Number.isFinite(launched) || launched >= started) {
+    return undefined;
+  }
+  return `instance never stopped (running since ${new Date(launched).toISOString()}, before the run began)`;
 }
 
 /** How one step of `ensurePowerState` behaves beyond its event. */
@@ -83,15 +125,19 @@ export async function ensurePowerState(
   const instanceId = event.instanceId;
   const poll = options.poll ?? nextPoll(event.poll, INSTANCE_POWER_POLICY);
   const verb = target === 'stopped' ? 'stop' : 'start';
-  let state = await currentState(ec2, instanceId);
+  const look = await lookAt(ec2, instanceId);
+  let state = look?.state;
 
-  if (state === undefined) {
+  if (look === undefined || state === undefined) {
     log.warn('instance not found', { instanceId });
     return { instanceId, state: 'unknown', status: 'Failed', message: `instance ${instanceId} not found: cannot ${verb} it`, done: true, poll };
   }
   if (state === target) {
     log.info(`instance ${target}`, { instanceId, attempt: poll.attempt });
-    return { instanceId, state, status: 'Success', message: '', done: true, poll, observedAt: new Date().toISOString() };
+    const notRun = target === 'running' ? neverStoppedReason(look, event.execution?.startTime) : undefined;
+    return {
+      instanceId, state, status: 'Success', message: '', done: true, poll, observedAt: new Date().toISOString(), ...(notRun ? { notRun } : {}),
+    };
   }
   if (EC2_GONE_STATES.includes(state)) {
     log.warn(`instance is ${state}: cannot ${verb} it`, { instanceId });
@@ -102,19 +148,36 @@ export async function ensurePowerState(
   // Once the wait is over, never stop an instance any more (the workflow moved on), but still ask for a start:
   // an instance this run stopped must end up running even when it is slow to get there.
   const from = target === 'stopped' ? 'running' : 'stopped';
+  let refused = '';
   if (state === from && options.mayRequestChange !== false && (!poll.expired || target === 'running')) {
-    state = (await requestChange(ec2, instanceId, target, log)) ?? state;
+    const answer = await requestChange(ec2, instanceId, target, log);
+    state = answer.state ?? state;
+    refused = answer.refusal?.text ?? '';
+    if (answer.refusal?.code === INCORRECT_INSTANCE_STATE && target === 'stopped') {
+      // EC2 and the look disagree on the state (DescribeInstances is eventually consistent): look again.
+      state = (await lookAt(ec2, instanceId))?.state ?? state;
+      if (state === 'pending' && poll.elapsedSeconds < STOP_REFUSED_PENDING_SECONDS) {
+        log.info('stop refused while the instance is pending; trying again', { instanceId, attempt: poll.attempt });
+        return { instanceId, state, status: 'InProgress', message: `${refused} (instance pending: trying again)`, done: false, poll };
+      }
+      if (state !== target && state !== 'stopping') {
+        const why = state === 'pending' ? `instance still pending after ${poll.elapsedSeconds} s` : `instance ${state}`;
+        log.warn('stop refused', { instanceId, state, refused });
+        return { instanceId, state, status: 'Failed', message: `${refused} (${why})`, done: true, poll };
+      }
+      refused = '';
+    }
   }
   if (state === target) {
     return { instanceId, state, status: 'Success', message: '', done: true, poll, observedAt: new Date().toISOString() };
   }
   if (poll.expired) {
-    const message = `instance did not reach ${target} within ${poll.elapsedSeconds} s (last state ${state})`;
+    const message = `instance did not reach ${target} within ${poll.elapsedSeconds} s (last state ${state})${refused ? `; ${refused}` : ''}`;
     log.warn(message, { instanceId });
     return { instanceId, state, status: 'Failed', message, done: true, poll };
   }
   log.info(`waiting for the instance to be ${target}`, { instanceId, state, attempt: poll.attempt });
-  return { instanceId, state, status: 'InProgress', message: '', done: false, poll };
+  return { instanceId, state, status: 'InProgress', message: refused, done: false, poll };
 }
 
 /**

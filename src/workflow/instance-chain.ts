@@ -10,7 +10,7 @@ import {
   INSTANCE_KEY_SEPARATOR, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_INSTANCE, RUN_EXECUTION_ID,
   UNRECORDED_INSTANCE, UNRECORDED_REASON, UNRECORDED_STEPS,
 } from '../runtime/audit-table';
-import { SKIPPED_LEASE_HELD } from '../runtime/status';
+import { NOT_APPLICABLE, SKIPPED_LEASE_HELD } from '../runtime/status';
 
 /**
  * The input of one instance's chain: what the fleet level hands each Map iteration.
@@ -138,14 +138,7 @@ export function instanceChain(
     onNotRun: finish,
   });
   const postPhase = new sfn.Choice(scope, 'Post-backup script enabled?')
-    .when(
-      sfn.Condition.and(
-        sfn.Condition.booleanEquals('$.config.postScript.enabled', true),
-        // An instance stopped at start has its script steps marked skipped already.
-        sfn.Condition.not(sfn.Condition.isPresent(stepPath('post'))),
-      ),
-      postScript,
-    )
+    .when(sfn.Condition.booleanEquals('$.config.postScript.enabled', true), postScript)
     .otherwise(skipped(scope, 'Post-backup script: skipped', 'post').next(finish));
 
   // Start: only an instance this run tried to stop (whatever happened since) is started again. A stop step
@@ -158,7 +151,16 @@ export function instanceChain(
     onSuccess: postPhase,
     onFailure: finish,
   });
+  // An instance stopped when the run began is left as it is after its backup: no start, no post-script (its steps
+  // stay absent, and the audit entry says they were not run and why).
   const startPhase = new sfn.Choice(scope, 'Instance stopped by this run?')
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.isPresent(`${stepPath('eligibility')}.status`),
+        sfn.Condition.stringEquals(`${stepPath('eligibility')}.status`, NOT_APPLICABLE),
+      ),
+      finish,
+    )
     .when(
       sfn.Condition.or(
         sfn.Condition.isPresent(errorPath('stop')),
@@ -207,17 +209,15 @@ export function instanceChain(
     },
     resultPath: stepPath('eligibility'),
   }).next(finish);
-  // An instance already stopped is consistent as it is: back it up, run no script, leave it stopped.
+  // An instance already stopped is consistent as it is: back it up, run no script, leave it stopped. Its other steps
+  // are left absent: `skipped` means turned off, and these were on but not run (the audit entry says why, from the
+  // eligibility message; a step the run turned off still reads `skipped`).
   const stoppedAtStart = new sfn.Pass(scope, 'Instance stopped at start: backup only', {
     parameters: {
       eligibility: {
-        status: 'NotApplicable',
+        status: NOT_APPLICABLE,
         message: 'instance was stopped when the run began: backed up without scripts and left stopped',
       },
-      pre: { status: 'skipped' },
-      stop: { status: 'skipped' },
-      start: { status: 'skipped' },
-      post: { status: 'skipped' },
       errors: {},
     },
     resultPath: '$.steps',

@@ -144,15 +144,16 @@ export function powerStep(scope: Construct, props: PowerStepProps): sfn.IChainab
       onError,
     }).next(reached);
   }
+  // The run's execution (its start time) lets the start step tell a start never needed from one it made.
   const first = lambdaStep(scope, props.prefix, {
     fn: props.fn,
-    payload: { 'instanceId.$': INSTANCE_ID },
+    payload: { 'instanceId.$': INSTANCE_ID, 'execution.$': '$.execution' },
     resultPath,
     onError,
   });
   const again = lambdaStep(scope, `${props.prefix}: check again`, {
     fn: props.fn,
-    payload: { 'instanceId.$': INSTANCE_ID, 'poll.$': `${resultPath}.poll` },
+    payload: { 'instanceId.$': INSTANCE_ID, 'execution.$': '$.execution', 'poll.$': `${resultPath}.poll` },
     resultPath,
     onError,
   });

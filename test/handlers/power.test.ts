@@ -1,7 +1,7 @@
 import { DescribeInstancesCommand, EC2Client, StartInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { awsError, throttling } from './fixtures';
+import { awsError, EXECUTION, throttling } from './fixtures';
 import { handler as startInstance } from '../../src/handlers/start-instance/start-instance.lambda';
 import { handler as stopInstance } from '../../src/handlers/stop-instance/stop-instance.lambda';
 import type { InstancePowerResult, PollState } from '../../src/runtime/contracts';
@@ -9,8 +9,9 @@ import type { InstancePowerResult, PollState } from '../../src/runtime/contracts
 const ec2 = mockClient(EC2Client);
 const ID = 'i-0123456789abcdef0';
 
-function state(name: string) {
-  return { Reservations: [{ Instances: [{ InstanceId: ID, State: { Name: name as any } }] }] };
+function state(name: string, launchTime?: string) {
+  const launched = launchTime ? { LaunchTime: new Date(launchTime) } : {};
+  return { Reservations: [{ Instances: [{ InstanceId: ID, State: { Name: name as any }, ...launched }] }] };
 }
 const expiring: PollState = { attempt: 30, elapsedSeconds: 880, nextWaitSeconds: 20, maxSeconds: 900, expired: false };
 
@@ -58,10 +59,44 @@ describe('stop-instance', () => {
     expect(await stopInstance({ instanceId: ID })).toMatchObject({ status: 'Failed', done: true, message: `instance is ${name}: cannot stop it` });
   });
 
-  test('IncorrectInstanceState: look again next poll', async () => {
+  test('IncorrectInstanceState on an instance EC2 still describes running: Failed at once, with EC2\'s own words', async () => {
     ec2.on(DescribeInstancesCommand).resolves(state('running'));
+    ec2.on(StopInstancesCommand).rejects(awsError('IncorrectInstanceState', `The instance '${ID}' is not in a state from which it can be stopped.`));
+    expect(await stopInstance({ instanceId: ID })).toMatchObject({
+      status: 'Failed',
+      state: 'running',
+      done: true,
+      message: `StopInstances refused: IncorrectInstanceState: The instance '${ID}' is not in a state from which it can be stopped. (instance running)`,
+    });
+    // The refusal made the handler look again: DescribeInstances is eventually consistent.
+    expect(ec2).toHaveReceivedCommandTimes(DescribeInstancesCommand, 2);
+  });
+
+  test('IncorrectInstanceState while the instance is really pending: tried again, within a bound, keeping the cause', async () => {
+    const refusal = `Instance '${ID}' cannot be stopped as it has never reached the 'running' state.`;
+    ec2.on(DescribeInstancesCommand).resolvesOnce(state('running')).resolvesOnce(state('pending'))
+      .resolvesOnce(state('running')).resolves(state('pending'));
+    ec2.on(StopInstancesCommand).rejects(awsError('IncorrectInstanceState', refusal));
+    const first = await stopInstance({ instanceId: ID });
+    expect(first).toMatchObject({
+      status: 'InProgress',
+      state: 'pending',
+      done: false,
+      message: `StopInstances refused: IncorrectInstanceState: ${refusal} (instance pending: trying again)`,
+    });
+    const late: PollState = { attempt: 12, elapsedSeconds: 290, nextWaitSeconds: 30, maxSeconds: 900, expired: false };
+    expect(await stopInstance({ instanceId: ID, poll: late })).toMatchObject({
+      status: 'Failed',
+      state: 'pending',
+      done: true,
+      message: `StopInstances refused: IncorrectInstanceState: ${refusal} (instance still pending after 320 s)`,
+    });
+  });
+
+  test('IncorrectInstanceState when the instance is in fact already stopping: the stop goes on', async () => {
+    ec2.on(DescribeInstancesCommand).resolvesOnce(state('running')).resolves(state('stopping'));
     ec2.on(StopInstancesCommand).rejects(awsError('IncorrectInstanceState'));
-    expect(await stopInstance({ instanceId: ID })).toMatchObject({ status: 'InProgress', state: 'running', done: false });
+    expect(await stopInstance({ instanceId: ID })).toMatchObject({ status: 'InProgress', state: 'stopping', done: false, message: '' });
   });
 
   test('UnauthorizedOperation: a permanent error that says why', async () => {
@@ -123,8 +158,29 @@ describe('start-instance', () => {
 
   test('running: Success without a call', async () => {
     ec2.on(DescribeInstancesCommand).resolves(state('running'));
-    expect(await startInstance({ instanceId: ID })).toMatchObject({ status: 'Success', done: true });
+    const result = await startInstance({ instanceId: ID });
+    expect(result).toMatchObject({ status: 'Success', done: true });
+    expect(result.notRun).toBeUndefined();
     expect(ec2).not.toHaveReceivedCommand(StartInstancesCommand);
+  });
+
+  test('running since before the run began: the start was never needed, and the result says so', async () => {
+    const before = new Date(Date.parse(EXECUTION.startTime) - 3600_000).toISOString();
+    ec2.on(DescribeInstancesCommand).resolves(state('running', before));
+    expect(await startInstance({ instanceId: ID, execution: EXECUTION })).toMatchObject({
+      status: 'Success',
+      done: true,
+      notRun: `instance never stopped (running since ${before}, before the run began)`,
+    });
+    expect(ec2).not.toHaveReceivedCommand(StartInstancesCommand);
+  });
+
+  test('running, launched after the run began (started by this run, an earlier look): a plain Success', async () => {
+    const after = new Date(Date.parse(EXECUTION.startTime) + 600_000).toISOString();
+    ec2.on(DescribeInstancesCommand).resolves(state('running', after));
+    const result = await startInstance({ instanceId: ID, execution: EXECUTION });
+    expect(result).toMatchObject({ status: 'Success', done: true });
+    expect(result.notRun).toBeUndefined();
   });
 
   test.each(['stopping', 'pending'])('%s: InProgress without a call', async (name) => {
@@ -143,6 +199,17 @@ describe('start-instance', () => {
     ec2.on(StartInstancesCommand).rejectsOnce(awsError('IncorrectInstanceState')).rejectsOnce(awsError('InsufficientInstanceCapacity'));
     expect(await startInstance({ instanceId: ID })).toMatchObject({ status: 'InProgress', state: 'stopped' });
     expect(await startInstance({ instanceId: ID })).toMatchObject({ status: 'InProgress', state: 'stopped' });
+  });
+
+  test('a start still refused at the bound: Failed, and the refusal is kept in the message', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(state('stopped'));
+    ec2.on(StartInstancesCommand).rejects(awsError('InsufficientInstanceCapacity', 'We currently do not have sufficient capacity'));
+    expect(await startInstance({ instanceId: ID, poll: expiring })).toMatchObject({
+      status: 'Failed',
+      done: true,
+      message: 'instance did not reach running within 900 s (last state stopped); '
+        + 'StartInstances refused: InsufficientInstanceCapacity: We currently do not have sufficient capacity',
+    });
   });
 
   test('at the bound a stopped instance is still asked to start (it must end up running), and reported Failed', async () => {

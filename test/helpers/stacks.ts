@@ -41,7 +41,6 @@ export function everyOption(extra: PrePostScriptBackupProps = {}): PrePostScript
     createDashboard: true,
     windowsVss: true,
     recoveryPointTags: { team: 'platform' },
-    backupMoveToColdStorageAfter: Duration.days(30),
     backupVaultLock: { minRetention: Duration.days(7), maxRetention: Duration.days(365) },
     auditRetention: Duration.days(400),
     ...extra,

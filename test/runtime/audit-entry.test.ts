@@ -237,6 +237,75 @@ describe('toAuditEntry', () => {
     });
   });
 
+  test('a start never needed (the stop failed, the instance never stopped) is not run, not Success, and says why', () => {
+    const reason = 'instance never stopped (running since 2026-11-20T08:00:00.000Z, before the run began)';
+    const entry = toAuditEntry(instance(), stopConfig, {
+      ...allGood,
+      stop: power('Failed', 'running', 'StopInstances refused: IncorrectInstanceState: The instance \'i-0123456789abcdef0\' is not in a state from which it can be stopped. (instance running)'),
+      backup: undefined,
+      start: { ...power('Success', 'running'), observedAt: '2026-11-22T02:05:00.000Z', notRun: reason },
+    });
+    expect(entry).toMatchObject({
+      StopEc2InstanceStatus: 'Failed',
+      BackupJobStatus: 'NotRun: earlier step failed',
+      StartEc2InstanceStatus: `NotRun: ${reason}`,
+      PostBackupScriptStatus: 'Success',
+      FailureMessage: 'stop instance Failed: StopInstances refused: IncorrectInstanceState: The instance \'i-0123456789abcdef0\' is not in a state from which it can be stopped. (instance running)',
+      Outcome: 'FAILED',
+      StoppedSeconds: 0,
+    });
+    expect(entry.Notes).toBe(`start instance not run: ${reason}`);
+  });
+
+  test('a step turned off stays skipped after an earlier failure (never "NotRun: earlier step failed")', () => {
+    const noStop = runConfig({ stopInstances: false });
+    const entry = toAuditEntry(instance(), noStop, {
+      agent: online,
+      pre: script('cmd-pre', { status: 'Failed', statusDetails: 'Failed', responseCode: 1 }),
+      agentAfterStart: online,
+      post: script('cmd-post'),
+    });
+    expect(entry).toMatchObject({
+      PreBackupScriptStatus: 'Failed',
+      StopEc2InstanceStatus: 'skipped',
+      BackupJobStatus: 'NotRun: earlier step failed',
+      StartEc2InstanceStatus: 'skipped',
+      PostBackupScriptStatus: 'Success',
+      Outcome: 'FAILED',
+    });
+    const postOff = runConfig({ stopInstances: true, postScript: { ...runConfig().postScript, enabled: false } });
+    const withoutPost = toAuditEntry(instance(), postOff, { ...allGood, backup: backup('FAILED'), agentAfterStart: undefined, post: undefined });
+    expect(withoutPost.PostBackupScriptStatus).toBe('skipped');
+    expect(withoutPost.FailureMessage).toBe('backup job FAILED');
+  });
+
+  test('a job COMPLETED with a status message (completed with issues) keeps the message, as a note', () => {
+    const entry = toAuditEntry(instance(), stopConfig, {
+      ...allGood,
+      backup: backup('COMPLETED', { statusMessage: 'Backup job completed with issues: Windows VSS backup attempt failed' }),
+    });
+    expect(entry).toMatchObject({ BackupJobStatus: 'COMPLETED', Outcome: 'SUCCEEDED', FailureMessage: '' });
+    expect(entry.Notes).toBe('backup job COMPLETED: Backup job completed with issues: Windows VSS backup attempt failed');
+  });
+
+  test('an instance stopped when the run began, whose backup failed: its steps that were on say why they did not run', () => {
+    const message = 'instance was stopped when the run began: backed up without scripts and left stopped';
+    const noPre = runConfig({ stopInstances: true, preScript: { ...runConfig().preScript, enabled: false } });
+    const entry = toAuditEntry(instance({ state: 'stopped' }), noPre, {
+      eligibility: { status: 'NotApplicable', message },
+      backup: backup('FAILED', { statusMessage: 'snapshot error' }),
+    });
+    expect(entry).toMatchObject({
+      PreBackupScriptStatus: 'skipped',
+      StopEc2InstanceStatus: `NotRun: ${message}`,
+      BackupJobStatus: 'FAILED',
+      StartEc2InstanceStatus: `NotRun: ${message}`,
+      PostBackupScriptStatus: `NotRun: ${message}`,
+      FailureMessage: 'backup job FAILED: snapshot error',
+      Outcome: 'FAILED',
+    });
+  });
+
   test('a power step left InProgress counts as Failed', () => {
     const entry = toAuditEntry(instance(), stopConfig, { ...allGood, stop: power('InProgress', 'stopping') });
     expect(entry.StopEc2InstanceStatus).toBe('Failed');

@@ -93,6 +93,27 @@ describe('EC2 fake', () => {
     expect(world.instanceStates()).toEqual({ [id(1)]: 'running' });
   });
 
+  test('LaunchTime: before the world began, set again by a start from stopped; a pending instance refuses a stop', async () => {
+    world.addInstance({ id: id(1) });
+    const launchTime = async () => {
+      const described = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id(1)] }));
+      return described.Reservations![0].Instances![0].LaunchTime!;
+    };
+    const first = await launchTime();
+    expect(first.getTime()).toBeLessThan(Date.now() - 3600_000);
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [id(1)] }));
+    while (await stateOf(id(1)) !== 'stopped');
+    expect((await launchTime()).getTime()).toBe(first.getTime());
+    const before = Date.now();
+    await ec2.send(new StartInstancesCommand({ InstanceIds: [id(1)] }));
+    // EC2's LaunchTime has second precision: the new one is within the second of the start.
+    expect((await launchTime()).getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    await expect(ec2.send(new StopInstancesCommand({ InstanceIds: [id(1)] }))).rejects.toMatchObject({
+      name: 'IncorrectInstanceState',
+      message: `Instance '${id(1)}' cannot be stopped as it has never reached the 'running' state.`,
+    });
+  });
+
   test('tag-based authorization, per-instance stop error, injected throttling', async () => {
     const w = new World({ requireTagForMutation: { key: 'backup', value: 'yes' } });
     const f = await startFakes(w);

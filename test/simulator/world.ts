@@ -167,6 +167,12 @@ export interface Instance {
   agentOnlineAt: number;
   /** Stop / start requests and settlements, on the instance's clock. */
   readonly power: PowerRecord[];
+  /**
+   * EC2's LaunchTime, "the time that the instance was last launched": a day before the world began, set again by
+   * each accepted StartInstances from `stopped` (never earlier than the wall clock, so a run's own start is after
+   * its execution's start time even when virtual time has not moved). See docs/fidelity/ec2.md.
+   */
+  launchTime: Date;
 }
 
 export interface CommandInvocation {
@@ -442,6 +448,7 @@ export class World {
       transitionEndsAt: 0,
       agentOnlineAt: 0,
       power: [],
+      launchTime: new Date(this.clock.origin - 86_400_000),
     };
     this.instances.set(inst.id, inst);
     this.instanceList.push(inst);
@@ -611,6 +618,12 @@ export class World {
       case 'stopping':
       case 'stopped':
         break;
+      case 'pending':
+        // EC2's words for a stop before the instance reached running (cloud-custodian PR #6014, docs/fidelity/ec2.md).
+        throw new FakeApiError({
+          code: 'IncorrectInstanceState',
+          message: `Instance '${inst.id}' cannot be stopped as it has never reached the 'running' state.`,
+        });
       default:
         throw new FakeApiError({
           code: 'IncorrectInstanceState',
@@ -629,6 +642,7 @@ export class World {
       case 'stopped':
         this.setState(inst, 'pending');
         inst.power.push({ event: 'startRequested', at: this.now(inst.id) });
+        inst.launchTime = new Date(Math.max(this.clock.dateAt(this.now(inst.id)).getTime(), Date.now()));
         inst.transitionPollsLeft = this.options.startPolls;
         if (this.timed) inst.transitionEndsAt = this.now(inst.id) + this.durationsOf(inst.id).startSeconds;
         break;
@@ -824,7 +838,8 @@ export class World {
     if (job.state === state) return;
     job.state = state;
     if (isTerminalJob(state)) job.terminalAt = at;
-    const message = isTerminalJob(state) && state !== 'COMPLETED' ? job.behaviour.statusMessage : undefined;
+    // A COMPLETED job carries a status message only when it completed with issues (its behaviour says one).
+    const message = isTerminalJob(state) ? job.behaviour.statusMessage : undefined;
     this.emit('backup', job.instanceId, (t) => backupJobChange(job, state, t, message));
   }
 

@@ -46,6 +46,8 @@ function describe(job: BackupJob): Record<string, unknown> {
     ...(final ? { CompletionDate: epoch(new Date()) } : {}),
     State: job.state,
     ...(final && job.state !== 'COMPLETED' ? { StatusMessage: job.behaviour.statusMessage ?? FAILURE_MESSAGES[job.state] } : {}),
+    // "Completed with issues" is a COMPLETED job with a status message (AWS Backup developer guide, EventBridge page).
+    ...(final && job.state === 'COMPLETED' && job.behaviour.statusMessage ? { StatusMessage: job.behaviour.statusMessage } : {}),
     PercentDone: job.state === 'COMPLETED' ? '100.0' : job.state === 'RUNNING' ? '50.0' : '0.0',
     BackupSizeInBytes: job.state === 'COMPLETED' ? 8589934592 : 0,
     IamRoleArn: job.iamRoleArn,

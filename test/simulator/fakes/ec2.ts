@@ -86,6 +86,7 @@ function instanceXml(inst: Instance, state: Ec2StateName): string {
     + `<placement><availabilityZone>${REGION}a</availabilityZone><tenancy>default</tenancy></placement>`
     + (inst.platform === 'Windows' ? '<platform>windows</platform>' : '')
     + `<platformDetails>${inst.platform === 'Windows' ? 'Windows' : 'Linux/UNIX'}</platformDetails>`
+    + `<launchTime>${inst.launchTime.toISOString()}</launchTime>`
     + '<rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/xvda</rootDeviceName>'
     + `<tagSet>${tags}</tagSet>`
     + '</item>';

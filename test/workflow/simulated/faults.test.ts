@@ -66,11 +66,13 @@ const startFailure = {
   PostBackupScriptStatus: NOT_RUN,
   Outcome: 'FAILED',
 };
+/** The start of an instance whose stop never took effect: not run (EC2's LaunchTime is before the run), and why. */
+const NEVER_STOPPED = expect.stringMatching(/^NotRun: instance never stopped \(running since \S+, before the run began\)$/);
 const stopFailure = {
   PreBackupScriptStatus: 'Success',
   StopEc2InstanceStatus: 'Failed',
   BackupJobStatus: NOT_RUN,
-  StartEc2InstanceStatus: 'Success',
+  StartEc2InstanceStatus: NEVER_STOPPED,
   PostBackupScriptStatus: 'Success',
   Outcome: 'FAILED',
 };
@@ -131,6 +133,11 @@ const CASES: Array<[string, Case]> = [
   }],
   // ---- stop
   ['StopInstances API error', { fault: { faults: { stopError: unauthorized } }, entry: stopFailure, message: /stop instance Failed: .*not authorized/ }],
+  ['StopInstances refused with IncorrectInstanceState: failed at once, with EC2\'s words', {
+    fault: { faults: { stopError: { code: 'IncorrectInstanceState', message: 'The instance is not in a state from which it can be stopped.' } } },
+    entry: stopFailure,
+    message: /^stop instance Failed: StopInstances refused: IncorrectInstanceState: The instance is not in a state from which it can be stopped\. \(instance running\)$/,
+  }],
   ['stop never completes', {
     fault: { faults: { stopNeverCompletes: true } },
     entry: { ...stopFailure, StartEc2InstanceStatus: 'Failed', PostBackupScriptStatus: NOT_RUN },
@@ -145,7 +152,7 @@ const CASES: Array<[string, Case]> = [
   }],
   ['stop: the look at the instance fails (not authorized)', {
     fault: { hooks: injectBefore('Stop instance', { service: 'ec2', action: 'DescribeInstances', times: 1, error: unauthorized }) },
-    entry: { ...stopFailure, StartEc2InstanceStatus: 'Success' },
+    entry: stopFailure,
     message: /stop instance Failed: .*not authorized/,
   }],
   ['stop: StopInstances accepted, the response lost, every retry throttled', {
@@ -293,6 +300,36 @@ describe('fault matrix: one faulty instance in a fleet of 3, all toggles on', ()
       expect(run.auditItem).toMatchObject({ Run_Status: 'FAILED', Workflow_Overall_Status: [] });
       expect(run.auditItem!.Run_FailureMessage).toMatch(message);
       expect(Object.values(run.world.instanceStates())).toEqual(['running', 'running', 'running']);
+    });
+  });
+
+  test('a backup job COMPLETED with a status message (completed with issues): a success that keeps the message', async () => {
+    const [ok1, issues] = newInstanceIds(2);
+    const statusMessage = 'Backup job completed with issues: Windows VSS backup attempt failed';
+    const run = await h.run({
+      instances: [{ id: ok1 }, { id: issues, faults: { backup: { state: 'COMPLETED', statusMessage } } }],
+      healthy: [ok1, issues],
+    });
+    assertInvariants(run);
+    expect(entryOf(run, issues)).toMatchObject({ BackupJobStatus: 'COMPLETED', Outcome: 'SUCCEEDED', FailureMessage: '' });
+    expect(entryOf(run, issues)!.Notes).toContain(`backup job COMPLETED: ${statusMessage}`);
+  });
+
+  test('a step turned off for the run stays skipped when an earlier step failed', async () => {
+    const [faulty] = newInstanceIds(1);
+    const run = await h.run({
+      instances: [{ id: faulty, faults: { pre: 'Failed' } }],
+      input: { StartStopEC2Required: false },
+      healthy: [],
+    });
+    assertInvariants(run);
+    expect(entryOf(run, faulty)).toMatchObject({
+      PreBackupScriptStatus: 'Failed',
+      StopEc2InstanceStatus: 'skipped',
+      BackupJobStatus: NOT_RUN,
+      StartEc2InstanceStatus: 'skipped',
+      PostBackupScriptStatus: 'Success',
+      Outcome: 'FAILED',
     });
   });
 

@@ -357,9 +357,15 @@ function scriptExpectation(run: SimRun, id: string, phase: 'pre' | 'post', enabl
   const invs = run.world.commandsFor(id).filter((i) => i.phase === phase && i.comment.includes(`:${run.result.executionName}:`));
   if (invs.length > 1) v(`${id}: ${invs.length} ${phase}-script commands in one execution (expected at most one)`);
   const inv = invs[0];
-  if (!enabled || stoppedAtStart) {
+  if (!enabled) {
     if (status !== 'skipped') v(`${id}: ${field} is ${status}, expected skipped (step turned off)`);
     if (inv) v(`${id}: a ${phase}-script command was sent although the step is off`);
+    return;
+  }
+  if (stoppedAtStart) {
+    // On, but not run: `skipped` means turned off (DESIGN: a step not run says why).
+    if (!NOT_RUN.test(status) || !/stopped/.test(status)) v(`${id}: ${field} is ${status}, expected NotRun saying the instance was stopped when the run began`);
+    if (inv) v(`${id}: a ${phase}-script command was sent to an instance stopped when the run began`);
     return;
   }
   if (inv) {
@@ -517,11 +523,15 @@ export function checkInvariants(run: SimRun): string[] {
     scriptExpectation(run, id, 'pre', run.toggles.pre, stoppedAtStart, v);
     scriptExpectation(run, id, 'post', run.toggles.post, stoppedAtStart, v);
 
-    const stopOff = !run.toggles.stop || stoppedAtStart;
-    if (stopOff) {
+    if (!run.toggles.stop) {
       if (entry.StopEc2InstanceStatus !== 'skipped') v(`${id}: StopEc2InstanceStatus is ${entry.StopEc2InstanceStatus}, expected skipped`);
       if (entry.StartEc2InstanceStatus !== 'skipped') v(`${id}: StartEc2InstanceStatus is ${entry.StartEc2InstanceStatus}, expected skipped`);
       if (stopCalls.length > 0) v(`${id}: StopInstances called although stopping is off`);
+    } else if (stoppedAtStart) {
+      for (const f of ['StopEc2InstanceStatus', 'StartEc2InstanceStatus']) {
+        if (!NOT_RUN.test(entry[f]) || !/stopped/.test(entry[f])) v(`${id}: ${f} is ${entry[f]}, expected NotRun saying the instance was stopped when the run began`);
+      }
+      if (stopCalls.length > 0 || callsAbout(run, id, 'ec2:StartInstances').length > 0) v(`${id}: StopInstances / StartInstances called on an instance stopped when the run began`);
     } else if (stopCalls.length > 0) {
       const firstStop = history.indexOf('stopping');
       const reachedStopped = firstStop >= 0 && history.indexOf('stopped', firstStop) >= 0;
@@ -531,9 +541,18 @@ export function checkInvariants(run: SimRun): string[] {
       if (entry.StopEc2InstanceStatus !== expectedStop && !(ec2Trouble && entry.StopEc2InstanceStatus === 'Failed')) {
         v(`${id}: StopEc2InstanceStatus is ${entry.StopEc2InstanceStatus}; the instance went ${history.join(' > ')}, expected ${expectedStop}`);
       }
-      const expectedStart = finalState === 'running' ? 'Success' : 'Failed';
-      if (entry.StartEc2InstanceStatus !== expectedStart) {
-        v(`${id}: StartEc2InstanceStatus is ${entry.StartEc2InstanceStatus}; the instance is ${finalState} at the end, expected ${expectedStart}`);
+      // A start is Success only when one was needed: an instance that never left running was not started (NotRun).
+      const neverLeftRunning = !history.includes('stopping') && !history.includes('stopped');
+      const startAccepted = callsAbout(run, id, 'ec2:StartInstances').some((c) => !c.error);
+      if (neverLeftRunning && !startAccepted && finalState === 'running') {
+        if (!NOT_RUN.test(entry.StartEc2InstanceStatus)) {
+          v(`${id}: StartEc2InstanceStatus is ${entry.StartEc2InstanceStatus}; the instance never stopped and no start was made, expected NotRun`);
+        }
+      } else {
+        const expectedStart = finalState === 'running' ? 'Success' : 'Failed';
+        if (entry.StartEc2InstanceStatus !== expectedStart) {
+          v(`${id}: StartEc2InstanceStatus is ${entry.StartEc2InstanceStatus}; the instance is ${finalState} at the end, expected ${expectedStart}`);
+        }
       }
     } else {
       if (entry.StopEc2InstanceStatus === 'Success') v(`${id}: StopEc2InstanceStatus Success without any StopInstances call`);
@@ -576,7 +595,8 @@ export function checkInvariants(run: SimRun): string[] {
     if (entry.CopyJobStatus !== undefined && entry.CopyJobStatus !== 'skipped') {
       statuses.push(entry.CopyJobStatus);
     }
-    const allOk = statuses.every((s) => OK_STATUSES.includes(s));
+    // An instance stopped when the run began has its steps on but not run, which is no failure.
+    const allOk = statuses.every((s) => OK_STATUSES.includes(s) || (stoppedAtStart && NOT_RUN.test(s)));
     const expectedOutcome = allOk ? 'SUCCEEDED' : 'FAILED';
     if (entry.Outcome !== expectedOutcome) v(`${id}: Outcome is ${entry.Outcome} with statuses ${statuses.join(', ')}; expected ${expectedOutcome}`);
     if ((entry.Outcome === 'SUCCEEDED') !== (entry.FailureMessage === '')) {

@@ -109,3 +109,45 @@ describe('toggles by execution input (every step configured)', () => {
     expectHealthyPath(run, { pre: true, stop: false, post: true });
   });
 });
+
+describe('an instance stopped when the run began (every step configured)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await Harness.start({ props: fullProps({ stopInstances: true }) });
+  });
+  afterAll(async () => h?.stop());
+
+  const notRunStopped = expect.stringMatching(/^NotRun: instance was stopped when the run began/);
+
+  test('backed up as it is and left stopped: its steps that were on say they were not run, and why (never skipped)', async () => {
+    const [running, stopped] = newInstanceIds(2);
+    const run = await h.run({ instances: [{ id: running }, { id: stopped, state: 'stopped' }] });
+    assertInvariants(run);
+    expect(run.result.status).toBe('SUCCEEDED');
+    expect(entryOf(run, stopped)).toMatchObject({
+      InstanceStateAtStart: 'stopped',
+      PreBackupScriptStatus: notRunStopped,
+      StopEc2InstanceStatus: notRunStopped,
+      BackupJobStatus: 'COMPLETED',
+      StartEc2InstanceStatus: notRunStopped,
+      PostBackupScriptStatus: notRunStopped,
+      FailureMessage: '',
+      Outcome: 'SUCCEEDED',
+    });
+    expect(run.world.instanceStates()).toEqual({ [running]: 'running', [stopped]: 'stopped' });
+    expect(timeline(run, stopped)).toEqual(['backup']);
+  });
+
+  test('a step the run turned off still reads skipped', async () => {
+    const [stopped] = newInstanceIds(1);
+    const run = await h.run({ instances: [{ id: stopped, state: 'stopped' }], input: { RunPreBackupScript: false } });
+    assertInvariants(run);
+    expect(entryOf(run, stopped)).toMatchObject({
+      PreBackupScriptStatus: 'skipped',
+      StopEc2InstanceStatus: notRunStopped,
+      BackupJobStatus: 'COMPLETED',
+      PostBackupScriptStatus: notRunStopped,
+      Outcome: 'SUCCEEDED',
+    });
+  });
+});
