@@ -551,6 +551,8 @@ export function checkInvariants(run: SimRun): string[] {
 
     // The copy of the recovery point, when the construct has a copy vault: the fake's final copy state.
     const copyJob = run.world.copyJobsFor(id)[0];
+    const copies = job ? run.world.copyJobsFor(id).filter((c) => c.params.RecoveryPointArn === job.recoveryPointArn) : [];
+    if (copies.length > 1) v(`${id}: ${copies.length} copy jobs of one recovery point (expected at most one)`);
     if (copyJob) {
       const lastCopyLook = callsAbout(run, id, 'backup:DescribeCopyJob').pop();
       const expectedCopy = lastCopyLook?.error ? 'Failed' : copyJob.state;
