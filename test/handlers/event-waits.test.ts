@@ -399,7 +399,7 @@ describe('a stale token', () => {
 });
 
 describe('without a task token (polling)', () => {
-  test('no handler touches DynamoDB or Step Functions', async () => {
+  test('no handler registers a wait or answers a task; only the job starters journal (JOURNAL# items)', async () => {
     ec2.on(DescribeInstancesCommand).resolves(instanceState('stopped'));
     ssm.on(GetCommandInvocationCommand).resolves(invocation('Success'));
     backup.on(DescribeBackupJobCommand).resolves({ State: 'COMPLETED' });
@@ -414,7 +414,9 @@ describe('without a task token (polling)', () => {
     await expect(startCopyJob({ instanceId: ID, recoveryPointArn: RECOVERY_POINT, backup: copyBackup, execution: EXECUTION }))
       .resolves.toMatchObject({ done: false });
 
-    expect(ddb.calls()).toHaveLength(0);
+    // Starting a backup or copy job journals its intent and id in both wait modes (src/runtime/job-start.ts).
+    const keys = ddb.calls().map((c) => String((c.args[0].input as any).Key?.SM_Execution_ID));
+    expect(keys.filter((k) => !k.startsWith('JOURNAL#'))).toEqual([]);
     expect(sfn.calls()).toHaveLength(0);
     // The polling starters only start: the look is the describe handlers' job.
     expect(ssm).not.toHaveReceivedCommand(GetCommandInvocationCommand);
