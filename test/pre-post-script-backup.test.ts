@@ -184,6 +184,7 @@ describe('IAM', () => {
     const unscopable = new Set([
       'ec2:DescribeInstances', 'ssm:DescribeInstanceInformation', 'ssm:ListCommandInvocations',
       'ssm:GetCommandInvocation', 'ssm:CancelCommand', 'backup:DescribeBackupJob', 'states:SendTaskSuccess',
+      'backup:ListBackupJobs', 'backup:ListCopyJobs', 'backup:DescribeCopyJob',
       'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets',
       'logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery',
       'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups',

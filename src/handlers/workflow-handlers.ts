@@ -225,6 +225,9 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
       ...journaling,
       ...registering,
       ...(props.waitOnEvents ? [unscoped(['backup:DescribeBackupJob'])] : []),
+      // Recovering the job of a start whose answer was lost (src/runtime/job-start.ts): ListBackupJobs supports no
+      // resource-level permission (Service Authorization Reference, AWS Backup: no resource type), hence '*'.
+      unscoped(['backup:ListBackupJobs']),
       new iam.PolicyStatement({
         sid: 'BackUpIntoTheVault',
         actions: ['backup:StartBackupJob'],
@@ -244,6 +247,8 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
         ...journaling,
         ...registering,
         ...(props.waitOnEvents ? [unscoped(['backup:DescribeCopyJob'])] : []),
+        // Recovering the copy job of a start whose answer was lost: ListCopyJobs has no resource type either, hence '*'.
+        unscoped(['backup:ListCopyJobs']),
         new iam.PolicyStatement({
           sid: 'CopyRecoveryPointsOfThisAccount',
           actions: ['backup:StartCopyJob'],

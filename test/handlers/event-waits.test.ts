@@ -404,7 +404,7 @@ describe('a stale token', () => {
 });
 
 describe('without a task token (polling)', () => {
-  test('no handler touches DynamoDB or Step Functions', async () => {
+  test('no handler registers a wait or answers a task; only the job starters journal (JOURNAL# items)', async () => {
     ec2.on(DescribeInstancesCommand).resolves(instanceState('stopped'));
     statusLook().resolves(invocation('Success'));
     backup.on(DescribeBackupJobCommand).resolves({ State: 'COMPLETED' });

@@ -1,11 +1,14 @@
-import { BackupClient, DescribeBackupJobCommand, StartBackupJobCommand } from '@aws-sdk/client-backup';
+import {
+  BackupClient, DescribeBackupJobCommand, ListBackupJobsCommand, ListCopyJobsCommand, paginateListBackupJobs,
+  StartBackupJobCommand, StartCopyJobCommand,
+} from '@aws-sdk/client-backup';
 import { DescribeInstancesCommand, EC2Client, paginateDescribeInstances, StartInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import {
   CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, ListCommandInvocationsCommand,
   SendCommandCommand, SSMClient,
 } from '@aws-sdk/client-ssm';
 import { RunningFakes, startFakes } from './fakes';
-import { World } from './world';
+import { IDEMPOTENCY_TOKEN_SECONDS, RUNNING_JOB_CONFLICT_MESSAGE, World } from './world';
 
 const credentials = { accessKeyId: 'AKIAFAKE', secretAccessKey: 'fake' };
 const clientConfig = (endpoint: string) => ({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
@@ -349,14 +352,81 @@ describe('Backup fake', () => {
     expect(a.BackupJobId).toBe(b.BackupJobId);
     expect(c.BackupJobId).not.toBe(a.BackupJobId);
     expect(a.CreationDate).toBeInstanceOf(Date);
-    expect(a.RecoveryPointArn).toMatch(/^arn:aws:ec2:us-east-1::image\/ami-/);
+    expect(a.IsParent).toBe(false);
+    // RecoveryPointArn is answered only for EFS and advanced DynamoDB: never for an EC2 instance.
+    expect(a.RecoveryPointArn).toBeUndefined();
     const states: string[] = [];
     for (let k = 0; k < 6; k++) states.push((await backup.send(new DescribeBackupJobCommand({ BackupJobId: a.BackupJobId }))).State!);
     expect(states).toEqual(['CREATED', 'PENDING', 'RUNNING', 'RUNNING', 'COMPLETED', 'COMPLETED']);
     const d = await backup.send(new DescribeBackupJobCommand({ BackupJobId: a.BackupJobId }));
-    expect(d).toMatchObject({ RecoveryPointArn: a.RecoveryPointArn, ResourceArn: `arn:aws:ec2:us-east-1:123456789012:instance/${id(1)}`, PercentDone: '100.0' });
+    expect(d).toMatchObject({ RecoveryPointArn: expect.stringMatching(/^arn:aws:ec2:us-east-1::image\/ami-/), ResourceArn: `arn:aws:ec2:us-east-1:123456789012:instance/${id(1)}`, PercentDone: '100.0' });
     expect(world.backupJobsFor(id(1))).toHaveLength(2);
     expect(world.backupJobsFor(id(1))[0].params).toMatchObject({ BackupOptions: { WindowsVSS: 'enabled' }, RecoveryPointTags: { source: id(1) } });
+  });
+
+  test('a token answers its job for one hour, then starts a new one; a second job of a running resource ends EXPIRED', async () => {
+    world.addInstance({ id: id(1) });
+    const a = await start(id(1), 'tok-1');
+    world.clock.advance(id(1), IDEMPOTENCY_TOKEN_SECONDS - 1);
+    expect((await start(id(1), 'tok-1')).BackupJobId).toBe(a.BackupJobId);
+    world.clock.advance(id(1), 1);
+    const late = await start(id(1), 'tok-1');
+    expect(late.BackupJobId).not.toBe(a.BackupJobId);
+    expect(world.backupJobsFor(id(1))).toHaveLength(2);
+    let r;
+    for (let k = 0; k < 8; k++) r = await backup.send(new DescribeBackupJobCommand({ BackupJobId: late.BackupJobId }));
+    expect(r).toMatchObject({ State: 'EXPIRED', StatusMessage: RUNNING_JOB_CONFLICT_MESSAGE });
+  });
+
+  test('ListBackupJobs: filters, a page of one job at a time, a job listed only after the lag', async () => {
+    world.addInstances([{ id: id(1) }, { id: id(2) }]);
+    const arn = (n: number) => `arn:aws:ec2:us-east-1:123456789012:instance/${id(n)}`;
+    const before = new Date(Date.now() - 1000);
+    const first = await start(id(1), 'tok-1');
+    await start(id(2), 'tok-2');
+    expect((await backup.send(new ListBackupJobsCommand({ ByResourceArn: arn(1) }))).BackupJobs).toEqual([]);
+    world.clock.advance(id(1), 300);
+    world.clock.advance(id(2), 300);
+    const listed = async (input: Record<string, unknown>) => {
+      const out: string[] = [];
+      for await (const page of paginateListBackupJobs({ client: backup }, input)) {
+        expect(page.BackupJobs!.length).toBeLessThanOrEqual(1);
+        out.push(...page.BackupJobs!.map((j) => j.BackupJobId!));
+      }
+      return out;
+    };
+    expect(await listed({ ByResourceArn: arn(1), ByBackupVaultName: 'vault', ByCreatedAfter: before })).toEqual([first.BackupJobId]);
+    expect(await listed({ ByBackupVaultName: 'vault' })).toHaveLength(2);
+    expect(await listed({ ByBackupVaultName: 'other' })).toEqual([]);
+    expect(await listed({ ByResourceArn: arn(1), ByCreatedAfter: new Date(Date.now() + 60_000) })).toEqual([]);
+    const [job] = (await backup.send(new ListBackupJobsCommand({ ByResourceArn: arn(1) }))).BackupJobs!;
+    expect(job).toMatchObject({ ResourceArn: arn(1), BackupVaultName: 'vault', ResourceType: 'EC2', IamRoleArn: 'arn:aws:iam::123456789012:role/backup' });
+    expect(job.CreationDate).toBeInstanceOf(Date);
+    await expect(backup.send(new ListBackupJobsCommand({ MaxResults: 1001 }))).rejects.toMatchObject({ name: 'InvalidParameterValueException' });
+  });
+
+  test('a lost StartBackupJob answer: the job is started, the caller gets a 500; StartCopyJob and ListCopyJobs likewise', async () => {
+    world.addInstance({ id: id(1), faults: { startBackupAnswerLost: 1, startCopyAnswerLost: 1 } });
+    await expect(start(id(1), 'tok-1')).rejects.toMatchObject({ name: 'ServiceUnavailableException', $metadata: { httpStatusCode: 500 } });
+    const [job] = world.backupJobsFor(id(1));
+    expect(job).toBeDefined();
+    expect((await start(id(1), 'tok-1')).BackupJobId).toBe(job.backupJobId);
+    for (let k = 0; k < 8; k++) await backup.send(new DescribeBackupJobCommand({ BackupJobId: job.backupJobId }));
+    const copy = () => backup.send(new StartCopyJobCommand({
+      RecoveryPointArn: job.recoveryPointArn,
+      SourceBackupVaultName: 'vault',
+      IamRoleArn: 'arn:aws:iam::123456789012:role/backup',
+      DestinationBackupVaultArn: 'arn:aws:backup:us-west-2:123456789012:backup-vault:dr',
+      IdempotencyToken: 'copy-tok',
+    }));
+    await expect(copy()).rejects.toMatchObject({ name: 'ServiceUnavailableException' });
+    const copyJobId = world.copyJobsFor(id(1))[0].copyJobId;
+    expect((await copy()).CopyJobId).toBe(copyJobId);
+    world.clock.advance(id(1), 300);
+    const listed = await backup.send(new ListCopyJobsCommand({
+      ByResourceArn: `arn:aws:ec2:us-east-1:123456789012:instance/${id(1)}`, ByDestinationVaultArn: 'arn:aws:backup:us-west-2:123456789012:backup-vault:dr',
+    }));
+    expect(listed.CopyJobs!.map((c) => [c.CopyJobId, c.SourceRecoveryPointArn])).toEqual([[copyJobId, job.recoveryPointArn]]);
   });
 
   test('failure states, hang, unknown job, throttling', async () => {

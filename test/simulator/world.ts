@@ -87,6 +87,13 @@ export interface InstanceFaults {
   readonly backup?: BackupOutcome;
   /** StartBackupJob for this instance fails with this API error (every call). */
   readonly startBackupError?: ApiError;
+  /**
+   * The first N answers of StartBackupJob for this instance are lost after AWS Backup acted on the request (the job is
+   * started, or the token found): the caller gets ServiceUnavailableException (HTTP 500) instead of the job id.
+   */
+  readonly startBackupAnswerLost?: number;
+  /** The same for StartCopyJob of this instance's recovery points. */
+  readonly startCopyAnswerLost?: number;
   /** Final state of copy jobs of this instance's recovery points (default COMPLETED; `hang` stays RUNNING). */
   readonly copy?: 'COMPLETED' | 'FAILED' | 'PARTIAL' | 'hang';
   /** State-change events about this instance are dropped (all of them, or those of these kinds); counted in `lostEvents`. */
@@ -209,6 +216,10 @@ export interface CommandInvocation {
 export interface CopyJob {
   readonly copyJobId: string;
   readonly instanceId: string;
+  /** The source resource's ARN (the instance): a copy job's ResourceArn. */
+  readonly resourceArn: string;
+  /** Wall-clock creation time (what CreationDate answers; the handlers' clock is the wall clock too). */
+  readonly creationDate: Date;
   readonly params: Record<string, any>;
   readonly finalState: 'COMPLETED' | 'FAILED' | 'PARTIAL' | 'hang';
   readonly destinationRecoveryPointArn: string;
@@ -228,6 +239,11 @@ export interface BackupJob {
   readonly creationDate: Date;
   readonly params: Record<string, unknown>;
   readonly behaviour: BackupBehaviour;
+  /**
+   * Started while another job of the same resource was running: AWS Backup runs one job per resource at a time, so
+   * this one ends EXPIRED with RUNNING_JOB_CONFLICT_MESSAGE at the end of its start window (docs/fidelity/backup.md).
+   */
+  readonly conflict?: boolean;
   describeCalls: number;
   state: string;
   /** Virtual time of StartBackupJob and of reaching a terminal state. */
@@ -297,6 +313,33 @@ export interface WorldOptions {
    * progress; a token wait jumps the clock to the completion). Without it, they complete by counted observations.
    */
   readonly durations?: Durations;
+  /**
+   * Virtual seconds (on the instance's clock) before a new backup or copy job shows in ListBackupJobs / ListCopyJobs.
+   * AWS documents no bound on this lag; default 300.
+   */
+  readonly listLagSeconds?: number;
+  /** Most jobs per ListBackupJobs / ListCopyJobs page, whatever MaxResults asks (AWS may answer fewer). Default 1. */
+  readonly listPageSize?: number;
+}
+
+/**
+ * Seconds an idempotency token of StartBackupJob / StartCopyJob keeps answering the job it started. The older API text
+ * of StartBackupJob: "Idempotency tokens time out after one hour"; the current one gives no time (docs/fidelity/backup.md).
+ */
+export const IDEMPOTENCY_TOKEN_SECONDS = 3600;
+
+/** The status message of a job started while another job of its resource was running (AWS's EventBridge example). */
+export const RUNNING_JOB_CONFLICT_MESSAGE = 'Backup job failed because there was a running job for the same resource';
+
+/** The filters of ListBackupJobs / ListCopyJobs the stand-in applies. */
+export interface JobListFilter {
+  readonly resourceArn?: string;
+  readonly state?: string;
+  readonly backupVaultName?: string;
+  readonly destinationVaultArn?: string;
+  readonly sourceRecoveryPointArn?: string;
+  readonly createdAfter?: Date;
+  readonly createdBefore?: Date;
 }
 
 const THROTTLE: Record<ServiceName, ApiError> = {
@@ -367,6 +410,8 @@ export class World {
   /** Jobs by instance id, in the order started (backupJobsFor / copyJobsFor stay cheap for large fleets). */
   private readonly backupJobIndex = new Map<string, BackupJob[]>();
   private readonly copyJobIndex = new Map<string, CopyJob[]>();
+  /** Answers of StartBackupJob / StartCopyJob lost so far, by `action:instance`. */
+  private readonly answersLost = new Map<string, number>();
 
   private seq = 0;
   private idCounter = 0;
@@ -388,6 +433,8 @@ export class World {
       requireTagForMutation: options.requireTagForMutation,
       allowedBackupVaults: options.allowedBackupVaults,
       durations: options.durations,
+      listLagSeconds: options.listLagSeconds ?? 300,
+      listPageSize: options.listPageSize ?? 1,
     };
   }
 
@@ -796,11 +843,15 @@ export class World {
 
   // ------------------------------------------------------------------------------------------------ Backup
 
+  /**
+   * StartBackupJob. A token answers the job it started for IDEMPOTENCY_TOKEN_SECONDS of the instance's clock, then
+   * starts a new job; a job started while another job of the resource is running ends EXPIRED (`conflict`).
+   */
   public startBackupJob(params: Record<string, any>, instanceId: string | undefined): BackupJob {
     const token = params.IdempotencyToken as string | undefined;
     if (token) {
       const existing = this.backupJobsByToken.get(token);
-      if (existing) return existing;
+      if (existing && this.now(existing.instanceId) - existing.startedAt < IDEMPOTENCY_TOKEN_SECONDS) return existing;
     }
     const vault = String(params.BackupVaultName ?? '');
     if (this.options.allowedBackupVaults && !this.options.allowedBackupVaults.includes(vault)) {
@@ -810,8 +861,11 @@ export class World {
     if (inst?.faults.startBackupError) throw new FakeApiError(inst.faults.startBackupError);
     const id = this.nextId('', 8).toUpperCase();
     const jobId = `${id}-0000-4000-8000-${id.padStart(12, '0')}`;
-    const behaviour: BackupBehaviour = inst ? normalizeBackup(inst.faults.backup)
-      : { state: 'FAILED', statusMessage: `Resource ${params.ResourceArn} not found` };
+    const running = [...this.backupJobIndex.get(instanceId ?? '') ?? []]
+      .some((j) => j.resourceArn === String(params.ResourceArn) && !isTerminalJob(j.state));
+    const behaviour: BackupBehaviour = running ? { state: 'EXPIRED', statusMessage: RUNNING_JOB_CONFLICT_MESSAGE }
+      : inst ? normalizeBackup(inst.faults.backup)
+        : { state: 'FAILED', statusMessage: `Resource ${params.ResourceArn} not found` };
     const job: BackupJob = {
       backupJobId: jobId,
       instanceId: instanceId ?? '',
@@ -823,6 +877,7 @@ export class World {
       creationDate: new Date(),
       params,
       behaviour,
+      conflict: running,
       describeCalls: 0,
       state: 'CREATED',
       startedAt: this.now(instanceId ?? ''),
@@ -845,7 +900,45 @@ export class World {
 
   /** Time mode: when a backup job ends (undefined: never). */
   private backupEnd(job: BackupJob): number | undefined {
+    if (job.conflict) return job.startedAt + Number(job.params.StartWindowMinutes ?? 480) * 60;
     return job.behaviour.state === 'hang' ? undefined : job.startedAt + this.durationsOf(job.instanceId).backupSeconds;
+  }
+
+  /** Whether a job shows in the job lists yet (`listLagSeconds` after its start, on its instance's clock). */
+  private listed(job: { instanceId: string; startedAt: number }): boolean {
+    return this.now(job.instanceId) - job.startedAt >= this.options.listLagSeconds;
+  }
+
+  /** ListBackupJobs: the jobs the filter selects, newest first (AWS documents no order). Looks only. */
+  public listBackupJobs(filter: JobListFilter): BackupJob[] {
+    return [...this.backupJobs.values()].filter((j) => this.listed(j)
+      && (!filter.resourceArn || j.resourceArn === filter.resourceArn)
+      && (!filter.state || j.state === filter.state)
+      && (!filter.backupVaultName || j.backupVaultName === filter.backupVaultName)
+      && (!filter.createdAfter || j.creationDate.getTime() > filter.createdAfter.getTime())
+      && (!filter.createdBefore || j.creationDate.getTime() < filter.createdBefore.getTime())).reverse();
+  }
+
+  /** ListCopyJobs: the copy jobs the filter selects, newest first. Looks only. */
+  public listCopyJobs(filter: JobListFilter): CopyJob[] {
+    return [...this.copyJobs.values()].filter((j) => this.listed(j)
+      && (!filter.resourceArn || j.resourceArn === filter.resourceArn)
+      && (!filter.state || j.state === filter.state)
+      && (!filter.destinationVaultArn || j.params.DestinationBackupVaultArn === filter.destinationVaultArn)
+      && (!filter.sourceRecoveryPointArn || j.params.RecoveryPointArn === filter.sourceRecoveryPointArn)
+      && (!filter.createdAfter || j.creationDate.getTime() > filter.createdAfter.getTime())
+      && (!filter.createdBefore || j.creationDate.getTime() < filter.createdBefore.getTime())).reverse();
+  }
+
+  /** Whether this answer of StartBackupJob / StartCopyJob about the instance is lost (`startBackupAnswerLost`...). */
+  public loseAnswer(action: 'StartBackupJob' | 'StartCopyJob', instanceId: string): boolean {
+    const faults = this.instances.get(instanceId)?.faults;
+    const budget = (action === 'StartBackupJob' ? faults?.startBackupAnswerLost : faults?.startCopyAnswerLost) ?? 0;
+    const key = `${action}:${instanceId}`;
+    const used = this.answersLost.get(key) ?? 0;
+    if (used >= budget) return false;
+    this.answersLost.set(key, used + 1);
+    return true;
   }
 
   public observeBackupJob(job: BackupJob): BackupJob {
@@ -877,6 +970,7 @@ export class World {
     this.backupJobIndex.clear();
     this.copyJobIndex.clear();
     this.backupJobsByToken.clear();
+    this.answersLost.clear();
     this.copyJobs.clear();
     this.copyJobsByToken.clear();
     this.calls.length = 0;
@@ -892,7 +986,7 @@ export class World {
   public startCopyJob(params: Record<string, any>): CopyJob {
     const token = params.IdempotencyToken as string | undefined;
     const existing = token ? this.copyJobsByToken.get(token) : undefined;
-    if (existing) return existing;
+    if (existing && this.now(existing.instanceId) - existing.startedAt < IDEMPOTENCY_TOKEN_SECONDS) return existing;
     const source = [...this.backupJobs.values()].find(j => j.recoveryPointArn === params.RecoveryPointArn && j.state === 'COMPLETED');
     if (!source) {
       throw new FakeApiError({ code: 'InvalidParameterValueException', message: `Recovery point ${params.RecoveryPointArn} is not a completed recovery point` });
@@ -901,6 +995,8 @@ export class World {
     const job: CopyJob = {
       copyJobId: `${id}-0000-4000-8000-${id.padStart(12, '0')}`,
       instanceId: source.instanceId,
+      resourceArn: source.resourceArn,
+      creationDate: new Date(),
       params,
       finalState: this.instances.get(source.instanceId)?.faults.copy ?? 'COMPLETED',
       describeCalls: 0,

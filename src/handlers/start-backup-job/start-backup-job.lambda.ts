@@ -4,9 +4,11 @@ import { checkBackupJob } from '../../runtime/backup-job';
 import type { BackupJobResult, StartBackupJobEvent } from '../../runtime/contracts';
 import { rethrowClassified } from '../../runtime/errors';
 import { awaitCompletion, waitClients } from '../../runtime/event-wait';
+import { findBackupJob, startOnce } from '../../runtime/job-start';
 import { createLogger } from '../../runtime/log';
 import { backupPolicy, nextPoll } from '../../runtime/poll';
 import { RECOVERY_POINT_TAG_EXECUTION_ID, RECOVERY_POINT_TAG_INSTANCE_ID } from '../../runtime/status';
+import { waitTableName } from '../../runtime/wait-registry';
 
 const backup = new BackupClient({});
 const log = createLogger('start-backup-job');
@@ -16,7 +18,11 @@ export function idempotencyToken(executionId: string, instanceId: string): strin
   return createHash('sha256').update(`${executionId}\n${instanceId}`).digest('hex').slice(0, 64);
 }
 
-/** Starts the on-demand AWS Backup job of one instance. */
+/**
+ * Starts the on-demand AWS Backup job of one instance, once per execution and instance (src/runtime/job-start.ts):
+ * a later invocation (a transient error's retry, a fallback look after the waiting Task's timeout) finds the job id in
+ * the instance journal, or recovers it from ListBackupJobs, and only looks at the job.
+ */
 export const handler = async (event: StartBackupJobEvent): Promise<BackupJobResult> => {
   const { instanceId, platform, execution } = event;
   const settings = event.backup;
@@ -43,19 +49,38 @@ export const handler = async (event: StartBackupJobEvent): Promise<BackupJobResu
     },
   };
 
-  let output;
-  try {
-    output = await backup.send(new StartBackupJobCommand(input));
-  } catch (err) {
-    rethrowClassified(err, `StartBackupJob ${input.ResourceArn}`);
+  const { jobId: backupJobId, how } = await startOnce({
+    doc: waitClients().doc,
+    target: { tableName: waitTableName(), executionId: execution.id, instanceId },
+    action: 'backup',
+    now: new Date(),
+    find: (createdAfter) => findBackupJob(backup, {
+      resourceArn: input.ResourceArn!, vaultName: settings.vaultName, roleArn: settings.roleArn, createdAfter,
+    }),
+    start: async () => {
+      let output;
+      try {
+        output = await backup.send(new StartBackupJobCommand(input));
+      } catch (err) {
+        rethrowClassified(err, `StartBackupJob ${input.ResourceArn}`);
+      }
+      if (!output.BackupJobId) {
+        throw new Error(`StartBackupJob ${input.ResourceArn} answered no BackupJobId`);
+      }
+      log.info('backup job started', { instanceId, backupJobId: output.BackupJobId, vault: settings.vaultName });
+      return output.BackupJobId;
+    },
+    log,
+  });
+  if (how !== 'started') {
+    log.info('backup job of this run found: looking only', { instanceId, backupJobId, how });
   }
-  const backupJobId = output.BackupJobId ?? '';
-  log.info('backup job started', { instanceId, backupJobId, vault: settings.vaultName });
   const started: BackupJobResult = {
     backupJobId,
     state: 'CREATED',
     statusMessage: '',
-    recoveryPointArn: output.RecoveryPointArn ?? '',
+    // StartBackupJob answers RecoveryPointArn only for EFS and advanced DynamoDB: for EC2 the job's look gives it.
+    recoveryPointArn: '',
     percentDone: '0',
     done: false,
     poll: nextPoll(null, backupPolicy(settings)),

@@ -4,8 +4,10 @@ import { checkCopyJob } from '../../runtime/backup-job';
 import type { CopyJobResult, StartCopyJobEvent } from '../../runtime/contracts';
 import { rethrowClassified } from '../../runtime/errors';
 import { awaitCompletion, waitClients } from '../../runtime/event-wait';
+import { findCopyJob, startOnce } from '../../runtime/job-start';
 import { createLogger } from '../../runtime/log';
 import { backupPolicy, nextPoll } from '../../runtime/poll';
+import { waitTableName } from '../../runtime/wait-registry';
 
 const backup = new BackupClient({});
 const log = createLogger('start-copy-job');
@@ -15,25 +17,50 @@ export function copyIdempotencyToken(executionId: string, instanceId: string): s
   return createHash('sha256').update(`copy\n${executionId}\n${instanceId}`).digest('hex').slice(0, 64);
 }
 
-/** Copies the instance's new recovery point into the configured copy vault (another Region or account). */
+/**
+ * Copies the instance's new recovery point into the configured copy vault (another Region or account), once per
+ * execution and instance (src/runtime/job-start.ts): a later invocation finds the copy job id in the instance journal,
+ * or recovers it from ListCopyJobs, and only looks at the job.
+ */
 export const handler = async (event: StartCopyJobEvent): Promise<CopyJobResult> => {
   const { instanceId, recoveryPointArn, execution } = event;
   const settings = event.backup;
-  let output;
-  try {
-    output = await backup.send(new StartCopyJobCommand({
-      RecoveryPointArn: recoveryPointArn,
-      SourceBackupVaultName: settings.vaultName,
-      DestinationBackupVaultArn: settings.copyVaultArn,
-      IamRoleArn: settings.roleArn,
-      IdempotencyToken: copyIdempotencyToken(execution.id, instanceId),
-      ...(settings.copyDeleteAfterDays > 0 ? { Lifecycle: { DeleteAfterDays: settings.copyDeleteAfterDays } } : {}),
-    }));
-  } catch (err) {
-    rethrowClassified(err, `StartCopyJob ${recoveryPointArn} to ${settings.copyVaultArn}`);
+  const { jobId: copyJobId, how } = await startOnce({
+    doc: waitClients().doc,
+    target: { tableName: waitTableName(), executionId: execution.id, instanceId },
+    action: 'copy',
+    now: new Date(),
+    find: (createdAfter) => findCopyJob(backup, {
+      resourceArn: `${settings.instanceArnPrefix}${instanceId}`,
+      sourceRecoveryPointArn: recoveryPointArn,
+      destinationVaultArn: settings.copyVaultArn,
+      createdAfter,
+    }),
+    start: async () => {
+      let output;
+      try {
+        output = await backup.send(new StartCopyJobCommand({
+          RecoveryPointArn: recoveryPointArn,
+          SourceBackupVaultName: settings.vaultName,
+          DestinationBackupVaultArn: settings.copyVaultArn,
+          IamRoleArn: settings.roleArn,
+          IdempotencyToken: copyIdempotencyToken(execution.id, instanceId),
+          ...(settings.copyDeleteAfterDays > 0 ? { Lifecycle: { DeleteAfterDays: settings.copyDeleteAfterDays } } : {}),
+        }));
+      } catch (err) {
+        rethrowClassified(err, `StartCopyJob ${recoveryPointArn} to ${settings.copyVaultArn}`);
+      }
+      if (!output.CopyJobId) {
+        throw new Error(`StartCopyJob ${recoveryPointArn} answered no CopyJobId`);
+      }
+      log.info('copy job started', { instanceId, copyJobId: output.CopyJobId, destination: settings.copyVaultArn });
+      return output.CopyJobId;
+    },
+    log,
+  });
+  if (how !== 'started') {
+    log.info('copy job of this run found: looking only', { instanceId, copyJobId, how });
   }
-  const copyJobId = output.CopyJobId ?? '';
-  log.info('copy job started', { instanceId, copyJobId, destination: settings.copyVaultArn });
   const started: CopyJobResult = {
     copyJobId,
     state: 'CREATED',

@@ -1,9 +1,10 @@
 /**
  * AWS Backup over REST-JSON: `PUT /backup-jobs` (StartBackupJob), `GET /backup-jobs/{id}` (DescribeBackupJob),
- * `PUT /copy-jobs` (StartCopyJob), `GET /copy-jobs/{id}` (DescribeCopyJob).
+ * `GET /backup-jobs/` (ListBackupJobs), `PUT /copy-jobs` (StartCopyJob), `GET /copy-jobs/{id}` (DescribeCopyJob),
+ * `GET /copy-jobs/` (ListCopyJobs). What each does and the AWS text it follows: docs/fidelity/backup.md.
  */
 import { FakeHandler, FakeRequest, FakeResponse } from './http';
-import { ACCOUNT_ID, BackupJob, CopyJob, FakeApiError, REGION, World } from '../world';
+import { ACCOUNT_ID, BackupJob, CopyJob, FakeApiError, JobListFilter, REGION, World } from '../world';
 
 function json(body: unknown): FakeResponse {
   return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
@@ -68,11 +69,58 @@ function describeCopy(job: CopyJob): Record<string, unknown> {
     SourceBackupVaultArn: `arn:aws:backup:${REGION}:${ACCOUNT_ID}:backup-vault:${job.params.SourceBackupVaultName}`,
     DestinationBackupVaultArn: job.params.DestinationBackupVaultArn,
     ...(job.state === 'COMPLETED' ? { DestinationRecoveryPointArn: job.destinationRecoveryPointArn } : {}),
+    ResourceArn: job.resourceArn,
     ResourceType: 'EC2',
+    CreationDate: epoch(job.creationDate),
     State: job.state,
     ...(final && job.state !== 'COMPLETED' ? { StatusMessage: 'The destination vault refused the copy (simulated).' } : {}),
     IamRoleArn: job.params.IamRoleArn,
   };
+}
+
+/** A query timestamp: the SDK sends ISO-8601 (REST-JSON's default for query strings); epoch seconds are accepted too. */
+function queryDate(req: FakeRequest, name: string): Date | undefined {
+  const raw = req.query.get(name);
+  if (raw === null) return undefined;
+  const d = /^\d+(\.\d+)?$/.test(raw) ? new Date(Number(raw) * 1000) : new Date(raw);
+  if (Number.isNaN(d.getTime())) {
+    throw new FakeApiError({ code: 'InvalidParameterValueException', message: `${name} is not a timestamp: ${raw}` });
+  }
+  return d;
+}
+
+/** The list filters of a ListBackupJobs / ListCopyJobs request. */
+function listFilter(req: FakeRequest): JobListFilter {
+  const q = (name: string) => req.query.get(name) ?? undefined;
+  return {
+    resourceArn: q('resourceArn'),
+    state: q('state'),
+    backupVaultName: q('backupVaultName'),
+    destinationVaultArn: q('destinationVaultArn'),
+    sourceRecoveryPointArn: q('sourceRecoveryPointArn'),
+    createdAfter: queryDate(req, 'createdAfter'),
+    createdBefore: queryDate(req, 'createdBefore'),
+  };
+}
+
+/**
+ * One page of a list: MaxResults 1..1000 (the API's range), at most `pageSize` items whatever MaxResults asks (AWS may
+ * answer fewer), NextToken an opaque offset.
+ */
+function page<T>(req: FakeRequest, items: T[], pageSize: number): { items: T[]; nextToken?: string } {
+  const maxRaw = req.query.get('maxResults');
+  const max = maxRaw === null ? 1000 : Number(maxRaw);
+  if (!Number.isInteger(max) || max < 1 || max > 1000) {
+    throw new FakeApiError({ code: 'InvalidParameterValueException', message: `MaxResults must be 1 to 1000, got ${maxRaw}` });
+  }
+  const token = req.query.get('nextToken');
+  const start = token === null ? 0 : Number(Buffer.from(token, 'base64').toString('utf8').replace(/^offset:/, ''));
+  if (!Number.isInteger(start) || start < 0) {
+    throw new FakeApiError({ code: 'InvalidParameterValueException', message: `Invalid NextToken ${token}` });
+  }
+  const size = Math.min(max, pageSize);
+  const end = start + size;
+  return { items: items.slice(start, end), ...(end < items.length ? { nextToken: Buffer.from(`offset:${end}`).toString('base64') } : {}) };
 }
 
 export function backupHandler(world: World): FakeHandler {
@@ -105,6 +153,16 @@ export function backupHandler(world: World): FakeHandler {
       params = { CopyJobId: copy[1] };
       const job = world.copyJobs.get(copy[1]);
       instanceIds = job?.instanceId ? [job.instanceId] : [];
+    } else if (req.method === 'GET' && /^\/backup-jobs\/?$/.test(req.path)) {
+      action = 'ListBackupJobs';
+      params = Object.fromEntries(req.query.entries());
+      const id = instanceIdOf(req.query.get('resourceArn'));
+      instanceIds = id ? [id] : [];
+    } else if (req.method === 'GET' && /^\/copy-jobs\/?$/.test(req.path)) {
+      action = 'ListCopyJobs';
+      params = Object.fromEntries(req.query.entries());
+      const id = instanceIdOf(req.query.get('resourceArn'));
+      instanceIds = id ? [id] : [];
     } else if (req.method === 'GET' && m) {
       action = 'DescribeBackupJob';
       params = { BackupJobId: m[1] };
@@ -121,9 +179,12 @@ export function backupHandler(world: World): FakeHandler {
           throw new FakeApiError({ code: 'InvalidParameterValueException', message: `Invalid ARN ${params.ResourceArn}: only EC2 instances are supported by the fake` });
         }
         const job = world.startBackupJob(params, instanceIds[0]);
+        if (world.loseAnswer('StartBackupJob', instanceIds[0])) {
+          throw new FakeApiError({ code: 'ServiceUnavailableException', message: 'The answer was lost (simulated): the job was started', httpStatus: 500 });
+        }
+        // RecoveryPointArn is answered only for EFS and advanced DynamoDB resources: never for EC2.
         return json({
           BackupJobId: job.backupJobId,
-          RecoveryPointArn: job.recoveryPointArn,
           CreationDate: epoch(job.creationDate),
           IsParent: false,
         });
@@ -138,7 +199,18 @@ export function backupHandler(world: World): FakeHandler {
           if (!params[k]) throw new FakeApiError({ code: 'MissingParameterValueException', message: `${k} is required` });
         }
         const job = world.startCopyJob(params);
-        return json({ CopyJobId: job.copyJobId, CreationDate: epoch(new Date()), IsParent: false });
+        if (world.loseAnswer('StartCopyJob', job.instanceId)) {
+          throw new FakeApiError({ code: 'ServiceUnavailableException', message: 'The answer was lost (simulated): the copy job was started', httpStatus: 500 });
+        }
+        return json({ CopyJobId: job.copyJobId, CreationDate: epoch(job.creationDate), IsParent: false });
+      }
+      if (action === 'ListBackupJobs') {
+        const { items, nextToken } = page(req, world.listBackupJobs(listFilter(req)), world.options.listPageSize);
+        return json({ BackupJobs: items.map(describe), ...(nextToken ? { NextToken: nextToken } : {}) });
+      }
+      if (action === 'ListCopyJobs') {
+        const { items, nextToken } = page(req, world.listCopyJobs(listFilter(req)), world.options.listPageSize);
+        return json({ CopyJobs: items.map(describeCopy), ...(nextToken ? { NextToken: nextToken } : {}) });
       }
       if (action === 'DescribeCopyJob') {
         const job = world.copyJobs.get(params.CopyJobId);
