@@ -931,7 +931,7 @@ export class World {
   }
 
   /** Whether this answer of StartBackupJob / StartCopyJob about the instance is lost (`startBackupAnswerLost`...). */
-  public loseAnswer(action: 'StartBackupJob' | 'StartCopyJob', instanceId: string): boolean {
+  public loseJobAnswer(action: 'StartBackupJob' | 'StartCopyJob', instanceId: string): boolean {
     const faults = this.instances.get(instanceId)?.faults;
     const budget = (action === 'StartBackupJob' ? faults?.startBackupAnswerLost : faults?.startCopyAnswerLost) ?? 0;
     const key = `${action}:${instanceId}`;

@@ -179,7 +179,7 @@ export function backupHandler(world: World): FakeHandler {
           throw new FakeApiError({ code: 'InvalidParameterValueException', message: `Invalid ARN ${params.ResourceArn}: only EC2 instances are supported by the fake` });
         }
         const job = world.startBackupJob(params, instanceIds[0]);
-        if (world.loseAnswer('StartBackupJob', instanceIds[0])) {
+        if (world.loseJobAnswer('StartBackupJob', instanceIds[0])) {
           throw new FakeApiError({ code: 'ServiceUnavailableException', message: 'The answer was lost (simulated): the job was started', httpStatus: 500 });
         }
         // RecoveryPointArn is answered only for EFS and advanced DynamoDB resources: never for EC2.
@@ -199,7 +199,7 @@ export function backupHandler(world: World): FakeHandler {
           if (!params[k]) throw new FakeApiError({ code: 'MissingParameterValueException', message: `${k} is required` });
         }
         const job = world.startCopyJob(params);
-        if (world.loseAnswer('StartCopyJob', job.instanceId)) {
+        if (world.loseJobAnswer('StartCopyJob', job.instanceId)) {
           throw new FakeApiError({ code: 'ServiceUnavailableException', message: 'The answer was lost (simulated): the copy job was started', httpStatus: 500 });
         }
         return json({ CopyJobId: job.copyJobId, CreationDate: epoch(job.creationDate), IsParent: false });
