@@ -11,6 +11,7 @@
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { AslDefinition, CfnTemplate, lambdaArn, resolveStateMachine, ResolvedStateMachine, resourcesOfType, tableName, TokenOverrides, walkStates } from './asl';
+import type { EmittedEvent } from './events/envelope';
 import { EventRouter } from './events/router';
 import { backupHandler } from './fakes/backup';
 import { createTables, Dynalite, dynamodbHandler } from './fakes/dynamodb';
@@ -120,9 +121,11 @@ export interface RunStats {
   eventsDelivered: number;
   /** Delivered events that matched no rule. */
   eventsUnmatched: number;
-  /** Events dropped by a `lostEvents` fault. */
+  /** Events dropped: by a `lostEvents` fault, or lost by best-effort delivery (events/delivery.ts). */
   eventsLost: number;
-  /** Events still undelivered when the run ended (emitted after the last token wait). */
+  /** Second copies of events delivered (at-least-once delivery), matched by a rule. */
+  eventsDuplicated: number;
+  /** Events (and copies) still undelivered when the run ended: not yet due, or emitted after the last token wait. */
   eventsPending: number;
   /** Rule target invocations that threw (each attempt; EventBridge's async Lambda invoke tries 3 times). */
   eventTargetErrors: string[];
@@ -362,24 +365,40 @@ export class Simulator {
     }
   }
 
-  /** Deliver the world's pending events through the default bus rules, until none is left. */
+  /**
+   * Deliver the world's events that are due (events/delivery.ts) through the default bus rules, until none is left;
+   * a duplicate due with its original is delivered at the same moment (two concurrent invocations).
+   */
   private async deliverEvents(stats: RunStats, executionName: string): Promise<void> {
-    for (let round = 0; round < 100 && this.world.outbox.length > 0; round++) {
-      for (const ev of this.world.takeEvents()) {
-        const deliveries = this.router.route(ev.envelope);
-        if (deliveries.length === 0) stats.eventsUnmatched++;
-        else stats.eventsDelivered++;
-        for (const d of deliveries) {
-          const target = this.lambdaByNameOrArn(d.functionName)!;
-          // EventBridge invokes Lambda asynchronously: an error is retried twice, then the event is dropped.
-          for (let attempt = 1; attempt <= 3; attempt++) {
-            try {
-              await this.invokeLambda(target, d.event, stats, executionName);
-              break;
-            } catch (e) {
-              stats.eventTargetErrors.push(`${d.rule} -> ${d.functionName} (attempt ${attempt}): ${(e as Error).name}: ${(e as Error).message}`);
-            }
-          }
+    for (let round = 0; round < 100; round++) {
+      const due = this.world.takeDueEvents();
+      if (due.length === 0) break;
+      for (let i = 0; i < due.length; i++) {
+        const ev = due[i];
+        const twin = due[i + 1]?.duplicate && due[i + 1].seq === ev.seq && due[i + 1].deliverAt === ev.deliverAt ? due[++i] : undefined;
+        await Promise.all([ev, ...twin ? [twin] : []].map((e) => this.deliverEvent(e, stats, executionName)));
+      }
+    }
+  }
+
+  private async deliverEvent(ev: EmittedEvent, stats: RunStats, executionName: string): Promise<void> {
+    const deliveries = this.router.route(ev.envelope);
+    if (ev.duplicate) {
+      if (deliveries.length > 0) stats.eventsDuplicated++;
+    } else if (deliveries.length === 0) {
+      stats.eventsUnmatched++;
+    } else {
+      stats.eventsDelivered++;
+    }
+    for (const d of deliveries) {
+      const target = this.lambdaByNameOrArn(d.functionName)!;
+      // EventBridge invokes Lambda asynchronously: an error is retried twice, then the event is dropped.
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        try {
+          await this.invokeLambda(target, d.event, stats, executionName);
+          break;
+        } catch (e) {
+          stats.eventTargetErrors.push(`${d.rule} -> ${d.functionName} (attempt ${attempt}): ${(e as Error).name}: ${(e as Error).message}`);
         }
       }
     }
@@ -502,6 +521,7 @@ export class Simulator {
       eventsDelivered: 0,
       eventsUnmatched: 0,
       eventsLost: 0,
+      eventsDuplicated: 0,
       eventsPending: 0,
       eventTargetErrors: [],
       tokens: { issued: 0, succeeded: 0, failed: 0, timedOut: 0, invokeFailed: 0, waiting: 0 },

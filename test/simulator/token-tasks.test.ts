@@ -125,8 +125,14 @@ beforeAll(() => {
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
+/**
+ * These tests are about routing and the clocks themselves: every event is delivered at once, exactly once (the
+ * `lostEvents` fault still drops events). event-delivery.test.ts covers the default, realistic delivery.
+ */
+const IDEAL = { events: { mode: 'ideal' } } as const;
+
 async function withSim<T>(world: WorldOptions, body: (sim: Simulator) => Promise<T>): Promise<T> {
-  const sim = await Simulator.start({ template, assetDir: outdir, world });
+  const sim = await Simulator.start({ template, assetDir: outdir, world: { ...IDEAL, ...world } });
   try {
     return await body(sim);
   } finally {
@@ -264,6 +270,7 @@ test('taskHandlers stand in for a token state\'s Lambda; a token answered before
   const sim = await Simulator.start({
     template,
     assetDir: outdir,
+    world: IDEAL,
     taskHandlers: {
       Stop: (payload: any) => {
         seen.push(payload);

@@ -7,6 +7,7 @@
  * deterministic, never the wall clock. State changes emit EventBridge events into `outbox` (see events/).
  */
 import { Clocks } from './clock';
+import { EventDelivery, EventDeliveryOptions } from './events/delivery';
 import {
   backupJobChange, copyJobChange, ec2StateChange, EmittedEvent, EventEnvelope, EventKind, ssmInvocationChange,
 } from './events/envelope';
@@ -264,6 +265,12 @@ export interface WorldOptions {
    * progress; a token wait jumps the clock to the completion). Without it, they complete by counted observations.
    */
   readonly durations?: Durations;
+  /**
+   * How state-change events are delivered (events/delivery.ts). Default: as AWS documents them (AWS Backup's in
+   * 5-minute batches, EC2's and SSM's within a minute, a seeded share lost or delivered twice); `{ mode: 'ideal' }`
+   * delivers every event at once, exactly once.
+   */
+  readonly events?: EventDeliveryOptions;
 }
 
 const THROTTLE: Record<ServiceName, ApiError> = {
@@ -296,14 +303,19 @@ function normalizeBackup(outcome: BackupOutcome | undefined): BackupBehaviour {
 }
 
 export class World {
-  public readonly options: Required<Omit<WorldOptions, 'requireTagForMutation' | 'allowedBackupVaults' | 'backupPolls' | 'durations'>> &
+  public readonly options: Required<Omit<WorldOptions, 'requireTagForMutation' | 'allowedBackupVaults' | 'backupPolls' | 'durations' | 'events'>> &
   Pick<WorldOptions, 'requireTagForMutation' | 'allowedBackupVaults' | 'durations'> & { backupPolls: { created: number; pending: number; running: number } };
   /** Virtual time: the run's and each instance's clock. */
   public readonly clock = new Clocks();
-  /** Events emitted and not yet delivered (the simulator routes them). */
+  /** Events emitted and not yet delivered (the simulator routes them once due), duplicates included. */
   public readonly outbox: EmittedEvent[] = [];
-  /** Events dropped by a `lostEvents` fault. */
+  /** Events dropped: by a `lostEvents` fault, or lost by best-effort delivery. */
   public readonly lostEvents: EmittedEvent[] = [];
+  /** How events are delivered: delays, losses, duplicates (events/delivery.ts). */
+  public readonly delivery: EventDelivery;
+  /** Events emitted per instance and kind so far: an event's ordinal, which the delivery decisions hash. */
+  private readonly eventOrdinals = new Map<string, number>();
+  private eventSeq = 0;
   /** Events emitted (delivered, pending or lost). */
   public eventsEmitted = 0;
   /** Instances by id. */
@@ -328,6 +340,7 @@ export class World {
   private idCounter = 0;
 
   constructor(options: WorldOptions = {}) {
+    this.delivery = new EventDelivery(options.events);
     this.options = {
       stopPolls: options.stopPolls ?? 2,
       startPolls: options.startPolls ?? 2,
@@ -367,16 +380,54 @@ export class World {
 
   private emit(kind: EventKind, instanceId: string, make: (time: Date) => EventEnvelope): void {
     const at = this.now(instanceId);
-    const event: EmittedEvent = { kind, instanceId, at, envelope: make(this.clock.dateAt(at)) };
+    const envelope = make(this.clock.dateAt(at));
     this.eventsEmitted++;
-    const lost = this.instances.get(instanceId)?.faults.lostEvents;
-    if (lost === true || (Array.isArray(lost) && lost.includes(kind))) this.lostEvents.push(event);
-    else this.outbox.push(event);
+    const seq = ++this.eventSeq;
+    const key = `${instanceId}|${kind}`;
+    const ordinal = (this.eventOrdinals.get(key) ?? 0) + 1;
+    this.eventOrdinals.set(key, ordinal);
+    const inst = this.instances.get(instanceId);
+    const plan = this.delivery.plan(kind, inst?.index ?? -1, ordinal, at);
+    const event: EmittedEvent = { kind, instanceId, at, envelope, seq, deliverAt: plan.deliverAt };
+    const lost = inst?.faults.lostEvents;
+    if (plan.lost || lost === true || (Array.isArray(lost) && lost.includes(kind))) {
+      this.lostEvents.push(event);
+      return;
+    }
+    this.outbox.push(event);
+    if (plan.duplicateAt !== undefined) this.outbox.push({ ...event, deliverAt: plan.duplicateAt, duplicate: true });
   }
 
-  /** Take the events emitted so far (in order) for delivery. */
+  /** Take every event emitted and not delivered yet (in order), whether due or not. */
   public takeEvents(): EmittedEvent[] {
     return this.outbox.splice(0, this.outbox.length);
+  }
+
+  /**
+   * Take the events due now (their delivery time reached on their instance's clock), soonest first; a duplicate due
+   * at the same moment as its original comes right after it.
+   */
+  public takeDueEvents(): EmittedEvent[] {
+    const due: EmittedEvent[] = [];
+    for (let i = 0; i < this.outbox.length;) {
+      const ev = this.outbox[i];
+      if (ev.deliverAt <= this.now(ev.instanceId)) {
+        due.push(ev);
+        this.outbox.splice(i, 1);
+      } else {
+        i++;
+      }
+    }
+    return due.sort((a, b) => a.deliverAt - b.deliverAt || a.seq - b.seq || Number(!!a.duplicate) - Number(!!b.duplicate));
+  }
+
+  /** When the next undelivered event about an instance is due (virtual seconds on its clock), if any. */
+  public nextDeliveryAt(instanceId: string): number | undefined {
+    let next: number | undefined;
+    for (const ev of this.outbox) {
+      if (ev.instanceId === instanceId && (next === undefined || ev.deliverAt < next)) next = ev.deliverAt;
+    }
+    return next;
   }
 
   // ------------------------------------------------------------------------------------------------ setup
@@ -805,6 +856,8 @@ export class World {
     this.outbox.length = 0;
     this.lostEvents.length = 0;
     this.eventsEmitted = 0;
+    this.eventOrdinals.clear();
+    this.eventSeq = 0;
     this.clock.reset();
   }
 

@@ -26,6 +26,12 @@ export interface EmittedEvent {
   /** Virtual seconds on the instance's clock when the change happened. */
   readonly at: number;
   readonly envelope: EventEnvelope;
+  /** When the rule's target receives it (virtual seconds on the instance's clock; see delivery.ts). */
+  readonly deliverAt: number;
+  /** Emission order (a duplicate has its original's). */
+  readonly seq: number;
+  /** A second copy of an event already delivered or due (at-least-once delivery). */
+  readonly duplicate?: boolean;
 }
 
 let counter = 0;
