@@ -18,6 +18,7 @@
  * concurrent chains' calls reach the fakes. `mode: 'ideal'` delivers every event at once, exactly once (for the few
  * tests about routing itself); the per-instance `lostEvents` fault still drops events in both modes.
  */
+import { createHash } from 'crypto';
 import type { EventKind } from './envelope';
 
 export interface EventDeliveryOptions {
@@ -56,19 +57,9 @@ export interface DeliveryPlan {
   readonly duplicateAt?: number;
 }
 
-/** A number in [0, 1) from the parts (FNV-1a, then a murmur3 finalizer): deterministic and well spread. */
+/** A number in [0, 1) from the parts (the first 52 bits of their SHA-256): deterministic and well spread. */
 export function unitHash(...parts: Array<string | number>): number {
-  let h = 0x811c9dc5;
-  for (const ch of parts.join('|')) {
-    h ^= ch.charCodeAt(0);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h >>> 0) / 0x100000000;
+  return parseInt(createHash('sha256').update(parts.join('|')).digest('hex').slice(0, 13), 16) / 2 ** 52;
 }
 
 export class EventDelivery {
