@@ -366,12 +366,13 @@ export class Simulator {
   }
 
   /**
-   * Deliver the world's events that are due (events/delivery.ts) through the default bus rules, until none is left;
-   * a duplicate due with its original is delivered at the same moment (two concurrent invocations).
+   * Deliver the events that are due (events/delivery.ts) through the default bus rules, until none is left: those of
+   * the instance a token wait is about (its clock is the one that moved), or of every instance; a duplicate due with
+   * its original is delivered at the same moment (two concurrent invocations).
    */
-  private async deliverEvents(stats: RunStats, executionName: string): Promise<void> {
+  private async deliverEvents(stats: RunStats, executionName: string, instanceId?: string): Promise<void> {
     for (let round = 0; round < 100; round++) {
-      const due = this.world.takeDueEvents();
+      const due = this.world.takeDueEvents(instanceId);
       if (due.length === 0) break;
       for (let i = 0; i < due.length; i++) {
         const ev = due[i];
@@ -465,7 +466,7 @@ export class Simulator {
             if (!target) throw new TaskFailure('Lambda.ResourceNotFoundException', `Function not found: ${fn}`);
             return this.invokeLambda(target, payload, stats!, executionName);
           },
-          deliver: () => this.deliverEvents(stats!, executionName),
+          deliver: (instanceId?: string) => this.deliverEvents(stats!, executionName, instanceId),
           waited: (instanceId: string | undefined, seconds: number) => timeline!.taskWaited(instanceId, seconds),
           timeoutError: () => new (statesTimeoutErrorClass!)(),
         };

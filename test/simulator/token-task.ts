@@ -31,8 +31,8 @@ export interface TokenTaskDeps {
   readonly tokens: TokenRegistry;
   /** Invoke a loaded function in-process (counted); throws the task error when it fails. */
   invoke(functionNameOrArn: string, payload: unknown): Promise<unknown>;
-  /** Deliver the world's events that are due through the default bus rules. */
-  deliver(): Promise<void>;
+  /** Deliver the events that are due (of this instance, or of every instance) through the default bus rules. */
+  deliver(instanceId?: string): Promise<void>;
   /** The wait took virtual seconds (moves the instance's iteration clock, or the run clock). */
   waited(instanceId: string | undefined, seconds: number): void;
   /** A `States.Timeout` error the interpreter treats as its own (not matched by `States.TaskFailed`). */
@@ -80,7 +80,7 @@ export async function runTokenTask(deps: TokenTaskDeps, state: TokenTaskState, i
       throw e;
     }
   }
-  await deps.deliver();
+  await deps.deliver(instanceId);
   let clock = start;
   for (let steps = 0; t.status === 'waiting'; steps++) {
     if (steps > 10_000) throw new Error(`${state.stateName}: more than 10000 world steps in one token wait`);
@@ -103,7 +103,7 @@ export async function runTokenTask(deps: TokenTaskDeps, state: TokenTaskState, i
     }
     // A completion due no later than the next event first (its own events are then due at the earliest with it).
     if (next && next.at <= (eventAt ?? Infinity)) next.apply();
-    await deps.deliver();
+    await deps.deliver(instanceId);
   }
   if (t.status === 'succeeded') return t.output;
   throw new TokenTaskFailure(t.error ?? '', t.cause ?? '');

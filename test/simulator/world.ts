@@ -4,7 +4,7 @@
  *
  * Everything progresses by calls (polls), never by wall-clock time, so a run is deterministic. With
  * `durations`, operations complete by VIRTUAL time instead (each instance's clock, see clock.ts): still
- * deterministic, never the wall clock. State changes emit EventBridge events into `outbox` (see events/).
+ * deterministic, never the wall clock. State changes emit EventBridge events, delivered once due (see events/).
  */
 import { Clocks } from './clock';
 import { EventDelivery, EventDeliveryOptions } from './events/delivery';
@@ -307,8 +307,8 @@ export class World {
   Pick<WorldOptions, 'requireTagForMutation' | 'allowedBackupVaults' | 'durations'> & { backupPolls: { created: number; pending: number; running: number } };
   /** Virtual time: the run's and each instance's clock. */
   public readonly clock = new Clocks();
-  /** Events emitted and not yet delivered (the simulator routes them once due), duplicates included. */
-  public readonly outbox: EmittedEvent[] = [];
+  /** Events emitted and not yet delivered, by instance id (the simulator routes them once due), duplicates included. */
+  private readonly pendingEvents = new Map<string, EmittedEvent[]>();
   /** Events dropped: by a `lostEvents` fault, or lost by best-effort delivery. */
   public readonly lostEvents: EmittedEvent[] = [];
   /** How events are delivered: delays, losses, duplicates (events/delivery.ts). */
@@ -394,40 +394,52 @@ export class World {
       this.lostEvents.push(event);
       return;
     }
-    this.outbox.push(event);
-    if (plan.duplicateAt !== undefined) this.outbox.push({ ...event, deliverAt: plan.duplicateAt, duplicate: true });
+    this.queue(event);
+    if (plan.duplicateAt !== undefined) this.queue({ ...event, deliverAt: plan.duplicateAt, duplicate: true });
   }
 
-  /** Take every event emitted and not delivered yet (in order), whether due or not. */
+  private queue(event: EmittedEvent): void {
+    let list = this.pendingEvents.get(event.instanceId);
+    if (!list) this.pendingEvents.set(event.instanceId, list = []);
+    list.push(event);
+  }
+
+  /** Events emitted and not delivered yet (duplicates included), in emission order. */
+  public get outbox(): EmittedEvent[] {
+    return [...this.pendingEvents.values()].flat().sort((a, b) => a.seq - b.seq || Number(!!a.duplicate) - Number(!!b.duplicate));
+  }
+
+  /** Take every event emitted and not delivered yet (in emission order), whether due or not. */
   public takeEvents(): EmittedEvent[] {
-    return this.outbox.splice(0, this.outbox.length);
+    const all = this.outbox;
+    this.pendingEvents.clear();
+    return all;
   }
 
   /**
-   * Take the events due now (their delivery time reached on their instance's clock), soonest first; a duplicate due
-   * at the same moment as its original comes right after it.
+   * Take the events due now (their delivery time reached on their instance's clock), of one instance or of all,
+   * soonest first; a duplicate due at the same moment as its original comes right after it.
    */
-  public takeDueEvents(): EmittedEvent[] {
+  public takeDueEvents(instanceId?: string): EmittedEvent[] {
     const due: EmittedEvent[] = [];
-    for (let i = 0; i < this.outbox.length;) {
-      const ev = this.outbox[i];
-      if (ev.deliverAt <= this.now(ev.instanceId)) {
-        due.push(ev);
-        this.outbox.splice(i, 1);
-      } else {
-        i++;
-      }
+    const ids = instanceId !== undefined ? [instanceId] : [...this.pendingEvents.keys()];
+    for (const id of ids) {
+      const list = this.pendingEvents.get(id);
+      if (!list) continue;
+      const now = this.now(id);
+      const keep = list.filter((ev) => ev.deliverAt > now);
+      if (keep.length === list.length) continue;
+      due.push(...list.filter((ev) => ev.deliverAt <= now));
+      if (keep.length > 0) this.pendingEvents.set(id, keep);
+      else this.pendingEvents.delete(id);
     }
     return due.sort((a, b) => a.deliverAt - b.deliverAt || a.seq - b.seq || Number(!!a.duplicate) - Number(!!b.duplicate));
   }
 
   /** When the next undelivered event about an instance is due (virtual seconds on its clock), if any. */
   public nextDeliveryAt(instanceId: string): number | undefined {
-    let next: number | undefined;
-    for (const ev of this.outbox) {
-      if (ev.instanceId === instanceId && (next === undefined || ev.deliverAt < next)) next = ev.deliverAt;
-    }
-    return next;
+    const list = this.pendingEvents.get(instanceId);
+    return list && list.length > 0 ? Math.min(...list.map((ev) => ev.deliverAt)) : undefined;
   }
 
   // ------------------------------------------------------------------------------------------------ setup
@@ -853,7 +865,7 @@ export class World {
     this.copyJobsByToken.clear();
     this.calls.length = 0;
     this.faults.length = 0;
-    this.outbox.length = 0;
+    this.pendingEvents.clear();
     this.lostEvents.length = 0;
     this.eventsEmitted = 0;
     this.eventOrdinals.clear();
