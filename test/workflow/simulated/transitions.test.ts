@@ -6,15 +6,16 @@ import { Durations } from '../../simulator/world';
 /**
  * What a run costs in state transitions (what Step Functions Standard bills: states entered plus retries), all
  * toggles on, waits resumed by events: at most 40 per instance with 5-minute scripts and a 60-minute backup job,
- * for one instance as for a fleet, and growing with a step's duration only by one fallback look per fallback
- * interval (a polled wait would grow by about 3 transitions per poll).
+ * for one instance as for a fleet, plus one per lost event that would have ended a wait (its Task times out and the
+ * Retry looks: one more transition; events are delivered as AWS documents, some lost), and growing with a step's
+ * duration only by one fallback look per fallback interval (a polled wait would grow by about 3 transitions per poll).
  */
 const TARGET = 40;
 const TYPICAL: Durations = {
   scriptSeconds: 300, backupSeconds: 3600, copySeconds: 600, stopSeconds: 60, startSeconds: 60, agentReconnectSeconds: 30,
 };
 
-async function perInstance(durations: Durations, size: number): Promise<{ transitions: number; lambda: number; run: SimRun }> {
+async function perInstance(durations: Durations, size: number): Promise<{ transitions: number; lambda: number; lost: number; run: SimRun }> {
   const h = await Harness.start({ props: fullProps({ maxConcurrency: 10 }), world: { durations } });
   try {
     const run = await h.run({ instances: newInstanceIds(size).map((id) => ({ id })) });
@@ -22,7 +23,9 @@ async function perInstance(durations: Durations, size: number): Promise<{ transi
     expect(run.result.status).toBe('SUCCEEDED');
     const { billedTransitions, lambdaInvocations } = run.result.stats;
     const lambda = Object.values(lambdaInvocations).reduce((a, b) => a + b, 0);
-    return { transitions: billedTransitions / size, lambda: lambda / size, run };
+    // Lost events a rule would have sent to resume-wait: each may cost its wait one fallback look.
+    const lost = run.world.lostEvents.filter((e) => h.sim.router.route(e.envelope).length > 0).length;
+    return { transitions: billedTransitions / size, lambda: lambda / size, lost: lost / size, run };
   } finally {
     await h.stop();
   }
@@ -32,13 +35,13 @@ async function perInstance(durations: Durations, size: number): Promise<{ transi
 const eventsOnly = process.env.PPSB_SIM_WAITS === 'polling' ? describe.skip : describe;
 
 eventsOnly('state transitions per instance, all toggles on', () => {
-  test(`5-minute scripts, a 60-minute backup: at most ${TARGET} per instance, for 1 instance and for 10`, async () => {
+  test(`5-minute scripts, a 60-minute backup: at most ${TARGET} per instance (+ 1 per lost event), for 1 instance and for 10`, async () => {
     const one = await perInstance(TYPICAL, 1);
     const ten = await perInstance(TYPICAL, 10);
     process.stdout.write(`transitions per instance: 1 instance ${one.transitions}, 10 instances ${ten.transitions}; `
-      + `Lambda invocations per instance: ${one.lambda}, ${ten.lambda}\n`);
-    expect(one.transitions).toBeLessThanOrEqual(TARGET);
-    expect(ten.transitions).toBeLessThanOrEqual(TARGET);
+      + `Lambda invocations per instance: ${one.lambda}, ${ten.lambda}; lost events per instance ${one.lost}, ${ten.lost}\n`);
+    expect(one.transitions).toBeLessThanOrEqual(TARGET + one.lost);
+    expect(ten.transitions).toBeLessThanOrEqual(TARGET + ten.lost);
     // The fleet level (validation, discovery, the page's record, the run's record) is shared by the instances.
     expect(ten.transitions).toBeLessThan(one.transitions);
   }, 120_000);
