@@ -383,24 +383,27 @@ export class Simulator {
   }
 
   private async deliverEvent(ev: EmittedEvent, stats: RunStats, executionName: string): Promise<void> {
-    const deliveries = this.router.route(ev.envelope);
-    if (ev.duplicate) {
+    const retry = ev.retry;
+    const deliveries = this.router.route(ev.envelope).filter((d) => !retry || (d.rule === retry.rule && d.targetId === retry.targetId));
+    if (retry) {
+      // A retry of one target: counted when the event was first delivered.
+    } else if (ev.duplicate) {
       if (deliveries.length > 0) stats.eventsDuplicated++;
     } else if (deliveries.length === 0) {
       stats.eventsUnmatched++;
     } else {
       stats.eventsDelivered++;
     }
+    const attempt = retry?.attempt ?? 1;
     for (const d of deliveries) {
       const target = this.lambdaByNameOrArn(d.functionName)!;
-      // EventBridge invokes Lambda asynchronously: an error is retried twice, then the event is dropped.
-      for (let attempt = 1; attempt <= 3; attempt++) {
-        try {
-          await this.invokeLambda(target, d.event, stats, executionName);
-          break;
-        } catch (e) {
-          stats.eventTargetErrors.push(`${d.rule} -> ${d.functionName} (attempt ${attempt}): ${(e as Error).name}: ${(e as Error).message}`);
-        }
+      try {
+        await this.invokeLambda(target, d.event, stats, executionName);
+      } catch (e) {
+        stats.eventTargetErrors.push(`${d.rule} -> ${d.functionName} (attempt ${attempt}): ${(e as Error).name}: ${(e as Error).message}`);
+        // EventBridge invokes Lambda asynchronously: Lambda runs a failed event twice more, 1 then 2 minutes later.
+        const at = this.world.delivery.retryAt(Math.max(ev.deliverAt, this.world.now(ev.instanceId)), attempt);
+        if (at !== undefined) this.world.requeue({ ...ev, deliverAt: at, retry: { rule: d.rule, targetId: d.targetId, attempt: attempt + 1 } });
       }
     }
   }

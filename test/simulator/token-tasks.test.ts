@@ -302,6 +302,21 @@ describe('realistic delivery (the default): late, lost and duplicated events', (
     });
   });
 
+  test('a rule target that fails is run again by Lambda 1 minute later (asynchronous invocation), and the wait with it', async () => {
+    await withRealisticSim({ events: { lossRate: 0, duplicateRate: 0 } }, async (sim) => {
+      sim.world.addInstances([{ id: A }]);
+      // The resume Lambda's first GetItem is throttled: its first invocation fails.
+      sim.world.throttle('dynamodb', 'GetItem', 1);
+      const r = await sim.run({ instances: [A] });
+      expect(r.status).toBe('SUCCEEDED');
+      expect(r.output.results[0]).toMatchObject({ stop: { by: 'event' }, start: { by: 'event' } });
+      expect(r.stats.eventTargetErrors).toEqual([expect.stringMatching(/^PowerChanged.* \(attempt 1\): ThrottlingException/)]);
+      const delay = (ordinal: number) => sim.world.delivery.plan('ec2', 0, ordinal, 0).deliverAt;
+      expect(r.stats.iterations.PerInstance[0].taskSeconds).toBe(delay(2) + 60 + delay(4));
+      expect(short(r.stats.lambdaInvocations)).toEqual({ power: 2, resume: 3 });
+    });
+  });
+
   test('best effort: every event lost; each wait ends with its fallback look (the Task\'s timeout and Retry)', async () => {
     await withRealisticSim({ events: { lossRate: 1 } }, async (sim) => {
       sim.world.addInstances([{ id: A }]);

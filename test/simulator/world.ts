@@ -398,6 +398,11 @@ export class World {
     if (plan.duplicateAt !== undefined) this.queue({ ...event, deliverAt: plan.duplicateAt, duplicate: true });
   }
 
+  /** Deliver an event (again) later: a Lambda target's retry after a function error. */
+  public requeue(event: EmittedEvent): void {
+    this.queue(event);
+  }
+
   private queue(event: EmittedEvent): void {
     let list = this.pendingEvents.get(event.instanceId);
     if (!list) this.pendingEvents.set(event.instanceId, list = []);

@@ -12,6 +12,7 @@
  * - At least once: Lambda's asynchronous invocation (how EventBridge calls a Lambda target) may hand "the same event
  *   multiple times" to the function: a seeded share (`duplicateRate`) is delivered twice, the copy 0 to
  *   `maxDelaySeconds` - 1 seconds after the first (at the same moment: both invocations run concurrently).
+ * - A target (Lambda) that fails is run again by Lambda's asynchronous invocation 1 minute, then 2 minutes later.
  *
  * Every decision is a hash of the seed, the instance's position in the world, the event's kind and its ordinal among
  * that instance's events of that kind: the same seed and run give the same deliveries, whatever the order in which
@@ -98,6 +99,16 @@ export class EventDelivery {
     }
     const duplicateAt = u('duplicate') < o.duplicateRate ? deliverAt + Math.floor(u('again') * o.maxDelaySeconds) : undefined;
     return { lost: false, deliverAt, ...(duplicateAt !== undefined ? { duplicateAt } : {}) };
+  }
+
+  /**
+   * When Lambda runs a failed asynchronous invocation again: "by default Lambda attempts to run it two more times, with
+   * a one-minute wait between the first two attempts, and two minutes between the second and third attempts". Ideal
+   * mode retries at once. Undefined after the third attempt (the event is dropped).
+   */
+  public retryAt(failedAt: number, attempt: number): number | undefined {
+    if (attempt >= 3) return undefined;
+    return failedAt + (this.ideal ? 0 : attempt === 1 ? 60 : 120);
   }
 
   /** The longest a delivered event can take after its change, per kind (the documented bound the stand-in uses). */

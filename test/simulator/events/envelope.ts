@@ -32,6 +32,8 @@ export interface EmittedEvent {
   readonly seq: number;
   /** A second copy of an event already delivered or due (at-least-once delivery). */
   readonly duplicate?: boolean;
+  /** Lambda's retry of one target after a function error: the attempt (2 or 3) and the only rule target it goes to. */
+  readonly retry?: { readonly rule: string; readonly targetId: string; readonly attempt: number };
 }
 
 let counter = 0;
