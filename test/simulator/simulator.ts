@@ -11,6 +11,7 @@
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { AslDefinition, CfnTemplate, lambdaArn, resolveStateMachine, ResolvedStateMachine, resourcesOfType, tableName, TokenOverrides, walkStates } from './asl';
+import type { EmittedEvent } from './events/envelope';
 import { EventRouter } from './events/router';
 import { backupHandler } from './fakes/backup';
 import { createTables, Dynalite, dynamodbHandler } from './fakes/dynamodb';
@@ -120,9 +121,11 @@ export interface RunStats {
   eventsDelivered: number;
   /** Delivered events that matched no rule. */
   eventsUnmatched: number;
-  /** Events dropped by a `lostEvents` fault. */
+  /** Events dropped: by a `lostEvents` fault, or lost by best-effort delivery (events/delivery.ts). */
   eventsLost: number;
-  /** Events still undelivered when the run ended (emitted after the last token wait). */
+  /** Second copies of events delivered (at-least-once delivery), matched by a rule. */
+  eventsDuplicated: number;
+  /** Events (and copies) still undelivered when the run ended: not yet due, or emitted after the last token wait. */
   eventsPending: number;
   /** Rule target invocations that threw (each attempt; EventBridge's async Lambda invoke tries 3 times). */
   eventTargetErrors: string[];
@@ -362,25 +365,45 @@ export class Simulator {
     }
   }
 
-  /** Deliver the world's pending events through the default bus rules, until none is left. */
-  private async deliverEvents(stats: RunStats, executionName: string): Promise<void> {
-    for (let round = 0; round < 100 && this.world.outbox.length > 0; round++) {
-      for (const ev of this.world.takeEvents()) {
-        const deliveries = this.router.route(ev.envelope);
-        if (deliveries.length === 0) stats.eventsUnmatched++;
-        else stats.eventsDelivered++;
-        for (const d of deliveries) {
-          const target = this.lambdaByNameOrArn(d.functionName)!;
-          // EventBridge invokes Lambda asynchronously: an error is retried twice, then the event is dropped.
-          for (let attempt = 1; attempt <= 3; attempt++) {
-            try {
-              await this.invokeLambda(target, d.event, stats, executionName);
-              break;
-            } catch (e) {
-              stats.eventTargetErrors.push(`${d.rule} -> ${d.functionName} (attempt ${attempt}): ${(e as Error).name}: ${(e as Error).message}`);
-            }
-          }
-        }
+  /**
+   * Deliver the events that are due (events/delivery.ts) through the default bus rules, until none is left: those of
+   * the instance a token wait is about (its clock is the one that moved), or of every instance; a duplicate due with
+   * its original is delivered at the same moment (two concurrent invocations).
+   */
+  private async deliverEvents(stats: RunStats, executionName: string, instanceId?: string): Promise<void> {
+    for (let round = 0; round < 100; round++) {
+      const due = this.world.takeDueEvents(instanceId);
+      if (due.length === 0) break;
+      for (let i = 0; i < due.length; i++) {
+        const ev = due[i];
+        const twin = due[i + 1]?.duplicate && due[i + 1].seq === ev.seq && due[i + 1].deliverAt === ev.deliverAt ? due[++i] : undefined;
+        await Promise.all([ev, ...twin ? [twin] : []].map((e) => this.deliverEvent(e, stats, executionName)));
+      }
+    }
+  }
+
+  private async deliverEvent(ev: EmittedEvent, stats: RunStats, executionName: string): Promise<void> {
+    const retry = ev.retry;
+    const deliveries = this.router.route(ev.envelope).filter((d) => !retry || (d.rule === retry.rule && d.targetId === retry.targetId));
+    if (retry) {
+      // A retry of one target: counted when the event was first delivered.
+    } else if (ev.duplicate) {
+      if (deliveries.length > 0) stats.eventsDuplicated++;
+    } else if (deliveries.length === 0) {
+      stats.eventsUnmatched++;
+    } else {
+      stats.eventsDelivered++;
+    }
+    const attempt = retry?.attempt ?? 1;
+    for (const d of deliveries) {
+      const target = this.lambdaByNameOrArn(d.functionName)!;
+      try {
+        await this.invokeLambda(target, d.event, stats, executionName);
+      } catch (e) {
+        stats.eventTargetErrors.push(`${d.rule} -> ${d.functionName} (attempt ${attempt}): ${(e as Error).name}: ${(e as Error).message}`);
+        // EventBridge invokes Lambda asynchronously: Lambda runs a failed event twice more, 1 then 2 minutes later.
+        const at = this.world.delivery.retryAt(Math.max(ev.deliverAt, this.world.now(ev.instanceId)), attempt);
+        if (at !== undefined) this.world.requeue({ ...ev, deliverAt: at, retry: { rule: d.rule, targetId: d.targetId, attempt: attempt + 1 } });
       }
     }
   }
@@ -446,7 +469,7 @@ export class Simulator {
             if (!target) throw new TaskFailure('Lambda.ResourceNotFoundException', `Function not found: ${fn}`);
             return this.invokeLambda(target, payload, stats!, executionName);
           },
-          deliver: () => this.deliverEvents(stats!, executionName),
+          deliver: (instanceId?: string) => this.deliverEvents(stats!, executionName, instanceId),
           waited: (instanceId: string | undefined, seconds: number) => timeline!.taskWaited(instanceId, seconds),
           timeoutError: () => new (statesTimeoutErrorClass!)(),
         };
@@ -502,6 +525,7 @@ export class Simulator {
       eventsDelivered: 0,
       eventsUnmatched: 0,
       eventsLost: 0,
+      eventsDuplicated: 0,
       eventsPending: 0,
       eventTargetErrors: [],
       tokens: { issued: 0, succeeded: 0, failed: 0, timedOut: 0, invokeFailed: 0, waiting: 0 },

@@ -4,9 +4,11 @@
  * invoke the Lambda in-process, then wait until the token is answered through the fake Step Functions endpoint.
  *
  * While waiting, the world is driven: the payload's `instanceId` names the instance; its in-flight operations
- * complete one at a time (soonest first), their state-change events are delivered through the default bus rules,
- * and the rule's Lambda answers the token. When nothing can complete before the state's TimeoutSeconds (of virtual
- * time), the task fails with `States.Timeout`, so the state's Retry / Catch apply.
+ * complete one at a time (soonest first), their state-change events are delivered through the default bus rules when
+ * due (events/delivery.ts: AWS Backup's at its next 5-minute batch, EC2's and SSM's within a minute; some are lost,
+ * some come twice), and the rule's Lambda answers the token. The wait moves the instance's clock to whichever comes
+ * first, the next completion or the next event due. When neither comes before the state's TimeoutSeconds (of
+ * virtual time), the task fails with `States.Timeout`, so the state's Retry / Catch apply.
  */
 import { TaskToken, TokenRegistry } from './tokens';
 import { World } from './world';
@@ -29,8 +31,8 @@ export interface TokenTaskDeps {
   readonly tokens: TokenRegistry;
   /** Invoke a loaded function in-process (counted); throws the task error when it fails. */
   invoke(functionNameOrArn: string, payload: unknown): Promise<unknown>;
-  /** Deliver the world's pending events through the default bus rules. */
-  deliver(): Promise<void>;
+  /** Deliver the events that are due (of this instance, or of every instance) through the default bus rules. */
+  deliver(instanceId?: string): Promise<void>;
   /** The wait took virtual seconds (moves the instance's iteration clock, or the run clock). */
   waited(instanceId: string | undefined, seconds: number): void;
   /** A `States.Timeout` error the interpreter treats as its own (not matched by `States.TaskFailed`). */
@@ -78,12 +80,15 @@ export async function runTokenTask(deps: TokenTaskDeps, state: TokenTaskState, i
       throw e;
     }
   }
-  await deps.deliver();
+  await deps.deliver(instanceId);
   let clock = start;
   for (let steps = 0; t.status === 'waiting'; steps++) {
     if (steps > 10_000) throw new Error(`${state.stateName}: more than 10000 world steps in one token wait`);
-    const next = instanceId && deps.world.instances.has(instanceId) ? deps.world.pendingCompletions(instanceId)[0] : undefined;
-    if (!next || next.at > deadline) {
+    const known = instanceId !== undefined && deps.world.instances.has(instanceId);
+    const next = known ? deps.world.pendingCompletions(instanceId)[0] : undefined;
+    const eventAt = instanceId !== undefined ? deps.world.nextDeliveryAt(instanceId) : undefined;
+    const at = Math.min(next?.at ?? Infinity, eventAt ?? Infinity);
+    if (at === Infinity || at > deadline) {
       if (deadline === Infinity) {
         deps.tokens.timeOut(t);
         throw new Error(`${state.stateName}: the token of ${instanceId ?? '(no instanceId in the payload)'} can never be answered and the state has no TimeoutSeconds (it would wait a year in AWS)`);
@@ -92,12 +97,13 @@ export async function runTokenTask(deps: TokenTaskDeps, state: TokenTaskState, i
       deps.tokens.timeOut(t);
       throw deps.timeoutError();
     }
-    if (next.at > clock) {
-      deps.waited(instanceId, next.at - clock);
-      clock = next.at;
+    if (at > clock) {
+      deps.waited(instanceId, at - clock);
+      clock = at;
     }
-    next.apply();
-    await deps.deliver();
+    // A completion due no later than the next event first (its own events are then due at the earliest with it).
+    if (next && next.at <= (eventAt ?? Infinity)) next.apply();
+    await deps.deliver(instanceId);
   }
   if (t.status === 'succeeded') return t.output;
   throw new TokenTaskFailure(t.error ?? '', t.cause ?? '');

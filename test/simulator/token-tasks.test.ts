@@ -125,8 +125,14 @@ beforeAll(() => {
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
+/**
+ * These tests are about routing and the clocks themselves: every event is delivered at once, exactly once (the
+ * `lostEvents` fault still drops events). event-delivery.test.ts covers the default, realistic delivery.
+ */
+const IDEAL = { events: { mode: 'ideal' } } as const;
+
 async function withSim<T>(world: WorldOptions, body: (sim: Simulator) => Promise<T>): Promise<T> {
-  const sim = await Simulator.start({ template, assetDir: outdir, world });
+  const sim = await Simulator.start({ template, assetDir: outdir, world: { ...IDEAL, ...world } });
   try {
     return await body(sim);
   } finally {
@@ -250,6 +256,80 @@ describe('.waitForTaskToken tasks driven by state-change events', () => {
   });
 });
 
+describe('realistic delivery (the default): late, lost and duplicated events', () => {
+  async function withRealisticSim<T>(world: WorldOptions, body: (sim: Simulator) => Promise<T>): Promise<T> {
+    const sim = await Simulator.start({ template, assetDir: outdir, world });
+    try {
+      return await body(sim);
+    } finally {
+      await sim.stop();
+    }
+  }
+
+  test('each wait lasts until its event is due: count mode charges the delivery delay of the stopped and running events', async () => {
+    await withRealisticSim({ events: { lossRate: 0, duplicateRate: 0 } }, async (sim) => {
+      sim.world.addInstances([{ id: A }, { id: B }]);
+      const r = await sim.run({ instances: [A, B] });
+      expect(r.status).toBe('SUCCEEDED');
+      expect(r.output.results.map((x: any) => [x.stop.by, x.start.by])).toEqual([['event', 'event'], ['event', 'event']]);
+      // Per instance its EC2 events: stopping (1), stopped (2), pending (3), running (4); the stop is requested at 30 s
+      // (after Settle) and settles at once (count mode), the start at 30 + d(stopped) + 60.
+      const delay = (index: number, ordinal: number) => sim.world.delivery.plan('ec2', index, ordinal, 0).deliverAt;
+      const expected = [0, 1].map((i) => [90 + delay(i, 2) + delay(i, 4), delay(i, 2) + delay(i, 4)]);
+      expect(r.stats.iterations.PerInstance.map((b) => [b.seconds, b.taskSeconds])).toEqual(expected);
+      for (const [, task] of expected) expect(task).toBeGreaterThanOrEqual(2);
+      expect(r.stats.tokens).toEqual({ issued: 4, succeeded: 4, failed: 0, timedOut: 0, invokeFailed: 0, waiting: 0 });
+    });
+  });
+
+  test('at least once: events delivered twice; the second answer finds the task closed (TaskTimedOut) and changes nothing', async () => {
+    await withRealisticSim({ events: { lossRate: 0, duplicateRate: 1 } }, async (sim) => {
+      sim.world.addInstances([{ id: A }, { id: B }]);
+      const r = await sim.run({ instances: [A, B] });
+      expect(r.status).toBe('SUCCEEDED');
+      expect(r.output.results.map((x: any) => [x.stop, x.start])).toEqual([0, 1].map(() => [
+        { state: 'stopped', by: 'event' }, { state: 'running', by: 'event' },
+      ]));
+      expect(r.stats.tokens).toEqual({ issued: 4, succeeded: 4, failed: 0, timedOut: 0, invokeFailed: 0, waiting: 0 });
+      // Every copy delivered answered a closed task: Step Functions said TaskTimedOut, and the resume Lambda let it be.
+      const stale = sim.world.calls.filter((c) => c.action === 'SendTaskSuccess' && c.error === 'TaskTimedOut');
+      expect(r.stats.eventsDuplicated).toBeGreaterThanOrEqual(1);
+      expect(stale).toHaveLength(r.stats.eventsDuplicated);
+      expect(r.stats.apiCalls['sfn:SendTaskSuccess']).toBe(4 + r.stats.eventsDuplicated);
+      expect(r.stats.eventTargetErrors).toEqual([]);
+      // The copies not yet due when the run ended are pending, not delivered.
+      expect(r.stats.eventsDuplicated + r.stats.eventsPending).toBeGreaterThanOrEqual(4);
+    });
+  });
+
+  test('a rule target that fails is run again by Lambda 1 minute later (asynchronous invocation), and the wait with it', async () => {
+    await withRealisticSim({ events: { lossRate: 0, duplicateRate: 0 } }, async (sim) => {
+      sim.world.addInstances([{ id: A }]);
+      // The resume Lambda's first GetItem is throttled: its first invocation fails.
+      sim.world.throttle('dynamodb', 'GetItem', 1);
+      const r = await sim.run({ instances: [A] });
+      expect(r.status).toBe('SUCCEEDED');
+      expect(r.output.results[0]).toMatchObject({ stop: { by: 'event' }, start: { by: 'event' } });
+      expect(r.stats.eventTargetErrors).toEqual([expect.stringMatching(/^PowerChanged.* \(attempt 1\): ThrottlingException/)]);
+      const delay = (ordinal: number) => sim.world.delivery.plan('ec2', 0, ordinal, 0).deliverAt;
+      expect(r.stats.iterations.PerInstance[0].taskSeconds).toBe(delay(2) + 60 + delay(4));
+      expect(short(r.stats.lambdaInvocations)).toEqual({ power: 2, resume: 3 });
+    });
+  });
+
+  test('best effort: every event lost; each wait ends with its fallback look (the Task\'s timeout and Retry)', async () => {
+    await withRealisticSim({ events: { lossRate: 1 } }, async (sim) => {
+      sim.world.addInstances([{ id: A }]);
+      const r = await sim.run({ instances: [A] });
+      expect(r.status).toBe('SUCCEEDED');
+      expect(r.output.results[0]).toMatchObject({ stop: { state: 'stopped', by: 'handler' }, start: { state: 'running', by: 'handler' } });
+      expect(r.stats).toMatchObject({ eventsLost: 4, eventsDelivered: 0, eventsDuplicated: 0 });
+      expect(r.stats.tokens).toMatchObject({ issued: 4, succeeded: 2, timedOut: 2, waiting: 0 });
+      expect(r.stats.iterations.PerInstance[0].seconds).toBe(90 + 2 * 301);
+    });
+  });
+});
+
 test('a .waitForTaskToken state that does not pass $$.Task.Token refuses to start (it could never be answered)', async () => {
   const t = JSON.parse(JSON.stringify(template));
   const smId = Object.keys(t.Resources).find((k) => t.Resources[k].Type === 'AWS::StepFunctions::StateMachine')!;
@@ -264,6 +344,7 @@ test('taskHandlers stand in for a token state\'s Lambda; a token answered before
   const sim = await Simulator.start({
     template,
     assetDir: outdir,
+    world: IDEAL,
     taskHandlers: {
       Stop: (payload: any) => {
         seen.push(payload);

@@ -7,8 +7,12 @@ const DURATIONS: Durations = {
 const A = 'i-0000000000000000a';
 const B = 'i-0000000000000000b';
 
+/**
+ * These tests read the events the world EMITS (kinds, states, virtual times): every one is delivered at once, exactly
+ * once, here; how they are delivered (late, lost, twice) is event-delivery.test.ts's subject.
+ */
 function timedWorld(): World {
-  const w = new World({ durations: DURATIONS });
+  const w = new World({ durations: DURATIONS, events: { mode: 'ideal' } });
   w.addInstances([{ id: A }, { id: B, faults: { durations: { backupSeconds: 500 }, lostEvents: ['ec2'] } }]);
   w.clock.startInstance(A);
   w.clock.startInstance(B);

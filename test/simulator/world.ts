@@ -4,9 +4,10 @@
  *
  * Everything progresses by calls (polls), never by wall-clock time, so a run is deterministic. With
  * `durations`, operations complete by VIRTUAL time instead (each instance's clock, see clock.ts): still
- * deterministic, never the wall clock. State changes emit EventBridge events into `outbox` (see events/).
+ * deterministic, never the wall clock. State changes emit EventBridge events, delivered once due (see events/).
  */
 import { Clocks } from './clock';
+import { EventDelivery, EventDeliveryOptions } from './events/delivery';
 import {
   backupJobChange, copyJobChange, ec2StateChange, EmittedEvent, EventEnvelope, EventKind, ssmInvocationChange,
 } from './events/envelope';
@@ -320,6 +321,12 @@ export interface WorldOptions {
   readonly listLagSeconds?: number;
   /** Most jobs per ListBackupJobs / ListCopyJobs page, whatever MaxResults asks (AWS may answer fewer). Default 1. */
   readonly listPageSize?: number;
+  /**
+   * How state-change events are delivered (events/delivery.ts). Default: as AWS documents them (AWS Backup's in
+   * 5-minute batches, EC2's and SSM's within a minute, a seeded share lost or delivered twice); `{ mode: 'ideal' }`
+   * delivers every event at once, exactly once.
+   */
+  readonly events?: EventDeliveryOptions;
 }
 
 /**
@@ -382,14 +389,19 @@ function normalizeBackup(outcome: BackupOutcome | undefined): BackupBehaviour {
 }
 
 export class World {
-  public readonly options: Required<Omit<WorldOptions, 'requireTagForMutation' | 'allowedBackupVaults' | 'backupPolls' | 'durations'>> &
+  public readonly options: Required<Omit<WorldOptions, 'requireTagForMutation' | 'allowedBackupVaults' | 'backupPolls' | 'durations' | 'events'>> &
   Pick<WorldOptions, 'requireTagForMutation' | 'allowedBackupVaults' | 'durations'> & { backupPolls: { created: number; pending: number; running: number } };
   /** Virtual time: the run's and each instance's clock. */
   public readonly clock = new Clocks();
-  /** Events emitted and not yet delivered (the simulator routes them). */
-  public readonly outbox: EmittedEvent[] = [];
-  /** Events dropped by a `lostEvents` fault. */
+  /** Events emitted and not yet delivered, by instance id (the simulator routes them once due), duplicates included. */
+  private readonly pendingEvents = new Map<string, EmittedEvent[]>();
+  /** Events dropped: by a `lostEvents` fault, or lost by best-effort delivery. */
   public readonly lostEvents: EmittedEvent[] = [];
+  /** How events are delivered: delays, losses, duplicates (events/delivery.ts). */
+  public readonly delivery: EventDelivery;
+  /** Events emitted per instance and kind so far: an event's ordinal, which the delivery decisions hash. */
+  private readonly eventOrdinals = new Map<string, number>();
+  private eventSeq = 0;
   /** Events emitted (delivered, pending or lost). */
   public eventsEmitted = 0;
   /** Instances by id. */
@@ -417,6 +429,7 @@ export class World {
   private idCounter = 0;
 
   constructor(options: WorldOptions = {}) {
+    this.delivery = new EventDelivery(options.events);
     this.options = {
       stopPolls: options.stopPolls ?? 2,
       startPolls: options.startPolls ?? 2,
@@ -459,16 +472,71 @@ export class World {
 
   private emit(kind: EventKind, instanceId: string, make: (time: Date) => EventEnvelope): void {
     const at = this.now(instanceId);
-    const event: EmittedEvent = { kind, instanceId, at, envelope: make(this.clock.dateAt(at)) };
+    const envelope = make(this.clock.dateAt(at));
     this.eventsEmitted++;
-    const lost = this.instances.get(instanceId)?.faults.lostEvents;
-    if (lost === true || (Array.isArray(lost) && lost.includes(kind))) this.lostEvents.push(event);
-    else this.outbox.push(event);
+    const seq = ++this.eventSeq;
+    const key = `${instanceId}|${kind}`;
+    const ordinal = (this.eventOrdinals.get(key) ?? 0) + 1;
+    this.eventOrdinals.set(key, ordinal);
+    const inst = this.instances.get(instanceId);
+    const plan = this.delivery.plan(kind, inst?.index ?? -1, ordinal, at);
+    const event: EmittedEvent = { kind, instanceId, at, envelope, seq, deliverAt: plan.deliverAt };
+    const lost = inst?.faults.lostEvents;
+    if (plan.lost || lost === true || (Array.isArray(lost) && lost.includes(kind))) {
+      this.lostEvents.push(event);
+      return;
+    }
+    this.queue(event);
+    if (plan.duplicateAt !== undefined) this.queue({ ...event, deliverAt: plan.duplicateAt, duplicate: true });
   }
 
-  /** Take the events emitted so far (in order) for delivery. */
+  /** Deliver an event (again) later: a Lambda target's retry after a function error. */
+  public requeue(event: EmittedEvent): void {
+    this.queue(event);
+  }
+
+  private queue(event: EmittedEvent): void {
+    let list = this.pendingEvents.get(event.instanceId);
+    if (!list) this.pendingEvents.set(event.instanceId, list = []);
+    list.push(event);
+  }
+
+  /** Events emitted and not delivered yet (duplicates included), in emission order. */
+  public get outbox(): EmittedEvent[] {
+    return [...this.pendingEvents.values()].flat().sort((a, b) => a.seq - b.seq || Number(!!a.duplicate) - Number(!!b.duplicate));
+  }
+
+  /** Take every event emitted and not delivered yet (in emission order), whether due or not. */
   public takeEvents(): EmittedEvent[] {
-    return this.outbox.splice(0, this.outbox.length);
+    const all = this.outbox;
+    this.pendingEvents.clear();
+    return all;
+  }
+
+  /**
+   * Take the events due now (their delivery time reached on their instance's clock), of one instance or of all,
+   * soonest first; a duplicate due at the same moment as its original comes right after it.
+   */
+  public takeDueEvents(instanceId?: string): EmittedEvent[] {
+    const due: EmittedEvent[] = [];
+    const ids = instanceId !== undefined ? [instanceId] : [...this.pendingEvents.keys()];
+    for (const id of ids) {
+      const list = this.pendingEvents.get(id);
+      if (!list) continue;
+      const now = this.now(id);
+      const keep = list.filter((ev) => ev.deliverAt > now);
+      if (keep.length === list.length) continue;
+      due.push(...list.filter((ev) => ev.deliverAt <= now));
+      if (keep.length > 0) this.pendingEvents.set(id, keep);
+      else this.pendingEvents.delete(id);
+    }
+    return due.sort((a, b) => a.deliverAt - b.deliverAt || a.seq - b.seq || Number(!!a.duplicate) - Number(!!b.duplicate));
+  }
+
+  /** When the next undelivered event about an instance is due (virtual seconds on its clock), if any. */
+  public nextDeliveryAt(instanceId: string): number | undefined {
+    const list = this.pendingEvents.get(instanceId);
+    return list && list.length > 0 ? Math.min(...list.map((ev) => ev.deliverAt)) : undefined;
   }
 
   // ------------------------------------------------------------------------------------------------ setup
@@ -976,9 +1044,11 @@ export class World {
     this.calls.length = 0;
     this.faults.length = 0;
     this.lostAnswers.length = 0;
-    this.outbox.length = 0;
+    this.pendingEvents.clear();
     this.lostEvents.length = 0;
     this.eventsEmitted = 0;
+    this.eventOrdinals.clear();
+    this.eventSeq = 0;
     this.clock.reset();
   }
 

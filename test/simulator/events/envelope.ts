@@ -26,6 +26,14 @@ export interface EmittedEvent {
   /** Virtual seconds on the instance's clock when the change happened. */
   readonly at: number;
   readonly envelope: EventEnvelope;
+  /** When the rule's target receives it (virtual seconds on the instance's clock; see delivery.ts). */
+  readonly deliverAt: number;
+  /** Emission order (a duplicate has its original's). */
+  readonly seq: number;
+  /** A second copy of an event already delivered or due (at-least-once delivery). */
+  readonly duplicate?: boolean;
+  /** Lambda's retry of one target after a function error: the attempt (2 or 3) and the only rule target it goes to. */
+  readonly retry?: { readonly rule: string; readonly targetId: string; readonly attempt: number };
 }
 
 let counter = 0;
