@@ -47,7 +47,7 @@ describe('the committed models', () => {
       expect(fs.statSync(path.join(__dirname, 'models', `${f}.json`)).size).toBeLessThan(40_000);
     }
     expect(Object.keys(modelFor('ssm')!.operations).sort()).toEqual(
-      ['CancelCommand', 'DescribeInstanceInformation', 'GetCommandInvocation', 'ListCommandInvocations', 'SendCommand']);
+      ['CancelCommand', 'DescribeInstanceInformation', 'GetCommandInvocation', 'ListCommandInvocations', 'ListCommands', 'SendCommand']);
   });
 
   test('patterns match the whole value, as AWS applies them (Java matches()), and Java-only syntax is translated', () => {

@@ -25,7 +25,7 @@ import zipfile
 SERVICES = {
     'ec2': ('ec2', ['DescribeInstances', 'StopInstances', 'StartInstances']),
     'ssm': ('ssm', ['SendCommand', 'GetCommandInvocation', 'ListCommandInvocations', 'CancelCommand',
-                    'DescribeInstanceInformation']),
+                    'DescribeInstanceInformation', 'ListCommands']),
     'backup': ('backup', ['StartBackupJob', 'DescribeBackupJob', 'StartCopyJob', 'DescribeCopyJob',
                           'ListBackupJobs', 'ListCopyJobs', 'StopBackupJob']),
     'stepfunctions': ('sfn', ['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat']),
