@@ -97,7 +97,7 @@ describe('SSM (awsJson1_1)', () => {
   test('decodes the operation from X-Amz-Target', () => {
     const req: FakeRequest = { method: 'POST', path: '/', query: new URLSearchParams(), headers: { 'x-amz-target': 'AmazonSSM.CancelCommand' }, body: '{}' };
     expect(validateRequest('ssm', req)).toEqual({ operation: 'CancelCommand', violations: [expect.objectContaining({ rule: 'required', path: 'commandId' })] });
-    const unknown = validateRequest('ssm', { ...req, headers: { 'x-amz-target': 'AmazonSSM.ListCommands' } });
+    const unknown = validateRequest('ssm', { ...req, headers: { 'x-amz-target': 'AmazonSSM.DeleteDocument' } });
     expect(rules(unknown.violations)).toEqual(['operation']);
   });
 });
