@@ -10,6 +10,7 @@
  */
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ModelViolation } from './api-model';
 import { AslDefinition, CfnTemplate, lambdaArn, resolveStateMachine, ResolvedStateMachine, resourcesOfType, tableName, TokenOverrides, walkStates } from './asl';
 import type { EmittedEvent } from './events/envelope';
 import { EventRouter } from './events/router';
@@ -185,6 +186,10 @@ export class Simulator {
   public readonly unexpectedCalls: Array<{ method: string; path: string; target?: string; body: string }> = [];
   /** Endpoints of the fakes, by service. */
   public readonly endpoints: Record<string, string> = {};
+  /** Requests to the fakes that break the service's API model (api-model.ts), in arrival order: must stay empty. */
+  public get modelViolations(): ModelViolation[] {
+    return this.servers.flatMap((s) => s.modelViolations);
+  }
   /** The Lambda environment the handlers see. */
   public readonly environment: Record<string, string> = {};
 

@@ -1,5 +1,6 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
+import { ModelViolation, withModelValidation } from '../api-model';
 
 export interface FakeRequest {
   readonly method: string;
@@ -20,6 +21,9 @@ export type FakeHandler = (req: FakeRequest) => FakeResponse | Promise<FakeRespo
 /** A small HTTP server on 127.0.0.1 with a random port. */
 export class FakeServer {
   public static async start(name: string, handler: FakeHandler): Promise<FakeServer> {
+    // Every request to a stand-in of a modelled service is checked against AWS's API model first (api-model.ts).
+    const modelViolations: ModelViolation[] = [];
+    handler = withModelValidation(name, handler, modelViolations);
     const server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -51,12 +55,14 @@ export class FakeServer {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
-    return new FakeServer(name, server);
+    return new FakeServer(name, server, modelViolations);
   }
 
   public readonly url: string;
 
-  private constructor(public readonly name: string, private readonly server: http.Server) {
+  private constructor(public readonly name: string, private readonly server: http.Server,
+    /** Requests this server received that break the service's API model (api-model.ts); empty when all were well formed. */
+    public readonly modelViolations: ModelViolation[] = []) {
     const port = (server.address() as AddressInfo).port;
     this.url = `http://127.0.0.1:${port}`;
   }

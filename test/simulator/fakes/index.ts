@@ -1,4 +1,5 @@
 import { backupHandler } from './backup';
+import { ModelViolation } from '../api-model';
 import { ec2Handler } from './ec2';
 import { FakeServer } from './http';
 import { ssmHandler } from './ssm';
@@ -11,6 +12,8 @@ export interface RunningFakes {
   readonly ec2: string;
   readonly ssm: string;
   readonly backup: string;
+  /** Requests that broke the services' API models (api-model.ts). */
+  modelViolations(): ModelViolation[];
   stop(): Promise<void>;
 }
 
@@ -25,6 +28,7 @@ export async function startFakes(world: World): Promise<RunningFakes> {
     ec2: servers[0].url,
     ssm: servers[1].url,
     backup: servers[2].url,
+    modelViolations: () => servers.flatMap((s) => s.modelViolations),
     stop: async () => {
       await Promise.all(servers.map((s) => s.stop()));
     },

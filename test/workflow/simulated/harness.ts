@@ -10,6 +10,7 @@ import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { PrePostScriptBackupProps } from '../../../src';
 import { consumerStack } from '../../helpers/stacks';
+import { formatViolations } from '../../simulator/api-model';
 import { walkStates } from '../../simulator/asl';
 import { Handler, loadHandler, toTaskError } from '../../simulator/lambda';
 import { RunResult, Simulator } from '../../simulator/simulator';
@@ -118,6 +119,8 @@ export interface SimRun {
   readonly unexpectedCalls: number;
   /** Task tokens of this run still waiting at its end (`state name (instance)`): must be none. */
   readonly waitingTokens?: string[];
+  /** Requests of this run that broke AWS's API models (test/simulator/api-model.ts): must be none. */
+  readonly modelViolations?: string[];
 }
 
 function parseBool(v: unknown): boolean | undefined {
@@ -263,7 +266,13 @@ export class Harness {
     const seqBefore = world.callCount;
     const jobsBefore = new Set(world.backupJobs.keys());
     const unexpectedBefore = this.sim.unexpectedCalls.length;
+    const modelViolationsBefore = this.sim.modelViolations.length;
     const result = await this.sim.run(spec.input ?? {}, { executionName: spec.executionName });
+    // A request that breaks AWS's API model fails the test, even when the handler swallowed AWS's refusal.
+    const modelViolations = formatViolations(this.sim.modelViolations.slice(modelViolationsBefore));
+    if (modelViolations.length > 0) {
+      throw new Error(`${result.executionName}: requests that AWS's API models refuse (test/simulator/api-model.ts):\n- ${modelViolations.join('\n- ')}`);
+    }
     this.hooks = {};
     const auditItem = await this.sim.getAuditItem(result.executionArn);
     const calls = world.calls.filter((c) => c.seq > seqBefore);
@@ -298,6 +307,7 @@ export class Harness {
       unexpectedCalls: this.sim.unexpectedCalls.length - unexpectedBefore,
       waitingTokens: this.sim.tokens.all(result.executionArn).filter((t) => t.status === 'waiting')
         .map((t) => `${t.stateName} (${t.instanceId ?? 'no instance'})`),
+      modelViolations,
     };
   }
 
@@ -422,6 +432,7 @@ export function checkInvariants(run: SimRun): string[] {
     if (n > MAX_CALLS_PER_INSTANCE_ACTION) v(`4: ${n} calls of ${k} (more than ${MAX_CALLS_PER_INSTANCE_ACTION}: unbounded polling?)`);
   }
   if (run.unexpectedCalls > 0) v(`a handler called a service the simulator does not fake (${run.unexpectedCalls} calls)`);
+  for (const m of run.modelViolations ?? []) v(`a request breaks AWS's API model: ${m}`);
   // Every task token the run issued was answered (success or failure) or timed out: no task still waits.
   // (A WAIT# item left in the audit table is no violation: after a lost event it can be legitimate.)
   for (const t of run.waitingTokens ?? []) v(`4: the task ${t} still waits for its token at the end of the run`);
