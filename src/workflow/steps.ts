@@ -146,13 +146,14 @@ export function powerStep(scope: Construct, props: PowerStepProps): sfn.IChainab
   }
   const first = lambdaStep(scope, props.prefix, {
     fn: props.fn,
-    payload: { 'instanceId.$': INSTANCE_ID },
+    // The run's execution: the handler journals the stop / start before asking EC2 (src/runtime/journal.ts).
+    payload: { 'instanceId.$': INSTANCE_ID, 'execution.$': '$.execution' },
     resultPath,
     onError,
   });
   const again = lambdaStep(scope, `${props.prefix}: check again`, {
     fn: props.fn,
-    payload: { 'instanceId.$': INSTANCE_ID, 'poll.$': `${resultPath}.poll` },
+    payload: { 'instanceId.$': INSTANCE_ID, 'poll.$': `${resultPath}.poll`, 'execution.$': '$.execution' },
     resultPath,
     onError,
   });

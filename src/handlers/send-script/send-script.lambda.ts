@@ -2,6 +2,8 @@ import { ListCommandInvocationsCommand, SendCommandCommand, SSMClient } from '@a
 import type { ScriptStatusResult, SendScriptEvent } from '../../runtime/contracts';
 import { rethrowClassified } from '../../runtime/errors';
 import { awaitCompletion, waitClients } from '../../runtime/event-wait';
+import { beginAction, recordResource } from '../../runtime/journal';
+import { journalTarget } from '../../runtime/journal-target';
 import { createLogger } from '../../runtime/log';
 import { nextPoll, scriptPolicy } from '../../runtime/poll';
 import { commandComment, outputKeyPrefix } from '../../runtime/script-command';
@@ -65,6 +67,8 @@ export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResul
     if (script.workingDirectory) {
       parameters.workingDirectory = [script.workingDirectory];
     }
+    // RECOVERY (minimal, for the recovery's tests; the SSM change journals the command properly): the intent first.
+    await beginAction(waitClients().doc, journalTarget(execution, instanceId), phase, new Date());
     try {
       const sent = await ssm.send(new SendCommandCommand({
         DocumentName: RUN_REMOTE_SCRIPT_DOCUMENT,
@@ -81,6 +85,7 @@ export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResul
     if (!commandId) {
       rethrowClassified(Object.assign(new Error('SendCommand returned no CommandId'), { name: 'InternalError' }), `SendCommand to ${instanceId}`);
     }
+    await recordResource(waitClients().doc, journalTarget(execution, instanceId), phase, commandId!);
     log.info('command sent', { instanceId, phase, commandId, timeoutSeconds: script.timeoutSeconds, outputLocation });
   }
 

@@ -4,6 +4,8 @@ import { checkBackupJob } from '../../runtime/backup-job';
 import type { BackupJobResult, StartBackupJobEvent } from '../../runtime/contracts';
 import { rethrowClassified } from '../../runtime/errors';
 import { awaitCompletion, waitClients } from '../../runtime/event-wait';
+import { beginAction, recordResource } from '../../runtime/journal';
+import { journalTarget } from '../../runtime/journal-target';
 import { createLogger } from '../../runtime/log';
 import { backupPolicy, nextPoll } from '../../runtime/poll';
 import { RECOVERY_POINT_TAG_EXECUTION_ID, RECOVERY_POINT_TAG_INSTANCE_ID } from '../../runtime/status';
@@ -43,6 +45,8 @@ export const handler = async (event: StartBackupJobEvent): Promise<BackupJobResu
     },
   };
 
+  // RECOVERY (minimal, for the recovery's tests; the backup-job change journals the job exactly once): the intent first.
+  await beginAction(waitClients().doc, journalTarget(execution, instanceId), 'backup', new Date());
   let output;
   try {
     output = await backup.send(new StartBackupJobCommand(input));
@@ -50,6 +54,7 @@ export const handler = async (event: StartBackupJobEvent): Promise<BackupJobResu
     rethrowClassified(err, `StartBackupJob ${input.ResourceArn}`);
   }
   const backupJobId = output.BackupJobId ?? '';
+  if (backupJobId) await recordResource(waitClients().doc, journalTarget(execution, instanceId), 'backup', backupJobId);
   log.info('backup job started', { instanceId, backupJobId, vault: settings.vaultName });
   const started: BackupJobResult = {
     backupJobId,

@@ -4,6 +4,8 @@ import { checkCopyJob } from '../../runtime/backup-job';
 import type { CopyJobResult, StartCopyJobEvent } from '../../runtime/contracts';
 import { rethrowClassified } from '../../runtime/errors';
 import { awaitCompletion, waitClients } from '../../runtime/event-wait';
+import { beginAction, recordResource } from '../../runtime/journal';
+import { journalTarget } from '../../runtime/journal-target';
 import { createLogger } from '../../runtime/log';
 import { backupPolicy, nextPoll } from '../../runtime/poll';
 
@@ -19,6 +21,8 @@ export function copyIdempotencyToken(executionId: string, instanceId: string): s
 export const handler = async (event: StartCopyJobEvent): Promise<CopyJobResult> => {
   const { instanceId, recoveryPointArn, execution } = event;
   const settings = event.backup;
+  // RECOVERY (minimal, for the recovery's tests; the copy-job change journals the job exactly once): the intent first.
+  await beginAction(waitClients().doc, journalTarget(execution, instanceId), 'copy', new Date());
   let output;
   try {
     output = await backup.send(new StartCopyJobCommand({
@@ -33,6 +37,7 @@ export const handler = async (event: StartCopyJobEvent): Promise<CopyJobResult> 
     rethrowClassified(err, `StartCopyJob ${recoveryPointArn} to ${settings.copyVaultArn}`);
   }
   const copyJobId = output.CopyJobId ?? '';
+  if (copyJobId) await recordResource(waitClients().doc, journalTarget(execution, instanceId), 'copy', copyJobId);
   log.info('copy job started', { instanceId, copyJobId, destination: settings.copyVaultArn });
   const started: CopyJobResult = {
     copyJobId,
