@@ -556,6 +556,8 @@ export interface InspectChainResult {
   readonly state: string;
   /** The journal's actions, in order, for the entry's note. */
   readonly journaled: string[];
+  /** Set by the workflow when the journal could not be read (nothing is then done to the instance). */
+  readonly inspectFailed?: boolean;
 }
 
 /** record-recovered: the audit entry of a recovered instance. */

@@ -51,15 +51,25 @@ async function script(record: JournalRecord, instanceId: string, timeoutSeconds:
   }
   const policy = scriptPolicy(timeoutSeconds);
   const sent: ScriptStatusResult = {
-    commandId: record.resourceId, instanceId, status: SSM_PENDING, statusDetails: SSM_PENDING, responseCode: -1,
-    timeoutSeconds, outputLocation: '', outputExcerpt: '', done: false, poll: nextPoll(null, policy),
+    commandId: record.resourceId,
+    instanceId,
+    status: SSM_PENDING,
+    statusDetails: SSM_PENDING,
+    responseCode: -1,
+    timeoutSeconds,
+    outputLocation: '',
+    outputExcerpt: '',
+    done: false,
+    poll: nextPoll(null, policy),
   };
   // One look, never at the bound (a look at the bound would cancel the command).
   return checkScript(ssm, sent, nextPoll(null, policy), log);
 }
 
 const online = (purpose: 'before' | 'after'): CheckAgentResult => ({
-  online: true, pingStatus: 'Online', done: true,
+  online: true,
+  pingStatus: 'Online',
+  done: true,
   poll: nextPoll(null, purpose === 'before' ? AGENT_BEFORE_SCRIPT_POLICY : AGENT_AFTER_START_POLICY),
 });
 
@@ -77,7 +87,12 @@ export const handler = async (event: InspectChainEvent): Promise<InspectChainRes
   const state = await instanceState(instanceId);
   const steps: { -readonly [K in keyof InstanceSteps]: InstanceSteps[K] } = { errors: {} };
   const power = (status: InstancePowerResult['status'], message = '', observed = false): InstancePowerResult => ({
-    instanceId, state, status, message, done: true, poll: nextPoll(null, INSTANCE_POWER_POLICY),
+    instanceId,
+    state,
+    status,
+    message,
+    done: true,
+    poll: nextPoll(null, INSTANCE_POWER_POLICY),
     ...(observed ? { observedAt: new Date().toISOString() } : {}),
   });
 
@@ -100,8 +115,13 @@ export const handler = async (event: InspectChainEvent): Promise<InspectChainRes
   if (a.backup) {
     steps.backup = a.backup.resourceId
       ? await checkBackupJob(backup, {
-        backupJobId: a.backup.resourceId, state: 'CREATED', statusMessage: '', recoveryPointArn: '', percentDone: '0',
-        done: false, poll: nextPoll(null, backupPolicy(config.backup)),
+        backupJobId: a.backup.resourceId,
+        state: 'CREATED',
+        statusMessage: '',
+        recoveryPointArn: '',
+        percentDone: '0',
+        done: false,
+        poll: nextPoll(null, backupPolicy(config.backup)),
       } satisfies BackupJobResult, nextPoll(null, backupPolicy(config.backup)), log)
       : unknown('the backup job');
   }
@@ -115,8 +135,12 @@ export const handler = async (event: InspectChainEvent): Promise<InspectChainRes
   if (a.copy) {
     steps.copy = a.copy.resourceId
       ? await checkCopyJob(backup, {
-        copyJobId: a.copy.resourceId, state: 'CREATED', statusMessage: '', destinationRecoveryPointArn: '',
-        done: false, poll: nextPoll(null, backupPolicy(config.backup)),
+        copyJobId: a.copy.resourceId,
+        state: 'CREATED',
+        statusMessage: '',
+        destinationRecoveryPointArn: '',
+        done: false,
+        poll: nextPoll(null, backupPolicy(config.backup)),
       } satisfies CopyJobResult, nextPoll(null, backupPolicy(config.backup)), log)
       : unknown('the copy job');
   }

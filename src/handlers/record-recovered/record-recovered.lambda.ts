@@ -33,6 +33,9 @@ function recoveryActions(event: RecordRecoveredEvent, steps: InstanceSteps): str
     const error = steps.errors?.post ?? steps.errors?.agentAfterStart;
     done.push(`ran the post-backup script (${error ? `Failed: ${causeMessage(error)}` : status(steps.post)})`);
   }
+  if (event.recovery.inspectFailed) {
+    return 'the run\'s recovery could not read what the run did to it (its journal): check the instance';
+  }
   return done.length > 0 ? `the run's recovery ${done.join(' and ')}` : 'the run\'s recovery found nothing left to undo';
 }
 
