@@ -302,7 +302,7 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
    * page's Map, look at what the run did to each (its journal, the resources it names), write its entry. The recovery's
    * own start and post-script go through start-instance and send-script, with their tag-conditioned permissions.
    */
-  private recoveryHandlers(audit: { [key: string]: string }): { findUnfinished: lambda.IFunction; inspectChain: lambda.IFunction; recordRecovered: lambda.IFunction } {
+  private recoveryHandlers(audit: { [key: string]: string }): Pick<WorkflowFunctions, 'findUnfinished' | 'inspectChain' | 'recordRecovered'> {
     const table = this.props.auditTable.tableArn;
     const findUnfinished = this.handler('FindUnfinished', FindUnfinishedFunction, audit, [
       new iam.PolicyStatement({
