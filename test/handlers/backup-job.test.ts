@@ -1,12 +1,22 @@
 import { BackupClient, DescribeBackupJobCommand, StartBackupJobCommand } from '@aws-sdk/client-backup';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { awsError, EXECUTION, runConfig, throttling } from './fixtures';
+import { EXECUTION, awsError, runConfig, throttling, withEnvironment } from './fixtures';
 import { handler as describeBackupJob } from '../../src/handlers/describe-backup-job/describe-backup-job.lambda';
 import { handler as startBackupJob } from '../../src/handlers/start-backup-job/start-backup-job.lambda';
 import type { BackupJobResult } from '../../src/runtime/contracts';
 
 const backup = mockClient(BackupClient);
+
+// Every acting handler journals its action first (src/runtime/journal.ts): the journal's UpdateItem answers.
+const journal = mockClient(DynamoDBDocumentClient);
+withEnvironment({ AUDIT_TABLE_NAME: 'audit-table' });
+beforeEach(() => {
+  journal.reset();
+  journal.on(UpdateCommand).resolves({});
+});
+
 const ID = 'i-0123456789abcdef0';
 const settings = runConfig().backup;
 

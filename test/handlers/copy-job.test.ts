@@ -1,12 +1,22 @@
 import { BackupClient, DescribeCopyJobCommand, StartCopyJobCommand } from '@aws-sdk/client-backup';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { awsError, EXECUTION, runConfig, throttling } from './fixtures';
+import { EXECUTION, awsError, runConfig, throttling, withEnvironment } from './fixtures';
 import { handler as describeCopyJob } from '../../src/handlers/describe-copy-job/describe-copy-job.lambda';
 import { handler as startCopyJob } from '../../src/handlers/start-copy-job/start-copy-job.lambda';
 import type { CopyJobResult } from '../../src/runtime/contracts';
 
 const backup = mockClient(BackupClient);
+
+// Every acting handler journals its action first (src/runtime/journal.ts): the journal's UpdateItem answers.
+const journal = mockClient(DynamoDBDocumentClient);
+withEnvironment({ AUDIT_TABLE_NAME: 'audit-table' });
+beforeEach(() => {
+  journal.reset();
+  journal.on(UpdateCommand).resolves({});
+});
+
 const ID = 'i-0123456789abcdef0';
 const RECOVERY_POINT = 'arn:aws:ec2:eu-west-1::image/ami-0123456789abcdef0';
 const DESTINATION = 'arn:aws:backup:us-west-2:111122223333:backup-vault:dr-vault';

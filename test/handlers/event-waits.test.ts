@@ -119,7 +119,8 @@ describe('send-script with a task token', () => {
   test('registers before it looks: an event that came earlier cannot be missed', async () => {
     ssm.on(GetCommandInvocationCommand).resolves(invocation('InProgress'));
     await sendScript(event);
-    const update = ddb.commandCalls(UpdateCommand)[0];
+    // The registration (the journal's UpdateItem comes before SendCommand: src/runtime/journal.ts).
+    const update = ddb.commandCalls(UpdateCommand).filter(c => String((c.args[0].input as any).UpdateExpression).includes('#attempt'))[0];
     const look = ssm.commandCalls(GetCommandInvocationCommand)[0];
     expect(update.calledBefore(look)).toBe(true);
     expect(ssm.commandCalls(SendCommandCommand)[0].calledBefore(update)).toBe(true);
@@ -200,7 +201,7 @@ describe('send-script with a task token', () => {
   });
 
   test('a left-over wait of another run (UpdateItem condition fails): replaced by PutItem, attempt 1', async () => {
-    ddb.on(UpdateCommand).rejects(awsError('ConditionalCheckFailedException'));
+    ddb.on(UpdateCommand, { ConditionExpression: 'attribute_not_exists(#pk) OR ExecutionId = :exec' }).rejects(awsError('ConditionalCheckFailedException'));
     ssm.on(GetCommandInvocationCommand).resolves(invocation('InProgress'));
     await expect(sendScript(event)).resolves.toMatchObject({ poll: { attempt: 1, expired: false } });
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
@@ -399,22 +400,21 @@ describe('a stale token', () => {
 });
 
 describe('without a task token (polling)', () => {
-  test('no handler touches DynamoDB or Step Functions', async () => {
+  test('no handler touches Step Functions or a wait item: only the run\'s journal (src/runtime/journal.ts)', async () => {
     ec2.on(DescribeInstancesCommand).resolves(instanceState('stopped'));
     ssm.on(GetCommandInvocationCommand).resolves(invocation('Success'));
     backup.on(DescribeBackupJobCommand).resolves({ State: 'COMPLETED' });
     backup.on(DescribeCopyJobCommand).resolves({ CopyJob: { State: 'COMPLETED' } });
 
     await expect(sendScript({ instanceId: ID, phase: 'pre', script: pre, execution: EXECUTION })).resolves.toMatchObject({ done: false });
-    await expect(stopInstance({ instanceId: ID })).resolves.toMatchObject({ status: 'Success' });
     await expect(stopInstance({ instanceId: ID, execution: EXECUTION })).resolves.toMatchObject({ status: 'Success' });
-    await expect(startInstance({ instanceId: ID })).resolves.toMatchObject({ status: 'InProgress' });
+    await expect(startInstance({ instanceId: ID, execution: EXECUTION })).resolves.toMatchObject({ status: 'InProgress' });
     await expect(startBackupJob({ instanceId: ID, platform: 'Linux', backup: settings, execution: EXECUTION })).resolves.toMatchObject({ done: false });
     const copyBackup = { ...settings, copyVaultArn: COPY_VAULT };
     await expect(startCopyJob({ instanceId: ID, recoveryPointArn: RECOVERY_POINT, backup: copyBackup, execution: EXECUTION }))
       .resolves.toMatchObject({ done: false });
 
-    expect(ddb.calls()).toHaveLength(0);
+    expect(ddb.calls().map(c => String((c.args[0].input as any).Key?.SM_Execution_ID)).filter(k => !k.startsWith('JOURNAL#'))).toEqual([]);
     expect(sfn.calls()).toHaveLength(0);
     // The polling starters only start: the look is the describe handlers' job.
     expect(ssm).not.toHaveReceivedCommand(GetCommandInvocationCommand);
@@ -425,7 +425,7 @@ describe('without a task token (polling)', () => {
   test('an empty task token counts as none', async () => {
     ec2.on(DescribeInstancesCommand).resolves(instanceState('stopped'));
     await stopInstance({ instanceId: ID, execution: EXECUTION, taskToken: '' });
-    expect(ddb.calls()).toHaveLength(0);
+    expect(ddb.calls().map(c => String((c.args[0].input as any).Key?.SM_Execution_ID)).filter(k => !k.startsWith('JOURNAL#'))).toEqual([]);
     expect(sfn.calls()).toHaveLength(0);
   });
 });

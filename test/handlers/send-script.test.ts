@@ -1,10 +1,20 @@
 import { ListCommandInvocationsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { awsError, EXECUTION, runConfig, throttling } from './fixtures';
+import { EXECUTION, awsError, runConfig, throttling, withEnvironment } from './fixtures';
 import { handler } from '../../src/handlers/send-script/send-script.lambda';
 
 const ssm = mockClient(SSMClient);
+
+// Every acting handler journals its action first (src/runtime/journal.ts): the journal's UpdateItem answers.
+const journal = mockClient(DynamoDBDocumentClient);
+withEnvironment({ AUDIT_TABLE_NAME: 'audit-table' });
+beforeEach(() => {
+  journal.reset();
+  journal.on(UpdateCommand).resolves({});
+});
+
 const ID = 'i-0123456789abcdef0';
 const pre = runConfig().preScript;
 const post = runConfig().postScript;

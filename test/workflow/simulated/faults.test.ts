@@ -315,7 +315,8 @@ describe('fault matrix: one faulty instance in a fleet of 3, all toggles on', ()
     expect(JSON.parse(run.auditItem!.Run_Tally_Json)).toMatchObject({ pages: 1, instanceCount: 3, succeededCount: 3, failedCount: 0 });
     const items = await h.sim.scanTable();
     for (const { id } of instances) {
-      expect(items.find((i) => i.InstanceId === id && String(i.SM_Execution_ID).includes(run.result.executionName))).toMatchObject({ Outcome: 'SUCCEEDED' });
+      expect(items.find((i) => i.RecordType === 'INSTANCE' && i.InstanceId === id && String(i.SM_Execution_ID).includes(run.result.executionName)))
+        .toMatchObject({ Outcome: 'SUCCEEDED' });
     }
     expect(Object.values(run.world.instanceStates())).toEqual(['running', 'running', 'running']);
   });
