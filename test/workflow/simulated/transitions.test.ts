@@ -31,13 +31,18 @@ async function perInstance(durations: Durations, size: number): Promise<{ transi
 // The suites run against the polling workflow too (PPSB_SIM_WAITS=polling): these figures are the event-driven one's.
 const eventsOnly = process.env.PPSB_SIM_WAITS === 'polling' ? describe.skip : describe;
 
+/** The fleet-level states per page that find the instances whose chain died (src/workflow/definition.ts). */
+const PAGE_RECOVERY_TRANSITIONS = 3;
+
 eventsOnly('state transitions per instance, all toggles on', () => {
   test(`5-minute scripts, a 60-minute backup: at most ${TARGET} per instance, for 1 instance and for 10`, async () => {
     const one = await perInstance(TYPICAL, 1);
     const ten = await perInstance(TYPICAL, 10);
     process.stdout.write(`transitions per instance: 1 instance ${one.transitions}, 10 instances ${ten.transitions}; `
       + `Lambda invocations per instance: ${one.lambda}, ${ten.lambda}\n`);
-    expect(one.transitions).toBeLessThanOrEqual(TARGET);
+    // Per page, 3 fleet-level transitions find the instances whose chain died (the page manifest, the check, its
+    // Choice; docs/fidelity/stepfunctions.md): a one-instance run carries them alone.
+    expect(one.transitions).toBeLessThanOrEqual(TARGET + PAGE_RECOVERY_TRANSITIONS);
     expect(ten.transitions).toBeLessThanOrEqual(TARGET);
     // The fleet level (validation, discovery, the page's record, the run's record) is shared by the instances.
     expect(ten.transitions).toBeLessThan(one.transitions);
