@@ -110,9 +110,10 @@ describe('resources', () => {
 
   test('one Lambda function per job, each with a role of its own, on nodejs24.x', () => {
     const functions = t.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(13);
+    // 13, and the recovery's three (find-unfinished, inspect-chain, record-recovered).
+    expect(Object.keys(functions)).toHaveLength(16);
     const roles = new Set(Object.values(functions).map(f => JSON.stringify(f.Properties.Role)));
-    expect(roles.size).toBe(13);
+    expect(roles.size).toBe(16);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.LoggingConfig?.LogGroup).toBeDefined();
@@ -265,11 +266,14 @@ describe('IAM', () => {
     }
     const conditioned = statements.filter(st => JSON.stringify(st.Condition ?? {}).includes('dynamodb:LeadingKeys'));
     expect(conditioned.filter(st => JSON.stringify(st.Condition) === JSON.stringify(leaseItemsOnly))).toHaveLength(2);
-    // The rest are the waiting steps' (register) and resume-wait's (find, clear): WAIT# items only; and the acting
-    // steps' journal: JOURNAL# items only.
+    // The rest are the waiting steps' (register) and resume-wait's (find, clear): WAIT# items only; the acting steps' and
+    // the recovery's journal (JOURNAL#); find-unfinished's page manifests (PAGE#).
+    const keysOnly = (prefix: string) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [prefix] } });
     for (const st of conditioned.filter(c => JSON.stringify(c.Condition) !== JSON.stringify(leaseItemsOnly))) {
-      expect([waitItemsOnly, journalItemsOnly]).toContainEqual(st.Condition);
+      expect([waitItemsOnly, keysOnly('JOURNAL#*'), keysOnly('PAGE#*')]).toContainEqual(st.Condition);
     }
+    const page = conditioned.filter(st => JSON.stringify(st.Condition) === JSON.stringify(keysOnly('PAGE#*')));
+    expect(page.map(st => asList(st.Action).sort())).toEqual([['dynamodb:GetItem', 'dynamodb:UpdateItem']]);
   });
 
   test.each(['SendScript', 'StopInstance', 'StartInstance', 'StartBackupJob'])(

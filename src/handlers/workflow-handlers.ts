@@ -14,9 +14,12 @@ import { CheckAgentFunction } from './check-agent/check-agent-function';
 import { DescribeBackupJobFunction } from './describe-backup-job/describe-backup-job-function';
 import { DescribeCopyJobFunction } from './describe-copy-job/describe-copy-job-function';
 import { DiscoverInstancesFunction } from './discover-instances/discover-instances-function';
+import { FindUnfinishedFunction } from './find-unfinished/find-unfinished-function';
 import { GetScriptStatusFunction } from './get-script-status/get-script-status-function';
+import { InspectChainFunction } from './inspect-chain/inspect-chain-function';
 import { RecordInstanceFunction } from './record-instance/record-instance-function';
 import { RecordPageFunction } from './record-page/record-page-function';
+import { RecordRecoveredFunction } from './record-recovered/record-recovered-function';
 import { RecordRunFunction } from './record-run/record-run-function';
 import { ReleaseLeaseFunction } from './release-lease/release-lease-function';
 import { ResumeWaitFunction } from './resume-wait/resume-wait-function';
@@ -29,6 +32,7 @@ import { ValidateInputFunction } from './validate-input/validate-input-function'
 import { ConstructSettings } from '../runtime/contracts';
 import { JOURNAL_KEY_PREFIX } from '../runtime/journal-keys';
 import { LEASE_KEY_PREFIX } from '../runtime/lease';
+import { PAGE_MANIFEST_KEY_PREFIX } from '../runtime/page-manifest';
 import { FIXED_POLL_SECONDS_ENV } from '../runtime/poll';
 import { WAIT_KEY_PREFIX } from '../runtime/waits';
 import { KEY_USE_ACTIONS } from '../security/encryption-key';
@@ -95,6 +99,9 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
   public readonly recordInstance: lambda.IFunction;
   public readonly recordPage: lambda.IFunction;
   public readonly recordRun: lambda.IFunction;
+  public readonly findUnfinished: lambda.IFunction;
+  public readonly inspectChain: lambda.IFunction;
+  public readonly recordRecovered: lambda.IFunction;
 
   /** Every function, for metrics and alarms. */
   public readonly all: lambda.IFunction[] = [];
@@ -290,6 +297,8 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
       }),
     ]);
 
+    ({ findUnfinished: this.findUnfinished, inspectChain: this.inspectChain, recordRecovered: this.recordRecovered } = this.recoveryHandlers(audit));
+
     this.recordRun = this.handler('RecordRun', RecordRunFunction, { ...audit, EMIT_METRICS: 'true' }, [
       new iam.PolicyStatement({
         actions: ['dynamodb:PutItem'],
@@ -300,6 +309,40 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
         resources: [`${props.auditTable.tableArn}/index/${props.auditRunIndexName}`],
       }),
     ]);
+  }
+
+  /**
+   * Recovering the instances whose chain died (docs/workflow.md, "Recovering a chain that died"): find them after each
+   * page's Map, look at what the run did to each (its journal, the resources it names), write its entry. The recovery's
+   * own start and post-script go through start-instance and send-script, with their tag-conditioned permissions.
+   */
+  private recoveryHandlers(audit: { [key: string]: string }): Pick<WorkflowFunctions, 'findUnfinished' | 'inspectChain' | 'recordRecovered'> {
+    const table = this.props.auditTable.tableArn;
+    const findUnfinished = this.handler('FindUnfinished', FindUnfinishedFunction, audit, [
+      new iam.PolicyStatement({
+        sid: 'ReadAndExpirePageManifestsOnly',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [table],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${PAGE_MANIFEST_KEY_PREFIX}*`] } },
+      }),
+      // Whether each instance of the page has its item (keys: the execution ARN and the instance id), as record-page reads them.
+      new iam.PolicyStatement({ sid: 'ReadInstanceItems', actions: ['dynamodb:BatchGetItem'], resources: [table] }),
+    ]);
+    const inspectChain = this.handler('InspectChain', InspectChainFunction, { AUDIT_TABLE_NAME: this.props.auditTable.tableName }, [
+      new iam.PolicyStatement({
+        sid: 'ReadTheRunsJournalOnly',
+        actions: ['dynamodb:GetItem'],
+        resources: [table],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${JOURNAL_KEY_PREFIX}*`] } },
+      }),
+      // Describe / get calls: these actions support no resource-level permissions (a command or job id is the scope).
+      unscoped(['ec2:DescribeInstances', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations', 'backup:DescribeBackupJob',
+        ...(this.props.copyVault ? ['backup:DescribeCopyJob'] : [])]),
+    ]);
+    const recordRecovered = this.handler('RecordRecovered', RecordRecoveredFunction, audit, [
+      new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [table] }),
+    ]);
+    return { findUnfinished, inspectChain, recordRecovered };
   }
 
   /**

@@ -497,3 +497,82 @@ export interface RecordRunResult {
   /** The run summary forwarded to a central bus, when the construct forwards (src/central/run-summary-event.ts). */
   readonly summary: RunSummaryDetail;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Recovering the instances whose chain died (docs/workflow.md, "Recovering a chain that died").
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A failed child execution's entry in the distributed Map's results: its execution's metadata (Step Functions returns a
+ * failed child's result as with `Transformation: NONE`). Only what the recovery reads.
+ */
+export interface FailedChildEntry {
+  readonly Status: string;
+  /** The child's input, as a JSON string (an instance chain's input holds `instance`). */
+  readonly Input?: string;
+  readonly Error?: string;
+  readonly Cause?: string;
+}
+
+/** find-unfinished: after the page's Map, which instances' chains ended without their audit entry. */
+export interface FindUnfinishedEvent {
+  readonly execution: ExecutionContext;
+  /** The page (RunTally.pages before record-page adds it): the key of its manifest. */
+  readonly pageNumber: number;
+  /** The Map's results (outcomes, failed children's entries), or the discovered instances when the Map itself failed. */
+  readonly items: Array<InstanceOutcome | DiscoveredInstance | FailedChildEntry>;
+  readonly excluded?: ExcludedInstance[];
+  readonly excludedCount?: number;
+  readonly nextToken?: string;
+  /** The Map's own error when it failed as a whole; `{}` otherwise. */
+  readonly mapError?: CaughtError | Record<string, never>;
+}
+
+/** An instance whose chain ended without its audit entry, and why, as far as the Map tells. */
+export interface UnfinishedInstance {
+  readonly instance: DiscoveredInstance;
+  /** The child execution's error (`{}` when the Map did not say: then the Map's error, or unknown). */
+  readonly error: CaughtError | Record<string, never>;
+}
+
+/** The page again (record-page reads it), and the instances to recover. */
+export interface FindUnfinishedResult {
+  /** One per instance of the page, in the manifest's order: its outcome, or the instance (its entry is in the table). */
+  readonly items: Array<InstanceOutcome | Pick<DiscoveredInstance, 'instanceId'> | DiscoveredInstance>;
+  readonly excluded: ExcludedInstance[];
+  readonly excludedCount: number;
+  readonly nextToken: string;
+  readonly unfinished: UnfinishedInstance[];
+  readonly unfinishedCount: number;
+}
+
+/** inspect-chain: what the journal and AWS say of an instance whose chain died. */
+export interface InspectChainEvent {
+  readonly instance: DiscoveredInstance;
+  readonly execution: ExecutionContext;
+  readonly config: RunConfig;
+}
+
+export interface InspectChainResult {
+  /** The steps as the journal and the resources show them (the recovery's own start and post-script are added). */
+  readonly steps: InstanceSteps;
+  /** What the instance still needs: started again (this run stopped it), its post-script (its pre-script was sent). */
+  readonly needs: { readonly start: boolean; readonly post: boolean };
+  /** The EC2 state seen. */
+  readonly state: string;
+  /** The journal's actions, in order, for the entry's note. */
+  readonly journaled: string[];
+  /** Set by the workflow when the journal could not be read (nothing is then done to the instance). */
+  readonly inspectFailed?: boolean;
+}
+
+/** record-recovered: the audit entry of a recovered instance. */
+export interface RecordRecoveredEvent {
+  readonly execution: ExecutionContext;
+  readonly instance: DiscoveredInstance;
+  readonly config: RunConfig;
+  readonly steps: InstanceSteps;
+  readonly chainError: CaughtError | Record<string, never>;
+  readonly mapError: CaughtError | Record<string, never>;
+  readonly recovery: InspectChainResult;
+}

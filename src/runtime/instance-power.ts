@@ -8,6 +8,8 @@ import { DescribeInstancesCommand, type EC2Client, StartInstancesCommand, StopIn
 import type { InstancePowerEvent, InstancePowerResult, PollState } from './contracts';
 import { AwsPermanentError, ConfigurationError, errorCode, rethrowClassified } from './errors';
 import { awaitCompletion, waitClients } from './event-wait';
+import { POWER_REQUESTED, recordResource } from './journal';
+import { journalTarget } from './journal-target';
 import type { Logger } from './log';
 import { INSTANCE_POWER_POLICY, nextPoll } from './poll';
 import { EC2_GONE_STATES } from './status';
@@ -151,6 +153,8 @@ export async function ensurePowerState(
   let refused = '';
   if (state === from && options.mayRequestChange !== false && (!poll.expired || target === 'running')) {
     const answer = await requestChange(ec2, instanceId, target, log);
+    // EC2 accepted the request (no refusal): journalled for the run's recovery.
+    await journalRequested(event, verb, answer.refusal ? undefined : (answer.state ?? target));
     state = answer.state ?? state;
     refused = answer.refusal?.text ?? '';
     if (answer.refusal?.code === INCORRECT_INSTANCE_STATE && target === 'stopped') {
@@ -203,3 +207,17 @@ export async function powerStep(ec2: EC2Client, event: InstancePowerEvent, targe
     log,
   });
 }
+
+// ---- RECOVERY JOURNAL (docs/workflow.md, "Recovering a chain that died") ----------------------------------------
+/**
+ * Records in the instance journal that EC2 accepted the stop / start (resource `requested`; the intent was journaled by
+ * the stop-instance / start-instance handler before). A start is only asked of a `stopped` instance, so a requested
+ * start tells the run's recovery that this run's stop did reach `stopped`.
+ */
+async function journalRequested(event: InstancePowerEvent, action: 'stop' | 'start', accepted: string | undefined): Promise<void> {
+  if (accepted === undefined || !event.execution) {
+    return;
+  }
+  await recordResource(waitClients().doc, journalTarget(event.execution, event.instanceId), action, POWER_REQUESTED);
+}
+// ---- end RECOVERY JOURNAL -----------------------------------------------------------------------------------------

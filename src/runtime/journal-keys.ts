@@ -14,6 +14,9 @@ export const JOURNAL_ITEM_LIFETIME_SECONDS = 30 * 86_400;
 export type JournalAction = 'pre' | 'stop' | 'backup' | 'start' | 'post' | 'copy';
 export const JOURNAL_ACTIONS: readonly JournalAction[] = ['pre', 'stop', 'backup', 'start', 'post', 'copy'];
 
+/** The resource id of a stop or start EC2 accepted (StopInstances / StartInstances answer no id of their own). */
+export const POWER_REQUESTED = 'requested';
+
 /** The attribute holding when the action was first about to be done (ISO-8601), e.g. `Pre_IntentAt`. */
 export function intentAttribute(action: JournalAction): string {
   return `${capitalize(action)}_IntentAt`;

@@ -24,8 +24,8 @@ import {
 } from './journal-keys';
 
 export {
-  intentAttribute, JOURNAL_ACTIONS, JOURNAL_ITEM_LIFETIME_SECONDS, JOURNAL_KEY_PREFIX, type JournalAction, journalKey, RECORD_TYPE_JOURNAL,
-  resourceAttribute,
+  intentAttribute, JOURNAL_ACTIONS, JOURNAL_ITEM_LIFETIME_SECONDS, JOURNAL_KEY_PREFIX, type JournalAction, journalKey, POWER_REQUESTED,
+  RECORD_TYPE_JOURNAL, resourceAttribute,
 } from './journal-keys';
 
 /** Which run and instance a journal write is about. */

@@ -7,8 +7,10 @@ import { Construct } from 'constructs';
 import { WorkflowFunctions } from './functions';
 import { INSTANCE_ITEM_SELECTOR, instanceChain } from './instance-chain';
 import { DYNAMODB_TRANSIENT_ERRORS, lambdaStep, retryWithBackoff } from './lambda-step';
+import { RECOVERY_ITEM_SELECTOR, recoveryChain } from './recovery';
 import { WaitSettings } from './waiting-task';
 import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../central/run-summary-event';
+import { PAGE_MANIFEST_ITEMS, PAGE_MANIFEST_KEY_PREFIX, RECORD_TYPE_PAGE } from '../runtime/page-manifest';
 import { emptyTally } from '../runtime/run-tally';
 
 export interface BackupWorkflowProps {
@@ -155,17 +157,75 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   // A distributed Map: every instance's chain is a child execution with a history of its own, so the
   // parent's history stays small however large the fleet (a Standard execution holds 25,000 events).
   // The outcomes replace the page's instances at the same path: the state never holds both.
+  //
+  // A child that fails where no Catch sees it (States.Runtime, States.DataLimitExceeded, a Lambda killed at its timeout
+  // outside a Catch) must not fail the Map Run: with Step Functions' default (no failure tolerated) the Map Run would
+  // fail and Step Functions would stop every other running chain mid-way, leaving instances stopped or frozen. Every
+  // failure is tolerated; the instances whose chain died are then recovered (docs/workflow.md).
   const forEachInstance = new sfn.DistributedMap(scope, 'For each instance', {
     itemsPath: '$.page.items',
     itemSelector: INSTANCE_ITEM_SELECTOR,
     maxConcurrency: props.maxConcurrency,
     mapExecutionType: sfn.StateMachineType.STANDARD,
     label: 'Instance',
+    toleratedFailurePercentage: 100,
     resultPath: '$.page.items',
   });
   forEachInstance.itemProcessor(instanceChain(scope, functions, props.waits, props.auditTable));
-  forEachInstance.addCatch(recordPage, { errors: [sfn.Errors.ALL], resultPath: '$.runError' });
-  forEachInstance.next(recordPage);
+
+  // After the Map (also when it failed as a whole): the instances of the page whose chain ended without its audit
+  // entry, from the page's manifest; each is recovered in a child execution of its own (the parent's history holds
+  // 25,000 events: no inline Map over up to 1,000 instances here). The page then records every entry.
+  const recoverEach = new sfn.DistributedMap(scope, 'For each instance whose chain died', {
+    itemsPath: '$.page.unfinished',
+    itemSelector: RECOVERY_ITEM_SELECTOR,
+    maxConcurrency: props.maxConcurrency,
+    mapExecutionType: sfn.StateMachineType.STANDARD,
+    label: 'Recovery',
+    toleratedFailurePercentage: 100,
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  recoverEach.itemProcessor(recoveryChain(scope, functions, props.waits));
+  // A recovery that could not run leaves its instances without an entry: the page writes one that says so.
+  recoverEach.addCatch(recordPage, { errors: [sfn.Errors.ALL], resultPath: '$.recoveryError' });
+  recoverEach.next(recordPage);
+  const anyDied = new sfn.Choice(scope, 'Any chain died?')
+    .when(sfn.Condition.numberGreaterThan('$.page.unfinishedCount', 0), recoverEach)
+    .otherwise(recordPage);
+  const findUnfinished = lambdaStep(scope, 'Find instances whose chain died', {
+    fn: functions.findUnfinished,
+    payload: {
+      'execution.$': '$.execution',
+      'pageNumber.$': '$.tally.pages',
+      'items.$': '$.page.items',
+      'excluded.$': '$.page.excluded',
+      'excludedCount.$': '$.page.excludedCount',
+      'nextToken.$': '$.page.nextToken',
+      'mapError.$': '$.runError',
+    },
+    resultPath: '$.page',
+    // The page's instances are then recorded as the Map left them, and the run fails.
+    onError: { next: recordPage, errorPath: '$.runError' },
+  });
+  findUnfinished.next(anyDied);
+  forEachInstance.addCatch(findUnfinished, { errors: [sfn.Errors.ALL], resultPath: '$.runError' });
+  forEachInstance.next(findUnfinished);
+
+  // The page's instances, written before any of them is touched: whatever the Map returns, the run knows the page.
+  const writeManifest = new tasks.DynamoPutItem(scope, 'Write page manifest', {
+    table: props.auditTable,
+    item: {
+      SM_Execution_ID: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format(`${PAGE_MANIFEST_KEY_PREFIX}{}#{}`,
+        sfn.JsonPath.stringAt('$.execution.id'), sfn.JsonPath.stringAt('$.tally.pages'))),
+      RecordType: tasks.DynamoAttributeValue.fromString(RECORD_TYPE_PAGE),
+      [PAGE_MANIFEST_ITEMS]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.page.items'))),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  retryWithBackoff(writeManifest, DYNAMODB_TRANSIENT_ERRORS);
+  // No instance of the page was touched: the run ends with the reason in its record.
+  writeManifest.addCatch(recordRun, { errors: [sfn.Errors.ALL], resultPath: '$.runError' });
+  writeManifest.next(forEachInstance);
 
   const validate = lambdaStep(scope, 'Validate input', {
     fn: functions.validateInput,
@@ -174,7 +234,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
     onError: runError,
   });
 
-  discover.next(forEachInstance);
+  discover.next(writeManifest);
   startRun.next(validate).next(discover);
   return startRun;
 }

@@ -26,4 +26,10 @@ export interface WorkflowFunctions {
   /** Makes sure every instance of a page has its audit entry and adds the page to the run's tally. */
   readonly recordPage: lambda.IFunction;
   readonly recordRun: lambda.IFunction;
+  /** After a page's Map: the instances whose chain ended without its audit entry (docs/workflow.md). */
+  readonly findUnfinished: lambda.IFunction;
+  /** The first step of an instance's recovery: what its journal and AWS show, and what it still needs. */
+  readonly inspectChain: lambda.IFunction;
+  /** The audit entry of a recovered instance. */
+  readonly recordRecovered: lambda.IFunction;
 }

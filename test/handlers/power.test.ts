@@ -1,12 +1,22 @@
 import { DescribeInstancesCommand, EC2Client, StartInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { awsError, EXECUTION, throttling } from './fixtures';
+import { awsError, EXECUTION, throttling, withEnvironment } from './fixtures';
 import { handler as startInstance } from '../../src/handlers/start-instance/start-instance.lambda';
 import { handler as stopInstance } from '../../src/handlers/stop-instance/stop-instance.lambda';
 import type { InstancePowerResult, PollState } from '../../src/runtime/contracts';
 
 const ec2 = mockClient(EC2Client);
+
+// Every acting handler journals its action first (src/runtime/journal.ts): the journal's UpdateItem answers.
+const journal = mockClient(DynamoDBDocumentClient);
+withEnvironment({ AUDIT_TABLE_NAME: 'audit-table' });
+beforeEach(() => {
+  journal.reset();
+  journal.on(UpdateCommand).resolves({});
+});
+
 const ID = 'i-0123456789abcdef0';
 
 function state(name: string, launchTime?: string) {
@@ -24,7 +34,7 @@ beforeEach(() => {
 describe('stop-instance', () => {
   test('running: StopInstances, then InProgress', async () => {
     ec2.on(DescribeInstancesCommand).resolves(state('running'));
-    const result = await stopInstance({ instanceId: ID });
+    const result = await stopInstance({ instanceId: ID, execution: EXECUTION });
     expect(ec2).toHaveReceivedCommandWith(DescribeInstancesCommand, { InstanceIds: [ID] });
     expect(ec2).toHaveReceivedCommandWith(StopInstancesCommand, { InstanceIds: [ID] });
     expect(result).toEqual({
@@ -40,7 +50,7 @@ describe('stop-instance', () => {
   test('stopped: Success without a call (idempotent)', async () => {
     ec2.on(DescribeInstancesCommand).resolves(state('stopped'));
     const before = Date.now();
-    const stopped = await stopInstance({ instanceId: ID, poll: null });
+    const stopped = await stopInstance({ instanceId: ID, execution: EXECUTION, poll: null });
     expect(stopped).toMatchObject({ status: 'Success', state: 'stopped', done: true });
     // When the target state was seen: the stop's and the start's give the instance's downtime.
     expect(Date.parse(stopped.observedAt!)).toBeGreaterThanOrEqual(before);
@@ -50,13 +60,13 @@ describe('stop-instance', () => {
 
   test.each(['stopping', 'pending'])('%s: InProgress without a call', async (name) => {
     ec2.on(DescribeInstancesCommand).resolves(state(name));
-    expect(await stopInstance({ instanceId: ID })).toMatchObject({ status: 'InProgress', state: name, done: false });
+    expect(await stopInstance({ instanceId: ID, execution: EXECUTION })).toMatchObject({ status: 'InProgress', state: name, done: false });
     expect(ec2).not.toHaveReceivedCommand(StopInstancesCommand);
   });
 
   test.each(['terminated', 'shutting-down'])('%s: Failed, done', async (name) => {
     ec2.on(DescribeInstancesCommand).resolves(state(name));
-    expect(await stopInstance({ instanceId: ID })).toMatchObject({ status: 'Failed', done: true, message: `instance is ${name}: cannot stop it` });
+    expect(await stopInstance({ instanceId: ID, execution: EXECUTION })).toMatchObject({ status: 'Failed', done: true, message: `instance is ${name}: cannot stop it` });
   });
 
   test('IncorrectInstanceState on an instance EC2 still describes running: Failed at once, with EC2\'s own words', async () => {
@@ -96,20 +106,20 @@ describe('stop-instance', () => {
   test('IncorrectInstanceState when the instance is in fact already stopping: the stop goes on', async () => {
     ec2.on(DescribeInstancesCommand).resolvesOnce(state('running')).resolves(state('stopping'));
     ec2.on(StopInstancesCommand).rejects(awsError('IncorrectInstanceState'));
-    expect(await stopInstance({ instanceId: ID })).toMatchObject({ status: 'InProgress', state: 'stopping', done: false, message: '' });
+    expect(await stopInstance({ instanceId: ID, execution: EXECUTION })).toMatchObject({ status: 'InProgress', state: 'stopping', done: false, message: '' });
   });
 
   test('UnauthorizedOperation: a permanent error that says why', async () => {
     ec2.on(DescribeInstancesCommand).resolves(state('running'));
     ec2.on(StopInstancesCommand).rejects(awsError('UnauthorizedOperation', 'You are not authorized'));
-    await expect(stopInstance({ instanceId: ID })).rejects.toMatchObject({
+    await expect(stopInstance({ instanceId: ID, execution: EXECUTION })).rejects.toMatchObject({
       name: 'UnauthorizedOperation', message: expect.stringContaining('lacks the backup tag'),
     });
   });
 
   test('bounded: still stopping at the bound is Failed, and no StopInstances after the bound', async () => {
     ec2.on(DescribeInstancesCommand).resolves(state('stopping'));
-    expect(await stopInstance({ instanceId: ID, poll: expiring })).toEqual({
+    expect(await stopInstance({ instanceId: ID, execution: EXECUTION, poll: expiring })).toEqual({
       instanceId: ID,
       state: 'stopping',
       status: 'Failed',
@@ -118,7 +128,7 @@ describe('stop-instance', () => {
       poll: { attempt: 31, elapsedSeconds: 900, nextWaitSeconds: 1, maxSeconds: 900, expired: true },
     });
     ec2.on(DescribeInstancesCommand).resolves(state('running'));
-    expect(await stopInstance({ instanceId: ID, poll: expiring })).toMatchObject({ status: 'Failed', done: true });
+    expect(await stopInstance({ instanceId: ID, execution: EXECUTION, poll: expiring })).toMatchObject({ status: 'Failed', done: true });
     expect(ec2).not.toHaveReceivedCommand(StopInstancesCommand);
   });
 
@@ -131,7 +141,7 @@ describe('stop-instance', () => {
     let result: InstancePowerResult | undefined;
     const statuses: string[] = [];
     do {
-      result = await stopInstance({ instanceId: ID, poll: result?.poll });
+      result = await stopInstance({ instanceId: ID, execution: EXECUTION, poll: result?.poll });
       statuses.push(result.status);
     } while (!result.done);
     expect(statuses).toEqual(['InProgress', 'InProgress', 'InProgress', 'Success']);
@@ -140,25 +150,25 @@ describe('stop-instance', () => {
 
   test('throttling: TransientError', async () => {
     ec2.on(DescribeInstancesCommand).rejects(throttling());
-    await expect(stopInstance({ instanceId: ID })).rejects.toMatchObject({ name: 'TransientError' });
+    await expect(stopInstance({ instanceId: ID, execution: EXECUTION })).rejects.toMatchObject({ name: 'TransientError' });
   });
 
   test('an unknown instance: InvalidInstanceID.NotFound is permanent', async () => {
     ec2.on(DescribeInstancesCommand).rejects(awsError('InvalidInstanceID.NotFound'));
-    await expect(stopInstance({ instanceId: ID })).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+    await expect(stopInstance({ instanceId: ID, execution: EXECUTION })).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
   });
 });
 
 describe('start-instance', () => {
   test('stopped: StartInstances, then InProgress', async () => {
     ec2.on(DescribeInstancesCommand).resolves(state('stopped'));
-    expect(await startInstance({ instanceId: ID })).toMatchObject({ status: 'InProgress', state: 'pending', done: false });
+    expect(await startInstance({ instanceId: ID, execution: EXECUTION })).toMatchObject({ status: 'InProgress', state: 'pending', done: false });
     expect(ec2).toHaveReceivedCommandWith(StartInstancesCommand, { InstanceIds: [ID] });
   });
 
   test('running: Success without a call', async () => {
     ec2.on(DescribeInstancesCommand).resolves(state('running'));
-    const result = await startInstance({ instanceId: ID });
+    const result = await startInstance({ instanceId: ID, execution: EXECUTION });
     expect(result).toMatchObject({ status: 'Success', done: true });
     expect(result.notRun).toBeUndefined();
     expect(ec2).not.toHaveReceivedCommand(StartInstancesCommand);
@@ -185,20 +195,20 @@ describe('start-instance', () => {
 
   test.each(['stopping', 'pending'])('%s: InProgress without a call', async (name) => {
     ec2.on(DescribeInstancesCommand).resolves(state(name));
-    expect(await startInstance({ instanceId: ID })).toMatchObject({ status: 'InProgress', done: false });
+    expect(await startInstance({ instanceId: ID, execution: EXECUTION })).toMatchObject({ status: 'InProgress', done: false });
     expect(ec2).not.toHaveReceivedCommand(StartInstancesCommand);
   });
 
   test('terminated: Failed', async () => {
     ec2.on(DescribeInstancesCommand).resolves(state('terminated'));
-    expect(await startInstance({ instanceId: ID })).toMatchObject({ status: 'Failed', done: true });
+    expect(await startInstance({ instanceId: ID, execution: EXECUTION })).toMatchObject({ status: 'Failed', done: true });
   });
 
   test('IncorrectInstanceState and InsufficientInstanceCapacity: try again next poll', async () => {
     ec2.on(DescribeInstancesCommand).resolves(state('stopped'));
     ec2.on(StartInstancesCommand).rejectsOnce(awsError('IncorrectInstanceState')).rejectsOnce(awsError('InsufficientInstanceCapacity'));
-    expect(await startInstance({ instanceId: ID })).toMatchObject({ status: 'InProgress', state: 'stopped' });
-    expect(await startInstance({ instanceId: ID })).toMatchObject({ status: 'InProgress', state: 'stopped' });
+    expect(await startInstance({ instanceId: ID, execution: EXECUTION })).toMatchObject({ status: 'InProgress', state: 'stopped' });
+    expect(await startInstance({ instanceId: ID, execution: EXECUTION })).toMatchObject({ status: 'InProgress', state: 'stopped' });
   });
 
   test('a start still refused at the bound: Failed, and the refusal is kept in the message', async () => {
@@ -214,7 +224,7 @@ describe('start-instance', () => {
 
   test('at the bound a stopped instance is still asked to start (it must end up running), and reported Failed', async () => {
     ec2.on(DescribeInstancesCommand).resolves(state('stopped'));
-    expect(await startInstance({ instanceId: ID, poll: expiring })).toMatchObject({
+    expect(await startInstance({ instanceId: ID, execution: EXECUTION, poll: expiring })).toMatchObject({
       status: 'Failed', done: true, message: 'instance did not reach running within 900 s (last state pending)',
     });
     expect(ec2).toHaveReceivedCommandTimes(StartInstancesCommand, 1);
@@ -223,6 +233,45 @@ describe('start-instance', () => {
   test('throttling of StartInstances: TransientError', async () => {
     ec2.on(DescribeInstancesCommand).resolves(state('stopped'));
     ec2.on(StartInstancesCommand).rejects(awsError('RequestLimitExceeded'));
-    await expect(startInstance({ instanceId: ID })).rejects.toMatchObject({ name: 'TransientError' });
+    await expect(startInstance({ instanceId: ID, execution: EXECUTION })).rejects.toMatchObject({ name: 'TransientError' });
+  });
+});
+
+describe('the instance journal (src/runtime/journal.ts)', () => {
+  const keyOf = (call: any) => call.args[0].input.Key.SM_Execution_ID;
+  test('stop: the intent is journaled before StopInstances, the accepted request after it', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(state('running'));
+    await stopInstance({ instanceId: ID, execution: EXECUTION });
+    const [intent, requested] = journal.commandCalls(UpdateCommand);
+    const stop = ec2.commandCalls(StopInstancesCommand)[0];
+    expect(keyOf(intent)).toBe(`JOURNAL#${EXECUTION.id}#${ID}`);
+    expect(intent.args[0].input.ExpressionAttributeNames).toMatchObject({ '#intent': 'Stop_IntentAt' });
+    expect(intent.calledBefore(stop)).toBe(true);
+    expect(requested.args[0].input).toMatchObject({ ExpressionAttributeNames: { '#resource': 'Stop_ResourceId' }, ExpressionAttributeValues: { ':id': 'requested' } });
+    expect(stop.calledBefore(requested)).toBe(true);
+  });
+
+  test('start: a start EC2 accepted is journaled as requested; an instance already running records the intent only', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(state('stopped'));
+    await startInstance({ instanceId: ID, execution: EXECUTION });
+    expect(journal.commandCalls(UpdateCommand).map((c) => Object.values(c.args[0].input.ExpressionAttributeNames!)[0]))
+      .toEqual(['Start_IntentAt', 'Start_ResourceId']);
+    journal.resetHistory();
+    ec2.on(DescribeInstancesCommand).resolves(state('running'));
+    await startInstance({ instanceId: ID, execution: EXECUTION });
+    expect(journal.commandCalls(UpdateCommand)).toHaveLength(1);
+  });
+
+  test('a journal that cannot be written: nothing is asked of EC2', async () => {
+    journal.on(UpdateCommand).rejects(throttling());
+    ec2.on(DescribeInstancesCommand).resolves(state('running'));
+    await expect(stopInstance({ instanceId: ID, execution: EXECUTION })).rejects.toMatchObject({ name: 'TransientError' });
+    expect(ec2).not.toHaveReceivedCommand(StopInstancesCommand);
+  });
+
+  test('without the run\'s execution the step refuses to act (it could not journal)', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(state('running'));
+    await expect(stopInstance({ instanceId: ID })).rejects.toThrow(/journaled/);
+    expect(ec2).not.toHaveReceivedCommand(StopInstancesCommand);
   });
 });

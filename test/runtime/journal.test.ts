@@ -43,7 +43,10 @@ test('the first intent is recorded with its time, type and expiry; a repeat keep
 
   const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { SM_Execution_ID: journalKey(EXEC, t.instanceId) } }))).Item!;
   expect(item).toMatchObject({
-    RecordType: 'JOURNAL', ExecutionId: EXEC, InstanceId: t.instanceId, Backup_IntentAt: '2026-12-03T02:00:00.000Z',
+    RecordType: 'JOURNAL',
+    ExecutionId: EXEC,
+    InstanceId: t.instanceId,
+    Backup_IntentAt: '2026-12-03T02:00:00.000Z',
     ExpiresAt: Math.floor(Date.parse('2026-12-03T02:15:00Z') / 1000) + JOURNAL_ITEM_LIFETIME_SECONDS,
   });
 });

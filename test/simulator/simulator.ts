@@ -21,6 +21,7 @@ import { FakeServer } from './fakes/http';
 import { sfnHandler } from './fakes/sfn';
 import { ssmHandler } from './fakes/ssm';
 import { describeFunctions, Handler, LambdaFunction, loadHandler, realProcess, toTaskError, unionEnvironment } from './lambda';
+import { ChainKill, MapRunRecord, runMapRun, withMapRunTasks } from './map-run';
 import { instanceStats, InstanceStats } from './measures';
 import { emptyBucket, IterationInstance, StateInfo, Timeline, WaitBucket } from './timeline';
 import { runTokenTask, TOKEN_PLACEHOLDER, tokenTaskProblems, WAIT_FOR_TOKEN_RESOURCE } from './token-task';
@@ -146,6 +147,8 @@ export interface RunResult {
   readonly startTime: string;
   readonly stats: RunStats;
   readonly events?: any[];
+  /** The run's Map Runs (distributed Maps, see map-run.ts): each child execution's status. */
+  readonly mapRuns?: MapRunRecord[];
 }
 
 /** A Task failure that is not a Lambda one (service integrations): Step Functions' Error and Cause. */
@@ -200,6 +203,11 @@ export class Simulator {
   private readonly handlers = new Map<string, { fn: LambdaFunction; handler: Handler }>();
   /** Task tokens of `.waitForTaskToken` states, answered through the fake Step Functions endpoint. */
   public readonly tokens = new TokenRegistry();
+  /**
+   * Chains to kill uncaught at a Task state of a distributed Map's item processor (map-run.ts): each fires once, in the
+   * next run; those that did not fire are dropped when that run ends.
+   */
+  public readonly chainKills: ChainKill[] = [];
   /** The default bus rules of the template. */
   public readonly router: EventRouter;
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -548,28 +556,47 @@ export class Simulator {
     }
     // The interpreter would enforce TimeoutSeconds in wall-clock time; the simulator checks it in virtual time.
     const { TimeoutSeconds: _timeout, ...runnable } = def as AslDefinition & { TimeoutSeconds?: number };
-    const machine = new StateMachine(runnable as any, {
+    // Distributed Maps run as Map Runs of child executions (map-run.ts), not inline.
+    const { definition: withMapRuns, maps } = withMapRunTasks(runnable as AslDefinition);
+    const machine = new StateMachine(withMapRuns as any, {
       validationOptions: this.options.validate === false ? { noValidate: true } : { checkArn: true, checkPaths: true },
     });
     const startTime = new Date().toISOString();
     const timeline = new Timeline(this.stateInfo, stats, this.world.clock, this.options.iterationInstance);
+    const context = {
+      Execution: {
+        Id: executionArn,
+        Name: executionName,
+        RoleArn: `arn:aws:iam::${ACCOUNT_ID}:role/${sm.name}Role`,
+        StartTime: startTime,
+        RedriveCount: 0,
+      },
+      StateMachine: { Id: sm.arn, Name: sm.name },
+      Task: { Token: TOKEN_PLACEHOLDER },
+    };
+    const handlers = this.buildTaskHandlers(stats, executionName, executionArn, timeline);
+    const mapRuns: MapRunRecord[] = [];
+    for (const [name, mapState] of Object.entries(maps)) {
+      handlers[name] = (mapInput) => this.track(runMapRun({
+        StateMachine,
+        handlers,
+        waitTimeOverrides: waitOverrides,
+        retryIntervalOverrides: retryOverrides,
+        context,
+        executionArn,
+        stateMachineName: sm.name,
+        onEvent: (ev) => timeline.onEvent(ev),
+        kills: this.chainKills,
+        records: mapRuns,
+      }, name, mapState, mapInput));
+    }
     const execution = machine.run(input as any, {
       overrides: {
-        taskResourceLocalHandlers: this.buildTaskHandlers(stats, executionName, executionArn, timeline) as any,
+        taskResourceLocalHandlers: handlers as any,
         waitTimeOverrides: waitOverrides,
         retryIntervalOverrides: retryOverrides,
       },
-      context: {
-        Execution: {
-          Id: executionArn,
-          Name: executionName,
-          RoleArn: `arn:aws:iam::${ACCOUNT_ID}:role/${sm.name}Role`,
-          StartTime: startTime,
-          RedriveCount: 0,
-        },
-        StateMachine: { Id: sm.arn, Name: sm.name },
-        Task: { Token: TOKEN_PLACEHOLDER },
-      },
+      context,
     });
     const events: any[] = [];
     const consumer = (async () => {
@@ -602,6 +629,7 @@ export class Simulator {
     // Handlers of aborted iterations may still run: the run ends when they have.
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     timeline.finish();
+    this.chainKills.splice(0); // kills that did not fire are this run's only
     stats.billedTransitions = stats.stateTransitions + stats.retries;
     stats.historyEventsByExecution = { ...timeline.history.byExecution };
     stats.historyEventsByType = { ...timeline.history.byType };
@@ -625,6 +653,7 @@ export class Simulator {
       executionName,
       startTime,
       stats,
+      mapRuns,
       ...(options.keepEvents ? { events } : {}),
     };
   }

@@ -148,6 +148,7 @@ export class Timeline {
       case 'MapIterationStarted':
       case 'MapIterationSucceeded':
       case 'MapIterationFailed':
+      case 'MapIterationAborted': // a child execution stopped because its Map Run failed (map-run.ts)
         this.onIteration(ev);
         break;
       case 'StateEntered':
@@ -182,7 +183,8 @@ export class Timeline {
           this.activeByInstance.set(id, slot);
         }
       } else {
-        this.history.add(key, ev.type === 'MapIterationSucceeded' ? 'ExecutionSucceeded' : 'ExecutionFailed');
+        this.history.add(key, ev.type === 'MapIterationSucceeded' ? 'ExecutionSucceeded'
+          : ev.type === 'MapIterationAborted' ? 'ExecutionAborted' : 'ExecutionFailed');
         slot.active = false;
         if (slot.instanceId && this.activeByInstance.get(slot.instanceId) === slot) this.activeByInstance.delete(slot.instanceId);
       }

@@ -250,6 +250,8 @@ export interface BackupJob {
   /** Virtual time of StartBackupJob and of reaching a terminal state. */
   readonly startedAt: number;
   terminalAt?: number;
+  /** The number of API calls received when it reached a terminal state (orders it among the calls). */
+  terminalSeq?: number;
 }
 
 export interface ApiCall {
@@ -960,7 +962,10 @@ export class World {
   private setBackupState(job: BackupJob, state: string, at: number): void {
     if (job.state === state) return;
     job.state = state;
-    if (isTerminalJob(state)) job.terminalAt = at;
+    if (isTerminalJob(state)) {
+      job.terminalAt = at;
+      job.terminalSeq = this.callCount;
+    }
     // A COMPLETED job carries a status message only when it completed with issues (its behaviour says one).
     const message = isTerminalJob(state) ? job.behaviour.statusMessage : undefined;
     this.emit('backup', job.instanceId, (t) => backupJobChange(job, state, t, message));

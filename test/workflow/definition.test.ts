@@ -48,7 +48,8 @@ describe('the state machine definition', () => {
 
   test('the polled waits (the SSM agent\'s) are bounded polls: Wait → check → Choice leaving on done or expired', () => {
     const waits = states.filter(([, s]) => s.Type === 'Wait');
-    expect(waits.length).toBe(2);
+    // Before the pre-script, after the start, and after the recovery's start.
+    expect(waits.length).toBe(3);
     for (const [name, wait] of waits) {
       expect({ name, path: wait.SecondsPath }).toEqual({ name, path: expect.stringMatching(/\.poll\.nextWaitSeconds$/) });
       const check = byName.get(wait.Next!)!;
@@ -111,7 +112,11 @@ describe('the state machine definition', () => {
       expect(definition.States[name].Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Write run audit record', ResultPath: '$.runError' })]);
     }
     expect(definition.States['For each instance'].Catch).toEqual([
-      expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Write page audit entries', ResultPath: '$.runError' }),
+      expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Find instances whose chain died', ResultPath: '$.runError' }),
+    ]);
+    // No instance of the page touched yet: straight to the run's record.
+    expect(definition.States['Write page manifest'].Catch).toEqual([
+      expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Write run audit record', ResultPath: '$.runError' }),
     ]);
   });
 
@@ -119,11 +124,18 @@ describe('the state machine definition', () => {
     const S = definition.States;
     expect(S['Validate input'].Next).toBe('Discover instances');
     expect(S['Discover instances']).toMatchObject({
-      Next: 'For each instance',
+      Next: 'Write page manifest',
       ResultPath: '$.page',
       Parameters: { 'config.$': '$.config', 'nextToken.$': '$.page.nextToken', 'pageNumber.$': '$.tally.pages' },
     });
-    expect(S['For each instance'].Next).toBe('Write page audit entries');
+    expect(S['Write page manifest'].Next).toBe('For each instance');
+    expect(S['For each instance'].Next).toBe('Find instances whose chain died');
+    expect(S['Find instances whose chain died']).toMatchObject({ Next: 'Any chain died?', ResultPath: '$.page' });
+    expect(S['Any chain died?']).toMatchObject({
+      Choices: [{ Variable: '$.page.unfinishedCount', NumericGreaterThan: 0, Next: 'For each instance whose chain died' }],
+      Default: 'Write page audit entries',
+    });
+    expect(S['For each instance whose chain died'].Next).toBe('Write page audit entries');
     expect(S['Write page audit entries']).toMatchObject({
       Next: 'More instances to discover?',
       ResultPath: '$.tally',
@@ -230,3 +242,44 @@ describe('per-instance leases', () => {
     expect(intoRecord).toEqual([HELD, RELEASE]);
   });
 });
+
+describe('a chain that dies where no Catch sees it', () => {
+  const S = definition.States;
+  const recovery = (S['For each instance whose chain died'].ItemProcessor) as AslDefinition;
+
+  test('no Map Run fails because some children did: every failure is tolerated (AWS\'s default tolerates none)', () => {
+    for (const name of ['For each instance', 'For each instance whose chain died']) {
+      expect(S[name]).toMatchObject({ ToleratedFailurePercentage: 100, ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } } });
+    }
+  });
+
+  test('the page\'s instances are written before any of them is touched, keyed by execution and page', () => {
+    const manifest = S['Write page manifest'];
+    expect(manifest.Resource).toBe('arn:<Ref:AWS::Partition>:states:::dynamodb:putItem');
+    const item = (manifest.Parameters as { Item: Record<string, Record<string, unknown>> }).Item;
+    expect(item.SM_Execution_ID['S.$']).toBe("States.Format('PAGE#{}#{}', $.execution.id, $.tally.pages)");
+    expect(item.Page_Items_Json['S.$']).toBe('States.JsonToString($.page.items)');
+    expect(manifest.Retry![0].ErrorEquals).toEqual(expect.arrayContaining(['DynamoDB.ThrottlingException']));
+    expect(S['Find instances whose chain died'].Parameters).toMatchObject({ 'pageNumber.$': '$.tally.pages', 'items.$': '$.page.items', 'mapError.$': '$.runError' });
+  });
+
+  test('each instance whose chain died: inspect → start (if needed) → post-script (if needed) → lease released → entry', () => {
+    expect(S['For each instance whose chain died']).toMatchObject({ ItemsPath: '$.page.unfinished', ResultPath: null, MaxConcurrency: 10 });
+    expect(recovery.StartAt).toBe('Recovery: inspect the instance');
+    const R = recovery.States;
+    expect(R['Recovery: inspect the instance'].Next).toBe('Recovery: steps so far');
+    expect(R['Recovery: steps so far'].Next).toBe('Recovery: start needed?');
+    expect(R['Recovery: start needed?']).toMatchObject({
+      Choices: [{ Variable: '$.recovery.needs.start', BooleanEquals: true, Next: 'Recovery: start instance' }],
+      Default: 'Recovery: post-backup script needed?',
+    });
+    expect(R['Recovery: post-backup script needed?']).toMatchObject({
+      Choices: [{ Variable: '$.recovery.needs.post', BooleanEquals: true, Next: 'Recovery: post-backup script: check SSM agent' }],
+      Default: 'Recovery: release lease',
+    });
+    expect(R['Recovery: release lease'].Next).toBe('Recovery: write audit entry');
+    const ends = Object.entries(R).filter(([, s]) => s.End === true || successors(s).length === 0).map(([n]) => n).sort();
+    expect(ends).toEqual(['Recovery: audit entry not written', 'Recovery: write audit entry']);
+  });
+});
+

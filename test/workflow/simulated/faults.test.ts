@@ -353,8 +353,7 @@ describe('fault matrix: one faulty instance in a fleet of 3, all toggles on', ()
     expect(JSON.parse(run.auditItem!.Run_Tally_Json)).toMatchObject({ pages: 1, instanceCount: 3, succeededCount: 3, failedCount: 0 });
     const items = await h.sim.scanTable();
     for (const { id } of instances) {
-      // The instance's audit item (its journal item, JOURNAL#..., names the instance and the execution too).
-      expect(items.find((i) => i.InstanceId === id && i.RecordType !== 'JOURNAL' && String(i.SM_Execution_ID).includes(run.result.executionName)))
+      expect(items.find((i) => i.RecordType === 'INSTANCE' && i.InstanceId === id && String(i.SM_Execution_ID).includes(run.result.executionName)))
         .toMatchObject({ Outcome: 'SUCCEEDED' });
     }
     expect(Object.values(run.world.instanceStates())).toEqual(['running', 'running', 'running']);

@@ -13,6 +13,7 @@ import { consumerStack } from '../../helpers/stacks';
 import { formatViolations } from '../../simulator/api-model';
 import { walkStates } from '../../simulator/asl';
 import { Handler, loadHandler, toTaskError } from '../../simulator/lambda';
+import { ChainKill } from '../../simulator/map-run';
 import { RunResult, Simulator } from '../../simulator/simulator';
 import { WAIT_FOR_TOKEN_RESOURCE } from '../../simulator/token-task';
 import { ApiCall, Ec2StateName, InjectedFault, InstanceSpec, World, WorldOptions } from '../../simulator/world';
@@ -88,6 +89,8 @@ export interface RunSpec {
   readonly input?: unknown;
   readonly faults?: InjectedFault[];
   readonly hooks?: Record<string, TaskHook>;
+  /** Instance chains killed uncaught at a state (States.Runtime, as AWS reports it; simulator/map-run.ts). */
+  readonly kills?: ChainKill[];
   /** Keep the previous run's world (same instances, calls, jobs): a second execution on the same fleet. */
   readonly keepWorld?: boolean;
   /** The run must end before any instance is worked on (rejected input, discovery failure). */
@@ -262,6 +265,7 @@ export class Harness {
     this.specs.push(...specs);
     for (const f of spec.faults ?? []) world.injectFault(f);
     this.hooks = spec.hooks ?? {};
+    this.sim.chainKills.push(...spec.kills ?? []);
 
     const seqBefore = world.callCount;
     const jobsBefore = new Set(world.backupJobs.keys());
@@ -289,6 +293,7 @@ export class Harness {
       .filter((s) => discovered.includes(s.id) && !s.faults && (s.agent ?? 'Online') === 'Online' && (s.state ?? 'running') === 'running'
         && (s.platform ?? 'Linux') === 'Linux')
       .filter((s) => !(spec.faults ?? []).some((f) => !f.instanceId || f.instanceId === s.id))
+      .filter((s) => !(spec.kills ?? []).some((k) => k.instanceId === s.id))
       .map((s) => s.id);
 
     return {
@@ -358,6 +363,8 @@ export function mutatingCalls(run: SimRun): ApiCall[] {
 // ------------------------------------------------------------------------------------------------- invariants
 
 const OK_STATUSES = ['Success', 'COMPLETED', 'skipped'];
+/** The FailureMessage of an instance recovered after its chain died (src/handlers/record-recovered). */
+const CHAIN_DIED = /^the instance's chain died/;
 const NOT_RUN = /^NotRun: /;
 
 function scriptExpectation(run: SimRun, id: string, phase: 'pre' | 'post', enabled: boolean, stoppedAtStart: boolean, v: (m: string) => void): void {
@@ -508,8 +515,13 @@ export function checkInvariants(run: SimRun): string[] {
       // DESIGN: a stopped instance stays stopped until its backup job reaches a terminal state (or the wait ends).
       const startSeq = callsAbout(run, id, 'ec2:StartInstances').find((c) => !c.error)?.seq;
       const lastDescribe = callsAbout(run, id, 'backup:DescribeBackupJob').pop()?.seq;
-      if (startSeq !== undefined && lastDescribe !== undefined && startSeq < lastDescribe) {
-        v(`1: ${id} was started again (call ${startSeq}) before the last look at its backup job (call ${lastDescribe})`);
+      // Started before the job was final: before it reached its terminal state, or (never final) before its last look.
+      // A look after the terminal state (a recovery describing the job for the entry) is no violation.
+      const terminalSeq = world.backupJobsFor(id).find((j) => run.newJobIds.includes(j.backupJobId))?.terminalSeq;
+      const startedEarly = startSeq !== undefined
+        && (terminalSeq !== undefined ? startSeq <= terminalSeq : lastDescribe !== undefined && startSeq < lastDescribe);
+      if (startedEarly) {
+        v(`1: ${id} was started again (call ${startSeq}) before its backup job was final (final at call ${terminalSeq ?? 'never'}, last look at call ${lastDescribe})`);
       }
     }
 
@@ -613,7 +625,9 @@ export function checkInvariants(run: SimRun): string[] {
     }
     // An instance stopped when the run began has its steps on but not run, which is no failure.
     const allOk = statuses.every((s) => OK_STATUSES.includes(s) || (stoppedAtStart && NOT_RUN.test(s)));
-    const expectedOutcome = allOk ? 'SUCCEEDED' : 'FAILED';
+    // An instance whose chain died is a failure whatever its steps did: its entry says so (and the run fails).
+    const chainDied = CHAIN_DIED.test(entry.FailureMessage ?? '');
+    const expectedOutcome = allOk && !chainDied ? 'SUCCEEDED' : 'FAILED';
     if (entry.Outcome !== expectedOutcome) v(`${id}: Outcome is ${entry.Outcome} with statuses ${statuses.join(', ')}; expected ${expectedOutcome}`);
     if ((entry.Outcome === 'SUCCEEDED') !== (entry.FailureMessage === '')) {
       v(`${id}: FailureMessage "${entry.FailureMessage}" does not match Outcome ${entry.Outcome} (empty iff SUCCEEDED)`);

@@ -38,6 +38,9 @@ async function perInstance(durations: Durations, size: number, events?: EventDel
 // The suites run against the polling workflow too (PPSB_SIM_WAITS=polling): these figures are the event-driven one's.
 const eventsOnly = process.env.PPSB_SIM_WAITS === 'polling' ? describe.skip : describe;
 
+/** The fleet-level states per page that find the instances whose chain died (src/workflow/definition.ts). */
+const PAGE_RECOVERY_TRANSITIONS = 3;
+
 eventsOnly('state transitions per instance, all toggles on', () => {
   test(`5-minute scripts, a 60-minute backup: at most ${TARGET} per instance (+ 1 per look a late or lost event causes), for 1 instance and for 10`, async () => {
     const one = await perInstance(TYPICAL, 1);
@@ -47,10 +50,12 @@ eventsOnly('state transitions per instance, all toggles on', () => {
     process.stdout.write(`transitions per instance: 1 instance ${one.transitions}, 10 instances ${ten.transitions} `
       + `(every event at once: ${ideal.transitions}); Lambda invocations per instance: ${one.lambda}, ${ten.lambda}; `
       + `fallback looks per instance ${one.timedOut}, ${ten.timedOut} (every event at once: ${ideal.timedOut})\n`);
-    expect(ideal.transitions).toBeLessThanOrEqual(TARGET);
+    // Per page, 3 fleet-level transitions find the instances whose chain died (the page manifest, the check, its
+    // Choice; docs/fidelity/stepfunctions.md): a one-instance run carries them alone.
+    expect(ideal.transitions).toBeLessThanOrEqual(TARGET + PAGE_RECOVERY_TRANSITIONS);
     // Each extra transition is an extra fallback look, caused by an event that was lost or came after its Task's timeout.
     expect(one.transitions - ideal.transitions).toBeLessThanOrEqual(one.timedOut - ideal.timedOut);
-    expect(one.transitions).toBeLessThanOrEqual(TARGET + one.timedOut - ideal.timedOut);
+    expect(one.transitions).toBeLessThanOrEqual(TARGET + PAGE_RECOVERY_TRANSITIONS + one.timedOut - ideal.timedOut);
     expect(ten.transitions).toBeLessThanOrEqual(TARGET + ten.timedOut - ideal.timedOut);
     // The fleet level (validation, discovery, the page's record, the run's record) is shared by the instances.
     expect(ten.transitions).toBeLessThan(one.transitions);
