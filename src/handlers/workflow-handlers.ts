@@ -336,7 +336,7 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${JOURNAL_KEY_PREFIX}*`] } },
       }),
       // Describe / get calls: these actions support no resource-level permissions (a command or job id is the scope).
-      unscoped(['ec2:DescribeInstances', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations', 'backup:DescribeBackupJob',
+      unscoped(['ec2:DescribeInstances', 'ssm:ListCommandInvocations', 'backup:DescribeBackupJob',
         ...(this.props.copyVault ? ['backup:DescribeCopyJob'] : [])]),
     ]);
     const recordRecovered = this.handler('RecordRecovered', RecordRecoveredFunction, audit, [

@@ -72,7 +72,7 @@ describe('stop-instance', () => {
   test('IncorrectInstanceState on an instance EC2 still describes running: Failed at once, with EC2\'s own words', async () => {
     ec2.on(DescribeInstancesCommand).resolves(state('running'));
     ec2.on(StopInstancesCommand).rejects(awsError('IncorrectInstanceState', `The instance '${ID}' is not in a state from which it can be stopped.`));
-    expect(await stopInstance({ instanceId: ID })).toMatchObject({
+    expect(await stopInstance({ instanceId: ID, execution: EXECUTION })).toMatchObject({
       status: 'Failed',
       state: 'running',
       done: true,
@@ -87,7 +87,7 @@ describe('stop-instance', () => {
     ec2.on(DescribeInstancesCommand).resolvesOnce(state('running')).resolvesOnce(state('pending'))
       .resolvesOnce(state('running')).resolves(state('pending'));
     ec2.on(StopInstancesCommand).rejects(awsError('IncorrectInstanceState', refusal));
-    const first = await stopInstance({ instanceId: ID });
+    const first = await stopInstance({ instanceId: ID, execution: EXECUTION });
     expect(first).toMatchObject({
       status: 'InProgress',
       state: 'pending',
@@ -95,7 +95,7 @@ describe('stop-instance', () => {
       message: `StopInstances refused: IncorrectInstanceState: ${refusal} (instance pending: trying again)`,
     });
     const late: PollState = { attempt: 12, elapsedSeconds: 290, nextWaitSeconds: 30, maxSeconds: 900, expired: false };
-    expect(await stopInstance({ instanceId: ID, poll: late })).toMatchObject({
+    expect(await stopInstance({ instanceId: ID, execution: EXECUTION, poll: late })).toMatchObject({
       status: 'Failed',
       state: 'pending',
       done: true,
@@ -214,7 +214,7 @@ describe('start-instance', () => {
   test('a start still refused at the bound: Failed, and the refusal is kept in the message', async () => {
     ec2.on(DescribeInstancesCommand).resolves(state('stopped'));
     ec2.on(StartInstancesCommand).rejects(awsError('InsufficientInstanceCapacity', 'We currently do not have sufficient capacity'));
-    expect(await startInstance({ instanceId: ID, poll: expiring })).toMatchObject({
+    expect(await startInstance({ instanceId: ID, execution: EXECUTION, poll: expiring })).toMatchObject({
       status: 'Failed',
       done: true,
       message: 'instance did not reach running within 900 s (last state stopped); '
