@@ -34,7 +34,7 @@ import {
 } from './status';
 import { commandIdOf, type WaitKind, waitedRecoveryPoint, waitedResource } from './waits';
 
-/** The per-instance record of the audit table (DESIGN.md, "The audit record"). */
+/** The per-instance record of the audit table (docs/audit-record.md). */
 export interface AuditEntry {
   readonly InstanceId: string;
   readonly InstanceStateAtStart: string;

@@ -9,7 +9,7 @@
 // stopped, AWS Backup completes a job into the construct's vault, the instance is started again, thaw.sh runs,
 // the execution SUCCEEDS and its audit record says so for the instance.
 //
-// What stays after the stack is destroyed (retained by design, see DESIGN.md): the backup vault and its KMS key,
+// What stays after the stack is destroyed (retained by design, see docs/design.md): the backup vault and its KMS key,
 // the recovery point (an AMI with its EBS snapshots; it expires after one day, then the vault can be deleted),
 // the audit table (its items expire after one day), the log groups and the logs KMS key.
 import * as path from 'path';

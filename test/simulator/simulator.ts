@@ -32,17 +32,6 @@ import { ACCOUNT_ID, REGION, World, WorldOptions } from './world';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { ExecutionError, ExecutionTimeoutError, StateMachine } = require('aws-local-stepfunctions') as typeof import('aws-local-stepfunctions', { with: { 'resolution-mode': 'import' } });
 
-// aws-local-stepfunctions needs Promise.withResolvers (node 22); the jest setup polyfills it, this is a fallback.
-const P = Promise as unknown as { withResolvers?: () => unknown };
-if (!P.withResolvers) {
-  P.withResolvers = () => {
-    let resolve!: (v: unknown) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise((a, b) => { resolve = a; reject = b; });
-    return { promise, resolve, reject };
-  };
-}
-
 export type TaskHandler = (input: any) => unknown;
 
 export interface SimulatorOptions {
