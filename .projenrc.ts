@@ -86,6 +86,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       testTimeout: 60_000,
+      // Both cores: the simulated suites wait on loopback stand-ins and dynalite much of the time (jest's default on a
+      // 2-core machine is one worker).
+      maxWorkers: 2,
     },
   },
 

@@ -158,7 +158,8 @@ describe('VPC', () => {
     const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
     new PrePostScriptBackup(stack, 'B', { vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } });
     const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(13);
+    // Every function: the 13 of the workflow and resume-wait, and the recovery's find-unfinished, inspect-chain, record-recovered.
+    expect(functions).toHaveLength(16);
     for (const fn of functions) {
       expect(fn.Properties.VpcConfig.SubnetIds.length).toBe(3);
     }

@@ -67,7 +67,6 @@ function everyOption(stack: Stack): PrePostScriptBackupProps {
     schedule: events.Schedule.cron({ hour: '2', minute: '0' }),
     recoveryPointTags: { team: 'platform' },
     backupDeleteAfter: Duration.days(365),
-    backupMoveToColdStorageAfter: Duration.days(30),
     backupStartWindow: Duration.hours(2),
     backupCompletionWindow: Duration.hours(6),
     backupVaultLock: { minRetention: Duration.days(7), maxRetention: Duration.days(365) },

@@ -352,8 +352,24 @@ export function timeline(run: SimRun, instanceId: string): TimelineStep[] {
 }
 
 /** Calls of this run about one instance (optionally one `service:action`). */
+/** Each run's calls by instance id, built once: the invariant checks look up every instance's calls many times. */
+const CALLS_BY_INSTANCE = new WeakMap<readonly ApiCall[], Map<string, ApiCall[]>>();
+
 export function callsAbout(run: SimRun, instanceId: string, serviceAction?: string): ApiCall[] {
-  return run.calls.filter((c) => c.instanceIds.includes(instanceId) && (!serviceAction || `${c.service}:${c.action}` === serviceAction));
+  let index = CALLS_BY_INSTANCE.get(run.calls);
+  if (!index) {
+    index = new Map();
+    for (const c of run.calls) {
+      for (const id of new Set(c.instanceIds)) {
+        const list = index.get(id);
+        if (list) list.push(c);
+        else index.set(id, [c]);
+      }
+    }
+    CALLS_BY_INSTANCE.set(run.calls, index);
+  }
+  const calls = index.get(instanceId) ?? [];
+  return serviceAction ? calls.filter((c) => `${c.service}:${c.action}` === serviceAction) : [...calls];
 }
 
 export function mutatingCalls(run: SimRun): ApiCall[] {
