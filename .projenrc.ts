@@ -114,7 +114,7 @@ if (bundle) {
 project.tsconfigDev.addInclude('examples/**/*.ts');
 project.tsconfigDev.addInclude('.projenrc.ts');
 project.eslint?.addLintPattern('examples');
-project.npmignore?.exclude('/examples/', '/.ci/');
+project.npmignore?.exclude('/examples/', '/.ci/', '/.tmp/', '/tools/');
 project.addTask('dry-run', {
   description: 'Synthesize the example app and run it locally against a simulated fleet (no AWS account needed)',
   steps: [
