@@ -37,13 +37,15 @@ const TRY_AGAIN_LATER: Record<PowerTarget, readonly string[]> = {
 export const STOP_REFUSED_PENDING_SECONDS = 300;
 
 /** What DescribeInstances says about one instance. */
-interface InstanceLook {
+/** One DescribeInstances look at an instance. */
+export interface InstanceLook {
   readonly state?: string;
   /** EC2's LaunchTime: "the time that the instance was last launched" (a start from stopped sets it again). */
   readonly launchTime?: Date;
 }
 
-async function lookAt(ec2: EC2Client, instanceId: string): Promise<InstanceLook | undefined> {
+/** The instance's state and launch time, as one DescribeInstances call sees them (undefined when EC2 lists it not). */
+export async function lookAt(ec2: EC2Client, instanceId: string): Promise<InstanceLook | undefined> {
   let output;
   try {
     output = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));

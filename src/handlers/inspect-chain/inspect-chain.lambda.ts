@@ -1,13 +1,13 @@
 import { BackupClient } from '@aws-sdk/client-backup';
-import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { checkBackupJob, checkCopyJob } from '../../runtime/backup-job';
 import type {
   BackupJobResult, CheckAgentResult, CopyJobResult, InspectChainEvent, InspectChainResult, InstancePowerResult, InstanceSteps,
   ScriptStatusResult, StepOutcome,
 } from '../../runtime/contracts';
-import { rethrowClassified } from '../../runtime/errors';
 import { waitClients } from '../../runtime/event-wait';
+import { lookAt } from '../../runtime/instance-power';
 import { type InstanceJournal, JOURNAL_ACTIONS, type JournalRecord, POWER_REQUESTED, readJournal } from '../../runtime/journal';
 import { journalTarget } from '../../runtime/journal-target';
 import { createLogger } from '../../runtime/log';
@@ -27,23 +27,6 @@ const unknown = (what: string): StepOutcome => ({
   status: UNKNOWN,
   message: `${what} was about to be done when the instance's chain died; AWS's answer was not recorded`,
 });
-
-async function instanceState(instanceId: string): Promise<string> {
-  let output;
-  try {
-    output = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
-  } catch (err) {
-    rethrowClassified(err, `DescribeInstances ${instanceId}`);
-  }
-  for (const reservation of output.Reservations ?? []) {
-    for (const instance of reservation.Instances ?? []) {
-      if (instance.InstanceId === instanceId) {
-        return instance.State?.Name ?? 'unknown';
-      }
-    }
-  }
-  return 'unknown';
-}
 
 async function script(record: JournalRecord, instanceId: string, timeoutSeconds: number, what: string): Promise<ScriptStatusResult | StepOutcome> {
   if (!record.resourceId) {
@@ -84,7 +67,7 @@ export const handler = async (event: InspectChainEvent): Promise<InspectChainRes
   const instanceId = instance.instanceId;
   const journal: InstanceJournal = await readJournal(waitClients().doc, journalTarget(execution, instanceId));
   const a = journal.actions;
-  const state = await instanceState(instanceId);
+  const state = (await lookAt(ec2, instanceId))?.state ?? 'unknown';
   const steps: { -readonly [K in keyof InstanceSteps]: InstanceSteps[K] } = { errors: {} };
   const power = (status: InstancePowerResult['status'], message = '', observed = false): InstancePowerResult => ({
     instanceId,
