@@ -13,7 +13,7 @@ export const PRICE_PER_GB_SECOND = 0.0000166667;
 export const PRICE_PER_WRITE = 1.25 / 1_000_000;
 export const PRICE_PER_READ = 0.25 / 1_000_000;
 
-/** The workflow's functions' memory (src/handlers/workflow-handlers.ts). */
+/** The workflow's functions' memory (src/functions/workflow-functions.ts). */
 export const FUNCTION_MEMORY_GB = 0.25;
 /** Assumed billed duration of one invocation: one or two AWS API round trips. */
 export const ASSUMED_INVOCATION_SECONDS = 0.2;

@@ -22,7 +22,7 @@ import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { dynamoCounts, runCost } from './cost';
 import { ExampleBackupStack } from '../examples/app/stack';
-import { DEFAULT_PAGE_SIZE } from '../src/handlers/discover-instances/discover-instances.lambda';
+import { DEFAULT_PAGE_SIZE } from '../src/functions/discover-instances/discover-instances.lambda';
 import { FIXED_POLL_CONTEXT_KEY, WAITS_CONTEXT_KEY } from '../src/workflow/waiting-task';
 import { Simulator } from '../test/simulator/simulator';
 

@@ -1,3 +1,3 @@
-export * from './pre-post-script-backup';
+export * from './pre-post-script-backup/pre-post-script-backup';
 export * from './scripts/backup-script';
-export * from './central/central-audit';
+export * from './central-audit/central-audit';

@@ -53,6 +53,6 @@ test('every package the library loads is a dependency or a peer dependency of th
   expect(undeclared).toEqual([]);
   // The walk does see the graph: the construct and its workflow are in it.
   expect([...graph.modules].map((f) => path.relative(SRC, f))).toEqual(expect.arrayContaining([
-    'pre-post-script-backup.ts', path.join('workflow', 'instance-chain.ts'), path.join('runtime', 'audit-table.ts'),
+    path.join('pre-post-script-backup', 'pre-post-script-backup.ts'), path.join('workflow', 'instance-chain.ts'), path.join('contract', 'status.ts'),
   ]));
 });

@@ -5,7 +5,7 @@ import { instanceMetric, unsuccessfulRuns } from './run-metrics';
 import {
   METRIC_INSTANCE_STOPPED_SECONDS, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SKIPPED,
   METRIC_INSTANCES_SUCCEEDED,
-} from '../runtime/run-summary';
+} from '../functions/record-run/run-summary';
 
 /** Runs and instance outcomes of one PrePostScriptBackup, and its alarm. */
 export function createDashboard(scope: Construct, stateMachine: sfn.IStateMachine, alarm: cloudwatch.IAlarm): cloudwatch.Dashboard {

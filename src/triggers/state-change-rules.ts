@@ -4,7 +4,6 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { BACKUP_JOB_FINAL_STATES, COPY_JOB_FINAL_STATES } from '../runtime/job-states';
 import {
   BACKUP_JOB_STATE_CHANGE,
   COPY_JOB_STATE_CHANGE,
@@ -12,8 +11,9 @@ import {
   EC2_WAIT_STATES,
   SSM_FINAL_EVENT_STATUSES,
   SSM_INVOCATION_STATUS_CHANGE,
-} from '../runtime/state-change-events';
-import { RUN_REMOTE_SCRIPT_DOCUMENT } from '../runtime/status';
+} from '../contract/events';
+import { BACKUP_JOB_FINAL_STATES, COPY_JOB_FINAL_STATES } from '../contract/job-states';
+import { RUN_REMOTE_SCRIPT_DOCUMENT } from '../contract/status';
 
 export interface StateChangeRulesProps {
   /** resume-wait: answers the Task waiting on the resource an event is about. */

@@ -9,9 +9,9 @@ import { INSTANCE_ITEM_SELECTOR, instanceChain } from './instance-chain';
 import { DYNAMODB_TRANSIENT_ERRORS, lambdaStep, retryWithBackoff } from './lambda-step';
 import { RECOVERY_ITEM_SELECTOR, recoveryChain } from './recovery';
 import { WaitSettings } from './waiting-task';
-import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../central/run-summary-event';
-import { PAGE_MANIFEST_ITEMS, PAGE_MANIFEST_KEY_PREFIX, RECORD_TYPE_PAGE } from '../runtime/page-manifest';
-import { emptyTally } from '../runtime/run-tally';
+import { PAGE_MANIFEST_ITEMS, PAGE_MANIFEST_KEY_PREFIX, RECORD_TYPE_PAGE } from '../contract/page-manifest';
+import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../contract/run-summary-event';
+import { emptyTally } from '../contract/run-tally';
 
 export interface BackupWorkflowProps {
   readonly functions: WorkflowFunctions;
@@ -58,7 +58,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
         'startTime.$': '$$.Execution.StartTime',
       },
       'config': {},
-      // The current page: its instances, then their outcomes (DiscoverInstancesResult, src/runtime/contracts.ts).
+      // The current page: its instances, then their outcomes (DiscoverInstancesResult, src/contract/shapes.ts).
       'page': { items: [], excluded: [], excludedCount: 0, nextToken: '' },
       // What the pages recorded so far (RunTally): counts and a bounded sample, never a list of the fleet.
       'tally': emptyTally(),

@@ -1,11 +1,11 @@
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 
 /**
- * The Lambda functions the workflow calls, one job each (see src/handlers).
+ * The Lambda functions the workflow calls, one job each (see src/functions).
  */
 export interface WorkflowFunctions {
   readonly validateInput: lambda.IFunction;
-  /** Takes and gives back an instance's lease (src/runtime/lease.ts). */
+  /** Takes and gives back an instance's lease (src/contract/lease.ts). */
   readonly acquireLease: lambda.IFunction;
   readonly releaseLease: lambda.IFunction;
   readonly discoverInstances: lambda.IFunction;

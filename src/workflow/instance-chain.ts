@@ -6,15 +6,15 @@ import { WorkflowFunctions } from './functions';
 import { DYNAMODB_TRANSIENT_ERRORS, lambdaStep, retryWithBackoff } from './lambda-step';
 import { backupStep, copyStep, errorPath, powerStep, scriptPhase, skipped, stepPath } from './steps';
 import { WaitSettings } from './waiting-task';
+import { NOT_APPLICABLE, SKIPPED_LEASE_HELD } from '../contract/status';
 import {
   INSTANCE_KEY_SEPARATOR, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_INSTANCE, RUN_EXECUTION_ID,
   UNRECORDED_INSTANCE, UNRECORDED_REASON, UNRECORDED_STEPS,
-} from '../runtime/audit-table';
-import { NOT_APPLICABLE, SKIPPED_LEASE_HELD } from '../runtime/status';
+} from '../lambda-shared/audit-item';
 
 /**
  * The input of one instance's chain: what the fleet level hands each Map iteration.
- * `$$.Map.Item.Value` is a DiscoveredInstance (src/runtime/contracts.ts).
+ * `$$.Map.Item.Value` is a DiscoveredInstance (src/contract/shapes.ts).
  */
 export const INSTANCE_ITEM_SELECTOR = {
   'instance.$': '$$.Map.Item.Value',
@@ -27,7 +27,7 @@ export const INSTANCE_ITEM_SELECTOR = {
  * One instance, start to end: lease → eligibility → pre-script → stop → backup → start → post-script → (copy) →
  * lease released → audit entry.
  *
- * The lease (src/runtime/lease.ts) keeps two runs from acting on the same instance at the same time: an instance
+ * The lease (src/contract/lease.ts) keeps two runs from acting on the same instance at the same time: an instance
  * whose lease another run holds is recorded as skipped and not touched. Every path that took the lease releases
  * it before the audit entry; only an unexpected failure of the chain itself (a States.Runtime error, which no
  * Catch sees) leaves it to expire.

@@ -6,7 +6,7 @@ import { errorPath, powerStep, scriptPhase } from './steps';
 import { WaitSettings } from './waiting-task';
 
 /**
- * The input of one instance's recovery (`$$.Map.Item.Value` is an UnfinishedInstance, src/runtime/contracts.ts).
+ * The input of one instance's recovery (`$$.Map.Item.Value` is an UnfinishedInstance, src/contract/shapes.ts).
  * `mapError` is the page Map's own error when it failed as a whole (`{}` otherwise).
  */
 export const RECOVERY_ITEM_SELECTOR = {

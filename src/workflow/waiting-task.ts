@@ -4,14 +4,14 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { FailureRoute, retryWithBackoff, TRANSIENT_ERRORS } from './lambda-step';
-import type { ConstructSettings } from '../runtime/contracts';
-import { backupPolicy, INSTANCE_POWER_POLICY, scriptPolicy } from '../runtime/poll';
-import { FALLBACK_SECONDS, fallbackRetries, type WaitKind } from '../runtime/waits';
+import { backupPolicy, INSTANCE_POWER_POLICY, scriptPolicy } from '../contract/poll';
+import type { ConstructSettings } from '../contract/shapes';
+import { FALLBACK_SECONDS, fallbackRetries, type WaitKind } from '../contract/waits';
 
 /** How the instance chain waits for scripts, stops, starts and jobs. */
 export interface WaitSettings {
   /**
-   * True: each wait is one Task resumed by the resource's state-change event (src/runtime/waits.ts). False: each wait
+   * True: each wait is one Task resumed by the resource's state-change event (src/contract/waits.ts). False: each wait
    * is a Wait → check → Choice loop with capped backoff (src/workflow/bounded-poll.ts).
    */
   readonly onEvents: boolean;

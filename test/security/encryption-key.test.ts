@@ -2,10 +2,10 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import { PrePostScriptBackup, PrePostScriptBackupProps } from '../../src';
 import {
   ACCOUNT, evaluate, hasAction, NamedPolicy, PolicyDocument, REGION, RequestResource, synthesizeIam, SynthesizedIam, SynthesizedRole, widened,
-} from './iam-harness';
-import { PrePostScriptBackup, PrePostScriptBackupProps } from '../../src';
+} from '../helpers/iam-harness';
 import { everyOption, fullProps } from '../helpers/stacks';
 
 /**

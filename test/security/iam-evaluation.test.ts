@@ -4,7 +4,7 @@ import {
   ACCOUNT, Decision, ec2Instance, evaluate, evaluateAsRole, hasAction, hasSid, NamedPolicy, OTHER_ACCOUNT,
   PolicyDocument, REGION, RequestResource, ssmDocument, ssmTargetInstance, synthesizeIam, SynthesizedIam,
   SynthesizedRole, widened, withoutCondition,
-} from './iam-harness';
+} from '../helpers/iam-harness';
 import { fullProps } from '../helpers/stacks';
 
 /**

@@ -1,4 +1,4 @@
-import { ACCOUNT, Decision, evaluate, OTHER_ACCOUNT, PolicyDocument, synthesizeIam, SynthesizedIam } from './iam-harness';
+import { ACCOUNT, Decision, evaluate, OTHER_ACCOUNT, PolicyDocument, synthesizeIam, SynthesizedIam } from '../helpers/iam-harness';
 import { consumerStack, fullProps } from '../helpers/stacks';
 
 /**

@@ -3,8 +3,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { ACCOUNT, evaluate, iamTokenOverrides, NamedPolicy, PolicyDocument, RequestResource, widened } from './iam-harness';
 import { PrePostScriptBackup } from '../../src';
+import { ACCOUNT, evaluate, iamTokenOverrides, NamedPolicy, PolicyDocument, RequestResource, widened } from '../helpers/iam-harness';
 import { fullProps } from '../helpers/stacks';
 import { type CfnTemplate, resolveTokens } from '../simulator/asl';
 

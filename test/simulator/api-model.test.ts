@@ -12,7 +12,7 @@ import { sfnHandler } from './fakes/sfn';
 import { realProcess } from './lambda';
 import { TokenRegistry } from './tokens';
 import { World } from './world';
-import { Harness, newInstanceIds } from '../workflow/simulated/harness';
+import { Harness, newInstanceIds } from '../helpers/harness';
 
 const rules = (v: Array<{ rule: string }>) => v.map((x) => x.rule);
 

@@ -1,7 +1,7 @@
 import { World } from './world';
-import { checkInvariants, SimRun } from '../workflow/simulated/harness';
+import { checkInvariants, SimRun } from '../helpers/harness';
 
-/** The harness's token check (test/workflow/simulated/harness.ts): a task still waiting at the end is a violation. */
+/** The harness's token check (test/helpers/harness.ts): a task still waiting at the end is a violation. */
 function fabricated(waitingTokens: string[], statsWaiting: number): SimRun {
   return {
     result: {

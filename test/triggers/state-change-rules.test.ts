@@ -6,7 +6,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import { PrePostScriptBackup, PrePostScriptBackupProps } from '../../src';
-import { waitOf } from '../../src/runtime/state-change-events';
+import { waitOf } from '../../src/contract/events';
 import { WAITS_CONTEXT_KEY } from '../../src/workflow/waiting-task';
 import { fullProps } from '../helpers/stacks';
 import { eventEnvelope } from '../simulator/events/envelope';

@@ -81,7 +81,7 @@ describe('the state machine definition', () => {
     expect(keep.Resource).toBe('arn:<Ref:AWS::Partition>:states:::dynamodb:putItem');
     expect(keep.ResultPath).toBeNull();
     const item = (keep.Parameters as { Item: Record<string, Record<string, unknown>> }).Item;
-    // The instance item's key (src/runtime/audit-table.ts instanceItemKey), the results as JSON, and why.
+    // The instance item's key (src/lambda-shared/audit-item.ts instanceItemKey), the results as JSON, and why.
     expect(item.SM_Execution_ID['S.$']).toBe("States.Format('{}#{}', $.execution.id, $.instance.instanceId)");
     expect(item.RecordType).toEqual({ S: 'INSTANCE' });
     expect(item.Unrecorded_Steps_Json['S.$']).toBe('States.JsonToString($.steps)');

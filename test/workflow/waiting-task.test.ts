@@ -7,7 +7,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import { BackupScript, PrePostScriptBackup, PrePostScriptBackupProps } from '../../src';
-import { FALLBACK_SECONDS, type WaitKind } from '../../src/runtime/waits';
+import { FALLBACK_SECONDS, type WaitKind } from '../../src/contract/waits';
 import { FIXED_POLL_CONTEXT_KEY, WAITS_CONTEXT_KEY } from '../../src/workflow/waiting-task';
 import { allStates, AslState, definitionOf } from '../helpers/definition';
 import { fixture, fullProps } from '../helpers/stacks';

@@ -1,6 +1,6 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
-import { assertInvariants, entryOf, Harness, newInstanceIds, timeline } from './harness';
+import { assertInvariants, entryOf, Harness, newInstanceIds, timeline } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
 
 const DR_VAULT = 'arn:aws:backup:us-west-2:123456789012:backup-vault:dr-vault';

@@ -1,4 +1,4 @@
-import { assertInvariants, checkInvariants, entryOf, Harness, newInstanceIds, SimRun, startingState, TAG_KEY, TAG_VALUE, TaskHook } from './harness';
+import { assertInvariants, checkInvariants, entryOf, Harness, newInstanceIds, SimRun, startingState, TAG_KEY, TAG_VALUE, TaskHook } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
 import { ApiError, InjectedFault, InstanceFaults, InstanceSpec, PingStatus, World } from '../../simulator/world';
 

@@ -1,4 +1,4 @@
-import { assertInvariants, entryOf, Harness, mutatingCalls, newInstanceIds, SimRun, TAG_KEY, TAG_VALUE } from './harness';
+import { assertInvariants, entryOf, Harness, mutatingCalls, newInstanceIds, SimRun, TAG_KEY, TAG_VALUE } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
 
 /**

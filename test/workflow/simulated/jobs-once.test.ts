@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
-import { assertInvariants, callsAbout, entryOf, FAST_WORLD, Harness, newInstanceIds, SimRun } from './harness';
+import { assertInvariants, callsAbout, entryOf, FAST_WORLD, Harness, newInstanceIds, SimRun } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
 import { Durations } from '../../simulator/world';
 

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { assertInvariants, callsAbout, entryOf, Harness, mutatingCalls, newInstanceIds, SimRun } from './harness';
+import { assertInvariants, callsAbout, entryOf, Harness, mutatingCalls, newInstanceIds, SimRun } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
 import { REGION } from '../../simulator/world';
 

@@ -1,4 +1,4 @@
-import { assertInvariants, Harness, newInstanceIds, SimRun } from './harness';
+import { assertInvariants, Harness, newInstanceIds, SimRun } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
 import { realProcess } from '../../simulator/lambda';
 

@@ -1,5 +1,5 @@
-import { assertInvariants, callsAbout, entryOf, Harness, newInstanceIds, SimRun, timeline, TimelineStep, Toggles } from './harness';
 import { BackupScript, PrePostScriptBackupProps } from '../../../src';
+import { assertInvariants, callsAbout, entryOf, Harness, newInstanceIds, SimRun, timeline, TimelineStep, Toggles } from '../../helpers/harness';
 import { fixture, fullProps } from '../../helpers/stacks';
 
 /**

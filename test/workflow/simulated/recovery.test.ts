@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
-import { assertInvariants, callsAbout, commandPhase, entryOf, Harness, newInstanceIds, startingState, timeline } from './harness';
+import { assertInvariants, callsAbout, commandPhase, entryOf, Harness, newInstanceIds, startingState, timeline } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
 
 /**

@@ -1,4 +1,4 @@
-import { checkInvariants, Harness, newInstanceIds, SimRun } from './harness';
+import { checkInvariants, Harness, newInstanceIds, SimRun } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
 import { InstanceSpec } from '../../simulator/world';
 

@@ -1,4 +1,4 @@
-import { assertInvariants, callsAbout, commandPhase, entryOf, Harness, newInstanceIds, startingState, TaskHook } from './harness';
+import { assertInvariants, callsAbout, commandPhase, entryOf, Harness, newInstanceIds, startingState, TaskHook } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
 
 /**

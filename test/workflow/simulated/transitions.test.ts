@@ -1,5 +1,5 @@
-import { assertInvariants, Harness, newInstanceIds, SimRun } from './harness';
-import { FALLBACK_SECONDS } from '../../../src/runtime/waits';
+import { FALLBACK_SECONDS } from '../../../src/contract/waits';
+import { assertInvariants, Harness, newInstanceIds, SimRun } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
 import { EventDeliveryOptions } from '../../simulator/events/delivery';
 import { Durations } from '../../simulator/world';

@@ -1,4 +1,4 @@
-import { assertInvariants, entryOf, Harness, newInstanceIds, SimRun } from './harness';
+import { assertInvariants, entryOf, Harness, newInstanceIds, SimRun } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
 import { World } from '../../simulator/world';
 

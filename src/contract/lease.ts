@@ -1,0 +1,55 @@
+/**
+ * Per-instance leases: two runs that reach the same instance (a schedule and an ad-hoc event, say) never act on it
+ * at the same time. A lease is an item of the audit table keyed `LEASE#<instance id>`; the acquire-lease and
+ * release-lease handlers are the only ones that touch it (their roles may touch no other key).
+ */
+import {
+  AGENT_AFTER_START_POLICY,
+  AGENT_BEFORE_SCRIPT_POLICY,
+  backupPolicy,
+  INSTANCE_POWER_POLICY,
+  SCRIPT_GRACE_SECONDS,
+} from './poll';
+import type { ConstructSettings } from './shapes';
+import { FALLBACK_SECONDS } from './waits';
+
+/** Prefix of every lease item's partition key (and of the only keys the lease handlers' roles may touch). */
+export const LEASE_KEY_PREFIX = 'LEASE#';
+/** `RecordType` of a lease item. */
+export const RECORD_TYPE_LEASE = 'LEASE';
+/** The execution ARN holding the lease. */
+export const LEASE_HOLDER = 'HolderExecutionId';
+/** ISO-8601 time the holder acquired (or last re-acquired) the lease. */
+export const LEASE_ACQUIRED_AT = 'AcquiredAt';
+/** Epoch seconds after which the lease is free for any run. */
+export const LEASE_EXPIRES_AT = 'LeaseExpiresAt';
+/** Seconds between a lease's expiry and the table's TTL deleting its item. */
+export const LEASE_CLEANUP_DELAY_SECONDS = 86_400;
+/** Margin added to the longest instance chain when the construct computes the lease duration. */
+export const LEASE_MARGIN_SECONDS = 3_600;
+
+/** The partition key of an instance's lease. */
+export function leaseKey(instanceId: string): string {
+  return `${LEASE_KEY_PREFIX}${instanceId}`;
+}
+
+/**
+ * Seconds one instance's chain can take at most, plus a margin: the sum of its bounded waits. Scripts count
+ * when configured (the input can only shorten their timeouts); stop, start and both agent waits always count
+ * (the input may turn stopping on); the copy counts when a copy vault is configured. Each wait on events may end up
+ * to one fallback interval after its bound.
+ */
+export function leaseSecondsFor(settings: Pick<ConstructSettings,
+'preScript' | 'postScript' | 'startWindowMinutes' | 'completeWindowMinutes' | 'copyVaultArn'>): number {
+  const scripts = [settings.preScript, settings.postScript]
+    .filter((s) => s !== undefined)
+    .reduce((sum, s) => sum + Math.max(0, s!.timeoutSeconds) + SCRIPT_GRACE_SECONDS, 0);
+  const power = 2 * INSTANCE_POWER_POLICY.maxSeconds;
+  const agent = AGENT_BEFORE_SCRIPT_POLICY.maxSeconds + AGENT_AFTER_START_POLICY.maxSeconds;
+  const backup = backupPolicy(settings).maxSeconds;
+  const copy = settings.copyVaultArn ? backup : 0;
+  // Waiting on events, a wait notices its bound at its next fallback look: up to one fallback interval late.
+  const lateness = 2 * FALLBACK_SECONDS.script + FALLBACK_SECONDS.stop + FALLBACK_SECONDS.start + FALLBACK_SECONDS.backup
+    + (settings.copyVaultArn ? FALLBACK_SECONDS.copy : 0);
+  return scripts + power + agent + backup + copy + lateness + LEASE_MARGIN_SECONDS;
+}

@@ -1,0 +1,578 @@
+import type { RunSummaryDetail } from './run-summary-event';
+
+/**
+ * The data that flows between the state machine and the Lambda handlers.
+ *
+ * The state machine (src/workflow) builds every handler's event from these shapes with JSONPath, and every
+ * handler (src/functions) returns one of them. Field names here are part of the definition: renaming one means
+ * changing both sides. Nothing in this file is exported from the package.
+ */
+
+/** Execution context the state machine passes to handlers that need it ($$.Execution). */
+export interface ExecutionContext {
+  /** Execution ARN (`$$.Execution.Id`); the audit record's partition key. */
+  readonly id: string;
+  /** Execution name (`$$.Execution.Name`). */
+  readonly name: string;
+  /** ISO-8601 start time (`$$.Execution.StartTime`). */
+  readonly startTime: string;
+}
+
+/** Where and how one script runs, after the execution input was validated against the configuration. */
+export interface ScriptRun {
+  /** Whether this script runs in this execution. */
+  readonly enabled: boolean;
+  /** Bucket holding the script (empty when no script is configured). */
+  readonly bucketName: string;
+  /** Object key of the script (empty when no script is configured). */
+  readonly key: string;
+  /** `https://s3.<region>.amazonaws.com/<bucket>/<key>`: the `sourceInfo.path` given to AWS-RunRemoteScript. */
+  readonly sourceS3Path: string;
+  /** Command line AWS-RunRemoteScript runs in the download directory. */
+  readonly commandLine: string;
+  /** Working directory; empty for SSM's default. */
+  readonly workingDirectory: string;
+  /** Execution timeout of the script, in seconds. */
+  readonly timeoutSeconds: number;
+  /** Platform the script is written for: `Linux` (shell) or `Windows` (PowerShell). */
+  readonly platform: ScriptPlatform;
+  /** Bucket for the command output; empty for no S3 output. */
+  readonly outputS3BucketName: string;
+  /** Key prefix for the command output. */
+  readonly outputS3KeyPrefix: string;
+}
+
+export type ScriptPlatform = 'Linux' | 'Windows';
+
+/** The backup job settings of a run. */
+export interface BackupRun {
+  /** `arn:<partition>:ec2:<region>:<account>:instance/`: the instance id appended gives the backup's resource ARN. */
+  readonly instanceArnPrefix: string;
+  readonly vaultName: string;
+  readonly roleArn: string;
+  /** Days after which recovery points are deleted; 0 for never. */
+  readonly deleteAfterDays: number;
+  /** Days after which recovery points move to cold storage; 0 for never. */
+  readonly moveToColdStorageAfterDays: number;
+  /** Minutes AWS Backup may wait before starting the job; 0 for the service default. */
+  readonly startWindowMinutes: number;
+  /** Minutes the job may take once started; 0 for the service default. */
+  readonly completeWindowMinutes: number;
+  /** Whether to take a Windows VSS backup (Windows instances only; ignored for Linux). */
+  readonly windowsVss: boolean;
+  /** Tags for every recovery point (the run adds the source instance id and execution id). */
+  readonly recoveryPointTags: Record<string, string>;
+  /** ARN of the vault each completed recovery point is copied to; empty for no copy. */
+  readonly copyVaultArn: string;
+  /** Days after which the copies are deleted; 0 for never. */
+  readonly copyDeleteAfterDays: number;
+}
+
+/** A run's effective configuration: the construct's settings with the execution input's overrides applied. */
+export interface RunConfig {
+  /** The configured tag pair every instance must carry. */
+  readonly tagKey: string;
+  readonly tagValue: string;
+  /**
+   * An extra tag pair from the input (TargetEC2TagKey/Value) that narrows the selection further;
+   * empty strings when the input gave none or gave the configured pair.
+   */
+  readonly filterTagKey: string;
+  readonly filterTagValue: string;
+  /** Instances the input restricted the run to; empty for every tagged instance. */
+  readonly instanceIds: string[];
+  readonly stopInstances: boolean;
+  readonly preScript: ScriptRun;
+  readonly postScript: ScriptRun;
+  readonly backup: BackupRun;
+  /** Whether any script runs (discovery then needs each instance's SSM status). */
+  readonly scriptsEnabled: boolean;
+  /** Seconds each instance's lease lasts: an upper bound of one instance chain (src/contract/lease.ts). */
+  readonly leaseSeconds: number;
+}
+
+/** The configuration the construct hands the validate-input handler (environment variable `SETTINGS`, JSON). */
+export interface ConstructSettings {
+  readonly tagKey: string;
+  readonly tagValue: string;
+  readonly stopInstances: boolean;
+  readonly runPreScript: boolean;
+  readonly runPostScript: boolean;
+  /** The configured pre-backup script; absent when none. */
+  readonly preScript?: ConfiguredScript;
+  /** The configured post-backup script; absent when none. */
+  readonly postScript?: ConfiguredScript;
+  readonly backupVaultName: string;
+  readonly backupRoleArn: string;
+  readonly deleteAfterDays: number;
+  readonly moveToColdStorageAfterDays: number;
+  readonly startWindowMinutes: number;
+  readonly completeWindowMinutes: number;
+  readonly windowsVss: boolean;
+  readonly recoveryPointTags: Record<string, string>;
+  /** ARN of the vault completed recovery points are copied to; empty for no copy. */
+  readonly copyVaultArn: string;
+  readonly copyDeleteAfterDays: number;
+  /** Bucket for script output; empty for none. */
+  readonly outputS3BucketName: string;
+  readonly outputS3KeyPrefix: string;
+  /** Largest number of instance ids TargetEC2Instances may list. */
+  readonly maxTargetInstances: number;
+  /** Region of the stack, used to build S3 URLs. */
+  readonly region: string;
+  /** `arn:<partition>:ec2:<region>:<account>:instance/` of the stack's account and Region. */
+  readonly instanceArnPrefix: string;
+  /** Seconds each instance's lease lasts; computed from the other settings when absent (src/contract/lease.ts). */
+  readonly leaseSeconds?: number;
+}
+
+export interface ConfiguredScript {
+  readonly bucketName: string;
+  readonly key: string;
+  readonly commandLine: string;
+  readonly workingDirectory: string;
+  readonly timeoutSeconds: number;
+  readonly platform: ScriptPlatform;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Polling: every wait in the workflow is a loop Wait -> Task -> Choice bounded by a PollState the handler advances.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Progress of one bounded wait. Seconds are the nominal seconds of the Wait states, not wall-clock time. */
+export interface PollState {
+  /** Number of checks made so far. */
+  readonly attempt: number;
+  /** Sum of the seconds waited so far. */
+  readonly elapsedSeconds: number;
+  /** Seconds the workflow waits before the next check. */
+  readonly nextWaitSeconds: number;
+  /** Most seconds this wait may last. */
+  readonly maxSeconds: number;
+  /** True when the wait is over its bound: the workflow stops waiting and records a timeout. */
+  readonly expired: boolean;
+}
+
+/** Result shape shared by every step that the workflow polls. */
+export interface PolledResult {
+  /** True when the step reached a final state (success or not). */
+  readonly done: boolean;
+  readonly poll: PollState;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Handler events and results, one pair per handler.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** validate-input: `{ input: $, execution }` -> RunConfig. Throws `InvalidInputError` for bad or disallowed input. */
+export interface ValidateInputEvent {
+  readonly input: unknown;
+  readonly execution: ExecutionContext;
+}
+
+/**
+ * discover-instances: one page of the tagged instances, with the SSM agent's status when scripts run.
+ * The fleet level calls it once per page, so no state ever holds the whole fleet.
+ */
+export interface DiscoverInstancesEvent {
+  readonly config: RunConfig;
+  /** Where this page starts: empty (or absent) for the first page, else the previous page's `nextToken`. */
+  readonly nextToken?: string;
+  /** Pages discovered so far in this run (bounds the loop); absent for 0. */
+  readonly pageNumber?: number;
+}
+
+export interface DiscoveredInstance {
+  readonly instanceId: string;
+  /** EC2 state name at discovery: running, stopped, pending, stopping. */
+  readonly state: string;
+  readonly platform: ScriptPlatform;
+  /** SSM PingStatus (Online, ConnectionLost, Inactive) or `NotManaged` when SSM does not know the instance. */
+  readonly ssmPingStatus: string;
+}
+
+export interface ExcludedInstance {
+  readonly instanceId: string;
+  readonly state: string;
+  readonly reason: string;
+}
+
+/** One page of discovery: at most the page size (environment `DISCOVERY_PAGE_SIZE`, default 1000) of instances. */
+export interface DiscoverInstancesResult {
+  /**
+   * The page's instances the run works on, one Map iteration each. The Map's results (InstanceOutcome, one per
+   * item, in order) replace them at the same path, so the state never holds both.
+   */
+  readonly items: DiscoveredInstance[];
+  /** The first of the page's tagged instances left out (terminated, shutting-down): a bounded sample. */
+  readonly excluded: ExcludedInstance[];
+  /** How many of the page's tagged instances were left out. */
+  readonly excludedCount: number;
+  /** Where the next page starts; empty when this page was the last. Opaque to the workflow. */
+  readonly nextToken: string;
+}
+
+/**
+ * What the run has recorded so far, page after page: counts and bounded samples only, so its size does not
+ * grow with the fleet. record-page adds each page to it; record-run turns it into the run's record.
+ */
+export interface RunTally {
+  /** Pages recorded. */
+  readonly pages: number;
+  /** Instances worked on (each has its audit entry in the table). */
+  readonly instanceCount: number;
+  readonly succeededCount: number;
+  readonly failedCount: number;
+  /** Instances skipped because another run held their lease. */
+  readonly skippedCount: number;
+  /** The longest time an instance of the run stayed stopped, in seconds. */
+  readonly maxStoppedSeconds: number;
+  /** Tagged instances left out (terminated, shutting-down). */
+  readonly excludedCount: number;
+  /** The first excluded instances, at most EXCLUDED_SAMPLE_SIZE (src/lambda-shared/audit-batch.ts). */
+  readonly excludedSample: ExcludedInstance[];
+}
+
+/**
+ * record-page: makes sure every instance of one page has its audit entry in the table (writing those its chain
+ * could not write) and adds the page to the run's tally.
+ */
+export interface RecordPageEvent {
+  readonly execution: ExecutionContext;
+  readonly config: RunConfig;
+  /**
+   * The page's Map results (InstanceOutcome), or, when the Map itself failed, the page's discovered instances
+   * (DiscoveredInstance: no `recorded` field).
+   */
+  readonly items: Array<InstanceOutcome | DiscoveredInstance>;
+  readonly excluded?: ExcludedInstance[];
+  readonly excludedCount?: number;
+  /** The tally so far (the workflow starts every run with an empty one). */
+  readonly tally?: RunTally;
+}
+
+/** check-agent: is the SSM agent of the instance online? Polled: done when Online. */
+export interface CheckAgentEvent {
+  readonly instanceId: string;
+  /** Which bounded wait this is: `beforeScript` (a short one) or `afterStart` (waiting for the agent to reconnect). */
+  readonly purpose: 'beforeScript' | 'afterStart';
+  /** Previous result's poll state; absent or null on the first check. */
+  readonly poll?: PollState | null;
+}
+
+export interface CheckAgentResult extends PolledResult {
+  readonly online: boolean;
+  readonly pingStatus: string;
+}
+
+/** send-script: SendCommand AWS-RunRemoteScript to one instance, idempotent per execution, instance and phase. */
+export interface SendScriptEvent {
+  readonly instanceId: string;
+  readonly phase: 'pre' | 'post';
+  readonly script: ScriptRun;
+  readonly execution: ExecutionContext;
+  /** Waiting on events: the Task's token, answered once the script is over (src/contract/waits.ts). */
+  readonly taskToken?: string;
+}
+
+/** The status of a script invocation; send-script returns the first one (status `Pending`). */
+export interface ScriptStatusResult extends PolledResult {
+  readonly commandId: string;
+  readonly instanceId: string;
+  /** SSM invocation status: Pending, InProgress, Delayed, Success, Failed, TimedOut, Cancelled, ... */
+  readonly status: string;
+  readonly statusDetails: string;
+  /** Exit code of the script; -1 when unknown. */
+  readonly responseCode: number;
+  /** Script timeout, carried so the poll bound can be computed. */
+  readonly timeoutSeconds: number;
+  /** Where the output went (s3://bucket/prefix) or empty. */
+  readonly outputLocation: string;
+  /** A short excerpt of stderr (or stdout) when the script did not succeed. */
+  readonly outputExcerpt: string;
+}
+
+/** get-script-status: ListCommandInvocations (with Details) for the command; cancels the command when the wait expires. */
+export interface GetScriptStatusEvent {
+  readonly previous: ScriptStatusResult;
+}
+
+/** stop-instance / start-instance: bring the instance to stopped / running, idempotently. Polled. */
+export interface InstancePowerEvent {
+  readonly instanceId: string;
+  readonly poll?: PollState | null;
+  /** Waiting on events: the Task's token, answered once the target state is reached (src/contract/waits.ts). */
+  readonly taskToken?: string;
+  /** The run: required with `taskToken`. */
+  readonly execution?: ExecutionContext;
+}
+
+export interface InstancePowerResult extends PolledResult {
+  readonly instanceId: string;
+  /** EC2 state name seen at the end of this call. */
+  readonly state: string;
+  /** `Success` when the target state was reached, `Failed` when it cannot be, `InProgress` otherwise. */
+  readonly status: 'Success' | 'Failed' | 'InProgress';
+  readonly message: string;
+  /** ISO-8601 time the target state was seen (with `Success`): the stop and the start give the downtime. */
+  readonly observedAt?: string;
+  /**
+   * With `Success`: the step asked EC2 for nothing, because the instance never left the target state during the run
+   * (a start after a stop that never took effect: EC2's LaunchTime is before the run began). The reason; the audit
+   * records the step as `NotRun: <reason>`.
+   */
+  readonly notRun?: string;
+}
+
+/** start-backup-job: StartBackupJob with an idempotency token per execution and instance. */
+export interface StartBackupJobEvent {
+  readonly instanceId: string;
+  readonly platform: ScriptPlatform;
+  readonly backup: BackupRun;
+  readonly execution: ExecutionContext;
+  /** Waiting on events: the Task's token, answered once the job is over (src/contract/waits.ts). */
+  readonly taskToken?: string;
+}
+
+/** describe-backup-job: DescribeBackupJob. Polled: done in a terminal state. start-backup-job returns the first one. */
+export interface BackupJobResult extends PolledResult {
+  readonly backupJobId: string;
+  /** CREATED, PENDING, RUNNING, ABORTING, ABORTED, COMPLETED, FAILED, EXPIRED, PARTIAL. */
+  readonly state: string;
+  readonly statusMessage: string;
+  readonly recoveryPointArn: string;
+  readonly percentDone: string;
+}
+
+export interface DescribeBackupJobEvent {
+  readonly previous: BackupJobResult;
+  /** The run's backup settings: the bound of the wait depends on the start and complete windows. */
+  readonly backup: BackupRun;
+}
+
+/** start-copy-job: StartCopyJob of the instance's recovery point, with an idempotency token per execution and instance. */
+export interface StartCopyJobEvent {
+  readonly instanceId: string;
+  readonly recoveryPointArn: string;
+  readonly backup: BackupRun;
+  readonly execution: ExecutionContext;
+  /** Waiting on events: the Task's token, answered once the copy is over (src/contract/waits.ts). */
+  readonly taskToken?: string;
+}
+
+/** describe-copy-job: DescribeCopyJob. Polled: done in a final state. start-copy-job returns the first one. */
+export interface CopyJobResult extends PolledResult {
+  readonly copyJobId: string;
+  /** CREATED, RUNNING, COMPLETED, FAILED, PARTIAL. */
+  readonly state: string;
+  readonly statusMessage: string;
+  readonly destinationRecoveryPointArn: string;
+}
+
+export interface DescribeCopyJobEvent {
+  readonly previous: CopyJobResult;
+  readonly backup: BackupRun;
+}
+
+/**
+ * What one instance's chain produced: the raw result of each step it reached, as the workflow stored them.
+ * A step's key is absent when the step was never reached.
+ */
+export interface InstanceSteps {
+  /**
+   * Set when the instance was not eligible at all (transitional state, agent offline, platform mismatch), or
+   * `SkippedLeaseHeld` when another run holds its lease.
+   */
+  readonly eligibility?: StepOutcome;
+  readonly agent?: CheckAgentResult | StepOutcome;
+  readonly pre?: ScriptStatusResult | StepOutcome;
+  readonly stop?: InstancePowerResult | StepOutcome;
+  readonly backup?: BackupJobResult | StepOutcome;
+  readonly start?: InstancePowerResult | StepOutcome;
+  readonly agentAfterStart?: CheckAgentResult | StepOutcome;
+  readonly post?: ScriptStatusResult | StepOutcome;
+  /** The copy of the recovery point to another vault, when one is configured. */
+  readonly copy?: CopyJobResult | StepOutcome;
+  /**
+   * Errors caught by the workflow, per step (Step Functions' `{ Error, Cause }`). `leaseRelease` is not a step:
+   * a lease that could not be released is noted (it expires by itself), never a failure.
+   */
+  readonly errors?: Partial<Record<StepName | 'leaseRelease', CaughtError>>;
+}
+
+export type StepName = 'eligibility' | 'agent' | 'pre' | 'stop' | 'backup' | 'start' | 'agentAfterStart' | 'post' | 'copy';
+
+/** A step result the workflow sets itself (turned off, not applicable). */
+export interface StepOutcome {
+  readonly status: string;
+  readonly message?: string;
+}
+
+export interface CaughtError {
+  readonly Error: string;
+  readonly Cause?: string;
+}
+
+/** acquire-lease: takes the instance's lease for this execution, unless another run holds a live one. */
+export interface AcquireLeaseEvent {
+  readonly instanceId: string;
+  readonly execution: ExecutionContext;
+  /** How long the lease lasts (RunConfig.leaseSeconds). */
+  readonly leaseSeconds: number;
+}
+
+export interface AcquireLeaseResult {
+  /** True when this execution holds the lease now. */
+  readonly acquired: boolean;
+  /** The execution ARN holding the lease (this one when acquired); empty when unknown. */
+  readonly holder: string;
+  /** Epoch seconds the holder's lease expires at; 0 when unknown. */
+  readonly leaseExpiresAt: number;
+  /** The same as ISO-8601, for messages; empty when unknown. */
+  readonly leaseExpiresAtTime: string;
+}
+
+/** release-lease: gives the instance's lease back, if this execution still holds it. */
+export interface ReleaseLeaseEvent {
+  readonly instanceId: string;
+  readonly execution: ExecutionContext;
+}
+
+export interface ReleaseLeaseResult {
+  /** False when the lease was not this execution's (any more): expired and taken over, or never acquired. */
+  readonly released: boolean;
+}
+
+/** record-instance: turns one instance's steps into its audit entry and writes it. */
+export interface RecordInstanceEvent {
+  readonly execution: ExecutionContext;
+  readonly instance: DiscoveredInstance;
+  readonly config: RunConfig;
+  readonly steps: InstanceSteps;
+}
+
+/** The Map iteration's output: small, so a large fleet's results fit in the execution's state. */
+export interface InstanceOutcome {
+  readonly instanceId: string;
+  readonly succeeded: boolean;
+  /** True when the instance was skipped (another run held its lease): neither succeeded nor failed. */
+  readonly skipped?: boolean;
+  /**
+   * False when record-instance could not write the entry: its raw results are then in the instance's item
+   * (`stepsInTable`) or, when even that write failed, in `steps`. record-page writes the entry from them.
+   */
+  readonly recorded: boolean;
+  /** True when the raw results of an unrecorded chain are in the instance's item (see UNRECORDED_STEPS). */
+  readonly stepsInTable?: boolean;
+  readonly steps?: InstanceSteps;
+  readonly instance?: DiscoveredInstance;
+}
+
+/** record-run: writes the run's audit record. */
+export interface RecordRunEvent {
+  readonly execution: ExecutionContext;
+  /** Raw execution input, as given. */
+  readonly input: unknown;
+  /** Absent, or `{}` (the workflow's placeholder), when validation failed. */
+  readonly config?: RunConfig;
+  /** What the pages recorded (record-page); absent or empty when the run ended before any page. */
+  readonly tally?: RunTally;
+  /**
+   * Set when the run failed before or around the instances (validation, discovery, the Map itself);
+   * absent or `{}` (the workflow's placeholder) otherwise.
+   */
+  readonly runError?: CaughtError;
+}
+
+export interface RecordRunResult {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly instanceCount: number;
+  readonly failedCount: number;
+  /** Instances skipped because another run held their lease. */
+  readonly skippedCount: number;
+  readonly message: string;
+  /** The run's notification (published when the construct has a topic): ASCII, at most 100 characters. */
+  readonly notificationSubject: string;
+  readonly notificationMessage: string;
+  /** The run summary forwarded to a central bus, when the construct forwards (src/contract/run-summary-event.ts). */
+  readonly summary: RunSummaryDetail;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Recovering the instances whose chain died (docs/workflow.md, "Recovering a chain that died").
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A failed child execution's entry in the distributed Map's results: its execution's metadata (Step Functions returns a
+ * failed child's result as with `Transformation: NONE`). Only what the recovery reads.
+ */
+export interface FailedChildEntry {
+  readonly Status: string;
+  /** The child's input, as a JSON string (an instance chain's input holds `instance`). */
+  readonly Input?: string;
+  readonly Error?: string;
+  readonly Cause?: string;
+}
+
+/** find-unfinished: after the page's Map, which instances' chains ended without their audit entry. */
+export interface FindUnfinishedEvent {
+  readonly execution: ExecutionContext;
+  /** The page (RunTally.pages before record-page adds it): the key of its manifest. */
+  readonly pageNumber: number;
+  /** The Map's results (outcomes, failed children's entries), or the discovered instances when the Map itself failed. */
+  readonly items: Array<InstanceOutcome | DiscoveredInstance | FailedChildEntry>;
+  readonly excluded?: ExcludedInstance[];
+  readonly excludedCount?: number;
+  readonly nextToken?: string;
+  /** The Map's own error when it failed as a whole; `{}` otherwise. */
+  readonly mapError?: CaughtError | Record<string, never>;
+}
+
+/** An instance whose chain ended without its audit entry, and why, as far as the Map tells. */
+export interface UnfinishedInstance {
+  readonly instance: DiscoveredInstance;
+  /** The child execution's error (`{}` when the Map did not say: then the Map's error, or unknown). */
+  readonly error: CaughtError | Record<string, never>;
+}
+
+/** The page again (record-page reads it), and the instances to recover. */
+export interface FindUnfinishedResult {
+  /** One per instance of the page, in the manifest's order: its outcome, or the instance (its entry is in the table). */
+  readonly items: Array<InstanceOutcome | Pick<DiscoveredInstance, 'instanceId'> | DiscoveredInstance>;
+  readonly excluded: ExcludedInstance[];
+  readonly excludedCount: number;
+  readonly nextToken: string;
+  readonly unfinished: UnfinishedInstance[];
+  readonly unfinishedCount: number;
+}
+
+/** inspect-chain: what the journal and AWS say of an instance whose chain died. */
+export interface InspectChainEvent {
+  readonly instance: DiscoveredInstance;
+  readonly execution: ExecutionContext;
+  readonly config: RunConfig;
+}
+
+export interface InspectChainResult {
+  /** The steps as the journal and the resources show them (the recovery's own start and post-script are added). */
+  readonly steps: InstanceSteps;
+  /** What the instance still needs: started again (this run stopped it), its post-script (its pre-script was sent). */
+  readonly needs: { readonly start: boolean; readonly post: boolean };
+  /** The EC2 state seen. */
+  readonly state: string;
+  /** The journal's actions, in order, for the entry's note. */
+  readonly journaled: string[];
+  /** Set by the workflow when the journal could not be read (nothing is then done to the instance). */
+  readonly inspectFailed?: boolean;
+}
+
+/** record-recovered: the audit entry of a recovered instance. */
+export interface RecordRecoveredEvent {
+  readonly execution: ExecutionContext;
+  readonly instance: DiscoveredInstance;
+  readonly config: RunConfig;
+  readonly steps: InstanceSteps;
+  readonly chainError: CaughtError | Record<string, never>;
+  readonly mapError: CaughtError | Record<string, never>;
+  readonly recovery: InspectChainResult;
+}

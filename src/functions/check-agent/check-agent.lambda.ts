@@ -1,0 +1,39 @@
+import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { AGENT_AFTER_START_POLICY, AGENT_BEFORE_SCRIPT_POLICY, nextPoll } from '../../contract/poll';
+import type { CheckAgentEvent, CheckAgentResult } from '../../contract/shapes';
+import { SSM_NOT_MANAGED, SSM_PING_ONLINE } from '../../contract/status';
+import { rethrowClassified } from '../../lambda-shared/errors';
+import { createLogger } from '../../lambda-shared/log';
+
+const ssm = new SSMClient({});
+const log = createLogger('check-agent');
+
+/** Is the SSM agent of the instance online? Done when online or when the bounded wait is over. */
+export const handler = async (event: CheckAgentEvent): Promise<CheckAgentResult> => {
+  const policy = event.purpose === 'afterStart' ? AGENT_AFTER_START_POLICY : AGENT_BEFORE_SCRIPT_POLICY;
+  let pingStatus = SSM_NOT_MANAGED;
+  let nextToken: string | undefined;
+  do {
+    let page;
+    try {
+      page = await ssm.send(new DescribeInstanceInformationCommand({
+        Filters: [{ Key: 'InstanceIds', Values: [event.instanceId] }],
+        NextToken: nextToken,
+      }));
+    } catch (err) {
+      rethrowClassified(err, `DescribeInstanceInformation ${event.instanceId}`);
+    }
+    const info = (page.InstanceInformationList ?? []).find((i) => i.InstanceId === event.instanceId);
+    if (info) {
+      pingStatus = info.PingStatus ?? 'Unknown';
+      break;
+    }
+    nextToken = page.NextToken;
+  } while (nextToken);
+
+  const online = pingStatus === SSM_PING_ONLINE;
+  const poll = nextPoll(event.poll, policy);
+  const result: CheckAgentResult = { online, pingStatus, done: online || poll.expired, poll };
+  log.info('agent checked', { instanceId: event.instanceId, purpose: event.purpose, pingStatus, attempt: poll.attempt, done: result.done });
+  return result;
+};

@@ -1,0 +1,14 @@
+import { BackupClient } from '@aws-sdk/client-backup';
+import { backupPolicy, nextPoll } from '../../contract/poll';
+import type { CopyJobResult, DescribeCopyJobEvent } from '../../contract/shapes';
+import { checkCopyJob } from '../../lambda-shared/backup-job';
+import { createLogger } from '../../lambda-shared/log';
+
+const backup = new BackupClient({});
+const log = createLogger('describe-copy-job');
+
+/** Polls the copy job; done in a final state or when the bounded wait is over. */
+export const handler = async (event: DescribeCopyJobEvent): Promise<CopyJobResult> => {
+  const previous = event.previous;
+  return checkCopyJob(backup, previous, nextPoll(previous.poll, backupPolicy(event.backup)), log);
+};

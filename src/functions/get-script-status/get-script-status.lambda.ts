@@ -1,0 +1,14 @@
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { nextPoll, scriptPolicy } from '../../contract/poll';
+import type { GetScriptStatusEvent, ScriptStatusResult } from '../../contract/shapes';
+import { createLogger } from '../../lambda-shared/log';
+import { checkScript } from '../../lambda-shared/script-status';
+
+const ssm = new SSMClient({});
+const log = createLogger('get-script-status');
+
+/** Polls a script invocation; when the bounded wait is over without a final status, cancels the command. */
+export const handler = async (event: GetScriptStatusEvent): Promise<ScriptStatusResult> => {
+  const previous = event.previous;
+  return checkScript(ssm, previous, nextPoll(previous.poll, scriptPolicy(previous.timeoutSeconds)), log);
+};

@@ -1,0 +1,139 @@
+import { BackupClient } from '@aws-sdk/client-backup';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { AGENT_AFTER_START_POLICY, AGENT_BEFORE_SCRIPT_POLICY, backupPolicy, INSTANCE_POWER_POLICY, nextPoll, scriptPolicy } from '../../contract/poll';
+import type {
+  BackupJobResult, CheckAgentResult, CopyJobResult, InspectChainEvent, InspectChainResult, InstancePowerResult, InstanceSteps,
+  ScriptStatusResult, StepOutcome,
+} from '../../contract/shapes';
+import { EC2_GONE_STATES, SSM_PENDING, SUCCESS } from '../../contract/status';
+import { checkBackupJob, checkCopyJob } from '../../lambda-shared/backup-job';
+import { waitClients } from '../../lambda-shared/event-wait';
+import { lookAt } from '../../lambda-shared/instance-power';
+import { type InstanceJournal, JOURNAL_ACTIONS, type JournalRecord, POWER_REQUESTED, readJournal } from '../../lambda-shared/journal';
+import { journalTarget } from '../../lambda-shared/journal-target';
+import { createLogger } from '../../lambda-shared/log';
+import { checkScript } from '../../lambda-shared/script-status';
+
+const ec2 = new EC2Client({});
+const ssm = new SSMClient({});
+const backup = new BackupClient({});
+const log = createLogger('inspect-chain');
+
+/** The status of a step whose action was journaled but whose resource id was not: it may or may not have happened. */
+export const UNKNOWN = 'Unknown';
+
+const unknown = (what: string): StepOutcome => ({
+  status: UNKNOWN,
+  message: `${what} was about to be done when the instance's chain died; AWS's answer was not recorded`,
+});
+
+async function script(record: JournalRecord, instanceId: string, timeoutSeconds: number, what: string): Promise<ScriptStatusResult | StepOutcome> {
+  if (!record.resourceId) {
+    return unknown(what);
+  }
+  const policy = scriptPolicy(timeoutSeconds);
+  const sent: ScriptStatusResult = {
+    commandId: record.resourceId,
+    instanceId,
+    status: SSM_PENDING,
+    statusDetails: SSM_PENDING,
+    responseCode: -1,
+    timeoutSeconds,
+    outputLocation: '',
+    outputExcerpt: '',
+    done: false,
+    poll: nextPoll(null, policy),
+  };
+  // One look, never at the bound (a look at the bound would cancel the command).
+  return checkScript(ssm, sent, nextPoll(null, policy), log);
+}
+
+const online = (purpose: 'before' | 'after'): CheckAgentResult => ({
+  online: true,
+  pingStatus: 'Online',
+  done: true,
+  poll: nextPoll(null, purpose === 'before' ? AGENT_BEFORE_SCRIPT_POLICY : AGENT_AFTER_START_POLICY),
+});
+
+/**
+ * The first state of a recovery: what this run did to an instance whose chain died, as its journal (written before
+ * each action) and AWS (each recorded resource looked at once) show it, and what the instance still needs: started
+ * again when this run stopped it (or was about to) and it is not running; its post-script when its pre-script was sent
+ * (or about to be) and the post-script was not, with the post-script on.
+ */
+export const handler = async (event: InspectChainEvent): Promise<InspectChainResult> => {
+  const { instance, execution, config } = event;
+  const instanceId = instance.instanceId;
+  const journal: InstanceJournal = await readJournal(waitClients().doc, journalTarget(execution, instanceId));
+  const a = journal.actions;
+  const state = (await lookAt(ec2, instanceId))?.state ?? 'unknown';
+  const steps: { -readonly [K in keyof InstanceSteps]: InstanceSteps[K] } = { errors: {} };
+  const power = (status: InstancePowerResult['status'], message = '', observed = false): InstancePowerResult => ({
+    instanceId,
+    state,
+    status,
+    message,
+    done: true,
+    poll: nextPoll(null, INSTANCE_POWER_POLICY),
+    ...(observed ? { observedAt: new Date().toISOString() } : {}),
+  });
+
+  if (a.pre) {
+    steps.agent = online('before'); // a script is only sent to an online agent
+    steps.pre = await script(a.pre, instanceId, config.preScript.timeoutSeconds, 'the pre-backup script');
+  }
+  if (a.stop) {
+    if (a.start?.resourceId === POWER_REQUESTED || state === 'stopped') {
+      // A start is only asked of a stopped instance: the stop did reach stopped.
+      steps.stop = power(SUCCESS, '', state === 'stopped');
+    } else if (a.stop.resourceId === POWER_REQUESTED) {
+      steps.stop = state === 'stopping'
+        ? power('InProgress', 'the instance was still stopping when its chain died')
+        : { status: UNKNOWN, message: `EC2 accepted the stop; the instance is ${state} and its stop was not seen by the chain` };
+    } else {
+      steps.stop = power('Failed', 'the instance\'s chain died while stopping it, before EC2 was asked to');
+    }
+  }
+  if (a.backup) {
+    steps.backup = a.backup.resourceId
+      ? await checkBackupJob(backup, {
+        backupJobId: a.backup.resourceId,
+        state: 'CREATED',
+        statusMessage: '',
+        recoveryPointArn: '',
+        percentDone: '0',
+        done: false,
+        poll: nextPoll(null, backupPolicy(config.backup)),
+      } satisfies BackupJobResult, nextPoll(null, backupPolicy(config.backup)), log)
+      : unknown('the backup job');
+  }
+  if (a.start && state === 'running') {
+    steps.start = power(SUCCESS, '', true);
+  }
+  if (a.post) {
+    steps.agentAfterStart = online('after');
+    steps.post = await script(a.post, instanceId, config.postScript.timeoutSeconds, 'the post-backup script');
+  }
+  if (a.copy) {
+    steps.copy = a.copy.resourceId
+      ? await checkCopyJob(backup, {
+        copyJobId: a.copy.resourceId,
+        state: 'CREATED',
+        statusMessage: '',
+        destinationRecoveryPointArn: '',
+        done: false,
+        poll: nextPoll(null, backupPolicy(config.backup)),
+      } satisfies CopyJobResult, nextPoll(null, backupPolicy(config.backup)), log)
+      : unknown('the copy job');
+  }
+
+  const gone = EC2_GONE_STATES.includes(state) || state === 'unknown';
+  const needs = {
+    start: a.stop !== undefined && state !== 'running' && !gone,
+    post: config.postScript.enabled && a.pre !== undefined && a.post === undefined && !gone,
+  };
+  const journaled = JOURNAL_ACTIONS.filter((action) => a[action] !== undefined);
+  log.info('chain inspected', { instanceId, state, journaled, needs });
+  return { steps, needs, state, journaled };
+};

@@ -1,0 +1,300 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { metricsRecord, parseExecutionArn, RunCounts, runNotification, runSummary } from './run-summary';
+import type { ExecutionContext, RecordRunEvent, RecordRunResult, RunTally } from '../../contract/shapes';
+import { isFailedOutcome, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } from '../../contract/status';
+import { pickEntry, tallyOf } from '../../lambda-shared/audit-batch';
+import { type AuditEntry, causeMessage } from '../../lambda-shared/audit-entry';
+import {
+  auditEnvironment,
+  expiry,
+  PARTITION_KEY,
+  RECORD_TYPE,
+  RECORD_TYPE_RUN,
+  RUN_EXECUTION_ID,
+} from '../../lambda-shared/audit-item';
+import { backoff } from '../../lambda-shared/backoff';
+import { rethrowClassified } from '../../lambda-shared/errors';
+import { createLogger } from '../../lambda-shared/log';
+
+const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+});
+const log = createLogger('record-run');
+
+/** Bytes the run item may take (DynamoDB's limit is 400 KB; the rest is margin for the size estimate). */
+export const RUN_ITEM_BUDGET_BYTES = 350 * 1024;
+/** Bytes of the raw input kept in the run item. */
+export const INPUT_BUDGET_BYTES = 10 * 1024;
+/** Bytes the list of excluded instances may take in the run item. */
+export const EXCLUDED_BUDGET_BYTES = 40 * 1024;
+/** Queries of the run index, while it shows fewer entries than the pages recorded (the index is eventually consistent). */
+export const INDEX_ATTEMPTS = 5;
+const INDEX_BACKOFF_MS = 200;
+
+function byteSize(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+}
+
+function truncatedInput(input: unknown): string {
+  const text = JSON.stringify(input === undefined ? null : input) ?? 'null';
+  if (Buffer.byteLength(text, 'utf8') <= INPUT_BUDGET_BYTES) {
+    return text;
+  }
+  const marker = '...(truncated)';
+  return Buffer.from(text, 'utf8').subarray(0, INPUT_BUDGET_BYTES - marker.length - 8).toString('utf8') + marker;
+}
+
+async function queryRunEntries(tableName: string, indexName: string, executionId: string): Promise<Map<string, Record<string, unknown>>> {
+  const items = new Map<string, Record<string, unknown>>();
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    let page;
+    try {
+      page = await dynamo.send(new QueryCommand({
+        TableName: tableName,
+        IndexName: indexName,
+        KeyConditionExpression: '#run = :run',
+        ExpressionAttributeNames: { '#run': RUN_EXECUTION_ID },
+        ExpressionAttributeValues: { ':run': executionId },
+        ExclusiveStartKey: startKey,
+      }));
+    } catch (err) {
+      rethrowClassified(err, `Query ${indexName}`);
+    }
+    for (const item of page.Items ?? []) {
+      if (typeof item.InstanceId === 'string') {
+        items.set(item.InstanceId, item);
+      }
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
+}
+
+/** The run's counts: from the entries when the index shows every entry the pages recorded, else from the tally. */
+interface Counts {
+  readonly instances: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly excluded: number;
+  readonly maxStoppedSeconds: number;
+}
+
+function countsOf(entries: AuditEntry[], tally: RunTally): Counts {
+  if (entries.length < tally.instanceCount) {
+    return {
+      instances: tally.instanceCount,
+      succeeded: tally.succeededCount,
+      failed: tally.failedCount,
+      skipped: tally.skippedCount,
+      excluded: tally.excludedCount,
+      maxStoppedSeconds: tally.maxStoppedSeconds,
+    };
+  }
+  // An instance skipped because another run held its lease neither succeeded nor failed the run.
+  const failed = entries.filter((e) => isFailedOutcome(e.Outcome)).length;
+  const skipped = entries.filter((e) => e.Outcome === OUTCOME_SKIPPED).length;
+  return {
+    instances: entries.length,
+    succeeded: entries.length - failed - skipped,
+    failed,
+    skipped,
+    excluded: tally.excludedCount,
+    maxStoppedSeconds: Math.max(tally.maxStoppedSeconds, ...entries.map((e) => Number(e.StoppedSeconds) || 0)),
+  };
+}
+
+function runFailureMessage(event: RecordRunEvent, entries: AuditEntry[], counts: Counts): string {
+  const parts: string[] = [];
+  if (event.runError) {
+    const message = causeMessage(event.runError);
+    parts.push(event.runError.Error === 'InvalidInputError'
+      ? `invalid input: ${message.replace(/^InvalidInputError: /, '')}`
+      : `${event.config ? 'run failed' : 'run failed before any instance was touched'}: ${message}`);
+  }
+  if (counts.failed > 0) {
+    const failed = entries.filter((e) => isFailedOutcome(e.Outcome)).sort((a, b) => a.InstanceId.localeCompare(b.InstanceId));
+    const shown = failed.slice(0, 10).map((e) => e.InstanceId);
+    const more = counts.failed - shown.length;
+    const list = shown.length > 0 ? `: ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ' (see their entries in the table)';
+    parts.push(`${counts.failed} of ${counts.instances} instances failed${list}`);
+  }
+  return parts.join('; ');
+}
+
+function runItem(
+  event: RecordRunEvent,
+  execution: ExecutionContext,
+  entries: AuditEntry[],
+  counts: Counts,
+  tally: RunTally,
+  env: { runIndexName: string; retentionDays: number },
+  now: Date,
+): Record<string, unknown> {
+  const config = event.config;
+  const status = event.runError || counts.failed > 0 ? OUTCOME_FAILED : OUTCOME_SUCCEEDED;
+
+  const excluded = tally.excludedSample.map((e) => ({ InstanceId: e.instanceId, State: e.state, Reason: e.reason }));
+  const excludedShown: typeof excluded = [];
+  let excludedBytes = 0;
+  for (const e of excluded) {
+    excludedBytes += byteSize(e) + 1;
+    if (excludedBytes > EXCLUDED_BUDGET_BYTES) {
+      break;
+    }
+    excludedShown.push(e);
+  }
+
+  const item: Record<string, unknown> = {
+    [PARTITION_KEY]: execution.id,
+    [RECORD_TYPE]: RECORD_TYPE_RUN,
+    ExecutionName: execution.name,
+    StartTime: execution.startTime,
+    EndTime: now.toISOString(),
+    Run_Status: status,
+    Run_FailureMessage: runFailureMessage(event, entries, counts),
+    InstanceCount: counts.instances,
+    SucceededCount: counts.succeeded,
+    FailedCount: counts.failed,
+    SkippedCount: counts.skipped,
+    ExcludedCount: counts.excluded,
+    ExcludedInstances: excludedShown,
+    ExcludedInstances_Complete: excludedShown.length === counts.excluded,
+    DiscoveryPages: tally.pages,
+    TagKey: config?.tagKey,
+    TagValue: config?.tagValue,
+    FilterTagKey: config?.filterTagKey || undefined,
+    FilterTagValue: config?.filterTagKey ? config.filterTagValue : undefined,
+    StopInstances: config?.stopInstances,
+    PreBackupScriptEnabled: config?.preScript.enabled,
+    PostBackupScriptEnabled: config?.postScript.enabled,
+    Input: truncatedInput(event.input),
+    ...expiry(env.retentionDays, now),
+  };
+
+  // Failed instances first, then by id; as many as the item's budget holds.
+  const ordered = [...entries].sort((a, b) => {
+    const fa = isFailedOutcome(a.Outcome) ? 0 : 1;
+    const fb = isFailedOutcome(b.Outcome) ? 0 : 1;
+    return fa - fb || a.InstanceId.localeCompare(b.InstanceId);
+  });
+  const note = `Every instance's entry is in this table as an item with RecordType INSTANCE and ${RUN_EXECUTION_ID} = `
+    + `${execution.id} (query the index ${env.runIndexName}).`;
+  let used = byteSize(item) + byteSize({ Workflow_Overall_Status: [], Workflow_Overall_Status_Complete: false, Instance_Records: note });
+  const shown: AuditEntry[] = [];
+  for (const entry of ordered) {
+    const size = byteSize(entry) + 1;
+    if (used + size > RUN_ITEM_BUDGET_BYTES) {
+      break;
+    }
+    used += size;
+    shown.push(entry);
+  }
+  const complete = shown.length === counts.instances;
+  item.Workflow_Overall_Status = shown;
+  item.Workflow_Overall_Status_Complete = complete;
+  item.Instance_Records = complete
+    ? note
+    : `Workflow_Overall_Status holds ${shown.length} of ${counts.instances} entries (failed first). ${note}`;
+  return item;
+}
+
+/**
+ * Writes the run's audit record. Every instance's entry is already in the table (record-instance in each chain,
+ * record-page for the rest); this reads them back through the run index, and the tally of the pages gives the
+ * counts to expect.
+ */
+export const handler = async (received: RecordRunEvent): Promise<RecordRunResult> => {
+  const event = withoutPlaceholders(received);
+  const env = auditEnvironment(true);
+  const now = new Date();
+  const execution = event.execution;
+  const tally = tallyOf(event.tally);
+
+  // 1. Every entry of the run, through the index; it is eventually consistent, so wait a little for the entries
+  //    the pages recorded that it does not show yet.
+  let found = await queryRunEntries(env.tableName, env.runIndexName, execution.id);
+  for (let attempt = 1; found.size < tally.instanceCount && attempt < INDEX_ATTEMPTS; attempt++) {
+    await backoff(INDEX_BACKOFF_MS, attempt);
+    found = await queryRunEntries(env.tableName, env.runIndexName, execution.id);
+  }
+  const entries: AuditEntry[] = [];
+  for (const item of found.values()) {
+    if (item.Outcome) {
+      entries.push(pickEntry(item));
+    }
+  }
+  if (entries.length < tally.instanceCount) {
+    log.warn('the run index does not show every entry yet', { shown: entries.length, recorded: tally.instanceCount });
+  }
+  const counts = countsOf(entries, tally);
+
+  // 2. The run item.
+  const item = runItem(event, execution, entries, counts, tally, env, now);
+  try {
+    await dynamo.send(new PutCommand({ TableName: env.tableName, Item: item }));
+  } catch (err) {
+    rethrowClassified(err, 'PutItem run record');
+  }
+  const status = item.Run_Status as RecordRunResult['status'];
+  const message = item.Run_FailureMessage as string;
+  const notification = runNotification(execution, status, message, entries, env.tableName);
+  const summary = runSummary(execution, { status, endTime: item.EndTime as string, excludedCount: counts.excluded, message }, entries);
+  const result: RecordRunResult = {
+    status,
+    instanceCount: counts.instances,
+    failedCount: counts.failed,
+    skippedCount: counts.skipped,
+    message,
+    notificationSubject: notification.subject,
+    notificationMessage: notification.message,
+    // The counts of the whole run, even when the index showed only part of it.
+    summary: {
+      ...summary,
+      instanceCount: counts.instances,
+      succeededCount: counts.succeeded,
+      failedCount: counts.failed,
+      failuresTruncated: summary.failuresTruncated || counts.failed > summary.failures.length,
+    },
+  };
+  log.info('run recorded', {
+    status,
+    instanceCount: counts.instances,
+    failedCount: counts.failed,
+    skippedCount: counts.skipped,
+    pages: tally.pages,
+    complete: item.Workflow_Overall_Status_Complete,
+  });
+  emitMetrics(execution.id, {
+    succeeded: counts.succeeded,
+    failed: counts.failed,
+    excluded: counts.excluded,
+    skipped: counts.skipped,
+    maxStoppedSeconds: counts.maxStoppedSeconds,
+  }, now);
+  return result;
+};
+
+/**
+ * The workflow starts every run with `config: {}` and `runError: {}` so that its paths always exist;
+ * those placeholders mean "no configuration yet" and "no run error".
+ */
+function withoutPlaceholders(event: RecordRunEvent): RecordRunEvent {
+  const config = event.config && typeof event.config.tagKey === 'string' ? event.config : undefined;
+  const runError = event.runError && typeof event.runError.Error === 'string' && event.runError.Error !== ''
+    ? event.runError : undefined;
+  return { ...event, config, runError };
+}
+
+/**
+ * Prints the run's per-instance counts in CloudWatch's embedded metric format, which CloudWatch turns into
+ * metrics from the log (no API call, no extra permission). Only when the construct asks for it.
+ */
+function emitMetrics(executionArn: string, counts: RunCounts, now: Date): void {
+  if (!process.env.EMIT_METRICS || (process.env.LOG_LEVEL ?? '').toLowerCase() === 'silent') {
+    return;
+  }
+  console.log(JSON.stringify(metricsRecord(parseExecutionArn(executionArn).stateMachineName, counts, now)));
+}

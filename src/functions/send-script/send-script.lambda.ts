@@ -1,0 +1,196 @@
+import { ListCommandInvocationsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { nextPoll, scriptPolicy } from '../../contract/poll';
+import type { ScriptStatusResult, SendScriptEvent } from '../../contract/shapes';
+import { FAILED, RUN_REMOTE_SCRIPT_DOCUMENT, SSM_PENDING } from '../../contract/status';
+import { scriptResourceId } from '../../contract/waits';
+import { backoff } from '../../lambda-shared/backoff';
+import { rethrowClassified } from '../../lambda-shared/errors';
+import { awaitCompletion, waitClients } from '../../lambda-shared/event-wait';
+import { abandonAction, beginAction, type JournalTarget, recordResource } from '../../lambda-shared/journal';
+import { createLogger } from '../../lambda-shared/log';
+import { commandComment, invokedAfterValue, outputKeyPrefix } from '../../lambda-shared/script-command';
+import { checkScript } from '../../lambda-shared/script-status';
+import { completeTask } from '../../lambda-shared/task-token';
+
+const ssm = new SSMClient({});
+/**
+ * SendCommand has no idempotency token: the SDK's own retry of a call whose answer was lost would send the script a
+ * second time, so SendCommand is tried once per invocation and the journal decides what a retried invocation does.
+ */
+const ssmSendOnce = new SSMClient({ maxAttempts: 1 });
+const log = createLogger('send-script');
+
+/** Seconds SSM may take to deliver the command to the instance before giving up (DeliveryTimedOut). */
+export const DELIVERY_TIMEOUT_SECONDS = 600;
+
+/** Listings of the instance's commands when an earlier invocation sent a command whose id was lost. */
+export const RECOVERY_LOOKS = 4;
+/** Before the second listing; doubled before each further one (1 s, 2 s, 4 s: at most 7 s in all). */
+const RECOVERY_LOOK_AGAIN_MS = 1000;
+
+/** `statusDetails` of a step whose command was sent but whose fate cannot be learned: nothing is sent again. */
+export const COMMAND_FATE_UNKNOWN = 'CommandFateUnknown';
+
+/** The command this execution sent to the instance for the phase, as SSM lists it (paged), if listed yet. */
+async function findSentCommand(instanceId: string, comment: string, invokedAfter: string): Promise<string | undefined> {
+  let nextToken: string | undefined;
+  do {
+    let page;
+    try {
+      page = await ssm.send(new ListCommandInvocationsCommand({
+        InstanceId: instanceId,
+        Filters: [{ key: 'InvokedAfter', value: invokedAfter }],
+        MaxResults: 50,
+        NextToken: nextToken,
+      }));
+    } catch (err) {
+      rethrowClassified(err, `ListCommandInvocations ${instanceId}`);
+    }
+    const match = (page.CommandInvocations ?? []).find(
+      (inv) => inv.Comment === comment && inv.DocumentName === RUN_REMOTE_SCRIPT_DOCUMENT && inv.CommandId,
+    );
+    if (match) {
+      return match.CommandId;
+    }
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return undefined;
+}
+
+/** Looks for the lost command up to RECOVERY_LOOKS times (SSM's listing lags SendCommand). */
+async function recoverSentCommand(instanceId: string, comment: string, invokedAfter: string): Promise<string | undefined> {
+  for (let look = 1; look <= RECOVERY_LOOKS; look++) {
+    if (look > 1) {
+      await backoff(RECOVERY_LOOK_AGAIN_MS, look - 1);
+    }
+    const found = await findSentCommand(instanceId, comment, invokedAfter);
+    if (found) {
+      return found;
+    }
+  }
+  return undefined;
+}
+
+/** Whether AWS refused the call for certain (a 4xx answer): nothing was done. A 5xx or no answer leaves it unknown. */
+function refusedForCertain(err: unknown): boolean {
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+/**
+ * Sends the phase's script to one instance through AWS-RunRemoteScript, once per execution, instance and phase.
+ * With a task token, the wait for its end is registered too.
+ */
+export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResult> => {
+  const { instanceId, phase, script, execution } = event;
+  const comment = commandComment(execution, phase);
+  const bucket = script.outputS3BucketName;
+  const prefix = bucket ? outputKeyPrefix(script.outputS3KeyPrefix, execution, phase) : '';
+  const outputLocation = bucket ? `s3://${bucket}/${prefix}` : '';
+
+  const journal: JournalTarget = { tableName: process.env.AUDIT_TABLE_NAME ?? '', executionId: execution.id, instanceId };
+  const { doc } = waitClients();
+  // The intent first (docs/workflow.md, "Exactly once"): a retried invocation learns that a command may have been sent.
+  const begun = await beginAction(doc, journal, phase, new Date());
+  let commandId = begun.resourceId;
+  if (commandId) {
+    log.info('command already sent; looking at it', { instanceId, phase, commandId });
+  } else if (begun.repeated) {
+    // An earlier invocation was about to send (its answer lost, or the Lambda stopped before the id was recorded):
+    // find that command; never send a second one.
+    commandId = await recoverSentCommand(instanceId, comment, invokedAfterValue(execution.startTime));
+    if (!commandId) {
+      return fateUnknown(event, outputLocation, begun.intentAt);
+    }
+    await recordResource(doc, journal, phase, commandId);
+    log.warn('command recovered from SSM after a lost answer', { instanceId, phase, commandId });
+  } else {
+    const parameters: Record<string, string[]> = {
+      sourceType: ['S3'],
+      sourceInfo: [JSON.stringify({ path: script.sourceS3Path })],
+      commandLine: [script.commandLine],
+      executionTimeout: [String(script.timeoutSeconds)],
+    };
+    if (script.workingDirectory) {
+      parameters.workingDirectory = [script.workingDirectory];
+    }
+    try {
+      const sent = await ssmSendOnce.send(new SendCommandCommand({
+        DocumentName: RUN_REMOTE_SCRIPT_DOCUMENT,
+        InstanceIds: [instanceId],
+        TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
+        Comment: comment,
+        Parameters: parameters,
+        ...(bucket ? { OutputS3BucketName: bucket, OutputS3KeyPrefix: prefix } : {}),
+      }));
+      commandId = sent.Command?.CommandId;
+    } catch (err) {
+      if (refusedForCertain(err)) {
+        // Refused (throttled, invalid...): no command exists, so a retry may send it.
+        await abandonAction(doc, journal, phase, begun.intentAt);
+      }
+      rethrowClassified(err, `SendCommand ${RUN_REMOTE_SCRIPT_DOCUMENT} to ${instanceId}`);
+    }
+    if (!commandId) {
+      rethrowClassified(Object.assign(new Error('SendCommand returned no CommandId'), { name: 'InternalError' }), `SendCommand to ${instanceId}`);
+    }
+    await recordResource(doc, journal, phase, commandId);
+    log.info('command sent', { instanceId, phase, commandId, timeoutSeconds: script.timeoutSeconds, outputLocation });
+  }
+
+  const sent: ScriptStatusResult = {
+    commandId,
+    instanceId,
+    status: SSM_PENDING,
+    statusDetails: SSM_PENDING,
+    responseCode: -1,
+    timeoutSeconds: script.timeoutSeconds,
+    outputLocation,
+    outputExcerpt: '',
+    done: false,
+    poll: nextPoll(null, scriptPolicy(script.timeoutSeconds)),
+  };
+  if (!event.taskToken) {
+    return sent;
+  }
+  // Waiting on events: SSM's status-change event of the invocation resumes the Task (or this look, when the
+  // script is already over).
+  return awaitCompletion(waitClients(), {
+    kind: 'script',
+    taskToken: event.taskToken,
+    execution,
+    instanceId,
+    resourceId: scriptResourceId(commandId, instanceId),
+    previous: sent,
+    maxSeconds: scriptPolicy(script.timeoutSeconds).maxSeconds,
+    check: (poll) => checkScript(ssm, sent, poll, log),
+    log,
+  });
+};
+
+/**
+ * The end of a step whose command an earlier invocation may have sent but SSM does not list (after RECOVERY_LOOKS
+ * listings): Failed, saying so. Sending again could run the script twice; for a pre-script the workflow still runs the
+ * post-script, as after any failed pre-script.
+ */
+async function fateUnknown(event: SendScriptEvent, outputLocation: string, intentAt: string): Promise<ScriptStatusResult> {
+  const { instanceId, phase, script } = event;
+  const result: ScriptStatusResult = {
+    commandId: '',
+    instanceId,
+    status: FAILED,
+    statusDetails: COMMAND_FATE_UNKNOWN,
+    responseCode: -1,
+    timeoutSeconds: script.timeoutSeconds,
+    outputLocation,
+    outputExcerpt: `the ${phase}-script command was sent at ${intentAt} but its answer was lost and SSM does not list it `
+      + `(${RECOVERY_LOOKS} looks): its fate is unknown, so it was not sent again`,
+    done: true,
+    poll: nextPoll(null, scriptPolicy(script.timeoutSeconds)),
+  };
+  log.error('command fate unknown; not sending again', { instanceId, phase, intentAt });
+  if (event.taskToken) {
+    await completeTask(waitClients().sfn, event.taskToken, result, log);
+  }
+  return result;
+}

@@ -1,0 +1,407 @@
+/**
+ * One instance's audit entry, derived from the raw results its chain produced. Pure: no AWS call, no clock.
+ *
+ * The entry tells the truth about every step: a step that ran holds its final status, a step turned off holds
+ * `skipped`, a step never reached says why, and `FailureMessage` lists every failed step in order.
+ */
+import type {
+  BackupJobResult,
+  CaughtError,
+  CopyJobResult,
+  CheckAgentResult,
+  DiscoveredInstance,
+  InstancePowerResult,
+  InstanceSteps,
+  RunConfig,
+  ScriptStatusResult,
+  StepName,
+  StepOutcome,
+} from '../contract/shapes';
+import {
+  BACKUP_COMPLETED,
+  BACKUP_TERMINAL_STATES,
+  FAILED,
+  NOT_APPLICABLE,
+  NOT_RUN_EARLIER_FAILURE,
+  OUTCOME_FAILED,
+  OUTCOME_SKIPPED,
+  OUTCOME_SUCCEEDED,
+  SKIPPED,
+  SKIPPED_LEASE_HELD,
+  SSM_PING_ONLINE,
+  SUCCESS,
+  notRun,
+} from '../contract/status';
+import { commandIdOf, type WaitKind, waitedRecoveryPoint, waitedResource } from '../contract/waits';
+
+/** The per-instance record of the audit table (docs/audit-record.md). */
+export interface AuditEntry {
+  readonly InstanceId: string;
+  readonly InstanceStateAtStart: string;
+  readonly Platform: string;
+  readonly PreBackupScriptStatus: string;
+  readonly StopEc2InstanceStatus: string;
+  readonly BackupJobStatus: string;
+  readonly StartEc2InstanceStatus: string;
+  readonly PostBackupScriptStatus: string;
+  /** Empty when the instance succeeded; otherwise every failed step, in order, with its reason. */
+  readonly FailureMessage: string;
+  readonly BackupJobId: string;
+  readonly RecoveryPointArn: string;
+  readonly PreBackupScriptCommandId: string;
+  readonly PostBackupScriptCommandId: string;
+  /** The copy of the recovery point to the copy vault: its final state, `skipped` without a copy vault. */
+  readonly CopyJobStatus: string;
+  readonly CopyJobId: string;
+  readonly CopyRecoveryPointArn: string;
+  /** Seconds from the instance seen stopped to seen running again; 0 when this run did not stop it. */
+  readonly StoppedSeconds: number;
+  /** `SKIPPED` when another run held the instance's lease: nothing was done to it, and that is not a failure. */
+  readonly Outcome: 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
+  /** Facts worth knowing that are not failures (an instance backed up as it was, a step turned off...). */
+  readonly Notes: string;
+}
+
+/** The audit entry's field names, in order. */
+export const AUDIT_ENTRY_FIELDS: ReadonlyArray<keyof AuditEntry> = [
+  'InstanceId',
+  'InstanceStateAtStart',
+  'Platform',
+  'PreBackupScriptStatus',
+  'StopEc2InstanceStatus',
+  'BackupJobStatus',
+  'StartEc2InstanceStatus',
+  'PostBackupScriptStatus',
+  'FailureMessage',
+  'BackupJobId',
+  'RecoveryPointArn',
+  'PreBackupScriptCommandId',
+  'PostBackupScriptCommandId',
+  'CopyJobStatus',
+  'CopyJobId',
+  'CopyRecoveryPointArn',
+  'StoppedSeconds',
+  'Outcome',
+  'Notes',
+];
+
+/** Steps in the order the chain runs them. */
+const ORDER: readonly StepName[] = ['eligibility', 'agent', 'pre', 'stop', 'backup', 'start', 'agentAfterStart', 'post', 'copy'];
+
+const LABELS: Record<StepName, string> = {
+  eligibility: 'instance',
+  agent: 'SSM agent',
+  pre: 'pre-backup script',
+  stop: 'stop instance',
+  backup: 'backup job',
+  start: 'start instance',
+  agentAfterStart: 'SSM agent after start',
+  post: 'post-backup script',
+  copy: 'copy job',
+};
+
+/** Statuses a step set by the workflow itself (a StepOutcome) may hold without being a failure. */
+const NEUTRAL_OUTCOMES: readonly string[] = [SKIPPED, NOT_APPLICABLE, SUCCESS, BACKUP_COMPLETED];
+
+interface Evaluated {
+  /** The status written in the entry (for the five audited steps). */
+  readonly status: string;
+  readonly failed: boolean;
+  /** Failure text for FailureMessage. */
+  readonly failure?: string;
+  /** Non-failure note. */
+  readonly note?: string;
+}
+
+/**
+ * The readable message of a caught error. Lambda's Cause is a JSON string with `errorMessage`; the SDK
+ * integrations' Cause is plain text.
+ */
+export function causeMessage(error: CaughtError): string {
+  const cause = error.Cause ?? '';
+  let message = cause;
+  try {
+    const parsed: unknown = JSON.parse(cause);
+    if (parsed && typeof parsed === 'object' && typeof (parsed as { errorMessage?: unknown }).errorMessage === 'string') {
+      message = (parsed as { errorMessage: string }).errorMessage;
+    }
+  } catch {
+    // Not JSON: the Cause is the message.
+  }
+  message = message.trim();
+  if (!message) {
+    return error.Error;
+  }
+  return message.startsWith(error.Error) ? message : `${error.Error}: ${message}`;
+}
+
+/** The resource a step started before the error it was caught with (see withWaitedResource), or ''. */
+function startedResource(error: CaughtError | undefined, kind: WaitKind): string {
+  return error ? waitedResource(causeMessage(error), kind) ?? '' : '';
+}
+
+function isStepOutcome(value: unknown): value is StepOutcome {
+  return typeof value === 'object' && value !== null && typeof (value as StepOutcome).status === 'string'
+    && !('commandId' in value) && !('backupJobId' in value) && !('instanceId' in value) && !('online' in value);
+}
+
+function outcomeEvaluation(step: StepName, outcome: StepOutcome): Evaluated {
+  if (NEUTRAL_OUTCOMES.includes(outcome.status)) {
+    return { status: outcome.status, failed: false, note: outcome.message || undefined };
+  }
+  return {
+    status: outcome.status,
+    failed: true,
+    failure: `${LABELS[step]} ${outcome.status}${outcome.message ? `: ${outcome.message}` : ''}`,
+  };
+}
+
+function scriptEvaluation(step: StepName, result: ScriptStatusResult): Evaluated {
+  const status = result.status || 'Unknown';
+  if (status === SUCCESS && result.done !== false) {
+    return { status, failed: false };
+  }
+  const exit = result.responseCode >= 0 ? ` (exit ${result.responseCode})` : '';
+  const details = result.statusDetails && result.statusDetails !== status ? result.statusDetails : '';
+  const reason = [details, result.outputExcerpt].filter((t) => t && t.trim()).join(': ');
+  const unfinished = result.done === false ? ' (no final status)' : '';
+  return { status, failed: true, failure: `${LABELS[step]} ${status}${exit}${unfinished}${reason ? `: ${reason}` : ''}` };
+}
+
+function powerEvaluation(step: StepName, result: InstancePowerResult): Evaluated {
+  if (result.status === 'Success' && result.notRun) {
+    // The instance was already in the target state and had been since before the run: nothing was asked of EC2.
+    return { status: notRun(result.notRun), failed: false, note: `${LABELS[step]} not run: ${result.notRun}` };
+  }
+  if (result.status === 'Success') {
+    return { status: SUCCESS, failed: false };
+  }
+  const why = result.status === 'InProgress'
+    ? `did not finish (last state ${result.state || 'unknown'})${result.message ? `: ${result.message}` : ''}`
+    : result.message || `instance state ${result.state || 'unknown'}`;
+  return { status: FAILED, failed: true, failure: `${LABELS[step]} Failed: ${why}` };
+}
+
+function backupEvaluation(result: BackupJobResult): Evaluated {
+  const state = result.state || 'UNKNOWN';
+  if (state === BACKUP_COMPLETED) {
+    // A job that completed with issues says so in its StatusMessage: kept, as a note (the job did complete).
+    return { status: state, failed: false, note: result.statusMessage ? `${LABELS.backup} ${state}: ${result.statusMessage}` : undefined };
+  }
+  const terminal = BACKUP_TERMINAL_STATES.includes(state);
+  const message = result.statusMessage || (terminal ? '' : `no final state (last state ${state})`);
+  return { status: state, failed: true, failure: `${LABELS.backup} ${state}${message ? `: ${message}` : ''}` };
+}
+
+function copyEvaluation(result: CopyJobResult): Evaluated {
+  const state = result.state || 'UNKNOWN';
+  if (state === BACKUP_COMPLETED) {
+    return { status: state, failed: false, note: result.statusMessage ? `${LABELS.copy} ${state}: ${result.statusMessage}` : undefined };
+  }
+  const message = result.statusMessage || `no final state (last state ${state})`;
+  return { status: state, failed: true, failure: `${LABELS.copy} ${state}: ${message}` };
+}
+
+function agentEvaluation(step: StepName, result: CheckAgentResult): Evaluated {
+  if (result.online || result.pingStatus === SSM_PING_ONLINE) {
+    return { status: SUCCESS, failed: false };
+  }
+  const text = step === 'agentAfterStart'
+    ? `post-backup script not run: SSM agent not online after start (PingStatus ${result.pingStatus || 'unknown'})`
+    : `SSM agent not online (PingStatus ${result.pingStatus || 'unknown'})`;
+  return { status: FAILED, failed: true, failure: text };
+}
+
+function evaluatePresent(step: StepName, value: unknown): Evaluated {
+  if (isStepOutcome(value)) {
+    return outcomeEvaluation(step, value);
+  }
+  switch (step) {
+    case 'agent':
+    case 'agentAfterStart':
+      return agentEvaluation(step, value as CheckAgentResult);
+    case 'pre':
+    case 'post':
+      return scriptEvaluation(step, value as ScriptStatusResult);
+    case 'stop':
+    case 'start':
+      return powerEvaluation(step, value as InstancePowerResult);
+    case 'backup':
+      return backupEvaluation(value as BackupJobResult);
+    case 'copy':
+      return copyEvaluation(value as CopyJobResult);
+    case 'eligibility':
+      return outcomeEvaluation(step, value as StepOutcome);
+  }
+}
+
+/** Whether the run's configuration turned the step off. */
+function turnedOff(step: StepName, config: RunConfig): boolean {
+  switch (step) {
+    case 'agent':
+      return !config.preScript.enabled;
+    case 'pre':
+      return !config.preScript.enabled;
+    case 'post':
+    case 'agentAfterStart':
+      return !config.postScript.enabled;
+    case 'stop':
+    case 'start':
+      return !config.stopInstances;
+    case 'copy':
+      return !config.backup.copyVaultArn;
+    case 'backup':
+    case 'eligibility':
+      return false;
+  }
+}
+
+/**
+ * The audit entry of one instance.
+ * @param instance the instance as discovered
+ * @param config the run's configuration (which steps were on)
+ * @param steps the raw results of the chain; a step's key is absent when the step was never reached
+ */
+export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, steps: InstanceSteps | undefined | null): AuditEntry {
+  const s: InstanceSteps = steps ?? {};
+  const errors = s.errors ?? {};
+  if (s.eligibility?.status === SKIPPED_LEASE_HELD && !errors.eligibility) {
+    return leaseHeldEntry(instance, s.eligibility);
+  }
+  const results = new Map<StepName, Evaluated>();
+  const failures: string[] = [];
+  const notes: string[] = [];
+
+  const eligibility = s.eligibility ?? undefined;
+  const eligibilityError = errors.eligibility;
+  const eligibilityNeutral = eligibility !== undefined && eligibility.status === NOT_APPLICABLE && !eligibilityError;
+  const ineligible = eligibilityError !== undefined || (eligibility !== undefined && !eligibilityNeutral);
+  // The only error caught at eligibility is the lease's: it could not be taken, so nothing was touched.
+  const eligibilityMessage = eligibilityError
+    ? `instance lease not acquired, instance not touched: ${causeMessage(eligibilityError)}`
+    : eligibility ? eligibility.message || eligibility.status : '';
+  /** Whether a step after the eligibility check failed. */
+  let earlierFailed = false;
+
+  for (const step of ORDER) {
+    const error = errors[step];
+    const value = s[step];
+    let evaluated: Evaluated;
+    if (step === 'eligibility') {
+      if (ineligible) {
+        evaluated = { status: eligibility?.status ?? FAILED, failed: true, failure: eligibilityMessage };
+      } else if (eligibilityNeutral) {
+        evaluated = { status: NOT_APPLICABLE, failed: false, note: eligibilityMessage };
+      } else {
+        evaluated = { status: SUCCESS, failed: false };
+      }
+    } else if (error) {
+      evaluated = { status: FAILED, failed: true, failure: `${LABELS[step]} Failed: ${causeMessage(error)}` };
+    } else if (value !== undefined && value !== null) {
+      evaluated = evaluatePresent(step, value);
+    } else if (turnedOff(step, config)) {
+      // Turned off stays `skipped` whatever happened before: it was never meant to run.
+      evaluated = { status: SKIPPED, failed: false };
+    } else if (ineligible || eligibilityNeutral) {
+      // Not eligible (a failure already counted) or eligible in a reduced way (NotApplicable: an instance stopped
+      // when the run began has its steps on but not run, and says why). The backup is the purpose of the run:
+      // without it the instance did not succeed.
+      const missingBackup = step === 'backup' && eligibilityNeutral;
+      evaluated = {
+        status: notRun(eligibilityMessage),
+        failed: missingBackup,
+        failure: missingBackup ? `backup job not run: ${eligibilityMessage}` : undefined,
+      };
+    } else if (earlierFailed) {
+      const startFailed = results.get('start')?.failed === true;
+      evaluated = {
+        status: NOT_RUN_EARLIER_FAILURE,
+        failed: false,
+        failure: step === 'post' && startFailed
+          ? 'post-backup script not run: instance could not be started'
+          : undefined,
+      };
+    } else {
+      evaluated = { status: notRun('step not reached'), failed: true, failure: `${LABELS[step]} not run: step not reached` };
+    }
+
+    results.set(step, evaluated);
+    if (evaluated.failure) {
+      failures.push(evaluated.failure);
+    }
+    if (evaluated.note) {
+      notes.push(evaluated.note);
+    }
+    if (evaluated.failed && step !== 'eligibility') {
+      earlierFailed = true;
+    }
+  }
+
+  const pre = s.pre && !isStepOutcome(s.pre) ? (s.pre as ScriptStatusResult) : undefined;
+  const post = s.post && !isStepOutcome(s.post) ? (s.post as ScriptStatusResult) : undefined;
+  const backup = s.backup && !isStepOutcome(s.backup) ? (s.backup as BackupJobResult) : undefined;
+  const copy = s.copy && !isStepOutcome(s.copy) ? (s.copy as CopyJobResult) : undefined;
+  const failed = [...results.values()].some((r) => r.failed) || failures.length > 0;
+  if (errors.leaseRelease) {
+    notes.push(`instance lease not released (it expires by itself): ${causeMessage(errors.leaseRelease)}`);
+  }
+
+  return {
+    InstanceId: instance.instanceId,
+    InstanceStateAtStart: instance.state,
+    Platform: instance.platform,
+    PreBackupScriptStatus: results.get('pre')!.status,
+    StopEc2InstanceStatus: results.get('stop')!.status,
+    BackupJobStatus: results.get('backup')!.status,
+    StartEc2InstanceStatus: results.get('start')!.status,
+    PostBackupScriptStatus: results.get('post')!.status,
+    FailureMessage: failed ? failures.join('; ') : '',
+    // A step that failed after it started (waiting on events) names its resource in the caught error.
+    BackupJobId: backup?.backupJobId ?? startedResource(errors.backup, 'backup'),
+    RecoveryPointArn: backup?.recoveryPointArn ?? (errors.backup ? waitedRecoveryPoint(causeMessage(errors.backup)) ?? '' : ''),
+    PreBackupScriptCommandId: pre?.commandId ?? commandIdOf(startedResource(errors.pre, 'script')),
+    PostBackupScriptCommandId: post?.commandId ?? commandIdOf(startedResource(errors.post, 'script')),
+    CopyJobStatus: results.get('copy')!.status,
+    CopyJobId: copy?.copyJobId ?? startedResource(errors.copy, 'copy'),
+    CopyRecoveryPointArn: copy?.destinationRecoveryPointArn ?? '',
+    StoppedSeconds: stoppedSeconds(s),
+    Outcome: failed ? OUTCOME_FAILED : OUTCOME_SUCCEEDED,
+    Notes: notes.join('; '),
+  };
+}
+
+/** The entry of an instance another run was working on: every step skipped, nothing failed, the holder noted. */
+function leaseHeldEntry(instance: DiscoveredInstance, eligibility: StepOutcome): AuditEntry {
+  return {
+    InstanceId: instance.instanceId,
+    InstanceStateAtStart: instance.state,
+    Platform: instance.platform,
+    PreBackupScriptStatus: SKIPPED,
+    StopEc2InstanceStatus: SKIPPED,
+    BackupJobStatus: SKIPPED,
+    StartEc2InstanceStatus: SKIPPED,
+    PostBackupScriptStatus: SKIPPED,
+    FailureMessage: '',
+    BackupJobId: '',
+    RecoveryPointArn: '',
+    PreBackupScriptCommandId: '',
+    PostBackupScriptCommandId: '',
+    CopyJobStatus: SKIPPED,
+    CopyJobId: '',
+    CopyRecoveryPointArn: '',
+    StoppedSeconds: 0,
+    Outcome: OUTCOME_SKIPPED,
+    Notes: `${SKIPPED_LEASE_HELD}: ${eligibility.message || 'another run holds the instance lease'}`,
+  };
+}
+
+/** The downtime this run caused: from the stop step seeing `stopped` to the start step seeing `running`. */
+function stoppedSeconds(steps: InstanceSteps): number {
+  const stop = steps.stop && !isStepOutcome(steps.stop) ? (steps.stop as InstancePowerResult) : undefined;
+  const start = steps.start && !isStepOutcome(steps.start) ? (steps.start as InstancePowerResult) : undefined;
+  if (stop?.status !== SUCCESS || start?.status !== SUCCESS || !stop.observedAt || !start.observedAt) {
+    return 0;
+  }
+  const seconds = (Date.parse(start.observedAt) - Date.parse(stop.observedAt)) / 1000;
+  return Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds) : 0;
+}
