@@ -80,6 +80,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@cloud-copilot/iam-simulate@^0.1',
     'cdk-nag@^2.37.0',
     'dynalite@^4',
+    // Bundled into the handlers (never a dependency of the published library): structured logs with correlation ids,
+    // metrics in the embedded metric format, and the execution input's schema (zod).
+    '@aws-lambda-powertools/logger@^2',
+    '@aws-lambda-powertools/metrics@^2',
+    '@aws-lambda-powertools/parser@^2',
+    'zod@^4',
   ],
 
   jestOptions: {
@@ -97,6 +103,57 @@ const project = new awscdk.AwsCdkConstructLibrary({
   eslintOptions: { dirs: ['src'], tsconfigPath: './tsconfig.dev.json', projectService: false },
 
   gitignore: ['/cdk.out', '/examples/**/cdk.out', '/.tmp'],
+});
+
+// The boundary between the two sides of the library (docs/design.md, "Layout"). Handler-side code (src/lambda-shared and
+// each function's own modules under src/functions/<name>/) runs in Lambda and alone may import the AWS SDK;
+// construct-side code (everything else, including each function's generated construct and its grants) runs in the
+// user's CDK app and never loads handler code. src/contract is pure: both sides import it, it imports nothing outside
+// itself. test/index.test.ts walks the published library's imports as a backstop.
+const HANDLER_SIDE = ['./src/lambda-shared/**', './src/functions/*/!(*-function|*.grants).ts'];
+const CONSTRUCT_SIDE = [
+  './src/*.ts',
+  './src/!(functions|lambda-shared|contract)/**',
+  './src/functions/*.ts',
+  './src/functions/*/*-function.ts',
+  './src/functions/*/*.grants.ts',
+];
+project.eslint?.addRules({
+  'import/no-restricted-paths': ['error', {
+    zones: [
+      {
+        target: CONSTRUCT_SIDE,
+        from: HANDLER_SIDE,
+        message: 'construct-side code must not import handler code (it would ship in the library); share it through src/contract',
+      },
+      {
+        target: ['./src/contract/**'],
+        from: ['./src/!(contract)/**', './src/*.ts'],
+        message: 'src/contract is pure: it imports nothing outside itself',
+      },
+    ],
+  }],
+});
+project.eslint?.addOverride({
+  files: ['src/**/*.ts'],
+  excludedFiles: ['src/lambda-shared/**', 'src/functions/*/*.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [
+        { group: ['@aws-sdk/*', '@aws-lambda-powertools/*', 'zod'], message: 'only handler-side code (src/lambda-shared, src/functions/<name>) may import the AWS SDK or Lambda-only libraries' },
+      ],
+    }],
+  },
+});
+project.eslint?.addOverride({
+  files: ['src/functions/*/*-function.ts', 'src/functions/*/*.grants.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [
+        { group: ['@aws-sdk/*', '@aws-lambda-powertools/*', 'zod'], message: 'a function\'s construct and grants are construct-side: no AWS SDK, no Lambda-only library' },
+      ],
+    }],
+  },
 });
 
 // The registry serves unrs-resolver's platform bindings (optional dependencies of jest and

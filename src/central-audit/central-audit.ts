@@ -11,11 +11,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import {
-  centralMetric, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SUCCEEDED, METRIC_RUNS_FAILED,
-  METRIC_RUNS_SUCCEEDED,
-} from './central-metrics';
+import { centralMetric } from './central-metrics';
 import { summaryWorkflow } from './summary-workflow';
+import { METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SUCCEEDED, METRIC_RUNS_FAILED, METRIC_RUNS_SUCCEEDED } from '../contract/metrics';
 import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../contract/run-summary-event';
 import { createNotificationTopic } from '../operations/notification-topic';
 import { suppress } from '../security/nag-suppressions';

@@ -5,10 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import {
-  CENTRAL_METRIC_DIMENSION, CENTRAL_METRICS_NAMESPACE, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED,
-  METRIC_INSTANCES_SUCCEEDED, METRIC_RUNS_FAILED, METRIC_RUNS_SUCCEEDED,
-} from './central-metrics';
+import { CENTRAL_METRIC_DIMENSION, CENTRAL_METRICS_NAMESPACE, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SUCCEEDED, METRIC_RUNS_FAILED, METRIC_RUNS_SUCCEEDED } from '../contract/metrics';
 import { RUN_SUMMARY_FAILED, RUN_SUMMARY_MAX_FAILURES, RUN_SUMMARY_SUCCEEDED } from '../contract/run-summary-event';
 
 /** The error an execution fails with when the summary breaks the contract or claims another account's run. */

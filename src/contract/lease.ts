@@ -10,28 +10,14 @@ import {
   INSTANCE_POWER_POLICY,
   SCRIPT_GRACE_SECONDS,
 } from './poll';
-import type { ConstructSettings } from './shapes';
+import { type ConstructSettings } from './settings';
 import { FALLBACK_SECONDS } from './waits';
 
-/** Prefix of every lease item's partition key (and of the only keys the lease handlers' roles may touch). */
-export const LEASE_KEY_PREFIX = 'LEASE#';
-/** `RecordType` of a lease item. */
-export const RECORD_TYPE_LEASE = 'LEASE';
-/** The execution ARN holding the lease. */
-export const LEASE_HOLDER = 'HolderExecutionId';
-/** ISO-8601 time the holder acquired (or last re-acquired) the lease. */
-export const LEASE_ACQUIRED_AT = 'AcquiredAt';
-/** Epoch seconds after which the lease is free for any run. */
-export const LEASE_EXPIRES_AT = 'LeaseExpiresAt';
 /** Seconds between a lease's expiry and the table's TTL deleting its item. */
 export const LEASE_CLEANUP_DELAY_SECONDS = 86_400;
 /** Margin added to the longest instance chain when the construct computes the lease duration. */
 export const LEASE_MARGIN_SECONDS = 3_600;
 
-/** The partition key of an instance's lease. */
-export function leaseKey(instanceId: string): string {
-  return `${LEASE_KEY_PREFIX}${instanceId}`;
-}
 
 /**
  * Seconds one instance's chain can take at most, plus a margin: the sum of its bounded waits. Scripts count

@@ -3,7 +3,8 @@
  * `nextPoll`, and the loop ends when the step is done or the state is `expired`. Waits double from the policy's
  * initial wait up to its cap and never go past `maxSeconds`, so every loop ends after a finite number of checks.
  */
-import type { BackupRun, PollState } from './shapes';
+import { type PollState } from './messages';
+import { type BackupRun } from './settings';
 
 /** What a wait is for: the key of its fixed interval in FIXED_POLL_SECONDS. */
 export type PollKind = 'agent' | 'script' | 'power' | 'backup';

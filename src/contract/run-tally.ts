@@ -1,7 +1,7 @@
+import { type RunTally } from './instance';
 /**
  * The run's tally before its first page. No SDK import: the workflow definition starts every run with it too.
  */
-import type { RunTally } from './shapes';
 
 /** The tally of a run before its first page. */
 export function emptyTally(): RunTally {

@@ -94,12 +94,18 @@ export const EC2_GONE_STATES: readonly string[] = ['shutting-down', 'terminated'
 export const BACKUP_COMPLETED = 'COMPLETED';
 
 /** Final states of a backup job. */
-export const BACKUP_TERMINAL_STATES: readonly string[] = ['ABORTED', 'COMPLETED', 'FAILED', 'EXPIRED', 'PARTIAL'];
-
+export const BACKUP_JOB_FINAL_STATES: readonly string[] = ['ABORTED', 'COMPLETED', 'FAILED', 'EXPIRED', 'PARTIAL'];
 /** States of a backup job still on its way. */
-export const BACKUP_NON_TERMINAL_STATES: readonly string[] = ['CREATED', 'PENDING', 'RUNNING', 'ABORTING'];
+export const BACKUP_JOB_OPEN_STATES: readonly string[] = ['CREATED', 'PENDING', 'RUNNING', 'ABORTING'];
+
+/** Final states of a copy job. */
+export const COPY_JOB_FINAL_STATES: readonly string[] = ['COMPLETED', 'FAILED', 'PARTIAL'];
+/** States of a copy job still on its way. */
+export const COPY_JOB_OPEN_STATES: readonly string[] = ['CREATED', 'RUNNING'];
 
 // ---- Recovery point tags the run adds -----------------------------------------------------------------------
 
 export const RECOVERY_POINT_TAG_INSTANCE_ID = 'pre-post-script-backup:instance-id';
 export const RECOVERY_POINT_TAG_EXECUTION_ID = 'pre-post-script-backup:execution-id';
+
+

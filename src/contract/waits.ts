@@ -6,20 +6,14 @@
  * its Retry calls the starting handler again: it looks at the resource itself, registers a new token, and declares
  * the wait over once the attempts have covered the wait's bound.
  */
+import { type PollState } from './messages';
 import type { PollPolicy } from './poll';
-import type { PollState } from './shapes';
 
 /** The waits that are resumed by events. */
 export type WaitKind = 'script' | 'stop' | 'start' | 'backup' | 'copy';
 
 export const WAIT_KINDS: readonly WaitKind[] = ['script', 'stop', 'start', 'backup', 'copy'];
 
-/** Prefix of every waiting task's item key (and of the only keys the waiting handlers' roles may touch). */
-export const WAIT_KEY_PREFIX = 'WAIT#';
-/** `RecordType` of a waiting task's item. */
-export const RECORD_TYPE_WAIT = 'WAIT';
-/** Seconds a waiting task's item is kept after its last registration (DynamoDB TTL deletes it then). */
-export const WAIT_ITEM_LIFETIME_SECONDS = 7 * 86_400;
 
 /**
  * Seconds a waiting Task lasts before its fallback look (the Task's TimeoutSeconds): the longest a lost event can
@@ -33,10 +27,6 @@ export const FALLBACK_SECONDS: Readonly<Record<WaitKind, number>> = {
   copy: 1800,
 };
 
-/** The item key of a waiting task: `WAIT#<kind>#<resource id>`. */
-export function waitKey(kind: WaitKind, resourceId: string): string {
-  return `${WAIT_KEY_PREFIX}${kind}#${resourceId}`;
-}
 
 /** The resource id of a script's wait: one invocation is one command on one instance. */
 export function scriptResourceId(commandId: string, instanceId: string): string {

@@ -6,11 +6,11 @@
 // eslint-disable-next-line import/no-extraneous-dependencies
 import { BatchGetCommand, BatchWriteCommand, type BatchWriteCommandInput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AUDIT_ENTRY_FIELDS, type AuditEntry } from './audit-entry';
-import { instanceItemKey, PARTITION_KEY, UNRECORDED_INSTANCE, UNRECORDED_REASON, UNRECORDED_STEPS } from './audit-item';
 import { backoff } from './backoff';
 import { rethrowClassified, TransientError } from './errors';
+import { instanceItemKey, PARTITION_KEY, UNRECORDED_INSTANCE, UNRECORDED_REASON, UNRECORDED_STEPS } from '../contract/audit-schema';
+import { type DiscoveredInstance, type InstanceSteps, type RunTally } from '../contract/instance';
 import { emptyTally } from '../contract/run-tally';
-import type { DiscoveredInstance, InstanceSteps, RunTally } from '../contract/shapes';
 import { OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } from '../contract/status';
 
 /** Items per BatchWriteItem (DynamoDB's limit). */

@@ -4,22 +4,12 @@
  * The entry tells the truth about every step: a step that ran holds its final status, a step turned off holds
  * `skipped`, a step never reached says why, and `FailureMessage` lists every failed step in order.
  */
-import type {
-  BackupJobResult,
-  CaughtError,
-  CopyJobResult,
-  CheckAgentResult,
-  DiscoveredInstance,
-  InstancePowerResult,
-  InstanceSteps,
-  RunConfig,
-  ScriptStatusResult,
-  StepName,
-  StepOutcome,
-} from '../contract/shapes';
+import { type CaughtError, type DiscoveredInstance, type InstanceSteps, type StepName, type StepOutcome } from '../contract/instance';
+import { type BackupJobResult, type CheckAgentResult, type CopyJobResult, type InstancePowerResult, type ScriptStatusResult } from '../contract/messages';
+import { type RunConfig } from '../contract/settings';
 import {
   BACKUP_COMPLETED,
-  BACKUP_TERMINAL_STATES,
+  BACKUP_JOB_FINAL_STATES,
   FAILED,
   NOT_APPLICABLE,
   NOT_RUN_EARLIER_FAILURE,
@@ -188,7 +178,7 @@ function backupEvaluation(result: BackupJobResult): Evaluated {
     // A job that completed with issues says so in its StatusMessage: kept, as a note (the job did complete).
     return { status: state, failed: false, note: result.statusMessage ? `${LABELS.backup} ${state}: ${result.statusMessage}` : undefined };
   }
-  const terminal = BACKUP_TERMINAL_STATES.includes(state);
+  const terminal = BACKUP_JOB_FINAL_STATES.includes(state);
   const message = result.statusMessage || (terminal ? '' : `no final state (last state ${state})`);
   return { status: state, failed: true, failure: `${LABELS.backup} ${state}${message ? `: ${message}` : ''}` };
 }

@@ -1,19 +1,10 @@
 /** The audit table: its key attributes, its items, and the environment of the handlers that write them. */
 import type { AuditEntry } from './audit-entry';
 import { ConfigurationError } from './errors';
-import type { DiscoveredInstance, ExecutionContext } from '../contract/shapes';
+import { EXPIRES_AT, instanceItemKey, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_INSTANCE, RUN_EXECUTION_ID } from '../contract/audit-schema';
+import { type DiscoveredInstance } from '../contract/instance';
+import { type ExecutionContext } from '../contract/messages';
 
-/** Partition key of the table. */
-export const PARTITION_KEY = 'SM_Execution_ID';
-/** Kind of item: `RUN` (one per execution) or `INSTANCE` (one per instance of an execution). */
-export const RECORD_TYPE = 'RecordType';
-/** On instance items only: the execution ARN, partition key of the run index (sort key `InstanceId`). */
-export const RUN_EXECUTION_ID = 'Run_Execution_ID';
-/** Epoch seconds after which DynamoDB TTL deletes the item (only when a retention is configured). */
-export const EXPIRES_AT = 'ExpiresAt';
-
-export const RECORD_TYPE_RUN = 'RUN';
-export const RECORD_TYPE_INSTANCE = 'INSTANCE';
 
 export interface AuditEnvironment {
   readonly tableName: string;
@@ -47,24 +38,6 @@ export function expiry(retentionDays: number, now: Date): Record<string, number>
   return { [EXPIRES_AT]: Math.floor(now.getTime() / 1000) + Math.round(retentionDays * 86400) };
 }
 
-/** Between the execution ARN and the instance id in an instance item's key. */
-export const INSTANCE_KEY_SEPARATOR = '#';
-
-/** The partition key of an instance item: `<execution ARN>#<instance id>`. */
-export function instanceItemKey(executionId: string, instanceId: string): string {
-  return `${executionId}${INSTANCE_KEY_SEPARATOR}${instanceId}`;
-}
-
-/**
- * An instance item whose chain could not have its entry written by record-instance holds, instead of the entry, the
- * chain's raw results (written by the workflow itself, without Lambda): record-page turns them into the entry and
- * replaces the item. The instance's Map result stays small either way.
- */
-export const UNRECORDED_STEPS = 'Unrecorded_Steps_Json';
-/** The discovered instance (JSON) of an item holding raw results. */
-export const UNRECORDED_INSTANCE = 'Unrecorded_Instance_Json';
-/** Why record-instance did not write the entry (`<error>: <cause>`), on an item holding raw results. */
-export const UNRECORDED_REASON = 'Unrecorded_Reason';
 
 /** The instance item: keys, the entry's fields, and the expiry. */
 export function instanceItem(execution: ExecutionContext, entry: AuditEntry, retentionDays: number, now: Date): Record<string, unknown> {

@@ -8,11 +8,9 @@
 import { type BackupClient, DescribeBackupJobCommand, DescribeCopyJobCommand } from '@aws-sdk/client-backup';
 import { rethrowClassified } from './errors';
 import type { Logger } from './log';
-import { BACKUP_JOB_FINAL_STATES, BACKUP_JOB_OPEN_STATES, COPY_JOB_FINAL_STATES, COPY_JOB_OPEN_STATES } from '../contract/job-states';
-import type { BackupJobResult, CopyJobResult, PollState } from '../contract/shapes';
+import { type BackupJobResult, type CopyJobResult, type PollState } from '../contract/messages';
+import { BACKUP_JOB_FINAL_STATES, BACKUP_JOB_OPEN_STATES, COPY_JOB_FINAL_STATES, COPY_JOB_OPEN_STATES } from '../contract/status';
 
-
-export { BACKUP_JOB_FINAL_STATES, COPY_JOB_FINAL_STATES } from '../contract/job-states';
 
 /** Whether a job state is final. Unknown states are logged and treated as still on their way. */
 function isFinal(state: string, finalStates: readonly string[], openStates: readonly string[], log: Logger, job: Record<string, string>): boolean {

@@ -11,7 +11,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from './log';
 import { completeTask } from './task-token';
 import { clearWait, markLooked, registerWait, waitTableName } from './wait-registry';
-import type { ExecutionContext, PolledResult, PollState } from '../contract/shapes';
+import { type ExecutionContext, type PolledResult, type PollState } from '../contract/messages';
 import { pollAtAttempt, type WaitKind, withWaitedResource } from '../contract/waits';
 
 /** The AWS clients a waiting handler uses. */

@@ -7,11 +7,12 @@
 import { DescribeInstancesCommand, type EC2Client, StartInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { AwsPermanentError, ConfigurationError, errorCode, rethrowClassified } from './errors';
 import { awaitCompletion, waitClients } from './event-wait';
-import { POWER_REQUESTED, recordResource } from './journal';
+import { recordResource } from './journal';
 import { journalTarget } from './journal-target';
 import type { Logger } from './log';
+import { POWER_REQUESTED } from '../contract/audit-schema';
+import { type InstancePowerEvent, type InstancePowerResult, type PollState } from '../contract/messages';
 import { INSTANCE_POWER_POLICY, nextPoll } from '../contract/poll';
-import type { InstancePowerEvent, InstancePowerResult, PollState } from '../contract/shapes';
 import { EC2_GONE_STATES } from '../contract/status';
 
 export type PowerTarget = 'stopped' | 'running';

@@ -21,8 +21,9 @@
 // eslint-disable-next-line import/no-extraneous-dependencies
 import { type BackupClient, type BackupJob, type CopyJob, paginateListBackupJobs, paginateListCopyJobs } from '@aws-sdk/client-backup';
 import { rethrowClassified } from './errors';
-import { beginAction, type JournalAction, type JournalTarget, recordResource } from './journal';
+import { beginAction, type JournalTarget, recordResource } from './journal';
 import type { Logger } from './log';
+import { type JournalAction } from '../contract/audit-schema';
 
 // The journal's DocumentClient type, without importing lib-dynamodb here twice.
 type Doc = Parameters<typeof beginAction>[0];

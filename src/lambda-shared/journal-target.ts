@@ -5,7 +5,7 @@
 import { auditEnvironment } from './audit-item';
 import { ConfigurationError } from './errors';
 import type { JournalTarget } from './journal';
-import type { ExecutionContext } from '../contract/shapes';
+import { type ExecutionContext } from '../contract/messages';
 
 /** The journal item of this run and instance; the run's execution is required (an action must be journaled). */
 export function journalTarget(execution: ExecutionContext | undefined, instanceId: string): JournalTarget {

@@ -17,16 +17,9 @@
 // The Lambda runtime provides AWS SDK v3; the bundle leaves it external, so it is only a devDependency.
 // eslint-disable-next-line import/no-extraneous-dependencies
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { EXPIRES_AT, PARTITION_KEY, RECORD_TYPE } from './audit-item';
 import { isConditionFailed, rethrowClassified } from './errors';
-import {
-  intentAttribute, JOURNAL_ACTIONS, JOURNAL_ITEM_LIFETIME_SECONDS, type JournalAction, journalKey, RECORD_TYPE_JOURNAL, resourceAttribute,
-} from '../contract/journal-keys';
+import { EXPIRES_AT, intentAttribute, JOURNAL_ACTIONS, JOURNAL_ITEM_LIFETIME_SECONDS, type JournalAction, journalKey, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_JOURNAL, resourceAttribute } from '../contract/audit-schema';
 
-export {
-  intentAttribute, JOURNAL_ACTIONS, JOURNAL_ITEM_LIFETIME_SECONDS, JOURNAL_KEY_PREFIX, type JournalAction, journalKey, POWER_REQUESTED,
-  RECORD_TYPE_JOURNAL, resourceAttribute,
-} from '../contract/journal-keys';
 
 /** Which run and instance a journal write is about. */
 export interface JournalTarget {

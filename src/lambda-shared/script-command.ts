@@ -1,5 +1,5 @@
+import { type ExecutionContext } from '../contract/messages';
 /** What send-script and get-script-status share: the idempotency comment and the output location of a command. */
-import type { ExecutionContext } from '../contract/shapes';
 
 /** Most characters SSM accepts in a command's Comment. */
 export const MAX_COMMENT_LENGTH = 100;

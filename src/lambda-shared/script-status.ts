@@ -8,7 +8,7 @@ import { CancelCommandCommand, type CommandInvocation, type CommandPlugin, ListC
 import { rethrowClassified } from './errors';
 import type { Logger } from './log';
 import { tail } from './script-command';
-import type { PollState, ScriptStatusResult } from '../contract/shapes';
+import { type PollState, type ScriptStatusResult } from '../contract/messages';
 import { SSM_PENDING, SSM_TERMINAL_STATUSES, SSM_TERMINAL_STATUS_DETAILS, SSM_TIMED_OUT } from '../contract/status';
 
 /** Most characters of output kept in the result (and the audit entry). */

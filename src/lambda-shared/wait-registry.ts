@@ -6,9 +6,9 @@
 // The Lambda runtime provides AWS SDK v3; the bundle leaves it external, so it is only a devDependency.
 // eslint-disable-next-line import/no-extraneous-dependencies
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { EXPIRES_AT, PARTITION_KEY, RECORD_TYPE } from './audit-item';
 import { ConfigurationError, isConditionFailed, rethrowClassified } from './errors';
-import { RECORD_TYPE_WAIT, WAIT_ITEM_LIFETIME_SECONDS, type WaitKind, waitKey } from '../contract/waits';
+import { EXPIRES_AT, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_WAIT, WAIT_ITEM_LIFETIME_SECONDS, waitKey } from '../contract/audit-schema';
+import { type WaitKind } from '../contract/waits';
 
 /** What a waiting handler registers. */
 export interface WaitRegistration {

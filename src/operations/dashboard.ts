@@ -2,10 +2,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { instanceMetric, unsuccessfulRuns } from './run-metrics';
-import {
-  METRIC_INSTANCE_STOPPED_SECONDS, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SKIPPED,
-  METRIC_INSTANCES_SUCCEEDED,
-} from '../functions/record-run/run-summary';
+import { METRIC_INSTANCE_STOPPED_SECONDS, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SKIPPED, METRIC_INSTANCES_SUCCEEDED } from '../contract/metrics';
 
 /** Runs and instance outcomes of one PrePostScriptBackup, and its alarm. */
 export function createDashboard(scope: Construct, stateMachine: sfn.IStateMachine, alarm: cloudwatch.IAlarm): cloudwatch.Dashboard {

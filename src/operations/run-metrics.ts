@@ -1,7 +1,7 @@
 import { Arn, ArnFormat, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { METRIC_DIMENSION, METRICS_NAMESPACE } from '../functions/record-run/run-summary';
+import { METRIC_DIMENSION, METRICS_NAMESPACE } from '../contract/metrics';
 
 /** A per-instance outcome metric the record-run handler emits (embedded metric format) for one state machine. */
 export function instanceMetric(stateMachine: sfn.IStateMachine, metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {

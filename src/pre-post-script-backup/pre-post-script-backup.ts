@@ -13,13 +13,11 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { AUDIT_RUN_INDEX_NAME, createAuditTable } from '../audit/audit-table';
+import { createAuditTable } from '../audit/audit-table';
+import { AUDIT_RUN_INDEX_NAME } from '../contract/audit-schema';
 import { leaseSecondsFor } from '../contract/lease';
-import { ConfiguredScript, ConstructSettings } from '../contract/shapes';
-import {
-  METRIC_INSTANCE_STOPPED_SECONDS, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SKIPPED,
-  METRIC_INSTANCES_SUCCEEDED,
-} from '../functions/record-run/run-summary';
+import { METRIC_INSTANCE_STOPPED_SECONDS, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SKIPPED, METRIC_INSTANCES_SUCCEEDED } from '../contract/metrics';
+import { ConfiguredScript, ConstructSettings } from '../contract/settings';
 import { WorkflowHandlers } from '../functions/workflow-functions';
 import { createDashboard } from '../operations/dashboard';
 import { createNotificationTopic } from '../operations/notification-topic';

@@ -12,8 +12,7 @@ import {
   SSM_FINAL_EVENT_STATUSES,
   SSM_INVOCATION_STATUS_CHANGE,
 } from '../contract/events';
-import { BACKUP_JOB_FINAL_STATES, COPY_JOB_FINAL_STATES } from '../contract/job-states';
-import { RUN_REMOTE_SCRIPT_DOCUMENT } from '../contract/status';
+import { RUN_REMOTE_SCRIPT_DOCUMENT, BACKUP_JOB_FINAL_STATES, COPY_JOB_FINAL_STATES } from '../contract/status';
 
 export interface StateChangeRulesProps {
   /** resume-wait: answers the Task waiting on the resource an event is about. */

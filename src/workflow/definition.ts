@@ -9,7 +9,7 @@ import { INSTANCE_ITEM_SELECTOR, instanceChain } from './instance-chain';
 import { DYNAMODB_TRANSIENT_ERRORS, lambdaStep, retryWithBackoff } from './lambda-step';
 import { RECOVERY_ITEM_SELECTOR, recoveryChain } from './recovery';
 import { WaitSettings } from './waiting-task';
-import { PAGE_MANIFEST_ITEMS, PAGE_MANIFEST_KEY_PREFIX, RECORD_TYPE_PAGE } from '../contract/page-manifest';
+import { PAGE_MANIFEST_ITEMS, PAGE_MANIFEST_KEY_PREFIX, RECORD_TYPE_PAGE } from '../contract/audit-schema';
 import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../contract/run-summary-event';
 import { emptyTally } from '../contract/run-tally';
 

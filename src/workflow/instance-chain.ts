@@ -6,11 +6,8 @@ import { WorkflowFunctions } from './functions';
 import { DYNAMODB_TRANSIENT_ERRORS, lambdaStep, retryWithBackoff } from './lambda-step';
 import { backupStep, copyStep, errorPath, powerStep, scriptPhase, skipped, stepPath } from './steps';
 import { WaitSettings } from './waiting-task';
+import { INSTANCE_KEY_SEPARATOR, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_INSTANCE, RUN_EXECUTION_ID, UNRECORDED_INSTANCE, UNRECORDED_REASON, UNRECORDED_STEPS } from '../contract/audit-schema';
 import { NOT_APPLICABLE, SKIPPED_LEASE_HELD } from '../contract/status';
-import {
-  INSTANCE_KEY_SEPARATOR, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_INSTANCE, RUN_EXECUTION_ID,
-  UNRECORDED_INSTANCE, UNRECORDED_REASON, UNRECORDED_STEPS,
-} from '../lambda-shared/audit-item';
 
 /**
  * The input of one instance's chain: what the fleet level hands each Map iteration.

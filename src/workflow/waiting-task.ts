@@ -5,7 +5,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { FailureRoute, retryWithBackoff, TRANSIENT_ERRORS } from './lambda-step';
 import { backupPolicy, INSTANCE_POWER_POLICY, scriptPolicy } from '../contract/poll';
-import type { ConstructSettings } from '../contract/shapes';
+import { type ConstructSettings } from '../contract/settings';
 import { FALLBACK_SECONDS, fallbackRetries, type WaitKind } from '../contract/waits';
 
 /** How the instance chain waits for scripts, stops, starts and jobs. */

@@ -4,7 +4,7 @@
  * would), and PutMetricData and SNS Publish captured. The input is the run summary event as EventBridge delivers it.
  */
 import { Template } from 'aws-cdk-lib/assertions';
-import { CENTRAL_METRICS_NAMESPACE } from '../../src/central-audit/central-metrics';
+import { CENTRAL_METRICS_NAMESPACE } from '../../src/contract/metrics';
 import { centralStack, executionArn, failure, MEMBER_ACCOUNT, summaryDetail, summaryEvent } from '../helpers/central';
 import { Simulator } from '../simulator/simulator';
 

@@ -1,4 +1,5 @@
-import { LEASE_MARGIN_SECONDS, leaseKey, leaseSecondsFor } from '../../src/contract/lease';
+import { leaseKey } from '../../src/contract/audit-schema';
+import { LEASE_MARGIN_SECONDS, leaseSecondsFor } from '../../src/contract/lease';
 import { SETTINGS } from '../helpers/handler-fixtures';
 
 describe('leases', () => {

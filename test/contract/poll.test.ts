@@ -1,3 +1,4 @@
+import { type PollState } from '../../src/contract/messages';
 import {
   AGENT_AFTER_START_POLICY,
   AGENT_BEFORE_SCRIPT_POLICY,
@@ -9,7 +10,6 @@ import {
   type PollPolicy,
   scriptPolicy,
 } from '../../src/contract/poll';
-import type { PollState } from '../../src/contract/shapes';
 
 /** Every state a wait goes through until it expires (the workflow stops there). */
 function run(policy: PollPolicy, limit = 10_000): PollState[] {

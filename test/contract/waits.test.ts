@@ -1,7 +1,6 @@
+import { WAIT_KEY_PREFIX, waitKey } from '../../src/contract/audit-schema';
 import { scriptPolicy } from '../../src/contract/poll';
-import {
-  FALLBACK_SECONDS, fallbackRetries, pollAtAttempt, scriptResourceId, WAIT_KEY_PREFIX, WAIT_KINDS, type WaitKind, waitKey,
-} from '../../src/contract/waits';
+import { FALLBACK_SECONDS, fallbackRetries, pollAtAttempt, scriptResourceId, WAIT_KINDS, type WaitKind } from '../../src/contract/waits';
 
 describe('pollAtAttempt', () => {
   test.each(WAIT_KINDS.map(k => [k]))('%s: each earlier attempt ended with a fallback timeout: elapsed = (attempt - 1) x fallback', (kind) => {

@@ -1,11 +1,6 @@
-import type {
-  ConstructSettings,
-  DiscoveredInstance,
-  ExecutionContext,
-  InstanceSteps,
-  PollState,
-  RunConfig,
-} from '../../src/contract/shapes';
+import { type DiscoveredInstance, type InstanceSteps } from '../../src/contract/instance';
+import { type ExecutionContext, type PollState } from '../../src/contract/messages';
+import { type ConstructSettings, type RunConfig } from '../../src/contract/settings';
 import { validateInput } from '../../src/functions/validate-input/input';
 
 // Handlers log one JSON line per event; keep test output readable.

@@ -1,11 +1,5 @@
-import type {
-  BackupJobResult,
-  CheckAgentResult,
-  InstancePowerResult,
-  InstanceSteps,
-  PollState,
-  ScriptStatusResult,
-} from '../../src/contract/shapes';
+import { type InstanceSteps } from '../../src/contract/instance';
+import { type BackupJobResult, type CheckAgentResult, type InstancePowerResult, type PollState, type ScriptStatusResult } from '../../src/contract/messages';
 import { causeMessage, toAuditEntry } from '../../src/lambda-shared/audit-entry';
 import { instance, runConfig } from '../helpers/handler-fixtures';
 

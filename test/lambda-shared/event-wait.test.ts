@@ -11,6 +11,7 @@ import {
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { journalKey } from '../../src/contract/audit-schema';
 import { backupPolicy, scriptPolicy } from '../../src/contract/poll';
 import { FALLBACK_SECONDS, pollAtAttempt } from '../../src/contract/waits';
 import { handler as sendScript } from '../../src/functions/send-script/send-script.lambda';
@@ -18,7 +19,6 @@ import { handler as startBackupJob } from '../../src/functions/start-backup-job/
 import { handler as startCopyJob } from '../../src/functions/start-copy-job/start-copy-job.lambda';
 import { handler as startInstance } from '../../src/functions/start-instance/start-instance.lambda';
 import { handler as stopInstance } from '../../src/functions/stop-instance/stop-instance.lambda';
-import { journalKey } from '../../src/lambda-shared/journal';
 import { awsError, EXECUTION, runConfig, throttling, withEnvironment } from '../helpers/handler-fixtures';
 import { listed } from '../helpers/ssm-fixtures';
 

@@ -4,9 +4,8 @@
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  beginAction, journalFromItem, journalKey, JournalConflictError, JOURNAL_ITEM_LIFETIME_SECONDS, readJournal, recordResource,
-} from '../../src/lambda-shared/journal';
+import { JOURNAL_ITEM_LIFETIME_SECONDS, journalKey } from '../../src/contract/audit-schema';
+import { beginAction, journalFromItem, JournalConflictError, readJournal, recordResource } from '../../src/lambda-shared/journal';
 import { Dynalite } from '../simulator/fakes/dynamodb';
 
 const TABLE = 'audit';

@@ -4,7 +4,7 @@
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { WAIT_ITEM_LIFETIME_SECONDS } from '../../src/contract/waits';
+import { WAIT_ITEM_LIFETIME_SECONDS } from '../../src/contract/audit-schema';
 import { clearWait, findWait, markLooked, registerWait, type WaitRegistration, waitTableName } from '../../src/lambda-shared/wait-registry';
 import { Dynalite } from '../simulator/fakes/dynamodb';
 

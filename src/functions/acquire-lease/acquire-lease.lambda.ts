@@ -1,15 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  LEASE_ACQUIRED_AT,
-  LEASE_CLEANUP_DELAY_SECONDS,
-  LEASE_EXPIRES_AT,
-  LEASE_HOLDER,
-  leaseKey,
-  RECORD_TYPE_LEASE,
-} from '../../contract/lease';
-import type { AcquireLeaseEvent, AcquireLeaseResult } from '../../contract/shapes';
-import { auditEnvironment, EXPIRES_AT, PARTITION_KEY, RECORD_TYPE } from '../../lambda-shared/audit-item';
+import { EXPIRES_AT, LEASE_ACQUIRED_AT, LEASE_EXPIRES_AT, LEASE_HOLDER, leaseKey, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_LEASE } from '../../contract/audit-schema';
+import { LEASE_CLEANUP_DELAY_SECONDS } from '../../contract/lease';
+import { type AcquireLeaseEvent, type AcquireLeaseResult } from '../../contract/messages';
+import { auditEnvironment } from '../../lambda-shared/audit-item';
 import { ConfigurationError, isConditionFailed, rethrowClassified, TransientError } from '../../lambda-shared/errors';
 import { createLogger } from '../../lambda-shared/log';
 

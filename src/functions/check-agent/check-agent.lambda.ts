@@ -1,6 +1,6 @@
 import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { type CheckAgentEvent, type CheckAgentResult } from '../../contract/messages';
 import { AGENT_AFTER_START_POLICY, AGENT_BEFORE_SCRIPT_POLICY, nextPoll } from '../../contract/poll';
-import type { CheckAgentEvent, CheckAgentResult } from '../../contract/shapes';
 import { SSM_NOT_MANAGED, SSM_PING_ONLINE } from '../../contract/status';
 import { rethrowClassified } from '../../lambda-shared/errors';
 import { createLogger } from '../../lambda-shared/log';

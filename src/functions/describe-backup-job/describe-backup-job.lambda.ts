@@ -1,6 +1,6 @@
 import { BackupClient } from '@aws-sdk/client-backup';
+import { type BackupJobResult, type DescribeBackupJobEvent } from '../../contract/messages';
 import { backupPolicy, nextPoll } from '../../contract/poll';
-import type { BackupJobResult, DescribeBackupJobEvent } from '../../contract/shapes';
 import { checkBackupJob } from '../../lambda-shared/backup-job';
 import { createLogger } from '../../lambda-shared/log';
 

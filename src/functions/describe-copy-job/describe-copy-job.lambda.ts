@@ -1,6 +1,6 @@
 import { BackupClient } from '@aws-sdk/client-backup';
+import { type CopyJobResult, type DescribeCopyJobEvent } from '../../contract/messages';
 import { backupPolicy, nextPoll } from '../../contract/poll';
-import type { CopyJobResult, DescribeCopyJobEvent } from '../../contract/shapes';
 import { checkCopyJob } from '../../lambda-shared/backup-job';
 import { createLogger } from '../../lambda-shared/log';
 

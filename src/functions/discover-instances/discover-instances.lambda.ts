@@ -1,12 +1,8 @@
 import { DescribeInstancesCommand, EC2Client, type Filter, type Instance } from '@aws-sdk/client-ec2';
 import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
-import type {
-  DiscoveredInstance,
-  DiscoverInstancesEvent,
-  DiscoverInstancesResult,
-  ExcludedInstance,
-  RunConfig,
-} from '../../contract/shapes';
+import { type DiscoveredInstance, type ExcludedInstance } from '../../contract/instance';
+import { type DiscoverInstancesEvent, type DiscoverInstancesResult } from '../../contract/messages';
+import { type RunConfig } from '../../contract/settings';
 import { EC2_GONE_STATES, EC2_STATES, SSM_NOT_CHECKED, SSM_NOT_MANAGED } from '../../contract/status';
 import { chunks, EXCLUDED_SAMPLE_SIZE } from '../../lambda-shared/audit-batch';
 import { ConfigurationError, InvalidInputError, rethrowClassified } from '../../lambda-shared/errors';

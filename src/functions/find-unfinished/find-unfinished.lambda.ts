@@ -1,13 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { PAGE_MANIFEST_ITEMS, pageManifestKey } from '../../contract/page-manifest';
-import type {
-  CaughtError, DiscoveredInstance, FailedChildEntry, FindUnfinishedEvent, FindUnfinishedResult, InstanceOutcome, UnfinishedInstance,
-} from '../../contract/shapes';
+import { EXPIRES_AT, PAGE_MANIFEST_ITEMS, pageManifestKey, PARTITION_KEY, JOURNAL_ITEM_LIFETIME_SECONDS } from '../../contract/audit-schema';
+import { type CaughtError, type DiscoveredInstance, type FailedChildEntry, type InstanceOutcome, type UnfinishedInstance } from '../../contract/instance';
+import { type FindUnfinishedEvent, type FindUnfinishedResult } from '../../contract/messages';
 import { getInstanceItems } from '../../lambda-shared/audit-batch';
-import { auditEnvironment, EXPIRES_AT, PARTITION_KEY } from '../../lambda-shared/audit-item';
+import { auditEnvironment } from '../../lambda-shared/audit-item';
 import { rethrowClassified } from '../../lambda-shared/errors';
-import { JOURNAL_ITEM_LIFETIME_SECONDS } from '../../lambda-shared/journal';
 import { createLogger } from '../../lambda-shared/log';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });

@@ -1,6 +1,6 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { type GetScriptStatusEvent, type ScriptStatusResult } from '../../contract/messages';
 import { nextPoll, scriptPolicy } from '../../contract/poll';
-import type { GetScriptStatusEvent, ScriptStatusResult } from '../../contract/shapes';
 import { createLogger } from '../../lambda-shared/log';
 import { checkScript } from '../../lambda-shared/script-status';
 

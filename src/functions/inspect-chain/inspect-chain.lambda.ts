@@ -1,16 +1,15 @@
 import { BackupClient } from '@aws-sdk/client-backup';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { JOURNAL_ACTIONS, POWER_REQUESTED } from '../../contract/audit-schema';
+import { type InstanceSteps, type StepOutcome } from '../../contract/instance';
+import { type BackupJobResult, type CheckAgentResult, type CopyJobResult, type InspectChainEvent, type InspectChainResult, type InstancePowerResult, type ScriptStatusResult } from '../../contract/messages';
 import { AGENT_AFTER_START_POLICY, AGENT_BEFORE_SCRIPT_POLICY, backupPolicy, INSTANCE_POWER_POLICY, nextPoll, scriptPolicy } from '../../contract/poll';
-import type {
-  BackupJobResult, CheckAgentResult, CopyJobResult, InspectChainEvent, InspectChainResult, InstancePowerResult, InstanceSteps,
-  ScriptStatusResult, StepOutcome,
-} from '../../contract/shapes';
 import { EC2_GONE_STATES, SSM_PENDING, SUCCESS } from '../../contract/status';
 import { checkBackupJob, checkCopyJob } from '../../lambda-shared/backup-job';
 import { waitClients } from '../../lambda-shared/event-wait';
 import { lookAt } from '../../lambda-shared/instance-power';
-import { type InstanceJournal, JOURNAL_ACTIONS, type JournalRecord, POWER_REQUESTED, readJournal } from '../../lambda-shared/journal';
+import { type InstanceJournal, type JournalRecord, readJournal } from '../../lambda-shared/journal';
 import { journalTarget } from '../../lambda-shared/journal-target';
 import { createLogger } from '../../lambda-shared/log';
 import { checkScript } from '../../lambda-shared/script-status';

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { InstanceOutcome, RecordInstanceEvent } from '../../contract/shapes';
+import { type InstanceOutcome } from '../../contract/instance';
+import { type RecordInstanceEvent } from '../../contract/messages';
 import { OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } from '../../contract/status';
 import { toAuditEntry } from '../../lambda-shared/audit-entry';
 import { auditEnvironment, instanceItem } from '../../lambda-shared/audit-item';

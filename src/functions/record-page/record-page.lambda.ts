@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { DiscoveredInstance, InstanceOutcome, RecordPageEvent, RunTally } from '../../contract/shapes';
+import { type DiscoveredInstance, type InstanceOutcome, type RunTally } from '../../contract/instance';
+import { type RecordPageEvent } from '../../contract/messages';
 import { isFailedOutcome, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } from '../../contract/status';
 import {
   batchWrite, EXCLUDED_SAMPLE_SIZE, getInstanceItems, missingEntry, pickEntry, tallyOf, unrecordedResults,

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { CaughtError, InstanceOutcome, InstanceSteps, RecordRecoveredEvent } from '../../contract/shapes';
+import { type CaughtError, type InstanceOutcome, type InstanceSteps } from '../../contract/instance';
+import { type RecordRecoveredEvent } from '../../contract/messages';
 import { OUTCOME_FAILED } from '../../contract/status';
 import { type AuditEntry, causeMessage, toAuditEntry } from '../../lambda-shared/audit-entry';
 import { auditEnvironment, instanceItem } from '../../lambda-shared/audit-item';

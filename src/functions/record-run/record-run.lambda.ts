@@ -1,18 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { metricsRecord, parseExecutionArn, RunCounts, runNotification, runSummary } from './run-summary';
-import type { ExecutionContext, RecordRunEvent, RecordRunResult, RunTally } from '../../contract/shapes';
+import { PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_RUN, RUN_EXECUTION_ID } from '../../contract/audit-schema';
+import { type RunTally } from '../../contract/instance';
+import { type ExecutionContext, type RecordRunEvent, type RecordRunResult } from '../../contract/messages';
 import { isFailedOutcome, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } from '../../contract/status';
 import { pickEntry, tallyOf } from '../../lambda-shared/audit-batch';
 import { type AuditEntry, causeMessage } from '../../lambda-shared/audit-entry';
-import {
-  auditEnvironment,
-  expiry,
-  PARTITION_KEY,
-  RECORD_TYPE,
-  RECORD_TYPE_RUN,
-  RUN_EXECUTION_ID,
-} from '../../lambda-shared/audit-item';
+import { auditEnvironment, expiry } from '../../lambda-shared/audit-item';
 import { backoff } from '../../lambda-shared/backoff';
 import { rethrowClassified } from '../../lambda-shared/errors';
 import { createLogger } from '../../lambda-shared/log';

@@ -2,22 +2,11 @@
  * What a finished run tells the outside world besides its audit record: one readable notification and the
  * per-instance metrics (CloudWatch embedded metric format, printed to the function's log).
  */
+import { type ExecutionContext } from '../../contract/messages';
+import { METRIC_DIMENSION, METRIC_INSTANCE_STOPPED_SECONDS, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SKIPPED, METRIC_INSTANCES_SUCCEEDED, METRICS_NAMESPACE } from '../../contract/metrics';
 import { RUN_SUMMARY_MAX_FAILURES, type RunSummaryDetail } from '../../contract/run-summary-event';
-import type { ExecutionContext } from '../../contract/shapes';
 import { isFailedOutcome, OUTCOME_SUCCEEDED } from '../../contract/status';
 import type { AuditEntry } from '../../lambda-shared/audit-entry';
-
-/** The CloudWatch namespace of the workflow's own metrics. */
-export const METRICS_NAMESPACE = 'PrePostScriptBackup';
-/** Metric names, one per instance outcome. */
-export const METRIC_INSTANCES_SUCCEEDED = 'InstancesSucceeded';
-export const METRIC_INSTANCES_FAILED = 'InstancesFailed';
-export const METRIC_INSTANCES_EXCLUDED = 'InstancesExcluded';
-export const METRIC_INSTANCES_SKIPPED = 'InstancesSkipped';
-/** The longest time an instance of the run stayed stopped (seconds). */
-export const METRIC_INSTANCE_STOPPED_SECONDS = 'InstanceStoppedSeconds';
-/** The dimension that tells one construct's runs from another's. */
-export const METRIC_DIMENSION = 'StateMachineName';
 
 export interface RunCounts {
   readonly succeeded: number;

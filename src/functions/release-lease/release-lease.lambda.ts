@@ -1,8 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LEASE_HOLDER, leaseKey } from '../../contract/lease';
-import type { ReleaseLeaseEvent, ReleaseLeaseResult } from '../../contract/shapes';
-import { auditEnvironment, PARTITION_KEY } from '../../lambda-shared/audit-item';
+import { LEASE_HOLDER, leaseKey, PARTITION_KEY } from '../../contract/audit-schema';
+import { type ReleaseLeaseEvent, type ReleaseLeaseResult } from '../../contract/messages';
+import { auditEnvironment } from '../../lambda-shared/audit-item';
 import { ConfigurationError, isConditionFailed, rethrowClassified } from '../../lambda-shared/errors';
 import { createLogger } from '../../lambda-shared/log';
 

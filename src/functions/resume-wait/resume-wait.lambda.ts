@@ -2,7 +2,7 @@ import { BackupClient } from '@aws-sdk/client-backup';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { type StateChangeEvent, waitOf } from '../../contract/events';
-import type { BackupJobResult, CopyJobResult, PolledResult, ScriptStatusResult } from '../../contract/shapes';
+import { type BackupJobResult, type CopyJobResult, type PolledResult, type ScriptStatusResult } from '../../contract/messages';
 import { pollAtAttempt } from '../../contract/waits';
 import { backoff } from '../../lambda-shared/backoff';
 import { checkBackupJob, checkCopyJob } from '../../lambda-shared/backup-job';

@@ -1,6 +1,6 @@
 import { ListCommandInvocationsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { type ScriptStatusResult, type SendScriptEvent } from '../../contract/messages';
 import { nextPoll, scriptPolicy } from '../../contract/poll';
-import type { ScriptStatusResult, SendScriptEvent } from '../../contract/shapes';
 import { FAILED, RUN_REMOTE_SCRIPT_DOCUMENT, SSM_PENDING } from '../../contract/status';
 import { scriptResourceId } from '../../contract/waits';
 import { backoff } from '../../lambda-shared/backoff';

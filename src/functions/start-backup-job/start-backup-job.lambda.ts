@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { BackupClient, StartBackupJobCommand, type StartBackupJobCommandInput } from '@aws-sdk/client-backup';
+import { type BackupJobResult, type StartBackupJobEvent } from '../../contract/messages';
 import { backupPolicy, nextPoll } from '../../contract/poll';
-import type { BackupJobResult, StartBackupJobEvent } from '../../contract/shapes';
 import { RECOVERY_POINT_TAG_EXECUTION_ID, RECOVERY_POINT_TAG_INSTANCE_ID } from '../../contract/status';
 import { checkBackupJob } from '../../lambda-shared/backup-job';
 import { rethrowClassified } from '../../lambda-shared/errors';

@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { BackupClient, StartCopyJobCommand } from '@aws-sdk/client-backup';
+import { type CopyJobResult, type StartCopyJobEvent } from '../../contract/messages';
 import { backupPolicy, nextPoll } from '../../contract/poll';
-import type { CopyJobResult, StartCopyJobEvent } from '../../contract/shapes';
 import { checkCopyJob } from '../../lambda-shared/backup-job';
 import { rethrowClassified } from '../../lambda-shared/errors';
 import { awaitCompletion, waitClients } from '../../lambda-shared/event-wait';

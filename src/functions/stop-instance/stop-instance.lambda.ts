@@ -1,5 +1,5 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
-import type { InstancePowerEvent, InstancePowerResult } from '../../contract/shapes';
+import { type InstancePowerEvent, type InstancePowerResult } from '../../contract/messages';
 import { waitClients } from '../../lambda-shared/event-wait';
 import { powerStep } from '../../lambda-shared/instance-power';
 import { beginAction } from '../../lambda-shared/journal';

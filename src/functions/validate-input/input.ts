@@ -4,7 +4,7 @@
  * configured command lines, instances only those carrying the configured tag, only the configured vault and role.
  */
 import { leaseSecondsFor } from '../../contract/lease';
-import type { BackupRun, ConfiguredScript, ConstructSettings, RunConfig, ScriptRun } from '../../contract/shapes';
+import { type BackupRun, type ConfiguredScript, type ConstructSettings, type RunConfig, type ScriptRun } from '../../contract/settings';
 import { RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS } from '../../contract/status';
 import { ConfigurationError, InvalidInputError } from '../../lambda-shared/errors';
 import { parseS3Location, s3HttpsUrl } from '../../lambda-shared/s3-location';

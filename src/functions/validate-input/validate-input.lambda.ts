@@ -1,5 +1,6 @@
 import { parseSettings, validateInput } from './input';
-import type { RunConfig, ValidateInputEvent } from '../../contract/shapes';
+import { type ValidateInputEvent } from '../../contract/messages';
+import { type RunConfig } from '../../contract/settings';
 import { createLogger } from '../../lambda-shared/log';
 
 const log = createLogger('validate-input');

@@ -4,7 +4,7 @@
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { AcquireLeaseEvent, AcquireLeaseResult, ReleaseLeaseEvent, ReleaseLeaseResult } from '../../../src/contract/shapes';
+import { type AcquireLeaseEvent, type AcquireLeaseResult, type ReleaseLeaseEvent, type ReleaseLeaseResult } from '../../../src/contract/messages';
 import { EXECUTION } from '../../helpers/handler-fixtures';
 import { Dynalite } from '../../simulator/fakes/dynamodb';
 

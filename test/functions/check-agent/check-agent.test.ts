@@ -1,7 +1,7 @@
 import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import type { PollState } from '../../../src/contract/shapes';
+import { type PollState } from '../../../src/contract/messages';
 import { handler } from '../../../src/functions/check-agent/check-agent.lambda';
 import { awsError, throttling } from '../../helpers/handler-fixtures';
 

@@ -1,8 +1,8 @@
 import { CancelCommandCommand, GetCommandInvocationCommand, ListCommandInvocationsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { type ScriptStatusResult } from '../../../src/contract/messages';
 import { nextPoll, scriptPolicy } from '../../../src/contract/poll';
-import type { ScriptStatusResult } from '../../../src/contract/shapes';
 import { handler } from '../../../src/functions/get-script-status/get-script-status.lambda';
 import { awsError, throttling } from '../../helpers/handler-fixtures';
 import { listed } from '../../helpers/ssm-fixtures';

@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import type { InstanceSteps } from '../../../src/contract/shapes';
+import { type InstanceSteps } from '../../../src/contract/instance';
 import { handler } from '../../../src/functions/record-instance/record-instance.lambda';
 import { awsError, backupOnlyConfig, backupSteps, EXECUTION, instance, throttling } from '../../helpers/handler-fixtures';
 

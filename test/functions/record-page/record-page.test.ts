@@ -1,7 +1,7 @@
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import type { DiscoveredInstance, InstanceOutcome, RunTally } from '../../../src/contract/shapes';
+import { type DiscoveredInstance, type InstanceOutcome, type RunTally } from '../../../src/contract/instance';
 import { handler } from '../../../src/functions/record-page/record-page.lambda';
 import { EXCLUDED_SAMPLE_SIZE } from '../../../src/lambda-shared/audit-batch';
 import { FakeTable } from '../../helpers/fake-table';

@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import type { InspectChainResult } from '../../../src/contract/shapes';
+import { type InspectChainResult } from '../../../src/contract/messages';
 import { handler } from '../../../src/functions/record-recovered/record-recovered.lambda';
 import { EXECUTION, instance, runConfig, withEnvironment } from '../../helpers/handler-fixtures';
 

@@ -1,7 +1,8 @@
 import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import type { ExcludedInstance, InstanceOutcome, RecordRunEvent, RunTally } from '../../../src/contract/shapes';
+import { type ExcludedInstance, type InstanceOutcome, type RunTally } from '../../../src/contract/instance';
+import { type RecordRunEvent } from '../../../src/contract/messages';
 import { handler as recordPage } from '../../../src/functions/record-page/record-page.lambda';
 import { handler } from '../../../src/functions/record-run/record-run.lambda';
 import { FakeTable } from '../../helpers/fake-table';

@@ -2,8 +2,8 @@ import { ListCommandInvocationsCommand, SendCommandCommand, SSMClient } from '@a
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { journalKey } from '../../../src/contract/audit-schema';
 import { COMMAND_FATE_UNKNOWN, handler, RECOVERY_LOOKS } from '../../../src/functions/send-script/send-script.lambda';
-import { journalKey } from '../../../src/lambda-shared/journal';
 import { awsError, EXECUTION, runConfig, throttling, withEnvironment } from '../../helpers/handler-fixtures';
 import { FakeJournal } from '../../helpers/ssm-fixtures';
 

@@ -3,7 +3,7 @@ import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import type { BackupJobResult } from '../../../src/contract/shapes';
+import { type BackupJobResult } from '../../../src/contract/messages';
 import { handler as describeBackupJob } from '../../../src/functions/describe-backup-job/describe-backup-job.lambda';
 import { handler as startBackupJob } from '../../../src/functions/start-backup-job/start-backup-job.lambda';
 import { CLOCK_MARGIN_SECONDS } from '../../../src/lambda-shared/job-start';

@@ -2,7 +2,7 @@ import { BackupClient, DescribeCopyJobCommand, ListCopyJobsCommand, StartCopyJob
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import type { CopyJobResult } from '../../../src/contract/shapes';
+import { type CopyJobResult } from '../../../src/contract/messages';
 import { handler as describeCopyJob } from '../../../src/functions/describe-copy-job/describe-copy-job.lambda';
 import { handler as startCopyJob } from '../../../src/functions/start-copy-job/start-copy-job.lambda';
 import { CLOCK_MARGIN_SECONDS } from '../../../src/lambda-shared/job-start';

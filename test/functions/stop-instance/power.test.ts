@@ -2,7 +2,7 @@ import { DescribeInstancesCommand, EC2Client, StartInstancesCommand, StopInstanc
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import type { InstancePowerResult, PollState } from '../../../src/contract/shapes';
+import { type InstancePowerResult, type PollState } from '../../../src/contract/messages';
 import { handler as startInstance } from '../../../src/functions/start-instance/start-instance.lambda';
 import { handler as stopInstance } from '../../../src/functions/stop-instance/stop-instance.lambda';
 import { awsError, EXECUTION, throttling, withEnvironment } from '../../helpers/handler-fixtures';

@@ -1,4 +1,4 @@
-import type { ConstructSettings } from '../../../src/contract/shapes';
+import { type ConstructSettings } from '../../../src/contract/settings';
 import { parseSettings, validateInput } from '../../../src/functions/validate-input/input';
 import { InvalidInputError } from '../../../src/lambda-shared/errors';
 import { runConfig, SETTINGS } from '../../helpers/handler-fixtures';

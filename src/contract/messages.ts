@@ -1,4 +1,6 @@
+import type { CaughtError, DiscoveredInstance, ExcludedInstance, FailedChildEntry, InstanceOutcome, InstanceSteps, RunTally, UnfinishedInstance } from './instance';
 import type { RunSummaryDetail } from './run-summary-event';
+import type { BackupRun, RunConfig, ScriptPlatform, ScriptRun } from './settings';
 
 /**
  * The data that flows between the state machine and the Lambda handlers.
@@ -17,127 +19,6 @@ export interface ExecutionContext {
   /** ISO-8601 start time (`$$.Execution.StartTime`). */
   readonly startTime: string;
 }
-
-/** Where and how one script runs, after the execution input was validated against the configuration. */
-export interface ScriptRun {
-  /** Whether this script runs in this execution. */
-  readonly enabled: boolean;
-  /** Bucket holding the script (empty when no script is configured). */
-  readonly bucketName: string;
-  /** Object key of the script (empty when no script is configured). */
-  readonly key: string;
-  /** `https://s3.<region>.amazonaws.com/<bucket>/<key>`: the `sourceInfo.path` given to AWS-RunRemoteScript. */
-  readonly sourceS3Path: string;
-  /** Command line AWS-RunRemoteScript runs in the download directory. */
-  readonly commandLine: string;
-  /** Working directory; empty for SSM's default. */
-  readonly workingDirectory: string;
-  /** Execution timeout of the script, in seconds. */
-  readonly timeoutSeconds: number;
-  /** Platform the script is written for: `Linux` (shell) or `Windows` (PowerShell). */
-  readonly platform: ScriptPlatform;
-  /** Bucket for the command output; empty for no S3 output. */
-  readonly outputS3BucketName: string;
-  /** Key prefix for the command output. */
-  readonly outputS3KeyPrefix: string;
-}
-
-export type ScriptPlatform = 'Linux' | 'Windows';
-
-/** The backup job settings of a run. */
-export interface BackupRun {
-  /** `arn:<partition>:ec2:<region>:<account>:instance/`: the instance id appended gives the backup's resource ARN. */
-  readonly instanceArnPrefix: string;
-  readonly vaultName: string;
-  readonly roleArn: string;
-  /** Days after which recovery points are deleted; 0 for never. */
-  readonly deleteAfterDays: number;
-  /** Days after which recovery points move to cold storage; 0 for never. */
-  readonly moveToColdStorageAfterDays: number;
-  /** Minutes AWS Backup may wait before starting the job; 0 for the service default. */
-  readonly startWindowMinutes: number;
-  /** Minutes the job may take once started; 0 for the service default. */
-  readonly completeWindowMinutes: number;
-  /** Whether to take a Windows VSS backup (Windows instances only; ignored for Linux). */
-  readonly windowsVss: boolean;
-  /** Tags for every recovery point (the run adds the source instance id and execution id). */
-  readonly recoveryPointTags: Record<string, string>;
-  /** ARN of the vault each completed recovery point is copied to; empty for no copy. */
-  readonly copyVaultArn: string;
-  /** Days after which the copies are deleted; 0 for never. */
-  readonly copyDeleteAfterDays: number;
-}
-
-/** A run's effective configuration: the construct's settings with the execution input's overrides applied. */
-export interface RunConfig {
-  /** The configured tag pair every instance must carry. */
-  readonly tagKey: string;
-  readonly tagValue: string;
-  /**
-   * An extra tag pair from the input (TargetEC2TagKey/Value) that narrows the selection further;
-   * empty strings when the input gave none or gave the configured pair.
-   */
-  readonly filterTagKey: string;
-  readonly filterTagValue: string;
-  /** Instances the input restricted the run to; empty for every tagged instance. */
-  readonly instanceIds: string[];
-  readonly stopInstances: boolean;
-  readonly preScript: ScriptRun;
-  readonly postScript: ScriptRun;
-  readonly backup: BackupRun;
-  /** Whether any script runs (discovery then needs each instance's SSM status). */
-  readonly scriptsEnabled: boolean;
-  /** Seconds each instance's lease lasts: an upper bound of one instance chain (src/contract/lease.ts). */
-  readonly leaseSeconds: number;
-}
-
-/** The configuration the construct hands the validate-input handler (environment variable `SETTINGS`, JSON). */
-export interface ConstructSettings {
-  readonly tagKey: string;
-  readonly tagValue: string;
-  readonly stopInstances: boolean;
-  readonly runPreScript: boolean;
-  readonly runPostScript: boolean;
-  /** The configured pre-backup script; absent when none. */
-  readonly preScript?: ConfiguredScript;
-  /** The configured post-backup script; absent when none. */
-  readonly postScript?: ConfiguredScript;
-  readonly backupVaultName: string;
-  readonly backupRoleArn: string;
-  readonly deleteAfterDays: number;
-  readonly moveToColdStorageAfterDays: number;
-  readonly startWindowMinutes: number;
-  readonly completeWindowMinutes: number;
-  readonly windowsVss: boolean;
-  readonly recoveryPointTags: Record<string, string>;
-  /** ARN of the vault completed recovery points are copied to; empty for no copy. */
-  readonly copyVaultArn: string;
-  readonly copyDeleteAfterDays: number;
-  /** Bucket for script output; empty for none. */
-  readonly outputS3BucketName: string;
-  readonly outputS3KeyPrefix: string;
-  /** Largest number of instance ids TargetEC2Instances may list. */
-  readonly maxTargetInstances: number;
-  /** Region of the stack, used to build S3 URLs. */
-  readonly region: string;
-  /** `arn:<partition>:ec2:<region>:<account>:instance/` of the stack's account and Region. */
-  readonly instanceArnPrefix: string;
-  /** Seconds each instance's lease lasts; computed from the other settings when absent (src/contract/lease.ts). */
-  readonly leaseSeconds?: number;
-}
-
-export interface ConfiguredScript {
-  readonly bucketName: string;
-  readonly key: string;
-  readonly commandLine: string;
-  readonly workingDirectory: string;
-  readonly timeoutSeconds: number;
-  readonly platform: ScriptPlatform;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Polling: every wait in the workflow is a loop Wait -> Task -> Choice bounded by a PollState the handler advances.
-// ---------------------------------------------------------------------------------------------------------------
 
 /** Progress of one bounded wait. Seconds are the nominal seconds of the Wait states, not wall-clock time. */
 export interface PollState {
@@ -182,21 +63,6 @@ export interface DiscoverInstancesEvent {
   readonly pageNumber?: number;
 }
 
-export interface DiscoveredInstance {
-  readonly instanceId: string;
-  /** EC2 state name at discovery: running, stopped, pending, stopping. */
-  readonly state: string;
-  readonly platform: ScriptPlatform;
-  /** SSM PingStatus (Online, ConnectionLost, Inactive) or `NotManaged` when SSM does not know the instance. */
-  readonly ssmPingStatus: string;
-}
-
-export interface ExcludedInstance {
-  readonly instanceId: string;
-  readonly state: string;
-  readonly reason: string;
-}
-
 /** One page of discovery: at most the page size (environment `DISCOVERY_PAGE_SIZE`, default 1000) of instances. */
 export interface DiscoverInstancesResult {
   /**
@@ -210,27 +76,6 @@ export interface DiscoverInstancesResult {
   readonly excludedCount: number;
   /** Where the next page starts; empty when this page was the last. Opaque to the workflow. */
   readonly nextToken: string;
-}
-
-/**
- * What the run has recorded so far, page after page: counts and bounded samples only, so its size does not
- * grow with the fleet. record-page adds each page to it; record-run turns it into the run's record.
- */
-export interface RunTally {
-  /** Pages recorded. */
-  readonly pages: number;
-  /** Instances worked on (each has its audit entry in the table). */
-  readonly instanceCount: number;
-  readonly succeededCount: number;
-  readonly failedCount: number;
-  /** Instances skipped because another run held their lease. */
-  readonly skippedCount: number;
-  /** The longest time an instance of the run stayed stopped, in seconds. */
-  readonly maxStoppedSeconds: number;
-  /** Tagged instances left out (terminated, shutting-down). */
-  readonly excludedCount: number;
-  /** The first excluded instances, at most EXCLUDED_SAMPLE_SIZE (src/lambda-shared/audit-batch.ts). */
-  readonly excludedSample: ExcludedInstance[];
 }
 
 /**
@@ -374,45 +219,6 @@ export interface DescribeCopyJobEvent {
   readonly backup: BackupRun;
 }
 
-/**
- * What one instance's chain produced: the raw result of each step it reached, as the workflow stored them.
- * A step's key is absent when the step was never reached.
- */
-export interface InstanceSteps {
-  /**
-   * Set when the instance was not eligible at all (transitional state, agent offline, platform mismatch), or
-   * `SkippedLeaseHeld` when another run holds its lease.
-   */
-  readonly eligibility?: StepOutcome;
-  readonly agent?: CheckAgentResult | StepOutcome;
-  readonly pre?: ScriptStatusResult | StepOutcome;
-  readonly stop?: InstancePowerResult | StepOutcome;
-  readonly backup?: BackupJobResult | StepOutcome;
-  readonly start?: InstancePowerResult | StepOutcome;
-  readonly agentAfterStart?: CheckAgentResult | StepOutcome;
-  readonly post?: ScriptStatusResult | StepOutcome;
-  /** The copy of the recovery point to another vault, when one is configured. */
-  readonly copy?: CopyJobResult | StepOutcome;
-  /**
-   * Errors caught by the workflow, per step (Step Functions' `{ Error, Cause }`). `leaseRelease` is not a step:
-   * a lease that could not be released is noted (it expires by itself), never a failure.
-   */
-  readonly errors?: Partial<Record<StepName | 'leaseRelease', CaughtError>>;
-}
-
-export type StepName = 'eligibility' | 'agent' | 'pre' | 'stop' | 'backup' | 'start' | 'agentAfterStart' | 'post' | 'copy';
-
-/** A step result the workflow sets itself (turned off, not applicable). */
-export interface StepOutcome {
-  readonly status: string;
-  readonly message?: string;
-}
-
-export interface CaughtError {
-  readonly Error: string;
-  readonly Cause?: string;
-}
-
 /** acquire-lease: takes the instance's lease for this execution, unless another run holds a live one. */
 export interface AcquireLeaseEvent {
   readonly instanceId: string;
@@ -451,23 +257,6 @@ export interface RecordInstanceEvent {
   readonly steps: InstanceSteps;
 }
 
-/** The Map iteration's output: small, so a large fleet's results fit in the execution's state. */
-export interface InstanceOutcome {
-  readonly instanceId: string;
-  readonly succeeded: boolean;
-  /** True when the instance was skipped (another run held its lease): neither succeeded nor failed. */
-  readonly skipped?: boolean;
-  /**
-   * False when record-instance could not write the entry: its raw results are then in the instance's item
-   * (`stepsInTable`) or, when even that write failed, in `steps`. record-page writes the entry from them.
-   */
-  readonly recorded: boolean;
-  /** True when the raw results of an unrecorded chain are in the instance's item (see UNRECORDED_STEPS). */
-  readonly stepsInTable?: boolean;
-  readonly steps?: InstanceSteps;
-  readonly instance?: DiscoveredInstance;
-}
-
 /** record-run: writes the run's audit record. */
 export interface RecordRunEvent {
   readonly execution: ExecutionContext;
@@ -502,18 +291,6 @@ export interface RecordRunResult {
 // Recovering the instances whose chain died (docs/workflow.md, "Recovering a chain that died").
 // ---------------------------------------------------------------------------------------------------------------
 
-/**
- * A failed child execution's entry in the distributed Map's results: its execution's metadata (Step Functions returns a
- * failed child's result as with `Transformation: NONE`). Only what the recovery reads.
- */
-export interface FailedChildEntry {
-  readonly Status: string;
-  /** The child's input, as a JSON string (an instance chain's input holds `instance`). */
-  readonly Input?: string;
-  readonly Error?: string;
-  readonly Cause?: string;
-}
-
 /** find-unfinished: after the page's Map, which instances' chains ended without their audit entry. */
 export interface FindUnfinishedEvent {
   readonly execution: ExecutionContext;
@@ -526,13 +303,6 @@ export interface FindUnfinishedEvent {
   readonly nextToken?: string;
   /** The Map's own error when it failed as a whole; `{}` otherwise. */
   readonly mapError?: CaughtError | Record<string, never>;
-}
-
-/** An instance whose chain ended without its audit entry, and why, as far as the Map tells. */
-export interface UnfinishedInstance {
-  readonly instance: DiscoveredInstance;
-  /** The child execution's error (`{}` when the Map did not say: then the Map's error, or unknown). */
-  readonly error: CaughtError | Record<string, never>;
 }
 
 /** The page again (record-page reads it), and the instances to recover. */

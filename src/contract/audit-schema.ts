@@ -1,0 +1,125 @@
+/**
+ * The audit table's schema, in one place: its key attributes, the index, the kinds of item (`RecordType`) and every
+ * item key the handlers and the workflow write (runs, instances, leases, waits, journals, page manifests). The
+ * construct (the table, the roles scoped to key prefixes, the workflow's own writes) and the handlers both read it;
+ * renaming an attribute here renames it everywhere, and the compiler finds every use.
+ *
+ * Items (docs/audit-record.md):
+ * - `RUN`: one per execution, keyed by the execution ARN;
+ * - `INSTANCE`: one per instance of an execution, keyed `<execution ARN>#<instance id>`, listed by the run index;
+ * - `LEASE#<instance id>`, `WAIT#<kind>#<resource id>`, `JOURNAL#<execution ARN>#<instance id>`,
+ *   `PAGE#<execution ARN>#<page>`: the workflow's working items, expired by TTL.
+ */
+import type { WaitKind } from './waits';
+
+/** Partition key of the table. */
+export const PARTITION_KEY = 'SM_Execution_ID';
+/** Kind of item: `RUN` (one per execution) or `INSTANCE` (one per instance of an execution). */
+export const RECORD_TYPE = 'RecordType';
+/** On instance items only: the execution ARN, partition key of the run index (sort key `InstanceId`). */
+export const RUN_EXECUTION_ID = 'Run_Execution_ID';
+/** Epoch seconds after which DynamoDB TTL deletes the item (only when a retention is configured). */
+export const EXPIRES_AT = 'ExpiresAt';
+
+export const RECORD_TYPE_RUN = 'RUN';
+export const RECORD_TYPE_INSTANCE = 'INSTANCE';
+
+/** The index that lists one run's per-instance entries (partition key `Run_Execution_ID`, sort key `InstanceId`). */
+export const AUDIT_RUN_INDEX_NAME = 'RunIndex';
+/** Sort key of the run index: the instance id of an instance item. */
+export const INSTANCE_ID = 'InstanceId';
+
+/** Between the execution ARN and the instance id in an instance item's key. */
+export const INSTANCE_KEY_SEPARATOR = '#';
+
+/** The partition key of an instance item: `<execution ARN>#<instance id>`. */
+export function instanceItemKey(executionId: string, instanceId: string): string {
+  return `${executionId}${INSTANCE_KEY_SEPARATOR}${instanceId}`;
+}
+
+/**
+ * An instance item whose chain could not have its entry written by record-instance holds, instead of the entry, the
+ * chain's raw results (written by the workflow itself, without Lambda): record-page turns them into the entry and
+ * replaces the item. The instance's Map result stays small either way.
+ */
+export const UNRECORDED_STEPS = 'Unrecorded_Steps_Json';
+/** The discovered instance (JSON) of an item holding raw results. */
+export const UNRECORDED_INSTANCE = 'Unrecorded_Instance_Json';
+/** Why record-instance did not write the entry (`<error>: <cause>`), on an item holding raw results. */
+export const UNRECORDED_REASON = 'Unrecorded_Reason';
+
+// Leases (acquire-lease, release-lease): two runs never act on the same instance at the same time.
+/** Prefix of every lease item's partition key (and of the only keys the lease handlers' roles may touch). */
+export const LEASE_KEY_PREFIX = 'LEASE#';
+/** `RecordType` of a lease item. */
+export const RECORD_TYPE_LEASE = 'LEASE';
+/** The execution ARN holding the lease. */
+export const LEASE_HOLDER = 'HolderExecutionId';
+/** ISO-8601 time the holder acquired (or last re-acquired) the lease. */
+export const LEASE_ACQUIRED_AT = 'AcquiredAt';
+/** Epoch seconds after which the lease is free for any run. */
+export const LEASE_EXPIRES_AT = 'LeaseExpiresAt';
+
+/** The partition key of an instance's lease. */
+export function leaseKey(instanceId: string): string {
+  return `${LEASE_KEY_PREFIX}${instanceId}`;
+}
+
+// Waiting tasks (the handlers that start a wait, resume-wait).
+/** Prefix of every waiting task's item key (and of the only keys the waiting handlers' roles may touch). */
+export const WAIT_KEY_PREFIX = 'WAIT#';
+/** `RecordType` of a waiting task's item. */
+export const RECORD_TYPE_WAIT = 'WAIT';
+/** Seconds a waiting task's item is kept after its last registration (DynamoDB TTL deletes it then). */
+export const WAIT_ITEM_LIFETIME_SECONDS = 7 * 86_400;
+
+/** The item key of a waiting task: `WAIT#<kind>#<resource id>`. */
+export function waitKey(kind: WaitKind, resourceId: string): string {
+  return `${WAIT_KEY_PREFIX}${kind}#${resourceId}`;
+}
+
+// The instance journal (src/lambda-shared/journal.ts): what a run did to an instance, each action recorded once.
+/** Prefix of every journal item's partition key (and of the only journal keys the acting handlers' roles may touch). */
+export const JOURNAL_KEY_PREFIX = 'JOURNAL#';
+/** `RecordType` of a journal item. */
+export const RECORD_TYPE_JOURNAL = 'JOURNAL';
+/** Seconds a journal item is kept after its last write (DynamoDB TTL deletes it then): longer than any chain. */
+export const JOURNAL_ITEM_LIFETIME_SECONDS = 30 * 86_400;
+
+/** What a run may do to an instance, each recorded once. */
+export type JournalAction = 'pre' | 'stop' | 'backup' | 'start' | 'post' | 'copy';
+export const JOURNAL_ACTIONS: readonly JournalAction[] = ['pre', 'stop', 'backup', 'start', 'post', 'copy'];
+
+/** The resource id of a stop or start EC2 accepted (StopInstances / StartInstances answer no id of their own). */
+export const POWER_REQUESTED = 'requested';
+
+/** The attribute holding when the action was first about to be done (ISO-8601), e.g. `Pre_IntentAt`. */
+export function intentAttribute(action: JournalAction): string {
+  return `${capitalize(action)}_IntentAt`;
+}
+/** The attribute holding the id AWS answered for the action (command id, job id; `requested` for stop/start). */
+export function resourceAttribute(action: JournalAction): string {
+  return `${capitalize(action)}_ResourceId`;
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** The journal item key: `JOURNAL#<execution ARN>#<instance id>`. */
+export function journalKey(executionId: string, instanceId: string): string {
+  return `${JOURNAL_KEY_PREFIX}${executionId}#${instanceId}`;
+}
+
+// Page manifests: the instances of one page, written by the workflow before the page's Map (docs/workflow.md).
+/** Prefix of every manifest's partition key (and of the only keys find-unfinished may read or update). */
+export const PAGE_MANIFEST_KEY_PREFIX = 'PAGE#';
+/** The attribute holding the page's discovered instances, as JSON. */
+export const PAGE_MANIFEST_ITEMS = 'Page_Items_Json';
+/** `RecordType` of a manifest item. */
+export const RECORD_TYPE_PAGE = 'PAGE';
+
+/** `PAGE#<execution ARN>#<page>`. */
+export function pageManifestKey(executionId: string, page: number): string {
+  return `${PAGE_MANIFEST_KEY_PREFIX}${executionId}#${page}`;
+}
