@@ -239,9 +239,10 @@ trap 'exit 129' HUP
 # nothing the freeze can block: it reads the state file and thaws what it lists (EINVAL = already thawed).
 {
   printf '#!%s\n' "$BASH_BIN"
-  printf '# Safety thaw written by fsfreeze-pre.sh, run by the systemd timer %s.\n' "$UNIT.timer"
+  printf '# Safety thaw written by fsfreeze-pre.sh, run by the systemd timer <unit>.timer when it elapses.\n'
   printf 'set -u\nexport LC_ALL=C\n'
-  printf 'dir=%q; fsfreeze=%q; flock=%q; unit=%q\n' "$STATE_DIR" "${TOOL[fsfreeze]}" "${TOOL[flock]}" "$UNIT"
+  printf 'dir=%q; fsfreeze=%q; flock=%q\n' "$STATE_DIR" "${TOOL[fsfreeze]}" "${TOOL[flock]}"
+  printf 'unit=%q\n' "$UNIT"
   cat <<'EOF'
 [ -d "$dir" ] || exit 0
 exec 9>>"$dir/lock" || exit 0
@@ -271,11 +272,24 @@ cat "$dir/safety-thaw-fired"
 EOF
 } > "$STATE_DIR/safety-thaw.sh"
 armed_at=$(now)
-if ! arm_out=$("${TOOL[systemd-run]}" --unit="$UNIT" --description="cdk-pre-post-script-backup safety thaw" \
-      --on-active="${DELAY}s" --timer-property=AccuracySec=1s "$BASH_BIN" "$STATE_DIR/safety-thaw.sh" 2>&1); then
-  rm -rf -- "$STATE_DIR"
-  DONE=true
-  fail "$EXIT_NOT_READY" refused "could not arm the safety timer: $(printf '%s' "$arm_out" | tr '\n' ' ')"
+ARMED_EPOCH=$(date +%s)
+# AccuracySec=1s: a timer's default accuracy is one minute. A systemd that refuses the timer property (an old
+# one) gets a second try without it, under another unit name, and the output says the accuracy is the default.
+ACCURACY=1s
+arm() { # unit [timer properties...]
+  local unit="$1"; shift
+  "${TOOL[systemd-run]}" --unit="$unit" --description="cdk-pre-post-script-backup safety thaw" \
+    --on-active="${DELAY}s" "$@" "$BASH_BIN" "$STATE_DIR/safety-thaw.sh" 2>&1
+}
+if ! arm_out=$(arm "$UNIT" --timer-property=AccuracySec=1s); then
+  UNIT="$UNIT-b"
+  ACCURACY=default
+  if ! arm_out="$arm_out / $(arm "$UNIT")"; then
+    rm -rf -- "$STATE_DIR"
+    DONE=true
+    fail "$EXIT_NOT_READY" refused "could not arm the safety timer: $(printf '%s' "$arm_out" | tr '\n' ' ')"
+  fi
+  sed -i "s/^unit=.*/unit=$UNIT/" "$STATE_DIR/safety-thaw.sh"
 fi
 ARMED=true
 if ! active=$("${TOOL[systemctl]}" is-active "$UNIT.timer" 2>&1) || [[ "$active" != active ]]; then
@@ -288,6 +302,7 @@ fi
 deadline=$(date -u -d "@$(($(date +%s) + DELAY))" +%Y-%m-%dT%H:%M:%SZ)
 out safety_timer "armed:$UNIT"
 out safety_timer_seconds "$DELAY"
+out safety_timer_accuracy "$ACCURACY"
 out safety_timer_deadline "$deadline"
 
 # (2) The state file: what this run will freeze. Each mount gets 'freezing=' before its freeze (so a thaw
@@ -304,18 +319,23 @@ out safety_timer_deadline "$deadline"
 exec 9>>"$STATE_DIR/lock"
 "${TOOL[flock]}" -w 10 9 || freeze_failed "$EXIT_PRE_FAILED" "could not lock $STATE_DIR/lock"
 ROOT_MAJMIN=$(holder / MAJ:MIN)
+# The safety thaw fired, or is due (it may be waiting for our lock): the freeze would not last, so undo it.
+TOO_LATE="the freeze took longer than the safety-thaw delay ($DELAY s): undone; give --safety-thaw-seconds more time"
+too_late() { [[ -e "$STATE_DIR/safety-thaw-fired" ]] || (($(date +%s) >= ARMED_EPOCH + DELAY)); }
 out freeze_started_at "$(now)"
 for m in "${CANDIDATES[@]}"; do
-  [[ -e "$STATE_DIR/safety-thaw-fired" ]] && freeze_failed "$EXIT_PRE_FAILED" \
-    "the safety thaw fired before the freeze completed: --safety-thaw-seconds ($DELAY) is too short"
+  too_late && freeze_failed "$EXIT_PRE_FAILED" "$TOO_LATE"
   # Belt and braces: never the root filesystem, whatever the checks above concluded.
   [[ "$("${TOOL[findmnt]}" -rn -o MAJ:MIN --mountpoint "$m" | tail -n1)" != "$ROOT_MAJMIN" ]] \
     || freeze_failed "$EXIT_PRE_FAILED" "$m is the root filesystem"
+  # Counted as frozen before the call: a signal during it (SSM cancelling the command) runs the EXIT trap only
+  # after fsfreeze returns, and the undo must then include this mount point (EINVAL if it was not frozen).
+  FROZEN+=("$m")
   out freezing "$m" >> "$STATE_DIR/state"
   if err=$("${TOOL[fsfreeze]}" -f "$m" 2>&1); then
-    FROZEN+=("$m")
     out frozen "$m" >> "$STATE_DIR/state"
   elif [[ "$err" == *"Device or resource busy"* ]]; then
+    FROZEN=("${FROZEN[@]:0:${#FROZEN[@]}-1}") # someone else's freeze: never ours to thaw
     out refused "$m" >> "$STATE_DIR/state"
     out already_frozen "$m"
     freeze_failed "$EXIT_ALREADY_FROZEN" "$m is already frozen by another tool (EBUSY): not touched; refusing to go on"
@@ -323,8 +343,7 @@ for m in "${CANDIDATES[@]}"; do
     freeze_failed "$EXIT_PRE_FAILED" "freeze of $m failed: $(printf '%s' "$err" | tr '\n' ' ')"
   fi
 done
-[[ -e "$STATE_DIR/safety-thaw-fired" ]] && freeze_failed "$EXIT_PRE_FAILED" \
-  "the safety thaw fired before the freeze completed: --safety-thaw-seconds ($DELAY) is too short"
+too_late && freeze_failed "$EXIT_PRE_FAILED" "$TOO_LATE"
 frozen_at=$(now)
 out frozen_at "$frozen_at" >> "$STATE_DIR/state"
 DONE=true

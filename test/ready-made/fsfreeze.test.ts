@@ -305,6 +305,67 @@ describeIfRoot('ready-made Linux fsfreeze scripts', () => {
     expect(post().one('thawed')).toBe(data);
   });
 
+  test('SSM cancels the pre-script during a freeze (SIGTERM): everything it froze or was freezing is thawed, the timer disarmed', async () => {
+    const [data, logs] = mounts;
+    const child = spawn('bash', [PRE, '--state-dir', stateRoot, '--mount-points', `${data},${logs}`], {
+      env: env({ FAKE_FSFREEZE_SLOW_ON: logs, FAKE_FSFREEZE_SLOW_SECONDS: '1' }), stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const started = Date.now();
+    while (!calls().includes(`fsfreeze -f ${logs}`) && Date.now() - started < 5_000) await sleep(50);
+    expect(calls()).toContain(`fsfreeze -f ${logs}`);
+    child.kill('SIGTERM'); // while fsfreeze -f of the second mount point runs: it completes, then the trap undoes
+    expect(await exit).toBe(201);
+    const kv = parse({ stdout, stderr: '', status: 201 } as SpawnSyncReturns<string>);
+    expect(kv.one('thawed')).toBe(`${data},${logs}`);
+    expect(kv.one('safety_timer')).toMatch(/^disarmed:/);
+    expect(isFrozen(data)).toBe(false);
+    expect(isFrozen(logs)).toBe(false);
+    expect(fs.existsSync(stateDir())).toBe(false);
+  });
+
+  test('a freeze slower than the safety-thaw delay is undone by the pre-script itself (201)', async () => {
+    const [data, logs] = mounts;
+    const r = pre(`--mount-points ${data},${logs} --safety-thaw-seconds 1`,
+      { FAKE_SYSTEMD_EXEC: '1', FAKE_FSFREEZE_SLOW_ON: logs, FAKE_FSFREEZE_SLOW_SECONDS: '2' });
+    expect(r.status).toBe(201);
+    expect(r.one('error')).toMatch(/took longer than the safety-thaw delay/);
+    expect(r.one('thawed')).toBe(`${data},${logs}`);
+    expect(isFrozen(data)).toBe(false);
+    expect(isFrozen(logs)).toBe(false);
+    expect(fs.existsSync(stateDir())).toBe(false);
+  });
+
+  test('a systemd that refuses --timer-property: armed again without it, and the accuracy says so', () => {
+    const [data] = mounts;
+    const r = pre(`--mount-points ${data}`, { FAKE_SYSTEMD_NO_TIMER_PROPERTY: '1' });
+    expect(r.status).toBe(0);
+    expect(r.one('safety_timer_accuracy')).toBe('default');
+    const unit = r.one('safety_timer')!.replace(/^armed:/, '');
+    expect(unit).toMatch(/-b$/);
+    expect(fs.readFileSync(path.join(stateDir(), 'safety-thaw.sh'), 'utf8')).toContain(`\nunit=${unit}\n`);
+    const p = post();
+    expect(p.one('safety_timer')).toBe(`disarmed:${unit}`);
+    expect(isFrozen(data)).toBe(false);
+  });
+
+  test('run ids keep runs apart: a second run on the same mount point is refused (EBUSY) and its post leaves the first frozen', () => {
+    const [data] = mounts;
+    const longId = `arn:aws:states:eu-west-1:123456789012:execution:Backup:${'x'.repeat(80)}`;
+    const first = pre(`--mount-points ${data} --run-id ${longId}`);
+    expect(first.status).toBe(0);
+    expect(first.one('state_dir')).toMatch(new RegExp(`^${stateRoot}/arn-aws-states-eu-west-1-1234567-\\d+$`));
+    const second = pre(`--mount-points ${data} --run-id other`);
+    expect(second.status).toBe(204);
+    expect(post('--run-id other').one('result')).toBe('nothing-to-thaw');
+    expect(isFrozen(data)).toBe(true);
+    const p = post(`--run-id ${longId}`);
+    expect(p.one('thawed')).toBe(data);
+    expect(isFrozen(data)).toBe(false);
+  });
+
   test('no systemd as PID 1 (the real systemctl here): refuses loudly, freezes nothing', () => {
     const [data] = mounts;
     const r = pre(`--mount-points ${data}`, {}, true);
