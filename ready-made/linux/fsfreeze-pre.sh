@@ -169,10 +169,8 @@ fi
 out candidates "$(join "${CANDIDATES[@]}")"
 
 # A state left by an earlier run: gone stale when its safety thaw fired, otherwise that freeze is in force.
-STALE=false
 if [[ -e "$STATE_DIR/state" ]]; then
   if [[ -e "$STATE_DIR/safety-thaw-fired" ]]; then
-    STALE=true
     out stale_state "$("$DRY_RUN" && echo present || echo cleared):safety-thaw-fired-at:$(sed -n 's/^fired_at=//p' "$STATE_DIR/safety-thaw-fired")"
   else
     fail "$EXIT_ALREADY_FROZEN" refused "a freeze by this script is still in force ($STATE_DIR/state, $(sed -n 's/^unit=//p' "$STATE_DIR/state")): run fsfreeze-post.sh first"
@@ -185,7 +183,8 @@ if "$DRY_RUN"; then
 fi
 
 # ---- freeze ------------------------------------------------------------------------------------
-"$STALE" && rm -rf -- "$STATE_DIR"
+# Here the state is absent or stale: start from an empty directory (no leftover marker or lock).
+rm -rf -- "$STATE_DIR"
 mkdir -p -- "$STATE_DIR"
 UNIT="ppsb-fsfreeze-thaw-${SAFE_ID}-$(date +%s)-$$"
 declare -a FROZEN=()
@@ -299,7 +298,7 @@ if ! active=$("${TOOL[systemctl]}" is-active "$UNIT.timer" 2>&1) || [[ "$active"
   rm -rf -- "$STATE_DIR"
   fail "$EXIT_NOT_READY" refused "the safety timer $UNIT.timer is not active after arming ($active)"
 fi
-deadline=$(date -u -d "@$(($(date +%s) + DELAY))" +%Y-%m-%dT%H:%M:%SZ)
+deadline=$(date -u -d "@$((ARMED_EPOCH + DELAY))" +%Y-%m-%dT%H:%M:%SZ)
 out safety_timer "armed:$UNIT"
 out safety_timer_seconds "$DELAY"
 out safety_timer_accuracy "$ACCURACY"
