@@ -16,7 +16,7 @@ beforeAll(async () => {
   // resolves imports by path and needs no type program, which would take most of a minute to build.
   // Its typescript-eslint rules (some need the type program) are left out; they have nothing to say about imports.
   const rc = JSON.parse(fs.readFileSync(path.join(ROOT, '.eslintrc.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '')) as { rules: Record<string, unknown> };
-  const typed = Object.fromEntries(Object.keys(rc.rules).filter(r => r.startsWith('@typescript-eslint/')).map(r => [r, 'off']));
+  const typed = Object.fromEntries(Object.keys(rc.rules).filter(r => r.startsWith('@typescript-eslint/')).map(r => [r, 'off' as const]));
   eslint = new LegacyESLint({ cwd: ROOT, overrideConfig: { parserOptions: { project: null }, rules: typed } }) as unknown as typeof eslint;
 }, 60_000);
 
