@@ -250,7 +250,9 @@ export function copyStep(scope: Construct, props: CopyStepProps): sfn.IChainable
  * reconnect (the after-start bound, which also covers an agent that dropped during the pre-script). Whatever the
  * script's outcome (or when it was not sent), the instance goes on to `next`.
  */
-export function postScriptPhase(scope: Construct, prefix: string, functions: WorkflowFunctions, waits: WaitSettings, next: sfn.IChainable): sfn.IChainable {
+export function postScriptPhase(
+  scope: Construct, prefix: string, functions: WorkflowFunctions, waits: WaitSettings, next: sfn.IChainable,
+): sfn.IChainable {
   return scriptPhase(scope, {
     prefix,
     phase: 'post',
