@@ -12,12 +12,13 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PrePostScriptBackupProps } from './props';
+import { MAX_TARGET_INSTANCES, toConfiguredScript } from './settings';
 import { checkProps } from './validate';
 import { createAuditTable } from '../audit/audit-table';
 import { AUDIT_RUN_INDEX_NAME } from '../contract/audit-schema';
 import { leaseSecondsFor } from '../contract/lease';
 import { METRIC_INSTANCE_STOPPED_SECONDS, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SKIPPED, METRIC_INSTANCES_SUCCEEDED } from '../contract/metrics';
-import { ConfiguredScript, ConstructSettings } from '../contract/settings';
+import { ConstructSettings } from '../contract/settings';
 import { WorkflowHandlers } from '../functions/workflow-functions';
 import { createDashboard } from '../operations/dashboard';
 import { notificationTopicFor } from '../operations/notification-topic';
@@ -387,18 +388,4 @@ export class PrePostScriptBackup extends Construct {
   public metricRunsTimedOut(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.stateMachine.metricTimedOut(props);
   }
-}
-
-/** The most instance ids one execution input may list in TargetEC2Instances. */
-const MAX_TARGET_INSTANCES = 1000;
-
-function toConfiguredScript(script: BackupScriptConfig): ConfiguredScript {
-  return {
-    bucketName: script.bucket.bucketName,
-    key: script.key,
-    commandLine: script.commandLine,
-    workingDirectory: script.workingDirectory ?? '',
-    timeoutSeconds: script.timeout.toSeconds(),
-    platform: script.platform,
-  };
 }
