@@ -20,7 +20,7 @@ import { suppress, suppressInlinePolicyFindings } from '../security/nag-suppress
 import { ignoreCfnLint, skipCheckov, STATE_MACHINE_DEPENDS_ON } from '../security/scanner-skips';
 import { SSE_SQS_COMMENT } from '../triggers/triggers';
 import { PropsCheck } from '../validation/errors';
-import { validateNotifications, validateOrganizationId } from '../validation/props';
+import { validateEventBusName, validateNotifications, validateOrganizationId } from '../validation/props';
 
 /**
  * Properties of a PrePostScriptBackupCentralAudit.
@@ -121,6 +121,7 @@ export class PrePostScriptBackupCentralAudit extends Construct {
     const check = new PropsCheck(this, 'PrePostScriptBackupCentralAudit');
     validateOrganizationId(check, 'organizationId', props.organizationId);
     validateNotifications(check, props);
+    validateEventBusName(check, props.eventBusName);
 
     this.busName = props.eventBusName ?? Names.uniqueResourceName(this, { maxLength: 256, separator: '-' });
     const bus = new events.EventBus(this, 'EventBus', {

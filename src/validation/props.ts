@@ -176,3 +176,21 @@ export function validateAuditRetention(check: PropsCheck, retention: Duration | 
     check.fail('auditRetention', 'auditRetention must be at least 1 day; leave it unset to keep audit records.');
   }
 }
+
+/** EventBridge's rule for a custom event bus name (as aws-cdk-lib's EventBus checks it, but before any resource). */
+const EVENT_BUS_NAME = /^[/.\-_A-Za-z0-9]{1,256}$/;
+
+export function validateEventBusName(check: PropsCheck, name: string | undefined): void {
+  if (name === undefined || Token.isUnresolved(name)) {
+    return;
+  }
+  if (name === 'default') {
+    check.fail('eventBusName', 'eventBusName must not be \'default\' (the account\'s default bus): give the central bus a name of its own, such as \'pre-post-script-backup-runs\'.');
+  }
+  if (name.includes('/')) {
+    check.fail('eventBusName', `eventBusName '${name}' must not contain '/'; use letters, digits and . - _ only.`);
+  }
+  if (!EVENT_BUS_NAME.test(name)) {
+    check.fail('eventBusName', `eventBusName '${name}' must be 1 to 256 letters, digits and . - _ characters.`);
+  }
+}

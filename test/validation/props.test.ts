@@ -91,6 +91,9 @@ describe('props validation: each error names the prop and says how to fix it', (
   test.each([
     ['an organizationId that is not one', (_stack: Stack) => ({ organizationId: 'o-short' }), 'organizationId'],
     ['a topic with notifications off', (stack: Stack) => ({ organizationId: 'o-a1b2c3d4e5', notificationTopic: new sns.Topic(stack, 'T'), enableNotifications: false }), 'notificationTopic'],
+    ['the default bus', (_stack: Stack) => ({ organizationId: 'o-a1b2c3d4e5', eventBusName: 'default' }), 'eventBusName'],
+    ['a bus name with a slash', (_stack: Stack) => ({ organizationId: 'o-a1b2c3d4e5', eventBusName: 'a/b' }), 'eventBusName'],
+    ['a bus name with a space', (_stack: Stack) => ({ organizationId: 'o-a1b2c3d4e5', eventBusName: 'a b' }), 'eventBusName'],
   ])('central audit, %s: a typed, scoped error, before any resource is created', (_name, props, prop) => {
     const { error, created } = attempt(stack => new PrePostScriptBackupCentralAudit(stack, 'AppBackup', props(stack)));
     expect(error).toBeInstanceOf(PropValidationError);
