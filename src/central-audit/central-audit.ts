@@ -1,11 +1,10 @@
-import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -15,10 +14,13 @@ import { centralMetric } from './central-metrics';
 import { summaryWorkflow } from './summary-workflow';
 import { METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SUCCEEDED, METRIC_RUNS_FAILED, METRIC_RUNS_SUCCEEDED } from '../contract/metrics';
 import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../contract/run-summary-event';
-import { createNotificationTopic } from '../operations/notification-topic';
-import { suppress } from '../security/nag-suppressions';
+import { notificationTopicFor } from '../operations/notification-topic';
+import { createLogsKey } from '../security/logs-key';
+import { suppress, suppressInlinePolicyFindings } from '../security/nag-suppressions';
 import { ignoreCfnLint, skipCheckov, STATE_MACHINE_DEPENDS_ON } from '../security/scanner-skips';
 import { SSE_SQS_COMMENT } from '../triggers/triggers';
+import { PropsCheck } from '../validation/errors';
+import { validateEventBusName, validateNotifications, validateOrganizationId } from '../validation/props';
 
 /**
  * Properties of a PrePostScriptBackupCentralAudit.
@@ -115,10 +117,11 @@ export class PrePostScriptBackupCentralAudit extends Construct {
 
   constructor(scope: Construct, id: string, props: PrePostScriptBackupCentralAuditProps) {
     super(scope, id);
-    validateOrganizationId(props.organizationId);
-    if (props.enableNotifications === false && props.notificationTopic) {
-      throw new Error('PrePostScriptBackupCentralAudit: notificationTopic is set but enableNotifications is false; remove one of them.');
-    }
+    // Every check runs before any resource is created.
+    const check = new PropsCheck(this, 'PrePostScriptBackupCentralAudit');
+    validateOrganizationId(check, 'organizationId', props.organizationId);
+    validateNotifications(check, props);
+    validateEventBusName(check, props.eventBusName);
 
     this.busName = props.eventBusName ?? Names.uniqueResourceName(this, { maxLength: 256, separator: '-' });
     const bus = new events.EventBus(this, 'EventBus', {
@@ -166,14 +169,13 @@ export class PrePostScriptBackupCentralAudit extends Construct {
     }]);
     this.auditTable = table;
 
-    const notificationsOn = props.enableNotifications ?? props.notificationTopic !== undefined;
-    const ownTopic = notificationsOn && !props.notificationTopic ? createNotificationTopic(this) : undefined;
-    this.notificationTopic = notificationsOn ? props.notificationTopic ?? ownTopic : undefined;
+    const { topic, ownTopic } = notificationTopicFor(this, props);
+    this.notificationTopic = topic;
 
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
       retention: logRetention,
-      encryptionKey: createLogsKey(this),
+      encryptionKey: createLogsKey(this, 'Encrypts the pre/post-script backup central audit logs'),
       removalPolicy: RemovalPolicy.RETAIN,
     });
     const workflow = summaryWorkflow(this, {
@@ -321,46 +323,5 @@ export class PrePostScriptBackupCentralAudit extends Construct {
    */
   public metricSummariesNotProcessed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.stateMachine.metricFailed(props);
-  }
-}
-
-const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
-
-function validateOrganizationId(organizationId: string): void {
-  if (Token.isUnresolved(organizationId)) {
-    return;
-  }
-  if (!ORGANIZATION_ID.test(organizationId)) {
-    throw new Error('PrePostScriptBackupCentralAudit: organizationId must be your AWS Organizations id, \'o-\' followed by 10 to 32 '
-      + `lowercase letters or digits (got '${organizationId}'). Find it in the AWS Organizations console, or with `
-      + '`aws organizations describe-organization --query Organization.Id --output text`.');
-  }
-}
-
-function createLogsKey(scope: Construct): kms.Key {
-  const stack = Stack.of(scope);
-  const key = new kms.Key(scope, 'LogsKey', {
-    description: 'Encrypts the pre/post-script backup central audit logs',
-    enableKeyRotation: true,
-    removalPolicy: RemovalPolicy.RETAIN,
-  });
-  key.addToResourcePolicy(new iam.PolicyStatement({
-    principals: [new iam.ServicePrincipal(`logs.${stack.region}.${stack.urlSuffix}`)],
-    actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-    resources: ['*'],
-    conditions: {
-      ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
-    },
-  }));
-  return key;
-}
-
-/** The policies of the construct's single-purpose roles stay inline: deleted with their role, never shared. */
-function suppressInlinePolicyFindings(scope: Construct): void {
-  for (const policy of scope.node.findAll().filter((c): c is iam.Policy => c instanceof iam.Policy)) {
-    suppress(policy, ['NIST.800.53.R5', 'HIPAA.Security'].map(pack => ({
-      id: `${pack}-IAMNoInlinePolicy`,
-      reason: 'A policy of a single-purpose role of this construct, scoped to that role\'s job; it is not meant to be shared.',
-    })));
   }
 }

@@ -123,3 +123,21 @@ export const RECORD_TYPE_PAGE = 'PAGE';
 export function pageManifestKey(executionId: string, page: number): string {
   return `${PAGE_MANIFEST_KEY_PREFIX}${executionId}#${page}`;
 }
+
+// ---- Added for the construct side (issue 13): the run record's attributes the state machine writes itself (its
+// fallback record, Write fallback audit record in src/workflow/definition.ts) and the instance item's. ----------------
+
+/** The execution's name (run record and instance items). */
+export const EXECUTION_NAME = 'ExecutionName';
+/** When the run started, ISO-8601 (run record). */
+export const START_TIME = 'StartTime';
+/** The run's overall outcome, OUTCOME_SUCCEEDED or OUTCOME_FAILED (run record). */
+export const RUN_STATUS = 'Run_Status';
+/** Why the run failed (run record). */
+export const RUN_FAILURE_MESSAGE = 'Run_FailureMessage';
+/** How many instances the run worked on (run record). */
+export const INSTANCE_COUNT = 'InstanceCount';
+/** How many of them failed (run record). */
+export const FAILED_COUNT = 'FailedCount';
+/** The pages' tally as JSON (the fallback run record). */
+export const RUN_TALLY_JSON = 'Run_Tally_Json';

@@ -34,3 +34,24 @@ export function createNotificationTopic(scope: Construct, encryptionKey?: kms.IK
     enforceSSL: true,
   });
 }
+
+/** The topic a construct notifies, from its notification props; `ownTopic` is set when the construct made it. */
+export interface NotificationTopics {
+  readonly topic?: sns.ITopic;
+  readonly ownTopic?: sns.Topic;
+}
+
+/**
+ * Notifications are on when `enableNotifications` says so, or else when a `notificationTopic` is given; when on
+ * without a topic, the construct makes its own (see `createNotificationTopic`). The props were checked before
+ * (`validateNotifications`).
+ */
+export function notificationTopicFor(
+  scope: Construct,
+  props: { readonly enableNotifications?: boolean; readonly notificationTopic?: sns.ITopic },
+  encryptionKey?: kms.IKey,
+): NotificationTopics {
+  const on = props.enableNotifications ?? props.notificationTopic !== undefined;
+  const ownTopic = on && !props.notificationTopic ? createNotificationTopic(scope, encryptionKey) : undefined;
+  return { topic: on ? props.notificationTopic ?? ownTopic : undefined, ownTopic };
+}

@@ -2,6 +2,7 @@ import { Annotations, ArnFormat, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { PropsCheck } from '../validation/errors';
 
 /**
  * The customer-managed key of `PrePostScriptBackupProps.encryptionKey`: its checks, the key policy statements the
@@ -15,7 +16,7 @@ export const KEY_USE_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataK
  * Rejects a key the construct cannot use, before any resource is created: KMS keys are regional, and every
  * resource the key encrypts (table, log groups, topic, queue, functions, vault) is in the construct's Region.
  */
-export function validateEncryptionKey(scope: Construct, key: kms.IKey | undefined): void {
+export function validateEncryptionKey(check: PropsCheck, scope: Construct, key: kms.IKey | undefined): void {
   if (!key) {
     return;
   }
@@ -23,11 +24,11 @@ export function validateEncryptionKey(scope: Construct, key: kms.IKey | undefine
   const keyEnv = key.env;
   const differs = (a: string, b: string) => !Token.isUnresolved(a) && !Token.isUnresolved(b) && a !== b;
   if (differs(keyEnv.region, stack.region)) {
-    throw new Error(`PrePostScriptBackup: encryptionKey is in Region ${keyEnv.region} but the construct is in ${stack.region}; `
+    check.fail('encryptionKey', `encryptionKey is in Region ${keyEnv.region} but the construct is in ${stack.region}; `
       + 'a KMS key encrypts resources of its own Region only: pass a key (or a multi-Region replica) of the construct\'s Region.');
   }
   if (differs(keyEnv.account, stack.account)) {
-    throw new Error(`PrePostScriptBackup: encryptionKey belongs to account ${keyEnv.account} but the construct is in ${stack.account}; `
+    check.fail('encryptionKey', `encryptionKey belongs to account ${keyEnv.account} but the construct is in ${stack.account}; `
       + 'CloudWatch Logs and SNS need a key of the account whose resources it encrypts: pass a key of the construct\'s account.');
   }
 }

@@ -72,3 +72,17 @@ export function addNagSuppressions(role: iam.Role, statements: iam.PolicyStateme
 function unique(values: string[]): string[] {
   return [...new Set(values)];
 }
+
+/**
+ * Every IAM policy of a construct belongs to one role with one job: inline keeps it from being attached elsewhere
+ * and deletes it with its role. The compliance packs prefer managed policies for reuse. Call it last, once every
+ * policy of the construct exists.
+ */
+export function suppressInlinePolicyFindings(scope: IConstruct): void {
+  for (const policy of scope.node.findAll().filter((c): c is iam.Policy => c instanceof iam.Policy)) {
+    suppress(policy, ['NIST.800.53.R5', 'HIPAA.Security'].map(pack => ({
+      id: `${pack}-IAMNoInlinePolicy`,
+      reason: 'A policy of a single-purpose role of this construct, scoped to that role\'s job; it is not meant to be shared.',
+    })));
+  }
+}

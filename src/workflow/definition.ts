@@ -9,9 +9,13 @@ import { INSTANCE_ITEM_SELECTOR, instanceChain } from './instance-chain';
 import { DYNAMODB_TRANSIENT_ERRORS, lambdaStep, retryWithBackoff } from './lambda-step';
 import { RECOVERY_ITEM_SELECTOR, recoveryChain } from './recovery';
 import { WaitSettings } from './waiting-task';
-import { PAGE_MANIFEST_ITEMS, PAGE_MANIFEST_KEY_PREFIX, RECORD_TYPE_PAGE } from '../contract/audit-schema';
+import {
+  EXECUTION_NAME, FAILED_COUNT, INSTANCE_COUNT, PAGE_MANIFEST_ITEMS, PAGE_MANIFEST_KEY_PREFIX, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_PAGE,
+  RECORD_TYPE_RUN, RUN_FAILURE_MESSAGE, RUN_STATUS, RUN_TALLY_JSON, START_TIME,
+} from '../contract/audit-schema';
 import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../contract/run-summary-event';
 import { emptyTally } from '../contract/run-tally';
+import { OUTCOME_FAILED, OUTCOME_SUCCEEDED } from '../contract/status';
 
 export interface BackupWorkflowProps {
   readonly functions: WorkflowFunctions;
@@ -83,19 +87,19 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   const fallbackAudit = new tasks.DynamoPutItem(scope, 'Write fallback audit record', {
     table: props.auditTable,
     item: {
-      SM_Execution_ID: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.execution.id')),
-      RecordType: tasks.DynamoAttributeValue.fromString('RUN'),
-      ExecutionName: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.execution.name')),
-      StartTime: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.execution.startTime')),
-      Run_Status: tasks.DynamoAttributeValue.fromString('FAILED'),
-      Run_FailureMessage: tasks.DynamoAttributeValue.fromString(
+      [PARTITION_KEY]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.execution.id')),
+      [RECORD_TYPE]: tasks.DynamoAttributeValue.fromString(RECORD_TYPE_RUN),
+      [EXECUTION_NAME]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.execution.name')),
+      [START_TIME]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.execution.startTime')),
+      [RUN_STATUS]: tasks.DynamoAttributeValue.fromString(OUTCOME_FAILED),
+      [RUN_FAILURE_MESSAGE]: tasks.DynamoAttributeValue.fromString(
         sfn.JsonPath.format('The full audit record could not be written ({}): {}',
           sfn.JsonPath.stringAt('$.auditError.Error'), sfn.JsonPath.stringAt('$.auditError.Cause')),
       ),
       // The pages' counts; each instance's own entry is in the table already (written page by page).
-      InstanceCount: tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.jsonToString(sfn.JsonPath.numberAt('$.tally.instanceCount'))),
-      FailedCount: tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.jsonToString(sfn.JsonPath.numberAt('$.tally.failedCount'))),
-      Run_Tally_Json: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.tally'))),
+      [INSTANCE_COUNT]: tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.jsonToString(sfn.JsonPath.numberAt('$.tally.instanceCount'))),
+      [FAILED_COUNT]: tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.jsonToString(sfn.JsonPath.numberAt('$.tally.failedCount'))),
+      [RUN_TALLY_JSON]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.tally'))),
     },
     resultPath: sfn.JsonPath.DISCARD,
   });
@@ -116,7 +120,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
     onError: { next: fallbackAudit, errorPath: '$.auditError' },
   });
   const decide = new sfn.Choice(scope, 'Every instance succeeded?')
-    .when(sfn.Condition.stringEquals('$.result.status', 'SUCCEEDED'), runSucceeded)
+    .when(sfn.Condition.stringEquals('$.result.status', OUTCOME_SUCCEEDED), runSucceeded)
     .otherwise(runFailed);
   const afterForwarding = props.notificationTopic ? notify(scope, props.notificationTopic, props.notifyOnSuccess ?? false, decide) : decide;
   recordRun.next(props.forwardRunSummariesTo ? forward(scope, props.forwardRunSummariesTo, afterForwarding) : afterForwarding);
@@ -257,7 +261,7 @@ function notify(scope: Construct, topic: sns.ITopic, notifyOnSuccess: boolean, n
     return publish;
   }
   return new sfn.Choice(scope, 'Run failed: notify?')
-    .when(sfn.Condition.stringEquals('$.result.status', 'SUCCEEDED'), next)
+    .when(sfn.Condition.stringEquals('$.result.status', OUTCOME_SUCCEEDED), next)
     .otherwise(publish);
 }
 

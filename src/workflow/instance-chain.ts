@@ -4,10 +4,15 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { WorkflowFunctions } from './functions';
 import { DYNAMODB_TRANSIENT_ERRORS, lambdaStep, retryWithBackoff } from './lambda-step';
-import { backupStep, copyStep, errorPath, powerStep, scriptPhase, skipped, stepPath } from './steps';
+import {
+  auditEntryStep, backupStep, copyStep, errorPath, NOT_RECORDED_OUTCOME, postScriptPhase, powerWait, releaseLeaseStep, scriptPhase, skipped, stepPath,
+} from './steps';
 import { WaitSettings } from './waiting-task';
-import { INSTANCE_KEY_SEPARATOR, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_INSTANCE, RUN_EXECUTION_ID, UNRECORDED_INSTANCE, UNRECORDED_REASON, UNRECORDED_STEPS } from '../contract/audit-schema';
-import { NOT_APPLICABLE, SKIPPED_LEASE_HELD } from '../contract/status';
+import {
+  EXECUTION_NAME, INSTANCE_ID, INSTANCE_KEY_SEPARATOR, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_INSTANCE, RUN_EXECUTION_ID, UNRECORDED_INSTANCE,
+  UNRECORDED_REASON, UNRECORDED_STEPS,
+} from '../contract/audit-schema';
+import { BACKUP_COMPLETED, FAILED, NOT_APPLICABLE, SKIPPED, SKIPPED_LEASE_HELD } from '../contract/status';
 
 /**
  * The input of one instance's chain: what the fleet level hands each Map iteration.
@@ -45,20 +50,13 @@ export function instanceChain(
   // Only when that write fails too do the raw results travel in the outcome (1-4 KB each).
   const unrecorded = new sfn.Pass(scope, 'Instance: audit entry not written', {
     parameters: {
-      'instanceId.$': '$.instance.instanceId',
-      'succeeded': false,
-      'recorded': false,
+      ...NOT_RECORDED_OUTCOME,
       'instance.$': '$.instance',
       'steps.$': '$.steps',
     },
   });
   const leftToPage = new sfn.Pass(scope, 'Instance: audit entry left to the page', {
-    parameters: {
-      'instanceId.$': '$.instance.instanceId',
-      'succeeded': false,
-      'recorded': false,
-      'stepsInTable': true,
-    },
+    parameters: { ...NOT_RECORDED_OUTCOME, stepsInTable: true },
   });
   const keepSteps = new tasks.DynamoPutItem(scope, 'Instance: keep step results for the page', {
     table: auditTable,
@@ -67,8 +65,8 @@ export function instanceChain(
         sfn.JsonPath.stringAt('$.execution.id'), sfn.JsonPath.stringAt('$.instance.instanceId'))),
       [RECORD_TYPE]: tasks.DynamoAttributeValue.fromString(RECORD_TYPE_INSTANCE),
       [RUN_EXECUTION_ID]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.execution.id')),
-      InstanceId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.instance.instanceId')),
-      ExecutionName: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.execution.name')),
+      [INSTANCE_ID]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.instance.instanceId')),
+      [EXECUTION_NAME]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.execution.name')),
       [UNRECORDED_STEPS]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.steps'))),
       [UNRECORDED_INSTANCE]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.instance'))),
       [UNRECORDED_REASON]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format('{}: {}',
@@ -80,31 +78,10 @@ export function instanceChain(
   keepSteps.addCatch(unrecorded, { errors: [sfn.Errors.ALL], resultPath: '$.keepError' });
   keepSteps.next(leftToPage);
 
-  const record = lambdaStep(scope, 'Instance: write audit entry', {
-    fn: functions.recordInstance,
-    payload: {
-      'execution.$': '$.execution',
-      'instance.$': '$.instance',
-      'config.$': '$.config',
-      'steps.$': '$.steps',
-    },
-    resultPath: '$.outcome',
-    outputPath: '$.outcome',
-    onError: { next: keepSteps, errorPath: '$.recordError' },
-  });
+  const record = auditEntryStep(scope, 'Instance: write audit entry', functions.recordInstance, {}, { next: keepSteps, errorPath: '$.recordError' });
 
-  // Every path that took the lease gives it back before the audit entry. A release that fails is noted in the
-  // entry, never a failure: the lease expires by itself (its duration bounds the whole chain).
-  const releaseLease = lambdaStep(scope, 'Instance: release lease', {
-    fn: functions.releaseLease,
-    payload: {
-      'instanceId.$': '$.instance.instanceId',
-      'execution.$': '$.execution',
-    },
-    resultPath: sfn.JsonPath.DISCARD,
-    onError: { next: record, errorPath: errorPath('leaseRelease') },
-  });
-  releaseLease.next(record);
+  // Every path that took the lease gives it back before the audit entry.
+  const releaseLease = releaseLeaseStep(scope, 'Instance: release lease', functions, record);
 
   // Every path ends here: with a copy vault, a completed recovery point is copied to it (still under the lease)
   // before the lease is released and the instance's audit entry written.
@@ -114,33 +91,22 @@ export function instanceChain(
       .when(
         sfn.Condition.and(
           sfn.Condition.isPresent(`${stepPath('backup')}.state`),
-          sfn.Condition.stringEquals(`${stepPath('backup')}.state`, 'COMPLETED'),
+          sfn.Condition.stringEquals(`${stepPath('backup')}.state`, BACKUP_COMPLETED),
         ),
         copyStep(scope, { waits, startCopyJob, describeCopyJob, next: releaseLease }),
       )
       .otherwise(releaseLease)
     : releaseLease;
 
-  // Post-backup script: whenever enabled and the instance is running (after a start, the agent gets time
-  // to reconnect; the same bound covers an agent that dropped during the pre-script).
-  const postScript = scriptPhase(scope, {
-    prefix: 'Post-backup script',
-    phase: 'post',
-    agentKey: 'agentAfterStart',
-    agentPurpose: 'afterStart',
-    functions,
-    waits,
-    onSuccess: finish,
-    onFailure: finish,
-    onNotRun: finish,
-  });
+  // Post-backup script: whenever enabled and the instance is running.
+  const postScript = postScriptPhase(scope, 'Post-backup script', functions, waits, finish);
   const postPhase = new sfn.Choice(scope, 'Post-backup script enabled?')
     .when(sfn.Condition.booleanEquals('$.config.postScript.enabled', true), postScript)
     .otherwise(skipped(scope, 'Post-backup script: skipped', 'post').next(finish));
 
   // Start: only an instance this run tried to stop (whatever happened since) is started again. A stop step
   // that failed (its error caught) may have reached EC2 before failing, so it counts as tried.
-  const start = powerStep(scope, {
+  const start = powerWait(scope, {
     prefix: 'Start instance',
     key: 'start',
     fn: functions.startInstance,
@@ -163,7 +129,7 @@ export function instanceChain(
         sfn.Condition.isPresent(errorPath('stop')),
         sfn.Condition.and(
           sfn.Condition.isPresent(stepPath('stop')),
-          sfn.Condition.not(sfn.Condition.stringEquals(`${stepPath('stop')}.status`, 'skipped')),
+          sfn.Condition.not(sfn.Condition.stringEquals(`${stepPath('stop')}.status`, SKIPPED)),
         ),
       ),
       start,
@@ -172,7 +138,7 @@ export function instanceChain(
 
   const backup = backupStep(scope, { functions, waits, next: startPhase });
 
-  const stop = powerStep(scope, {
+  const stop = powerWait(scope, {
     prefix: 'Stop instance',
     key: 'stop',
     fn: functions.stopInstance,
@@ -201,7 +167,7 @@ export function instanceChain(
 
   const platformMismatch = (phase: 'pre' | 'post', label: string) => new sfn.Pass(scope, `${label}: wrong platform`, {
     parameters: {
-      'status': 'Failed',
+      'status': FAILED,
       'message.$': `States.Format('the ${label.toLowerCase()} is for {}, the instance runs {}: instance not touched', $.config.${phase}Script.platform, $.instance.platform)`,
     },
     resultPath: stepPath('eligibility'),
@@ -222,7 +188,7 @@ export function instanceChain(
 
   const notEligible = new sfn.Pass(scope, 'Instance not eligible', {
     parameters: {
-      'status': 'Failed',
+      'status': FAILED,
       'message.$': "States.Format('instance was {} when the run began: not touched', $.instance.state)",
     },
     resultPath: stepPath('eligibility'),

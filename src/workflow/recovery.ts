@@ -2,7 +2,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { WorkflowFunctions } from './functions';
 import { lambdaStep } from './lambda-step';
-import { errorPath, powerStep, scriptPhase } from './steps';
+import { auditEntryStep, NOT_RECORDED_OUTCOME, postScriptPhase, powerWait, releaseLeaseStep } from './steps';
 import { WaitSettings } from './waiting-task';
 
 /**
@@ -27,48 +27,20 @@ export const RECOVERY_ITEM_SELECTOR = {
  * Every wait is the chain's own (bounded); every Task has its Retry and Catch.
  */
 export function recoveryChain(scope: Construct, functions: WorkflowFunctions, waits: WaitSettings): sfn.IChainable {
-  const notWritten = new sfn.Pass(scope, 'Recovery: audit entry not written', {
-    parameters: { 'instanceId.$': '$.instance.instanceId', 'succeeded': false, 'recorded': false },
-  });
-  const record = lambdaStep(scope, 'Recovery: write audit entry', {
-    fn: functions.recordRecovered,
-    payload: {
-      'execution.$': '$.execution',
-      'instance.$': '$.instance',
-      'config.$': '$.config',
-      'steps.$': '$.steps',
-      'chainError.$': '$.chainError',
-      'mapError.$': '$.mapError',
-      'recovery.$': '$.recovery',
-    },
-    resultPath: '$.outcome',
-    outputPath: '$.outcome',
-    // The page then writes an entry that says the instance's chain did not finish.
-    onError: { next: notWritten, errorPath: '$.recordError' },
-  });
-  const release = lambdaStep(scope, 'Recovery: release lease', {
-    fn: functions.releaseLease,
-    payload: { 'instanceId.$': '$.instance.instanceId', 'execution.$': '$.execution' },
-    resultPath: sfn.JsonPath.DISCARD,
-    onError: { next: record, errorPath: errorPath('leaseRelease') },
-  });
-  release.next(record);
+  const notWritten = new sfn.Pass(scope, 'Recovery: audit entry not written', { parameters: NOT_RECORDED_OUTCOME });
+  // When it cannot be written, the page writes an entry that says the instance's chain did not finish.
+  const record = auditEntryStep(scope, 'Recovery: write audit entry', functions.recordRecovered, {
+    'chainError.$': '$.chainError',
+    'mapError.$': '$.mapError',
+    'recovery.$': '$.recovery',
+  }, { next: notWritten, errorPath: '$.recordError' });
+  const release = releaseLeaseStep(scope, 'Recovery: release lease', functions, record);
 
-  const postScript = scriptPhase(scope, {
-    prefix: 'Recovery: post-backup script',
-    phase: 'post',
-    agentKey: 'agentAfterStart',
-    agentPurpose: 'afterStart',
-    functions,
-    waits,
-    onSuccess: release,
-    onFailure: release,
-    onNotRun: release,
-  });
+  const postScript = postScriptPhase(scope, 'Recovery: post-backup script', functions, waits, release);
   const postNeeded = new sfn.Choice(scope, 'Recovery: post-backup script needed?')
     .when(sfn.Condition.booleanEquals('$.recovery.needs.post', true), postScript)
     .otherwise(release);
-  const start = powerStep(scope, {
+  const start = powerWait(scope, {
     prefix: 'Recovery: start instance',
     key: 'start',
     fn: functions.startInstance,

@@ -1,17 +1,19 @@
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { boundedPoll } from './bounded-poll';
 import { WorkflowFunctions } from './functions';
-import { lambdaStep } from './lambda-step';
+import { FailureRoute, lambdaStep } from './lambda-step';
 import { waitingTask, WaitSettings } from './waiting-task';
+import { SKIPPED, SUCCESS } from '../contract/status';
 
 /**
  * The building blocks of one instance's chain. Each step stores its result at `$.steps.<key>` and a caught
  * error at `$.steps.errors.<key>`; the record-instance handler turns those into the audit entry.
  */
 
-const INSTANCE_ID = '$.instance.instanceId';
+const INSTANCE_ID_PATH = '$.instance.instanceId';
 
 export const stepPath = (key: string) => `$.steps.${key}`;
 
@@ -27,7 +29,7 @@ export const errorPath = (key: string) => `$.steps.errors.${key}`;
 /** A Pass that marks a step as turned off. */
 export function skipped(scope: Construct, id: string, key: string): sfn.Pass {
   return new sfn.Pass(scope, id, {
-    result: sfn.Result.fromObject({ status: 'skipped' }),
+    result: sfn.Result.fromObject({ status: SKIPPED }),
     resultPath: stepPath(key),
   });
 }
@@ -63,27 +65,27 @@ export function scriptPhase(scope: Construct, props: ScriptPhaseProps): sfn.ICha
   const agentError = { next: props.onNotRun, errorPath: errorPath(agentKey) };
   const checkAgent = lambdaStep(scope, `${prefix}: check SSM agent`, {
     fn: functions.checkAgent,
-    payload: { 'instanceId.$': INSTANCE_ID, 'purpose': props.agentPurpose },
+    payload: { 'instanceId.$': INSTANCE_ID_PATH, 'purpose': props.agentPurpose },
     resultPath: agentPath,
     onError: agentError,
   });
   const checkAgentAgain = lambdaStep(scope, `${prefix}: check SSM agent again`, {
     fn: functions.checkAgent,
-    payload: { 'instanceId.$': INSTANCE_ID, 'purpose': props.agentPurpose, 'poll.$': `${agentPath}.poll` },
+    payload: { 'instanceId.$': INSTANCE_ID_PATH, 'purpose': props.agentPurpose, 'poll.$': `${agentPath}.poll` },
     resultPath: agentPath,
     onError: agentError,
   });
 
   const scriptError = { next: props.onFailure, errorPath: errorPath(phase) };
   const sendPayload = {
-    'instanceId.$': INSTANCE_ID,
+    'instanceId.$': INSTANCE_ID_PATH,
     'phase': phase,
     'script.$': `$.config.${phase}Script`,
     'execution.$': '$.execution',
   };
 
   const succeeded = new sfn.Choice(scope, `${prefix}: succeeded?`)
-    .when(sfn.Condition.stringEquals(`${resultPath}.status`, 'Success'), props.onSuccess)
+    .when(sfn.Condition.stringEquals(`${resultPath}.status`, SUCCESS), props.onSuccess)
     .otherwise(props.onFailure);
   let send: sfn.IChainable;
   if (props.waits.onEvents) {
@@ -113,7 +115,7 @@ export function scriptPhase(scope: Construct, props: ScriptPhaseProps): sfn.ICha
   return checkAgent;
 }
 
-export interface PowerStepProps {
+export interface PowerWaitProps {
   /** State name prefix, e.g. 'Stop instance'. */
   readonly prefix: string;
   /** `stop` or `start`. */
@@ -128,16 +130,16 @@ export interface PowerStepProps {
  * Bring the instance to stopped / running: the handler is idempotent; the workflow waits for EC2's state-change
  * event, or calls the handler until done (bounded either way).
  */
-export function powerStep(scope: Construct, props: PowerStepProps): sfn.IChainable {
+export function powerWait(scope: Construct, props: PowerWaitProps): sfn.IChainable {
   const resultPath = stepPath(props.key);
   const onError = { next: props.onFailure, errorPath: errorPath(props.key) };
   const reached = new sfn.Choice(scope, `${props.prefix}: reached?`)
-    .when(sfn.Condition.stringEquals(`${resultPath}.status`, 'Success'), props.onSuccess)
+    .when(sfn.Condition.stringEquals(`${resultPath}.status`, SUCCESS), props.onSuccess)
     .otherwise(props.onFailure);
   if (props.waits.onEvents) {
     return waitingTask(scope, props.prefix, {
       fn: props.fn,
-      payload: { 'instanceId.$': INSTANCE_ID, 'execution.$': '$.execution' },
+      payload: { 'instanceId.$': INSTANCE_ID_PATH, 'execution.$': '$.execution' },
       kind: props.key,
       boundSeconds: props.waits.boundSeconds[props.key],
       resultPath,
@@ -147,13 +149,13 @@ export function powerStep(scope: Construct, props: PowerStepProps): sfn.IChainab
   // The run's execution (its start time) lets the start step tell a start never needed from one it made.
   const first = lambdaStep(scope, props.prefix, {
     fn: props.fn,
-    payload: { 'instanceId.$': INSTANCE_ID, 'execution.$': '$.execution' },
+    payload: { 'instanceId.$': INSTANCE_ID_PATH, 'execution.$': '$.execution' },
     resultPath,
     onError,
   });
   const again = lambdaStep(scope, `${props.prefix}: check again`, {
     fn: props.fn,
-    payload: { 'instanceId.$': INSTANCE_ID, 'execution.$': '$.execution', 'poll.$': `${resultPath}.poll` },
+    payload: { 'instanceId.$': INSTANCE_ID_PATH, 'execution.$': '$.execution', 'poll.$': `${resultPath}.poll` },
     resultPath,
     onError,
   });
@@ -175,7 +177,7 @@ export function backupStep(scope: Construct, props: BackupStepProps): sfn.IChain
   const resultPath = stepPath('backup');
   const onError = { next: props.next, errorPath: errorPath('backup') };
   const payload = {
-    'instanceId.$': INSTANCE_ID,
+    'instanceId.$': INSTANCE_ID_PATH,
     'platform.$': '$.instance.platform',
     'backup.$': '$.config.backup',
     'execution.$': '$.execution',
@@ -218,7 +220,7 @@ export function copyStep(scope: Construct, props: CopyStepProps): sfn.IChainable
   const resultPath = stepPath('copy');
   const onError = { next: props.next, errorPath: errorPath('copy') };
   const payload = {
-    'instanceId.$': INSTANCE_ID,
+    'instanceId.$': INSTANCE_ID_PATH,
     'recoveryPointArn.$': `${stepPath('backup')}.recoveryPointArn`,
     'backup.$': '$.config.backup',
     'execution.$': '$.execution',
@@ -241,4 +243,65 @@ export function copyStep(scope: Construct, props: CopyStepProps): sfn.IChainable
     onError,
   });
   return boundedPoll(scope, 'Copy job', { first: start, check: describe, resultPath, whenDone: props.next });
+}
+
+/**
+ * The post-backup script of a running instance, the chain's and the recovery's: after a start, the agent gets time to
+ * reconnect (the after-start bound, which also covers an agent that dropped during the pre-script). Whatever the
+ * script's outcome (or when it was not sent), the instance goes on to `next`.
+ */
+export function postScriptPhase(
+  scope: Construct, prefix: string, functions: WorkflowFunctions, waits: WaitSettings, next: sfn.IChainable,
+): sfn.IChainable {
+  return scriptPhase(scope, {
+    prefix,
+    phase: 'post',
+    agentKey: 'agentAfterStart',
+    agentPurpose: 'afterStart',
+    functions,
+    waits,
+    onSuccess: next,
+    onFailure: next,
+    onNotRun: next,
+  });
+}
+
+/**
+ * Gives the instance's lease back, then `next` (the audit entry). A release that fails is noted in the entry
+ * (errors.leaseRelease), never a failure: the lease expires by itself (its duration bounds the whole chain).
+ */
+export function releaseLeaseStep(scope: Construct, id: string, functions: WorkflowFunctions, next: sfn.IChainable): tasks.LambdaInvoke {
+  const release = lambdaStep(scope, id, {
+    fn: functions.releaseLease,
+    payload: { 'instanceId.$': INSTANCE_ID_PATH, 'execution.$': '$.execution' },
+    resultPath: sfn.JsonPath.DISCARD,
+    onError: { next, errorPath: errorPath('leaseRelease') },
+  });
+  release.next(next);
+  return release;
+}
+
+/** The outcome of an instance whose audit entry its chain could not write (the page writes it). */
+export const NOT_RECORDED_OUTCOME = { 'instanceId.$': INSTANCE_ID_PATH, 'succeeded': false, 'recorded': false };
+
+/**
+ * Writes the instance's audit entry with `fn` (record-instance, or record-recovered with `more` of the recovery) from
+ * its run, its instance, the run's config and its steps; its output is the instance's outcome.
+ */
+export function auditEntryStep(
+  scope: Construct, id: string, fn: lambda.IFunction, more: { [key: string]: string }, onError: FailureRoute,
+): tasks.LambdaInvoke {
+  return lambdaStep(scope, id, {
+    fn,
+    payload: {
+      'execution.$': '$.execution',
+      'instance.$': '$.instance',
+      'config.$': '$.config',
+      'steps.$': '$.steps',
+      ...more,
+    },
+    resultPath: '$.outcome',
+    outputPath: '$.outcome',
+    onError,
+  });
 }

@@ -7,6 +7,7 @@ import { FailureRoute, retryWithBackoff, TRANSIENT_ERRORS } from './lambda-step'
 import { backupPolicy, INSTANCE_POWER_POLICY, scriptPolicy } from '../contract/poll';
 import { type ConstructSettings } from '../contract/settings';
 import { FALLBACK_SECONDS, fallbackRetries, type WaitKind } from '../contract/waits';
+import { PropsCheck } from '../validation/errors';
 
 /** How the instance chain waits for scripts, stops, starts and jobs. */
 export interface WaitSettings {
@@ -84,7 +85,7 @@ export const FIXED_POLL_CONTEXT_KEY = 'cdk-pre-post-script-backup:fixedPollSecon
 export function waitsOnEvents(scope: Construct): boolean {
   const value = scope.node.tryGetContext(WAITS_CONTEXT_KEY) ?? 'events';
   if (value !== 'events' && value !== 'polling') {
-    throw new Error(`PrePostScriptBackup: the context value ${WAITS_CONTEXT_KEY} must be 'events' or 'polling', got ${JSON.stringify(value)}.`);
+    new PropsCheck(scope, 'PrePostScriptBackup').fail(WAITS_CONTEXT_KEY, `the context value ${WAITS_CONTEXT_KEY} must be 'events' or 'polling', got ${JSON.stringify(value)}.`);
   }
   return value === 'events';
 }

@@ -191,12 +191,12 @@ describe('a key the construct cannot use is rejected before anything is created'
 
   test('a key of another Region', () => {
     rejects(stack => kms.Key.fromKeyArn(stack, 'Key', `arn:aws:kms:us-east-1:${ACCOUNT}:key/${KEY_ID}`),
-      /^PrePostScriptBackup: encryptionKey is in Region us-east-1 but the construct is in eu-west-1/);
+      /^PrePostScriptBackup 'Consumer\/AppBackup': encryptionKey is in Region us-east-1 but the construct is in eu-west-1/);
   });
 
   test('a key of another account', () => {
     rejects(stack => kms.Key.fromKeyArn(stack, 'Key', `arn:aws:kms:${REGION}:210987654321:key/${KEY_ID}`),
-      /^PrePostScriptBackup: encryptionKey belongs to account 210987654321 but the construct is in 123456789012/);
+      /^PrePostScriptBackup 'Consumer\/AppBackup': encryptionKey belongs to account 210987654321 but the construct is in 123456789012/);
   });
 
   test('a key created in a stack of another Region', () => {

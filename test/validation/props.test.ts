@@ -1,6 +1,10 @@
-import { Duration } from 'aws-cdk-lib';
+import { App, Duration, Errors, Stack } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
 import * as events from 'aws-cdk-lib/aws-events';
-import { BackupScript, PrePostScriptBackupProps } from '../../src';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { BackupScript, PrePostScriptBackup, PrePostScriptBackupCentralAudit, PrePostScriptBackupProps } from '../../src';
+import { PropValidationError } from '../../src/validation/errors';
+import { WAITS_CONTEXT_KEY } from '../../src/workflow/waiting-task';
 import { consumerStack, fixture } from '../helpers/stacks';
 
 describe('props validation: each error names the prop and says how to fix it', () => {
@@ -33,6 +37,70 @@ describe('props validation: each error names the prop and says how to fix it', (
 
   test.each(cases)('%s', (_name, props, message) => {
     expect(() => consumerStack(props)).toThrow(message);
+  });
+
+  /** Builds the construct in a fresh stack; returns what it threw and what it had created by then. */
+  function attempt(build: (stack: Stack) => void, context: Record<string, unknown> = {}) {
+    const stack = new Stack(new App({ context }), 'Consumer', { env: { account: '123456789012', region: 'eu-west-1' } });
+    let error: unknown;
+    try {
+      build(stack);
+    } catch (e) {
+      error = e;
+    }
+    const created = stack.node.tryFindChild('AppBackup')?.node.findAll().length ?? 0;
+    return { error, created: created - 1 /* the construct itself */ };
+  }
+
+  const propOf: Record<string, string> = {
+    'empty tag key': 'tagKey',
+    'empty tag value': 'tagValue',
+    'runPreScript without preScript': 'runPreScript',
+    'concurrency zero': 'maxConcurrency',
+    'audit retention under a day': 'auditRetention',
+  };
+  const everyCase: [string, (stack: Stack) => PrePostScriptBackupProps, string | undefined][] = [
+    ...cases.map(([name, props]): [string, (stack: Stack) => PrePostScriptBackupProps, string | undefined] => [name, () => props, propOf[name]]),
+    ['a topic with notifications off', stack => ({ notificationTopic: new sns.Topic(stack, 'T'), enableNotifications: false }), 'notificationTopic'],
+    ['an organization that is an account id', () => ({ allowStartFromOrganization: '123456789012' }), 'allowStartFromOrganization'],
+    ['a vault lock on a vault of the user', stack => ({
+      backupVault: backup.BackupVault.fromBackupVaultName(stack, 'V', 'mine'), backupVaultLock: { minRetention: Duration.days(1) },
+    }), 'backupVaultLock'],
+    ['copyDeleteAfter without copyToVault', () => ({ copyDeleteAfter: Duration.days(3) }), 'copyDeleteAfter'],
+  ];
+
+  test.each(everyCase)('%s: a typed, scoped error, before any resource is created', (_name, props, prop) => {
+    const { error, created } = attempt(stack => new PrePostScriptBackup(stack, 'AppBackup', props(stack)));
+    expect(error).toBeInstanceOf(PropValidationError);
+    const e = error as PropValidationError;
+    expect(e.constructPath).toBe('Consumer/AppBackup');
+    expect(e.message).toMatch(/^PrePostScriptBackup 'Consumer\/AppBackup': /);
+    expect(e.message).toContain(e.prop);
+    if (prop) expect(e.prop).toBe(prop);
+    expect(Errors.isValidationError(e)).toBe(true);
+    expect(created).toBe(0);
+  });
+
+  test('an invalid waits context value is refused before any resource is created', () => {
+    const { error, created } = attempt(stack => new PrePostScriptBackup(stack, 'AppBackup', {}), { [WAITS_CONTEXT_KEY]: 'poll' });
+    expect(error).toBeInstanceOf(PropValidationError);
+    expect((error as PropValidationError).prop).toBe(WAITS_CONTEXT_KEY);
+    expect(created).toBe(0);
+  });
+
+  test.each([
+    ['an organizationId that is not one', (_stack: Stack) => ({ organizationId: 'o-short' }), 'organizationId'],
+    ['a topic with notifications off', (stack: Stack) => ({ organizationId: 'o-a1b2c3d4e5', notificationTopic: new sns.Topic(stack, 'T'), enableNotifications: false }), 'notificationTopic'],
+    ['the default bus', (_stack: Stack) => ({ organizationId: 'o-a1b2c3d4e5', eventBusName: 'default' }), 'eventBusName'],
+    ['a bus name with a slash', (_stack: Stack) => ({ organizationId: 'o-a1b2c3d4e5', eventBusName: 'a/b' }), 'eventBusName'],
+    ['a bus name with a space', (_stack: Stack) => ({ organizationId: 'o-a1b2c3d4e5', eventBusName: 'a b' }), 'eventBusName'],
+  ])('central audit, %s: a typed, scoped error, before any resource is created', (_name, props, prop) => {
+    const { error, created } = attempt(stack => new PrePostScriptBackupCentralAudit(stack, 'AppBackup', props(stack)));
+    expect(error).toBeInstanceOf(PropValidationError);
+    expect((error as PropValidationError).prop).toBe(prop);
+    expect((error as Error).message).toMatch(/^PrePostScriptBackupCentralAudit 'Consumer\/AppBackup': /);
+    expect(Errors.isValidationError(error)).toBe(true);
+    expect(created).toBe(0);
   });
 
   test('valid props with every option synthesize', () => {

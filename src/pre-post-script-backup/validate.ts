@@ -1,0 +1,73 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { PrePostScriptBackupProps } from './props';
+import { validateEncryptionKey } from '../security/encryption-key';
+import { PropsCheck } from '../validation/errors';
+import {
+  validateAuditRetention, validateBackupWindows, validateConcurrency, validateKeyPrefix, validateNotifications,
+  validateOrganizationId, validateRecoveryPointTags, validateSchedule, validateScriptToggle, validateTag, validateVaultLock,
+} from '../validation/props';
+import { waitsOnEvents } from '../workflow/waiting-task';
+
+/** The props with their defaults filled in, once every check passed. */
+export interface CheckedProps {
+  readonly tagKey: string;
+  readonly tagValue: string;
+  readonly startWindow: Duration;
+  readonly completionWindow: Duration;
+  /** A vault lock with a maximum retention rejects jobs kept longer: recovery points are kept exactly that long. */
+  readonly deleteAfter?: Duration;
+  readonly maxConcurrency: number;
+  readonly outputKeyPrefix: string;
+  /** Whether the chain waits on events (the default) or polls, from the context. */
+  readonly waitOnEvents: boolean;
+}
+
+/**
+ * Every check of PrePostScriptBackup's props (and its context values), run before the construct creates any resource.
+ * Each failure is a `PropValidationError` naming the construct's path and the prop.
+ */
+export function checkProps(scope: Construct, props: PrePostScriptBackupProps): CheckedProps {
+  const check = new PropsCheck(scope, 'PrePostScriptBackup');
+  const tagKey = props.tagKey ?? 'backup-job-pre-post-script';
+  const tagValue = props.tagValue ?? 'true';
+  validateTag(check, tagKey, tagValue);
+  validateScriptToggle(check, 'runPreScript', props.runPreScript, 'preScript', props.preScript !== undefined);
+  validateScriptToggle(check, 'runPostScript', props.runPostScript, 'postScript', props.postScript !== undefined);
+  validateSchedule(check, props.schedule);
+  const startWindow = props.backupStartWindow ?? Duration.hours(1);
+  const completionWindow = props.backupCompletionWindow ?? Duration.hours(8);
+  if (props.backupVaultLock && props.backupVault) {
+    check.fail('backupVaultLock', 'backupVaultLock applies to the vault the construct creates; lock your own backupVault where you define it, or leave backupVault unset.');
+  }
+  const deleteAfter = props.backupDeleteAfter ?? props.backupVaultLock?.maxRetention;
+  validateVaultLock(check, props.backupVaultLock, deleteAfter);
+  validateBackupWindows(check, {
+    startWindow,
+    completionWindow,
+    deleteAfter,
+    moveToColdStorageAfter: props.backupMoveToColdStorageAfter,
+  });
+  const maxConcurrency = props.maxConcurrency ?? 10;
+  validateConcurrency(check, maxConcurrency);
+  if (props.copyDeleteAfter && !props.copyToVault) {
+    check.fail('copyDeleteAfter', 'copyDeleteAfter is set but copyToVault is not; set copyToVault or remove copyDeleteAfter.');
+  }
+  validateBackupWindows(check, { copyDeleteAfter: props.copyDeleteAfter });
+  validateKeyPrefix(check, props.scriptOutputKeyPrefix);
+  validateRecoveryPointTags(check, props.recoveryPointTags);
+  validateAuditRetention(check, props.auditRetention);
+  validateEncryptionKey(check, Stack.of(scope), props.encryptionKey);
+  validateNotifications(check, props);
+  validateOrganizationId(check, 'allowStartFromOrganization', props.allowStartFromOrganization);
+  return {
+    tagKey,
+    tagValue,
+    startWindow,
+    completionWindow,
+    deleteAfter,
+    maxConcurrency,
+    outputKeyPrefix: props.scriptOutputKeyPrefix ?? 'pre-post-script-backup',
+    waitOnEvents: waitsOnEvents(scope),
+  };
+}
