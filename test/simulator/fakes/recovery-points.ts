@@ -5,6 +5,7 @@
  * agree. The AWS text each rule follows (or the worst case it picks where the docs are silent): docs/fidelity/backup.md
  * and docs/fidelity/ec2.md.
  */
+import { createHash } from 'crypto';
 import { ACCOUNT_ID, BackupJob, isTerminalJob, PARTITION, REGION, Volume, World } from '../world';
 
 export type ImageState = 'pending' | 'available' | 'failed';
@@ -42,16 +43,9 @@ interface Attempt {
   readonly snapshotIds: string[];
 }
 
+/** Deterministic 17-hex-digit ids (as EC2's) from the job id and what the id names. */
 function hex17(...parts: Array<string | number>): string {
-  // Deterministic ids from the job id (hex digits only, 17 of them, as EC2's).
-  const s = parts.join(':');
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193;
-  for (let i = 0; i < s.length; i++) {
-    h1 = Math.imul(h1 ^ s.charCodeAt(i), 0x01000193) >>> 0;
-    h2 = Math.imul(h2 ^ s.charCodeAt(i), 0x5bd1e995) >>> 0;
-  }
-  return (h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0') + (s.length % 16).toString(16)).slice(0, 17);
+  return createHash('sha256').update(parts.join(':')).digest('hex').slice(0, 17);
 }
 
 function imageIdOf(job: BackupJob, attempt: number): string {
