@@ -3,9 +3,9 @@
  * The rates and the error each service answers are AWS's where documented (docs/fidelity/ec2.md, backup.md, ssm.md);
  * SSM documents none, so its buckets are a conservative choice, marked as such.
  *
- * Time: the simulator has one clock per instance chain and none is the account's; a bucket refills by the latest
- * simulated time any call to it has seen (its own clock never goes back). Chains whose clocks lag behind the latest
- * one therefore see a bucket refilled "in their future": lenient when clocks diverge (see the ledger rows).
+ * Time: the simulator has one clock per instance chain and none is the account's; buckets refill up to the latest
+ * simulated time any call has seen (the account's time never goes back). Chains whose clocks lag behind the latest
+ * one therefore see buckets refilled "in their future": lenient when clocks diverge (see the ledger rows).
  */
 import { BucketRate, FakeApiError, ServiceName, World } from '../world';
 
@@ -66,12 +66,14 @@ interface State {
   readonly throttled: Map<string, number>;
   /** world.calls.length at the last check (a drop means the world was reset). */
   callsSeen: number;
+  /** The latest simulated time seen by any call (buckets refill up to it). */
+  latest: number;
 }
 const states = new WeakMap<World, State>();
 
 function stateOf(world: World): State {
   let s = states.get(world);
-  if (!s) states.set(world, s = { buckets: new Map(), throttled: new Map(), callsSeen: 0 });
+  if (!s) states.set(world, s = { buckets: new Map(), throttled: new Map(), callsSeen: 0, latest: 0 });
   return s;
 }
 
@@ -118,7 +120,10 @@ export function checkThrottle(world: World, service: ServiceName, action: string
   }
   st.callsSeen = world.calls.length;
   const all = specs(world);
-  const now = instanceIds.length > 0 ? Math.max(...instanceIds.map((id) => world.now(id))) : world.clock.runSeconds;
+  // The account's time: the latest simulated time any throttled call has seen (a chain's clock, or the run clock).
+  const callTime = instanceIds.length > 0 ? Math.max(...instanceIds.map((id) => world.now(id))) : world.clock.runSeconds;
+  st.latest = Math.max(st.latest, callTime, world.clock.runSeconds);
+  const now = st.latest;
   const names = bucketsFor(all, service, action, info.filteredOrPaginated ?? true);
   const draws: Array<[Bucket, number, string]> = [];
   for (const name of names) {
