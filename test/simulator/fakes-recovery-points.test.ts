@@ -10,7 +10,9 @@ import { Durations, InstanceSpec, World, WorldOptions } from './world';
 
 const credentials = { accessKeyId: 'AKIAFAKE', secretAccessKey: 'fake' };
 const clientConfig = (endpoint: string) => ({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
-const DURATIONS: Durations = { scriptSeconds: 60, backupSeconds: 3600, copySeconds: 600, stopSeconds: 60, startSeconds: 60, agentReconnectSeconds: 30 };
+const DURATIONS: Durations = {
+  scriptSeconds: 60, backupSeconds: 3600, copySeconds: 600, stopSeconds: 60, startSeconds: 60, agentReconnectSeconds: 30,
+};
 const id = (n: number) => `i-${n.toString(16).padStart(17, '0')}`;
 const VAULT = 'vault';
 const ROLE = 'arn:aws:iam::123456789012:role/backup';
@@ -38,8 +40,11 @@ afterEach(async () => {
 async function startJob(instanceId: string): Promise<string> {
   world.clock.startInstance(instanceId);
   const r = await backup.send(new StartBackupJobCommand({
-    BackupVaultName: VAULT, IamRoleArn: ROLE, ResourceArn: `arn:aws:ec2:us-east-1:123456789012:instance/${instanceId}`,
-    IdempotencyToken: `token-${instanceId}`, StartWindowMinutes: 60,
+    BackupVaultName: VAULT,
+    IamRoleArn: ROLE,
+    ResourceArn: `arn:aws:ec2:us-east-1:123456789012:instance/${instanceId}`,
+    IdempotencyToken: `token-${instanceId}`,
+    StartWindowMinutes: 60,
   }));
   return r.BackupJobId!;
 }
@@ -172,7 +177,8 @@ describe('AWS Backup job of an EC2 instance: start delay, AMI and snapshots (tim
   });
 
   test('fault retryAfterSeconds: AWS Backup retries after the snapshots started: a new AMI, new snapshots that start later; the first ones are gone', async () => {
-    await open({ durations: DURATIONS, backupStartDelaySeconds: { min: 100, max: 100 } }, [{ id: id(1), volumes: 2, faults: { recoveryPoint: { retryAfterSeconds: 600 } } }]);
+    await open({ durations: DURATIONS, backupStartDelaySeconds: { min: 100, max: 100 } },
+      [{ id: id(1), volumes: 2, faults: { recoveryPoint: { retryAfterSeconds: 600 } } }]);
     const jobId = await startJob(id(1));
     at(id(1), 100 + 120);
     const first = await describeJob(jobId);
@@ -212,7 +218,8 @@ describe('AWS Backup job of an EC2 instance: start delay, AMI and snapshots (tim
     const aborted = await describeJob(jobId);
     expect(aborted.State).toBe('ABORTED');
     expect(await errorOf(backup.send(new StopBackupJobCommand({ BackupJobId: jobId })))).toBe('InvalidRequestException');
-    expect(await errorOf(backup.send(new StopBackupJobCommand({ BackupJobId: '00000000-0000-4000-8000-000000000000' })))).toBe('ResourceNotFoundException');
+    const unknown = new StopBackupJobCommand({ BackupJobId: '00000000-0000-4000-8000-000000000000' });
+    expect(await errorOf(backup.send(unknown))).toBe('ResourceNotFoundException');
     // Asked 30 s before its end: the job completes before the abort does.
     const late = await startJob(id(2));
     at(id(2), 3570);
