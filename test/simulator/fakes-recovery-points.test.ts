@@ -199,7 +199,8 @@ describe('AWS Backup job of an EC2 instance: start delay, AMI and snapshots (tim
     expect(done.State).toBe('COMPLETED');
     expect(amiOf(done.RecoveryPointArn)).toBe(ami2);
     const img2 = (await ec2.send(new DescribeImagesCommand({ ImageIds: [ami2] }))).Images![0];
-    const snaps2 = (await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: img2.BlockDeviceMappings!.map((m) => m.Ebs!.SnapshotId!) }))).Snapshots!;
+    const ids2 = img2.BlockDeviceMappings!.map((m) => m.Ebs!.SnapshotId!);
+    const snaps2 = (await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: ids2 }))).Snapshots!;
     expect(snaps2.map((s) => s.SnapshotId)).not.toEqual(snaps1);
     expect(snaps2.every((s) => s.State === 'completed' && s.StartTime!.getTime() > start1.getTime())).toBe(true);
     expect(snaps2[0].StartTime!.getTime() - start1.getTime()).toBe(600_000);
