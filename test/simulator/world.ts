@@ -1101,8 +1101,11 @@ export class World {
    * unless it ends first. Refused (InvalidRequestException) once terminal or already ABORTING.
    */
   public stopBackupJob(job: BackupJob): void {
-    this.observeBackupJob(job);
-    job.describeCalls--;
+    if (this.timed) {
+      // Bring the job up to now (time mode: its state is a function of time); not counted as a look.
+      this.observeBackupJob(job);
+      job.describeCalls--;
+    }
     if (isTerminalJob(job.state) || job.state === 'ABORTING') {
       throw new FakeApiError({ code: 'InvalidRequestException', message: `Backup job ${job.backupJobId} is in state ${job.state} and cannot be stopped.` });
     }
@@ -1111,12 +1114,19 @@ export class World {
     this.setBackupState(job, 'ABORTING', now);
   }
 
+  /**
+   * Record that the job ran from `at` (its snapshots started then). A job completed without being seen RUNNING (a token
+   * wait, a late look) gets no RUNNING event here: the event streams of the existing suites stay as they were.
+   */
+  private markRunning(job: BackupJob, at: number): void {
+    if (job.runningAt !== undefined) return;
+    job.runningAt = at;
+    job.attemptStarts?.push(at);
+  }
+
   private setBackupState(job: BackupJob, state: string, at: number): void {
     if (job.state === state) return;
-    if (state === 'RUNNING' && job.runningAt === undefined) {
-      job.runningAt = at;
-      job.attemptStarts?.push(at);
-    }
+    if (state === 'RUNNING') this.markRunning(job, at);
     job.state = state;
     if (isTerminalJob(state)) {
       job.terminalAt = at;
@@ -1187,7 +1197,7 @@ export class World {
       const end = this.backupEnd(job);
       const runningAt = this.backupRunningAt(job);
       if (end !== undefined && now >= end) {
-        if (runningAt !== undefined && job.runningAt === undefined) this.setBackupState(job, 'RUNNING', runningAt);
+        if (runningAt !== undefined) this.markRunning(job, runningAt);
         this.setBackupState(job, this.backupFinalState(job), end);
       } else if (job.stopRequestedAt !== undefined) {
         // ABORTING until the abort ends.
@@ -1341,7 +1351,7 @@ export class World {
           describe: `backup job ${job.backupJobId}`,
           apply: () => {
             const runningAt = this.timed ? this.backupRunningAt(job) : now;
-            if (runningAt !== undefined && job.runningAt === undefined && job.stopRequestedAt === undefined) this.setBackupState(job, 'RUNNING', runningAt);
+            if (runningAt !== undefined && job.stopRequestedAt === undefined) this.markRunning(job, runningAt);
             this.setBackupState(job, this.backupFinalState(job), end);
           },
         });
