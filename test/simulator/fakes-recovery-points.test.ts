@@ -246,6 +246,8 @@ describe('AWS Backup job of an EC2 instance (count mode)', () => {
     const ami = amiOf((await describeJob(jobId)).RecoveryPointArn)!;
     expect(await errorOf(ec2.send(new DescribeImagesCommand({ ImageIds: [ami] })))).toBe('InvalidAMIID.NotFound');
     expect((await ec2.send(new DescribeImagesCommand({ ImageIds: [ami] }))).Images![0].State).toBe('pending');
+    const listed = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'tag-key', Values: ['aws:backup:source-resource'] }] }));
+    expect(listed.Images!.map((i) => i.ImageId)).toEqual([ami]);
     const other = await startJob(id(2));
     await backup.send(new StopBackupJobCommand({ BackupJobId: other }));
     expect((await describeJob(other)).State).toBe('ABORTED');

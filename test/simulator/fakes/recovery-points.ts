@@ -189,7 +189,7 @@ export function allSnapshots(world: World, jobs?: Iterable<BackupJob>): Snapshot
 
 /**
  * The AMI with this id as DescribeImages sees it now. `visible: false` while EC2's eventual consistency hides a new AMI
- * (`imageLagSeconds` after its attempt started; count mode: the first `imageLagCalls` calls asking for it). A
+ * (`imageLagSeconds` after its attempt started; count mode: the first `imageLagCalls` calls that would show it). A
  * superseded attempt's AMI is deregistered: undefined. `countCall` counts this call against the count-mode lag.
  */
 export function findImage(world: World, imageId: string, countCall: boolean): ImageView | undefined {
@@ -226,12 +226,15 @@ export function findImage(world: World, imageId: string, countCall: boolean): Im
   };
 }
 
-/** Every AMI DescribeImages can see now (each job's current attempt, once visible), in job order. */
+/**
+ * Every AMI DescribeImages can see now (each job's current attempt, once visible), in job order. Count mode: this call
+ * counts against each new AMI's `imageLagCalls`, as a call by id does.
+ */
 export function allImages(world: World): ImageView[] {
   const out: ImageView[] = [];
   for (const job of world.backupJobs.values()) {
     const att = current(world, job);
-    const img = att ? findImage(world, att.imageId, false) : undefined;
+    const img = att ? findImage(world, att.imageId, true) : undefined;
     if (img) out.push(img);
   }
   return out;
