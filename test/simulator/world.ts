@@ -6,6 +6,7 @@
  * `durations`, operations complete by VIRTUAL time instead (each instance's clock, see clock.ts): still
  * deterministic, never the wall clock. State changes emit EventBridge events, delivered once due (see events/).
  */
+import { createHash } from 'crypto';
 import { Clocks } from './clock';
 import { EventDelivery, EventDeliveryOptions, unitHash } from './events/delivery';
 import {
@@ -1395,9 +1396,8 @@ export class World {
 /** The EBS volumes of an instance: a root and `count - 1` data volumes, ids derived from the instance id. */
 function volumesOf(instanceId: string, count: number): Volume[] {
   if (!(Number.isInteger(count) && count >= 1 && count <= 26)) throw new Error(`volumes must be 1 to 26, got ${count}`);
-  const hex = instanceId.replace(/^i-/, '').replace(/[^0-9a-f]/gi, '0');
   return Array.from({ length: count }, (_, k) => ({
-    volumeId: `vol-${(hex + k.toString(16)).slice(-17).padStart(17, '0')}`,
+    volumeId: `vol-${createHash('sha256').update(`${instanceId}:volume:${k}`).digest('hex').slice(0, 17)}`,
     deviceName: k === 0 ? '/dev/xvda' : `/dev/sd${String.fromCharCode('f'.charCodeAt(0) + k - 1)}`,
     sizeGiB: k === 0 ? 8 : 100,
   }));
