@@ -6,8 +6,9 @@
  * `durations`, operations complete by VIRTUAL time instead (each instance's clock, see clock.ts): still
  * deterministic, never the wall clock. State changes emit EventBridge events, delivered once due (see events/).
  */
+import { createHash } from 'crypto';
 import { Clocks } from './clock';
-import { EventDelivery, EventDeliveryOptions } from './events/delivery';
+import { EventDelivery, EventDeliveryOptions, unitHash } from './events/delivery';
 import {
   backupJobChange, copyJobChange, ec2StateChange, EmittedEvent, EventEnvelope, EventKind, ssmInvocationChange,
 } from './events/envelope';
@@ -101,6 +102,41 @@ export interface InstanceFaults {
   readonly lostEvents?: true | EventKind[];
   /** Durations of this instance's operations (time mode only), over the world's `durations`. */
   readonly durations?: Partial<Durations>;
+  /** What this instance's backup jobs leave as a recovery point (AMI, snapshots); docs/fidelity/backup.md. */
+  readonly recoveryPoint?: RecoveryPointFaults;
+}
+
+/**
+ * How the recovery point of an instance's backup job departs from the plain case (an AMI whose block device mappings
+ * carry one snapshot id per volume). Docs are silent on all of these: each is a worst case they allow.
+ */
+export interface RecoveryPointFaults {
+  /** While the AMI is `pending`, its BlockDeviceMappings carry no `Ebs.SnapshotId` (they do once `available`). */
+  readonly withoutSnapshotIds?: boolean;
+  /** The job's RecoveryPointArn is not an EC2 image (`arn:aws:backup:...:recovery-point:<id>`): no DescribeImages path. */
+  readonly notAnAmi?: boolean;
+  /**
+   * AWS Backup retries the job internally after the first attempt's snapshots were initiated: time mode, this many
+   * seconds after the job is RUNNING; count mode, at the job's third RUNNING look (set `backupPolls.running` >= 4). The first attempt's AMI is
+   * deregistered and its snapshots deleted; a new AMI (a new RecoveryPointArn) with new snapshots (new ids, later
+   * StartTime) becomes the job's recovery point.
+   */
+  readonly retryAfterSeconds?: number;
+}
+
+/** One EBS volume attached to an instance (the first is the root device). */
+export interface Volume {
+  readonly volumeId: string;
+  readonly deviceName: string;
+  readonly sizeGiB: number;
+}
+
+/** Token-bucket rates of one API family (docs/fidelity/ec2.md, backup.md, ssm.md). */
+export interface BucketRate {
+  /** Bucket maximum capacity (the burst). */
+  readonly capacity: number;
+  /** Tokens added per second of simulated time. */
+  readonly refillPerSecond: number;
 }
 
 /** How long operations take, in virtual seconds on the instance's clock (time mode). */
@@ -147,6 +183,8 @@ export interface InstanceSpec {
   /** Instances with the same reservation id are returned in one reservation. Default: one per instance. */
   readonly reservationId?: string;
   readonly faults?: InstanceFaults;
+  /** EBS volumes attached (the first is the root, /dev/xvda; then /dev/sdf, /dev/sdg...). Default 1. */
+  readonly volumes?: number;
 }
 
 export interface Instance {
@@ -181,6 +219,8 @@ export interface Instance {
    * its execution's start time even when virtual time has not moved). See docs/fidelity/ec2.md.
    */
   launchTime: Date;
+  /** EBS volumes attached (DescribeInstances BlockDeviceMappings); the first is the root device. */
+  readonly volumes: readonly Volume[];
 }
 
 export interface CommandInvocation {
@@ -252,6 +292,18 @@ export interface BackupJob {
   terminalAt?: number;
   /** The number of API calls received when it reached a terminal state (orders it among the calls). */
   terminalSeq?: number;
+  /** The instance's volumes when the job was started: its snapshots are of these. */
+  readonly volumes?: readonly Volume[];
+  /** Time mode: seconds from StartBackupJob to RUNNING (drawn from `backupStartDelaySeconds`). */
+  readonly startDelaySeconds?: number;
+  /** When the job reached RUNNING (virtual seconds on the instance's clock). */
+  runningAt?: number;
+  /** DescribeBackupJob / ListBackupJobs looks that saw it RUNNING (count mode). */
+  runningLooks?: number;
+  /** Start times of each attempt that initiated snapshots (an internal retry adds one); count mode only. */
+  attemptStarts?: number[];
+  /** StopBackupJob was accepted at this time: ABORTING, then ABORTED `abortSeconds` later. */
+  stopRequestedAt?: number;
 }
 
 export interface ApiCall {
@@ -329,6 +381,35 @@ export interface WorldOptions {
    * delivers every event at once, exactly once.
    */
   readonly events?: EventDeliveryOptions;
+  /**
+   * Time mode: seconds from StartBackupJob to RUNNING, drawn per job (seeded by `backupSeed`, the instance and the job)
+   * uniformly in [min, max]. AWS: an on-demand job "will transition in state of Running within an hour". Default 0 to 0
+   * (existing suites); issue 14's scenarios use e.g. `{ min: 30, max: 600 }`.
+   */
+  readonly backupStartDelaySeconds?: { readonly min: number; readonly max: number };
+  /** Seed of the start delays. Default 1. */
+  readonly backupSeed?: number;
+  /**
+   * When DescribeBackupJob shows RecoveryPointArn (undocumented): `running` (default) = `recoveryPointLagSeconds` after
+   * the job is RUNNING (count mode: from its second RUNNING look); `completed` = only once the job is COMPLETED.
+   */
+  readonly recoveryPointArnAt?: 'running' | 'completed';
+  /** Time mode: seconds after RUNNING (after each attempt's start) before RecoveryPointArn shows. Default 60. */
+  readonly recoveryPointLagSeconds?: number;
+  /**
+   * EC2 eventual consistency: an AWS Backup AMI is invisible to DescribeImages (InvalidAMIID.NotFound when asked by id)
+   * for this many seconds after it was created (time mode). Default 30.
+   */
+  readonly imageLagSeconds?: number;
+  /** Count mode: DescribeImages calls asking for a new AMI that answer InvalidAMIID.NotFound. Default 1. */
+  readonly imageLagCalls?: number;
+  /** After an accepted StopBackupJob the job is ABORTING for this long (time mode; count mode: one look). Default 60. */
+  readonly abortSeconds?: number;
+  /**
+   * Token-bucket throttling as AWS documents it, in simulated time (fakes/throttling.ts): `true` = the documented
+   * rates; an object overrides some buckets by name. Default false (off).
+   */
+  readonly throttling?: boolean | Record<string, BucketRate>;
 }
 
 /**
@@ -391,7 +472,8 @@ function normalizeBackup(outcome: BackupOutcome | undefined): BackupBehaviour {
 }
 
 export class World {
-  public readonly options: Required<Omit<WorldOptions, 'requireTagForMutation' | 'allowedBackupVaults' | 'backupPolls' | 'durations' | 'events'>> &
+  public readonly options: Required<Omit<WorldOptions, 'requireTagForMutation' | 'allowedBackupVaults' | 'backupPolls' | 'durations' | 'events' | 'backupStartDelaySeconds'>> &
+  { backupStartDelaySeconds: { min: number; max: number } } &
   Pick<WorldOptions, 'requireTagForMutation' | 'allowedBackupVaults' | 'durations'> & { backupPolls: { created: number; pending: number; running: number } };
   /** Virtual time: the run's and each instance's clock. */
   public readonly clock = new Clocks();
@@ -450,7 +532,17 @@ export class World {
       durations: options.durations,
       listLagSeconds: options.listLagSeconds ?? 300,
       listPageSize: options.listPageSize ?? 1,
+      backupStartDelaySeconds: options.backupStartDelaySeconds ?? { min: 0, max: 0 },
+      backupSeed: options.backupSeed ?? 1,
+      recoveryPointArnAt: options.recoveryPointArnAt ?? 'running',
+      recoveryPointLagSeconds: options.recoveryPointLagSeconds ?? 60,
+      imageLagSeconds: options.imageLagSeconds ?? 30,
+      imageLagCalls: options.imageLagCalls ?? 1,
+      abortSeconds: options.abortSeconds ?? 60,
+      throttling: options.throttling ?? false,
     };
+    const d = this.options.backupStartDelaySeconds;
+    if (!(d.min >= 0 && d.max >= d.min)) throw new Error(`backupStartDelaySeconds must have 0 <= min <= max, got ${JSON.stringify(d)}`);
   }
 
   /** Operations complete by virtual time (`durations` given). */
@@ -566,6 +658,7 @@ export class World {
       agentOnlineAt: 0,
       power: [],
       launchTime: new Date(this.clock.origin - 86_400_000),
+      volumes: volumesOf(spec.id, spec.volumes ?? 1),
     };
     this.instances.set(inst.id, inst);
     this.instanceList.push(inst);
@@ -951,6 +1044,10 @@ export class World {
       describeCalls: 0,
       state: 'CREATED',
       startedAt: this.now(instanceId ?? ''),
+      volumes: inst?.volumes ?? [],
+      startDelaySeconds: this.timed ? this.drawStartDelay(inst, (this.backupJobIndex.get(instanceId ?? '')?.length ?? 0) + 1) : 0,
+      runningLooks: 0,
+      attemptStarts: [],
     };
     this.backupJobs.set(jobId, job);
     this.indexJob(this.backupJobIndex, job.instanceId, job);
@@ -959,8 +1056,78 @@ export class World {
     return job;
   }
 
+  /** A job's start delay: uniform in `backupStartDelaySeconds`, seeded by `backupSeed`, the instance and the job's ordinal. */
+  private drawStartDelay(inst: Instance | undefined, ordinal: number): number {
+    const { min, max } = this.options.backupStartDelaySeconds;
+    if (max === min) return min;
+    return Math.round(min + (max - min) * unitHash('backup-start-delay', this.options.backupSeed, inst?.index ?? -1, ordinal));
+  }
+
+  /** Time mode: when the job reaches RUNNING (undefined: never, a job queued behind another one of its resource). */
+  public backupRunningAt(job: BackupJob): number | undefined {
+    if (!this.timed) return job.runningAt;
+    if (job.conflict) return undefined;
+    const at = job.startedAt + (job.startDelaySeconds ?? 0);
+    const end = this.backupEnd(job);
+    if (job.stopRequestedAt !== undefined && job.stopRequestedAt < at) return undefined;
+    return end !== undefined && end <= at ? undefined : at;
+  }
+
+  /**
+   * Start times of the attempts that initiated snapshots so far (an internal retry, `recoveryPoint.retryAfterSeconds`,
+   * adds a second one); empty before RUNNING. The last attempt's AMI and snapshots are the job's recovery point.
+   */
+  public backupAttempts(job: BackupJob): number[] {
+    if (!this.timed) return [...job.attemptStarts ?? []];
+    const runningAt = this.backupRunningAt(job);
+    const now = this.now(job.instanceId);
+    if (runningAt === undefined || now < runningAt) return [];
+    const out = [runningAt];
+    const retry = this.instances.get(job.instanceId)?.faults.recoveryPoint?.retryAfterSeconds;
+    const end = this.backupEnd(job);
+    if (retry !== undefined && now >= runningAt + retry && (end === undefined || runningAt + retry < end)) out.push(runningAt + retry);
+    return out;
+  }
+
+  /** The state a job ends in: ABORTED when a StopBackupJob's abort ends before the job would have. */
+  public backupFinalState(job: BackupJob): BackupFinalState {
+    if (job.stopRequestedAt === undefined) return job.behaviour.state;
+    if (!this.timed) return 'ABORTED';
+    const natural = this.naturalBackupEnd(job);
+    return natural !== undefined && natural <= job.stopRequestedAt + this.options.abortSeconds ? job.behaviour.state : 'ABORTED';
+  }
+
+  /**
+   * StopBackupJob: a job not yet terminal goes ABORTING, then ABORTED (`abortSeconds` later; count mode: the next look),
+   * unless it ends first. Refused (InvalidRequestException) once terminal or already ABORTING.
+   */
+  public stopBackupJob(job: BackupJob): void {
+    if (this.timed) {
+      // Bring the job up to now (time mode: its state is a function of time); not counted as a look.
+      this.observeBackupJob(job);
+      job.describeCalls--;
+    }
+    if (isTerminalJob(job.state) || job.state === 'ABORTING') {
+      throw new FakeApiError({ code: 'InvalidRequestException', message: `Backup job ${job.backupJobId} is in state ${job.state} and cannot be stopped.` });
+    }
+    const now = this.now(job.instanceId);
+    job.stopRequestedAt = now;
+    this.setBackupState(job, 'ABORTING', now);
+  }
+
+  /**
+   * Record that the job ran from `at` (its snapshots started then). A job completed without being seen RUNNING (a token
+   * wait, a late look) gets no RUNNING event here: the event streams of the existing suites stay as they were.
+   */
+  private markRunning(job: BackupJob, at: number): void {
+    if (job.runningAt !== undefined) return;
+    job.runningAt = at;
+    job.attemptStarts?.push(at);
+  }
+
   private setBackupState(job: BackupJob, state: string, at: number): void {
     if (job.state === state) return;
+    if (state === 'RUNNING') this.markRunning(job, at);
     job.state = state;
     if (isTerminalJob(state)) {
       job.terminalAt = at;
@@ -971,10 +1138,19 @@ export class World {
     this.emit('backup', job.instanceId, (t) => backupJobChange(job, state, t, message));
   }
 
-  /** Time mode: when a backup job ends (undefined: never). */
+  /** Time mode: when a backup job ends (undefined: never), StopBackupJob included. */
   private backupEnd(job: BackupJob): number | undefined {
+    const natural = this.naturalBackupEnd(job);
+    if (job.stopRequestedAt === undefined) return natural;
+    const aborted = job.stopRequestedAt + this.options.abortSeconds;
+    return natural === undefined ? aborted : Math.min(natural, aborted);
+  }
+
+  /** Time mode: when a backup job ends by itself (undefined: never): start delay + backupSeconds. */
+  private naturalBackupEnd(job: BackupJob): number | undefined {
     if (job.conflict) return job.startedAt + Number(job.params.StartWindowMinutes ?? 480) * 60;
-    return job.behaviour.state === 'hang' ? undefined : job.startedAt + this.durationsOf(job.instanceId).backupSeconds;
+    return job.behaviour.state === 'hang' ? undefined
+      : job.startedAt + (job.startDelaySeconds ?? 0) + this.durationsOf(job.instanceId).backupSeconds;
   }
 
   /** Whether a job shows in the job lists yet (`listLagSeconds` after its start, on its instance's clock). */
@@ -1020,16 +1196,32 @@ export class World {
     const now = this.now(job.instanceId);
     if (this.timed) {
       const end = this.backupEnd(job);
-      if (end !== undefined && now >= end) this.setBackupState(job, job.behaviour.state, end);
-      else if (now > job.startedAt) this.setBackupState(job, 'RUNNING', now);
+      const runningAt = this.backupRunningAt(job);
+      if (end !== undefined && now >= end) {
+        if (runningAt !== undefined) this.markRunning(job, runningAt);
+        this.setBackupState(job, this.backupFinalState(job), end);
+      } else if (job.stopRequestedAt !== undefined) {
+        // ABORTING until the abort ends.
+      } else if (runningAt !== undefined && now > job.startedAt && now >= runningAt) {this.setBackupState(job, 'RUNNING', runningAt);}
+      return job;
+    }
+    if (job.state === 'ABORTING') {
+      this.setBackupState(job, 'ABORTED', now);
       return job;
     }
     const { created, pending, running } = this.options.backupPolls;
     const n = job.describeCalls;
+    const wasRunning = job.state === 'RUNNING';
     if (n <= created) this.setBackupState(job, 'CREATED', now);
     else if (n <= created + pending) this.setBackupState(job, 'PENDING', now);
     else if (n <= created + pending + running || job.behaviour.state === 'hang') this.setBackupState(job, 'RUNNING', now);
     else this.setBackupState(job, job.behaviour.state, now);
+    if (wasRunning && job.state === 'RUNNING') {
+      // Count mode: an internal retry (recoveryPoint.retryAfterSeconds) happens at the job's third RUNNING look.
+      job.runningLooks = (job.runningLooks ?? 0) + 1;
+      const retry = this.instances.get(job.instanceId)?.faults.recoveryPoint?.retryAfterSeconds;
+      if (retry !== undefined && job.runningLooks === 2 && job.attemptStarts?.length === 1) job.attemptStarts.push(now);
+    }
     return job;
   }
 
@@ -1151,8 +1343,20 @@ export class World {
     }
     for (const job of this.backupJobsFor(instanceId)) {
       if (isTerminalJob(job.state)) continue;
-      const end = this.timed ? this.backupEnd(job) : job.behaviour.state === 'hang' ? undefined : now;
-      if (end !== undefined) out.push({ kind: 'backup', at: end, describe: `backup job ${job.backupJobId}`, apply: () => this.setBackupState(job, job.behaviour.state, end) });
+      const end = this.timed ? this.backupEnd(job)
+        : job.behaviour.state === 'hang' && job.stopRequestedAt === undefined ? undefined : now;
+      if (end !== undefined) {
+        out.push({
+          kind: 'backup',
+          at: end,
+          describe: `backup job ${job.backupJobId}`,
+          apply: () => {
+            const runningAt = this.timed ? this.backupRunningAt(job) : now;
+            if (runningAt !== undefined && job.stopRequestedAt === undefined) this.markRunning(job, runningAt);
+            this.setBackupState(job, this.backupFinalState(job), end);
+          },
+        });
+      }
     }
     for (const job of this.copyJobsFor(instanceId)) {
       if (isTerminalJob(job.state)) continue;
@@ -1187,6 +1391,16 @@ export class World {
   public backupJobsFor(instanceId: string): BackupJob[] {
     return [...this.backupJobIndex.get(instanceId) ?? []];
   }
+}
+
+/** The EBS volumes of an instance: a root and `count - 1` data volumes, ids derived from the instance id. */
+function volumesOf(instanceId: string, count: number): Volume[] {
+  if (!(Number.isInteger(count) && count >= 1 && count <= 26)) throw new Error(`volumes must be 1 to 26, got ${count}`);
+  return Array.from({ length: count }, (_, k) => ({
+    volumeId: `vol-${createHash('sha256').update(`${instanceId}:volume:${k}`).digest('hex').slice(0, 17)}`,
+    deviceName: k === 0 ? '/dev/xvda' : `/dev/sd${String.fromCharCode('f'.charCodeAt(0) + k - 1)}`,
+    sizeGiB: k === 0 ? 8 : 100,
+  }));
 }
 
 export function isTerminalJob(state: string): boolean {

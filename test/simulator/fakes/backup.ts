@@ -4,6 +4,8 @@
  * `GET /copy-jobs/` (ListCopyJobs). What each does and the AWS text it follows: docs/fidelity/backup.md.
  */
 import { FakeHandler, FakeRequest, FakeResponse } from './http';
+import { recoveryPointArnOf } from './recovery-points';
+import { checkThrottle } from './throttling';
 import { ACCOUNT_ID, BackupJob, CopyJob, FakeApiError, JobListFilter, REGION, World } from '../world';
 
 function json(body: unknown): FakeResponse {
@@ -32,15 +34,17 @@ const FAILURE_MESSAGES: Record<string, string> = {
   PARTIAL: 'Some volumes could not be backed up (simulated).',
 };
 
-function describe(job: BackupJob): Record<string, unknown> {
+function describe(world: World, job: BackupJob): Record<string, unknown> {
   const final = ['COMPLETED', 'FAILED', 'ABORTED', 'EXPIRED', 'PARTIAL'].includes(job.state);
   const p = job.params as Record<string, any>;
+  // When RecoveryPointArn shows is undocumented: worst plausible (fakes/recovery-points.ts, docs/fidelity/backup.md).
+  const recoveryPointArn = recoveryPointArnOf(world, job);
   return {
     AccountId: ACCOUNT_ID,
     BackupJobId: job.backupJobId,
     BackupVaultName: job.backupVaultName,
     BackupVaultArn: `arn:aws:backup:${REGION}:${ACCOUNT_ID}:backup-vault:${job.backupVaultName}`,
-    RecoveryPointArn: job.recoveryPointArn,
+    ...(recoveryPointArn ? { RecoveryPointArn: recoveryPointArn } : {}),
     ResourceArn: job.resourceArn,
     ResourceType: 'EC2',
     CreationDate: epoch(job.creationDate),
@@ -49,7 +53,7 @@ function describe(job: BackupJob): Record<string, unknown> {
     ...(final && job.state !== 'COMPLETED' ? { StatusMessage: job.behaviour.statusMessage ?? FAILURE_MESSAGES[job.state] } : {}),
     // "Completed with issues" is a COMPLETED job with a status message (AWS Backup developer guide, EventBridge page).
     ...(final && job.state === 'COMPLETED' && job.behaviour.statusMessage ? { StatusMessage: job.behaviour.statusMessage } : {}),
-    PercentDone: job.state === 'COMPLETED' ? '100.0' : job.state === 'RUNNING' ? '50.0' : '0.0',
+    PercentDone: job.state === 'COMPLETED' ? '100.0' : job.state === 'RUNNING' || job.state === 'ABORTING' ? '50.0' : '0.0',
     BackupSizeInBytes: job.state === 'COMPLETED' ? 8589934592 : 0,
     IamRoleArn: job.iamRoleArn,
     StartBy: epoch(new Date(job.creationDate.getTime() + (p.StartWindowMinutes ?? 480) * 60_000)),
@@ -163,6 +167,11 @@ export function backupHandler(world: World): FakeHandler {
       params = Object.fromEntries(req.query.entries());
       const id = instanceIdOf(req.query.get('resourceArn'));
       instanceIds = id ? [id] : [];
+    } else if (req.method === 'POST' && m) {
+      action = 'StopBackupJob';
+      params = { BackupJobId: m[1] };
+      const job = world.backupJobs.get(m[1]);
+      instanceIds = job?.instanceId ? [job.instanceId] : [];
     } else if (req.method === 'GET' && m) {
       action = 'DescribeBackupJob';
       params = { BackupJobId: m[1] };
@@ -171,6 +180,7 @@ export function backupHandler(world: World): FakeHandler {
     }
     try {
       world.recordCall('backup', action, instanceIds, params);
+      checkThrottle(world, 'backup', action, instanceIds);
       if (action === 'StartBackupJob') {
         for (const k of ['BackupVaultName', 'ResourceArn', 'IamRoleArn']) {
           if (!params[k]) throw new FakeApiError({ code: 'MissingParameterValueException', message: `${k} is required` });
@@ -192,7 +202,13 @@ export function backupHandler(world: World): FakeHandler {
       if (action === 'DescribeBackupJob') {
         const job = world.backupJobs.get(params.BackupJobId);
         if (!job) throw new FakeApiError({ code: 'ResourceNotFoundException', message: `Cannot find backup job ${params.BackupJobId}` });
-        return json(describe(world.observeBackupJob(job)));
+        return json(describe(world, world.observeBackupJob(job)));
+      }
+      if (action === 'StopBackupJob') {
+        const job = world.backupJobs.get(params.BackupJobId);
+        if (!job) throw new FakeApiError({ code: 'ResourceNotFoundException', message: `Cannot find backup job ${params.BackupJobId}` });
+        world.stopBackupJob(job);
+        return { status: 200, headers: { 'content-type': 'application/json' }, body: '' };
       }
       if (action === 'StartCopyJob') {
         for (const k of ['RecoveryPointArn', 'SourceBackupVaultName', 'DestinationBackupVaultArn', 'IamRoleArn']) {
@@ -206,7 +222,7 @@ export function backupHandler(world: World): FakeHandler {
       }
       if (action === 'ListBackupJobs') {
         const { items, nextToken } = page(req, world.listBackupJobs(listFilter(req)), world.options.listPageSize);
-        return json({ BackupJobs: items.map(describe), ...(nextToken ? { NextToken: nextToken } : {}) });
+        return json({ BackupJobs: items.map((j) => describe(world, j)), ...(nextToken ? { NextToken: nextToken } : {}) });
       }
       if (action === 'ListCopyJobs') {
         const { items, nextToken } = page(req, world.listCopyJobs(listFilter(req)), world.options.listPageSize);

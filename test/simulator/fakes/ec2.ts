@@ -3,6 +3,8 @@
  * DescribeInstances, StopInstances, StartInstances.
  */
 import { FakeHandler, FakeRequest, FakeResponse, xmlEscape } from './http';
+import { allImages, allSnapshots, findImage, findSnapshot, ImageView, SnapshotView } from './recovery-points';
+import { checkThrottle } from './throttling';
 import { ACCOUNT_ID, EC2_STATE_CODES, Ec2StateName, FakeApiError, Instance, REGION, World } from '../world';
 
 const NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
@@ -88,6 +90,9 @@ function instanceXml(inst: Instance, state: Ec2StateName): string {
     + `<platformDetails>${inst.platform === 'Windows' ? 'Windows' : 'Linux/UNIX'}</platformDetails>`
     + `<launchTime>${inst.launchTime.toISOString()}</launchTime>`
     + '<rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/xvda</rootDeviceName>'
+    + `<blockDeviceMapping>${inst.volumes.map((v) => `<item><deviceName>${v.deviceName}</deviceName><ebs><volumeId>${v.volumeId}</volumeId>`
+      + `<status>attached</status><attachTime>${inst.launchTime.toISOString()}</attachTime><deleteOnTermination>${v.deviceName === '/dev/xvda'}</deleteOnTermination>`
+      + '</ebs></item>').join('')}</blockDeviceMapping>`
     + `<tagSet>${tags}</tagSet>`
     + '</item>';
 }
@@ -193,6 +198,115 @@ function changeState(world: World, action: 'StopInstances' | 'StartInstances', i
   return ok(action, `<instancesSet>${items.join('')}</instancesSet>`);
 }
 
+const BACKUP_DESCRIPTION = 'This snapshot is created by the AWS Backup service.';
+
+function imageXml(img: ImageView): string {
+  const maps = img.mappings.map((m) => `<item><deviceName>${m.deviceName}</deviceName><ebs>`
+    + (m.snapshotId ? `<snapshotId>${m.snapshotId}</snapshotId>` : '')
+    + `<volumeSize>${m.volumeSizeGiB}</volumeSize><deleteOnTermination>true</deleteOnTermination><volumeType>gp3</volumeType><encrypted>false</encrypted>`
+    + '</ebs></item>').join('');
+  return '<item>'
+    + `<imageId>${img.imageId}</imageId>`
+    + `<imageLocation>${ACCOUNT_ID}/AwsBackup_${img.instanceId}_${img.backupJobId}</imageLocation>`
+    + `<imageState>${img.state}</imageState>`
+    + `<imageOwnerId>${ACCOUNT_ID}</imageOwnerId>`
+    + `<creationDate>${img.creationDate.toISOString()}</creationDate>`
+    + '<isPublic>false</isPublic><architecture>x86_64</architecture><imageType>machine</imageType>'
+    + `<name>AwsBackup_${img.instanceId}_${img.backupJobId}</name>`
+    + '<description>This image is created by the AWS Backup service.</description>'
+    + '<rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/xvda</rootDeviceName>'
+    + `<blockDeviceMapping>${maps}</blockDeviceMapping>`
+    + '<virtualizationType>hvm</virtualizationType><hypervisor>xen</hypervisor>'
+    + `<tagSet><item><key>aws:backup:source-resource</key><value>${img.instanceId}</value></item></tagSet>`
+    + '</item>';
+}
+
+function snapshotXml(s: SnapshotView): string {
+  return '<item>'
+    + `<snapshotId>${s.snapshotId}</snapshotId><volumeId>${s.volumeId}</volumeId><status>${s.state}</status>`
+    + `<startTime>${s.startTime.toISOString()}</startTime><progress>${s.progress}</progress>`
+    + (s.completionTime ? `<completionTime>${s.completionTime.toISOString()}</completionTime>` : '')
+    + `<ownerId>${ACCOUNT_ID}</ownerId><volumeSize>${s.volumeSizeGiB}</volumeSize><description>${BACKUP_DESCRIPTION}</description>`
+    + '<encrypted>false</encrypted><storageTier>standard</storageTier>'
+    + `<tagSet><item><key>aws:backup:source-resource</key><value>${s.instanceId}</value></item></tagSet>`
+    + '</item>';
+}
+
+const IMAGE_FILTERS = /^(image-id|state|tag-key|tag:.+)$/;
+const SNAPSHOT_FILTERS = /^(snapshot-id|volume-id|status|tag-key|tag:.+)$/;
+
+function matchesTags(tags: Record<string, string>, f: Filter): boolean | undefined {
+  if (f.name === 'tag-key') return Object.keys(tags).some((k) => f.values.some((p) => wildcard(p, k)));
+  if (f.name.startsWith('tag:')) {
+    const v = tags[f.name.slice(4)];
+    return v !== undefined && f.values.some((p) => wildcard(p, v));
+  }
+  return undefined;
+}
+
+/** DescribeImages by ImageIds (InvalidAMIID.NotFound for one that does not exist or is not visible yet) and filters. */
+function describeImages(world: World, params: URLSearchParams): FakeResponse {
+  const fs = filters(params);
+  for (const f of fs) {
+    if (!IMAGE_FILTERS.test(f.name)) throw new FakeApiError({ code: 'InvalidParameterValue', message: `The filter '${f.name}' is invalid (not supported by the fake)` });
+  }
+  const ids = list(params, 'ImageId');
+  let images: ImageView[];
+  if (ids.length > 0) {
+    for (const id of ids) {
+      if (!/^ami-[0-9a-f]{8,17}$/.test(id)) throw new FakeApiError({ code: 'InvalidAMIID.Malformed', message: `Invalid id: "${id}" (expecting "ami-...")` });
+    }
+    const found = ids.map((id) => [id, findImage(world, id, true)] as const);
+    const missing = found.filter(([, img]) => !img).map(([id]) => id);
+    if (missing.length > 0) {
+      throw new FakeApiError({ code: 'InvalidAMIID.NotFound', message: `The image id '[${missing.join(', ')}]' does not exist` });
+    }
+    images = found.map(([, img]) => img!);
+  } else {
+    images = allImages(world);
+  }
+  images = images.filter((img) => fs.every((f) => {
+    const tag = matchesTags({ 'aws:backup:source-resource': img.instanceId }, f);
+    if (tag !== undefined) return tag;
+    if (f.name === 'image-id') return f.values.some((p) => wildcard(p, img.imageId));
+    if (f.name === 'state') return f.values.includes(img.state);
+    return true;
+  }));
+  return ok('DescribeImages', `<imagesSet>${images.map(imageXml).join('')}</imagesSet>`);
+}
+
+/** DescribeSnapshots by SnapshotIds (InvalidSnapshot.NotFound for one that does not exist) and filters. */
+function describeSnapshots(world: World, params: URLSearchParams): FakeResponse {
+  const fs = filters(params);
+  for (const f of fs) {
+    if (!SNAPSHOT_FILTERS.test(f.name)) throw new FakeApiError({ code: 'InvalidParameterValue', message: `The filter '${f.name}' is invalid (not supported by the fake)` });
+  }
+  const ids = list(params, 'SnapshotId');
+  let snaps: SnapshotView[];
+  if (ids.length > 0) {
+    for (const id of ids) {
+      if (!/^snap-[0-9a-f]{8,17}$/.test(id)) throw new FakeApiError({ code: 'InvalidSnapshotID.Malformed', message: `Invalid id: "${id}" (expecting "snap-...")` });
+    }
+    const found = ids.map((id) => [id, findSnapshot(world, id)] as const);
+    const missing = found.filter(([, s]) => !s).map(([id]) => id);
+    if (missing.length > 0) {
+      throw new FakeApiError({ code: 'InvalidSnapshot.NotFound', message: `The snapshot '${missing.join(', ')}' does not exist.` });
+    }
+    snaps = found.map(([, s]) => s!);
+  } else {
+    snaps = allSnapshots(world);
+  }
+  snaps = snaps.filter((s) => fs.every((f) => {
+    const tag = matchesTags({ 'aws:backup:source-resource': s.instanceId }, f);
+    if (tag !== undefined) return tag;
+    if (f.name === 'snapshot-id') return f.values.some((p) => wildcard(p, s.snapshotId));
+    if (f.name === 'volume-id') return f.values.some((p) => wildcard(p, s.volumeId));
+    if (f.name === 'status') return f.values.includes(s.state);
+    return true;
+  }));
+  return ok('DescribeSnapshots', `<snapshotSet>${snaps.map(snapshotXml).join('')}</snapshotSet>`);
+}
+
 export function ec2Handler(world: World): FakeHandler {
   return (req: FakeRequest) => {
     const params = new URLSearchParams(req.body);
@@ -202,8 +316,14 @@ export function ec2Handler(world: World): FakeHandler {
     const fields = Object.fromEntries([...params].filter(([k]) => k !== 'Action' && k !== 'Version'));
     try {
       world.recordCall('ec2', action, ids.length > 0 ? ids : idFilter, fields);
+      checkThrottle(world, 'ec2', action, ids.length > 0 ? ids : idFilter, {
+        resources: ids.length,
+        filteredOrPaginated: filters(params).length > 0 || params.has('MaxResults'),
+      });
       switch (action) {
         case 'DescribeInstances': return describeInstances(world, params, ids);
+        case 'DescribeImages': return describeImages(world, params);
+        case 'DescribeSnapshots': return describeSnapshots(world, params);
         case 'StopInstances':
         case 'StartInstances': return changeState(world, action, ids);
         default: return ec2ErrorResponse('InvalidAction', `The action ${action} is not valid for this web service (fake).`, 400);

@@ -4,6 +4,7 @@
  */
 import { FakeHandler, FakeRequest, FakeResponse } from './http';
 import { COMMAND_DOCUMENTS, CommandDocument, DocumentStep, parameterProblems } from './ssm-documents';
+import { checkThrottle } from './throttling';
 import { CommandInvocation, FakeApiError, World } from '../world';
 
 const JSON_TYPE = 'application/x-amz-json-1.1';
@@ -379,6 +380,7 @@ export function ssmHandler(world: World): FakeHandler {
     }
     try {
       world.recordCall('ssm', action, instanceIdsOf(action, params), params);
+      checkThrottle(world, 'ssm', action, instanceIdsOf(action, params));
       const fn = actions[action];
       if (!fn) return jsonErrorResponse('UnknownOperationException', `${target} is not supported by the fake`, 400);
       return fn(params);

@@ -23,7 +23,7 @@ import zipfile
 
 # service (botocore directory) -> (file name, operations the stand-ins serve)
 SERVICES = {
-    'ec2': ('ec2', ['DescribeInstances', 'StopInstances', 'StartInstances']),
+    'ec2': ('ec2', ['DescribeInstances', 'StopInstances', 'StartInstances', 'DescribeImages', 'DescribeSnapshots']),
     'ssm': ('ssm', ['SendCommand', 'GetCommandInvocation', 'ListCommandInvocations', 'CancelCommand',
                     'DescribeInstanceInformation', 'ListCommands']),
     'backup': ('backup', ['StartBackupJob', 'DescribeBackupJob', 'StartCopyJob', 'DescribeCopyJob',
