@@ -204,6 +204,12 @@ export class Simulator {
   private readonly savedEnv: Record<string, string | undefined> = {};
   private readonly usedNames = new Set<string>();
   private executionCounter = 0;
+  /**
+   * The definition passed asl-validator in an earlier run of this simulator. It is the same definition every run (the
+   * state machine is resolved once, at start), and compiling the validator's JSON schemas takes about a quarter of a
+   * second: validate it in the first run only.
+   */
+  private definitionValidated = false;
   private readonly auditTableName?: string;
   private stopped = false;
 
@@ -547,9 +553,11 @@ export class Simulator {
     const { TimeoutSeconds: _timeout, ...runnable } = def as AslDefinition & { TimeoutSeconds?: number };
     // Distributed Maps run as Map Runs of child executions (map-run.ts), not inline.
     const { definition: withMapRuns, maps } = withMapRunTasks(runnable as AslDefinition);
+    const validate = this.options.validate !== false && !this.definitionValidated;
     const machine = new StateMachine(withMapRuns as any, {
-      validationOptions: this.options.validate === false ? { noValidate: true } : { checkArn: true, checkPaths: true },
+      validationOptions: validate ? { checkArn: true, checkPaths: true } : { noValidate: true },
     });
+    if (validate) this.definitionValidated = true;
     const startTime = new Date().toISOString();
     const timeline = new Timeline(this.stateInfo, stats, this.world.clock, this.options.iterationInstance);
     const context = {
