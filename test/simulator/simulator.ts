@@ -205,11 +205,11 @@ export class Simulator {
   private readonly usedNames = new Set<string>();
   private executionCounter = 0;
   /**
-   * The definition passed asl-validator in an earlier run of this simulator. It is the same definition every run (the
-   * state machine is resolved once, at start), and compiling the validator's JSON schemas takes about a quarter of a
-   * second: validate it in the first run only.
+   * The definition (as JSON) that passed asl-validator in an earlier run of this simulator: compiling the validator's
+   * JSON schemas takes about a quarter of a second a run, and the definition is the same every run (resolved once, at
+   * start). A definition changed since (a test editing it) is validated again.
    */
-  private definitionValidated = false;
+  private validatedDefinition?: string;
   private readonly auditTableName?: string;
   private stopped = false;
 
@@ -553,11 +553,12 @@ export class Simulator {
     const { TimeoutSeconds: _timeout, ...runnable } = def as AslDefinition & { TimeoutSeconds?: number };
     // Distributed Maps run as Map Runs of child executions (map-run.ts), not inline.
     const { definition: withMapRuns, maps } = withMapRunTasks(runnable as AslDefinition);
-    const validate = this.options.validate !== false && !this.definitionValidated;
+    const validate = this.options.validate !== false && JSON.stringify(withMapRuns) !== this.validatedDefinition;
     const machine = new StateMachine(withMapRuns as any, {
       validationOptions: validate ? { checkArn: true, checkPaths: true } : { noValidate: true },
     });
-    if (validate) this.definitionValidated = true;
+    // (asl-validator fills in each state's QueryLanguage: remember the definition as it left it.)
+    if (validate) this.validatedDefinition = JSON.stringify(withMapRuns);
     const startTime = new Date().toISOString();
     const timeline = new Timeline(this.stateInfo, stats, this.world.clock, this.options.iterationInstance);
     const context = {
