@@ -553,12 +553,13 @@ export class Simulator {
     const { TimeoutSeconds: _timeout, ...runnable } = def as AslDefinition & { TimeoutSeconds?: number };
     // Distributed Maps run as Map Runs of child executions (map-run.ts), not inline.
     const { definition: withMapRuns, maps } = withMapRunTasks(runnable as AslDefinition);
-    const validate = this.options.validate !== false && JSON.stringify(withMapRuns) !== this.validatedDefinition;
+    // (Compared before asl-validator sees it: the validator fills in each state's QueryLanguage.)
+    const definitionJson = JSON.stringify(withMapRuns);
+    const validate = this.options.validate !== false && definitionJson !== this.validatedDefinition;
     const machine = new StateMachine(withMapRuns as any, {
       validationOptions: validate ? { checkArn: true, checkPaths: true } : { noValidate: true },
     });
-    // (asl-validator fills in each state's QueryLanguage: remember the definition as it left it.)
-    if (validate) this.validatedDefinition = JSON.stringify(withMapRuns);
+    if (validate) this.validatedDefinition = definitionJson;
     const startTime = new Date().toISOString();
     const timeline = new Timeline(this.stateInfo, stats, this.world.clock, this.options.iterationInstance);
     const context = {
