@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times the steps of .ci/run one by one (projen's tasks run singly, in the order `projen ci` runs them), without
 # jest's suite (time that per file: jest's own durations) and without `npm ci` (it replaces node_modules).
-# Run from the repository root after a build left assets/, lib/ and .jsii in place; prints one line per step.
+# Run after a build left assets/, lib/ and .jsii in place (and the scanners' virtualenv, or `scan` includes its install);
+# prints one line per step, each step's output in .tmp/step-<name>.log.
 #
 # Usage: bash tools/ci-step-times.sh [step...]   (default: every step). Environment: CI=true, as .ci/run sets it.
 set -uo pipefail
@@ -15,7 +16,6 @@ all=(default bundle compile docgen rosetta eslint integ:snapshot package:js pack
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${all[@]}")
 
-results=()
 for s in "${steps[@]}"; do
   start=$(date +%s.%N)
   if [ "$s" = node22-smoke ]; then
@@ -27,5 +27,4 @@ for s in "${steps[@]}"; do
   secs=$(echo "$(date +%s.%N) - $start" | bc)
   line=$(printf '%-26s %6.1f s  (exit %d)' "$s" "$secs" "$rc")
   echo "$line"
-  results+=("$line")
 done
