@@ -204,6 +204,12 @@ export class Simulator {
   private readonly savedEnv: Record<string, string | undefined> = {};
   private readonly usedNames = new Set<string>();
   private executionCounter = 0;
+  /**
+   * The definition (as JSON) that passed asl-validator in an earlier run of this simulator: compiling the validator's
+   * JSON schemas takes about a quarter of a second a run, and the definition is the same every run (resolved once, at
+   * start). A definition changed since (a test editing it) is validated again.
+   */
+  private validatedDefinition?: string;
   private readonly auditTableName?: string;
   private stopped = false;
 
@@ -547,9 +553,13 @@ export class Simulator {
     const { TimeoutSeconds: _timeout, ...runnable } = def as AslDefinition & { TimeoutSeconds?: number };
     // Distributed Maps run as Map Runs of child executions (map-run.ts), not inline.
     const { definition: withMapRuns, maps } = withMapRunTasks(runnable as AslDefinition);
+    // (Compared before asl-validator sees it: the validator fills in each state's QueryLanguage.)
+    const definitionJson = JSON.stringify(withMapRuns);
+    const validate = this.options.validate !== false && definitionJson !== this.validatedDefinition;
     const machine = new StateMachine(withMapRuns as any, {
-      validationOptions: this.options.validate === false ? { noValidate: true } : { checkArn: true, checkPaths: true },
+      validationOptions: validate ? { checkArn: true, checkPaths: true } : { noValidate: true },
     });
+    if (validate) this.validatedDefinition = definitionJson;
     const startTime = new Date().toISOString();
     const timeline = new Timeline(this.stateInfo, stats, this.world.clock, this.options.iterationInstance);
     const context = {

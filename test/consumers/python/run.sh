@@ -16,7 +16,10 @@ venv=".tmp/consumers/python-venv"
 rm -rf "$venv"
 python3 -m venv "$venv"
 echo "python consumer: installing $wheel, aws-cdk-lib==$cdk_version and pytest into a fresh $venv"
-"$venv/bin/python" -m pip install --quiet --no-cache-dir "$wheel" "aws-cdk-lib==$cdk_version" "pytest>=8,<9"
+# pip's own download cache (~/.cache/pip) serves aws-cdk-lib and its dependencies again on a machine that fetched them
+# before, as Maven's ~/.m2 serves the Java consumer; the venv stays fresh, and the wheel, given by its path, is
+# installed from dist/python every time (pip caches downloads and wheels it built, never a local .whl).
+"$venv/bin/python" -m pip install --quiet "$wheel" "aws-cdk-lib==$cdk_version" "pytest>=8,<9"
 
 cd "$here"
 PYTHONDONTWRITEBYTECODE=1 "$root/$venv/bin/python" -m pytest -p no:cacheprovider -v test_consumer.py
