@@ -2,11 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-
-/** The index that lists one run's per-instance entries. */
-export const AUDIT_RUN_INDEX_NAME = 'RunIndex';
-/** Attribute DynamoDB expires items by (epoch seconds), when an audit retention is set. */
-export const AUDIT_EXPIRY_ATTRIBUTE = 'ExpiresAt';
+import { AUDIT_RUN_INDEX_NAME, EXPIRES_AT, INSTANCE_ID, PARTITION_KEY, RUN_EXECUTION_ID } from '../contract/audit-schema';
 
 /**
  * The audit table: one item per execution (`SM_Execution_ID` = execution ARN) holding the run's record,
@@ -16,19 +12,19 @@ export const AUDIT_EXPIRY_ATTRIBUTE = 'ExpiresAt';
  */
 export function createAuditTable(scope: Construct, id: string, encryptionKey?: kms.IKey): dynamodb.Table {
   const table = new dynamodb.Table(scope, id, {
-    partitionKey: { name: 'SM_Execution_ID', type: dynamodb.AttributeType.STRING },
+    partitionKey: { name: PARTITION_KEY, type: dynamodb.AttributeType.STRING },
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     ...(encryptionKey
       ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey }
       : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
-    timeToLiveAttribute: AUDIT_EXPIRY_ATTRIBUTE,
+    timeToLiveAttribute: EXPIRES_AT,
     removalPolicy: RemovalPolicy.RETAIN,
   });
   table.addGlobalSecondaryIndex({
     indexName: AUDIT_RUN_INDEX_NAME,
-    partitionKey: { name: 'Run_Execution_ID', type: dynamodb.AttributeType.STRING },
-    sortKey: { name: 'InstanceId', type: dynamodb.AttributeType.STRING },
+    partitionKey: { name: RUN_EXECUTION_ID, type: dynamodb.AttributeType.STRING },
+    sortKey: { name: INSTANCE_ID, type: dynamodb.AttributeType.STRING },
     projectionType: dynamodb.ProjectionType.ALL,
   });
   return table;

@@ -12,6 +12,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { centralMetric } from './central-metrics';
 import { summaryWorkflow } from './summary-workflow';
+import { PARTITION_KEY } from '../contract/audit-schema';
 import { METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SUCCEEDED, METRIC_RUNS_FAILED, METRIC_RUNS_SUCCEEDED } from '../contract/metrics';
 import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../contract/run-summary-event';
 import { notificationTopicFor } from '../operations/notification-topic';
@@ -141,7 +142,7 @@ export class PrePostScriptBackupCentralAudit extends Construct {
     this.eventBus = bus;
 
     const table = new dynamodb.Table(this, 'AuditTable', {
-      partitionKey: { name: 'SM_Execution_ID', type: dynamodb.AttributeType.STRING },
+      partitionKey: { name: PARTITION_KEY, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
