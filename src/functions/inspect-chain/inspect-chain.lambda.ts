@@ -5,7 +5,7 @@ import { JOURNAL_ACTIONS, POWER_REQUESTED } from '../../contract/audit-schema';
 import { type InstanceSteps, type StepOutcome } from '../../contract/instance';
 import { type BackupJobResult, type CheckAgentResult, type CopyJobResult, type InspectChainEvent, type InspectChainResult, type InstancePowerResult, type ScriptStatusResult } from '../../contract/messages';
 import { AGENT_AFTER_START_POLICY, AGENT_BEFORE_SCRIPT_POLICY, backupPolicy, INSTANCE_POWER_POLICY, nextPoll, scriptPolicy } from '../../contract/poll';
-import { EC2_GONE_STATES, SSM_PENDING, SUCCESS } from '../../contract/status';
+import { EC2_GONE_STATES, EC2_RUNNING, EC2_STOPPED, EC2_STOPPING, FAILED, IN_PROGRESS, JOB_CREATED, SSM_PENDING, SSM_PING_ONLINE, SUCCESS } from '../../contract/status';
 import { checkBackupJob, checkCopyJob } from '../../lambda-shared/backup-job';
 import { waitClients } from '../../lambda-shared/event-wait';
 import { lookAt } from '../../lambda-shared/instance-power';
@@ -50,7 +50,7 @@ async function script(record: JournalRecord, instanceId: string, timeoutSeconds:
 
 const online = (purpose: 'before' | 'after'): CheckAgentResult => ({
   online: true,
-  pingStatus: 'Online',
+  pingStatus: SSM_PING_ONLINE,
   done: true,
   poll: nextPoll(null, purpose === 'before' ? AGENT_BEFORE_SCRIPT_POLICY : AGENT_AFTER_START_POLICY),
 });
@@ -83,22 +83,22 @@ export const handler = async (event: InspectChainEvent): Promise<InspectChainRes
     steps.pre = await script(a.pre, instanceId, config.preScript.timeoutSeconds, 'the pre-backup script');
   }
   if (a.stop) {
-    if (a.start?.resourceId === POWER_REQUESTED || state === 'stopped') {
+    if (a.start?.resourceId === POWER_REQUESTED || state === EC2_STOPPED) {
       // A start is only asked of a stopped instance: the stop did reach stopped.
-      steps.stop = power(SUCCESS, '', state === 'stopped');
+      steps.stop = power(SUCCESS, '', state === EC2_STOPPED);
     } else if (a.stop.resourceId === POWER_REQUESTED) {
-      steps.stop = state === 'stopping'
-        ? power('InProgress', 'the instance was still stopping when its chain died')
+      steps.stop = state === EC2_STOPPING
+        ? power(IN_PROGRESS, 'the instance was still stopping when its chain died')
         : { status: UNKNOWN, message: `EC2 accepted the stop; the instance is ${state} and its stop was not seen by the chain` };
     } else {
-      steps.stop = power('Failed', 'the instance\'s chain died while stopping it, before EC2 was asked to');
+      steps.stop = power(FAILED, 'the instance\'s chain died while stopping it, before EC2 was asked to');
     }
   }
   if (a.backup) {
     steps.backup = a.backup.resourceId
       ? await checkBackupJob(backup, {
         backupJobId: a.backup.resourceId,
-        state: 'CREATED',
+        state: JOB_CREATED,
         statusMessage: '',
         recoveryPointArn: '',
         percentDone: '0',
@@ -107,7 +107,7 @@ export const handler = async (event: InspectChainEvent): Promise<InspectChainRes
       } satisfies BackupJobResult, nextPoll(null, backupPolicy(config.backup)), log)
       : unknown('the backup job');
   }
-  if (a.start && state === 'running') {
+  if (a.start && state === EC2_RUNNING) {
     steps.start = power(SUCCESS, '', true);
   }
   if (a.post) {
@@ -118,7 +118,7 @@ export const handler = async (event: InspectChainEvent): Promise<InspectChainRes
     steps.copy = a.copy.resourceId
       ? await checkCopyJob(backup, {
         copyJobId: a.copy.resourceId,
-        state: 'CREATED',
+        state: JOB_CREATED,
         statusMessage: '',
         destinationRecoveryPointArn: '',
         done: false,
@@ -129,7 +129,7 @@ export const handler = async (event: InspectChainEvent): Promise<InspectChainRes
 
   const gone = EC2_GONE_STATES.includes(state) || state === 'unknown';
   const needs = {
-    start: a.stop !== undefined && state !== 'running' && !gone,
+    start: a.stop !== undefined && state !== EC2_RUNNING && !gone,
     post: config.postScript.enabled && a.pre !== undefined && a.post === undefined && !gone,
   };
   const journaled = JOURNAL_ACTIONS.filter((action) => a[action] !== undefined);

@@ -3,6 +3,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { type StateChangeEvent, waitOf } from '../../contract/events';
 import { type BackupJobResult, type CopyJobResult, type PolledResult, type ScriptStatusResult } from '../../contract/messages';
+import { EC2_RUNNING, EC2_STOPPED } from '../../contract/status';
 import { pollAtAttempt } from '../../contract/waits';
 import { backoff } from '../../lambda-shared/backoff';
 import { checkBackupJob, checkCopyJob } from '../../lambda-shared/backup-job';
@@ -33,7 +34,7 @@ async function look(wait: RegisteredWait): Promise<PolledResult> {
       return checkScript(ssm, wait.previous as ScriptStatusResult, poll, log);
     case 'stop':
     case 'start':
-      return ensurePowerState(ec2, { instanceId: wait.instanceId }, wait.kind === 'stop' ? 'stopped' : 'running', log,
+      return ensurePowerState(ec2, { instanceId: wait.instanceId }, wait.kind === 'stop' ? EC2_STOPPED : EC2_RUNNING, log,
         { poll, mayRequestChange: false });
     case 'backup':
       return checkBackupJob(backup, wait.previous as BackupJobResult, poll, log);

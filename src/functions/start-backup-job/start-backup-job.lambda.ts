@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import { BackupClient, StartBackupJobCommand, type StartBackupJobCommandInput } from '@aws-sdk/client-backup';
 import { type BackupJobResult, type StartBackupJobEvent } from '../../contract/messages';
 import { backupPolicy, nextPoll } from '../../contract/poll';
-import { RECOVERY_POINT_TAG_EXECUTION_ID, RECOVERY_POINT_TAG_INSTANCE_ID } from '../../contract/status';
+import { JOB_CREATED, RECOVERY_POINT_TAG_EXECUTION_ID, RECOVERY_POINT_TAG_INSTANCE_ID } from '../../contract/status';
 import { checkBackupJob } from '../../lambda-shared/backup-job';
 import { rethrowClassified } from '../../lambda-shared/errors';
 import { awaitCompletion, waitClients } from '../../lambda-shared/event-wait';
@@ -77,7 +77,7 @@ export const handler = async (event: StartBackupJobEvent): Promise<BackupJobResu
   }
   const started: BackupJobResult = {
     backupJobId,
-    state: 'CREATED',
+    state: JOB_CREATED,
     statusMessage: '',
     // StartBackupJob answers RecoveryPointArn only for EFS and advanced DynamoDB: for EC2 the job's look gives it.
     recoveryPointArn: '',

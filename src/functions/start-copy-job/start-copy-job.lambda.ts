@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import { BackupClient, StartCopyJobCommand } from '@aws-sdk/client-backup';
 import { type CopyJobResult, type StartCopyJobEvent } from '../../contract/messages';
 import { backupPolicy, nextPoll } from '../../contract/poll';
+import { JOB_CREATED } from '../../contract/status';
 import { checkCopyJob } from '../../lambda-shared/backup-job';
 import { rethrowClassified } from '../../lambda-shared/errors';
 import { awaitCompletion, waitClients } from '../../lambda-shared/event-wait';
@@ -63,7 +64,7 @@ export const handler = async (event: StartCopyJobEvent): Promise<CopyJobResult> 
   }
   const started: CopyJobResult = {
     copyJobId,
-    state: 'CREATED',
+    state: JOB_CREATED,
     statusMessage: '',
     destinationRecoveryPointArn: '',
     done: false,
