@@ -48,6 +48,11 @@ async function script(record: JournalRecord, instanceId: string, timeoutSeconds:
   return checkScript(ssm, sent, nextPoll(null, policy), log);
 }
 
+/** The job a journal record holds, looked at with `look`; unknown when the record has no job id. */
+async function lookAtJob<R>(record: JournalRecord, what: string, look: (jobId: string) => Promise<R>): Promise<R | StepOutcome> {
+  return record.resourceId ? look(record.resourceId) : unknown(what);
+}
+
 const online = (purpose: 'before' | 'after'): CheckAgentResult => ({
   online: true,
   pingStatus: SSM_PING_ONLINE,
@@ -94,18 +99,13 @@ export const handler = async (event: InspectChainEvent): Promise<InspectChainRes
       steps.stop = power(FAILED, 'the instance\'s chain died while stopping it, before EC2 was asked to');
     }
   }
+  // A recorded job is looked at once, from its first state; an intent without a job id is unknown.
+  const jobPoll = nextPoll(null, backupPolicy(config.backup));
+  const created = { state: JOB_CREATED, statusMessage: '', done: false, poll: jobPoll };
   if (a.backup) {
-    steps.backup = a.backup.resourceId
-      ? await checkBackupJob(backup, {
-        backupJobId: a.backup.resourceId,
-        state: JOB_CREATED,
-        statusMessage: '',
-        recoveryPointArn: '',
-        percentDone: '0',
-        done: false,
-        poll: nextPoll(null, backupPolicy(config.backup)),
-      } satisfies BackupJobResult, nextPoll(null, backupPolicy(config.backup)), log)
-      : unknown('the backup job');
+    steps.backup = await lookAtJob(a.backup, 'the backup job', (backupJobId) => checkBackupJob(backup, {
+      ...created, backupJobId, recoveryPointArn: '', percentDone: '0',
+    } satisfies BackupJobResult, jobPoll, log));
   }
   if (a.start && state === EC2_RUNNING) {
     steps.start = power(SUCCESS, '', true);
@@ -115,16 +115,9 @@ export const handler = async (event: InspectChainEvent): Promise<InspectChainRes
     steps.post = await script(a.post, instanceId, config.postScript.timeoutSeconds, 'the post-backup script');
   }
   if (a.copy) {
-    steps.copy = a.copy.resourceId
-      ? await checkCopyJob(backup, {
-        copyJobId: a.copy.resourceId,
-        state: JOB_CREATED,
-        statusMessage: '',
-        destinationRecoveryPointArn: '',
-        done: false,
-        poll: nextPoll(null, backupPolicy(config.backup)),
-      } satisfies CopyJobResult, nextPoll(null, backupPolicy(config.backup)), log)
-      : unknown('the copy job');
+    steps.copy = await lookAtJob(a.copy, 'the copy job', (copyJobId) => checkCopyJob(backup, {
+      ...created, copyJobId, destinationRecoveryPointArn: '',
+    } satisfies CopyJobResult, jobPoll, log));
   }
 
   const gone = EC2_GONE_STATES.includes(state) || state === 'unknown';
