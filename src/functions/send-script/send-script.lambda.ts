@@ -1,4 +1,4 @@
-import { ListCommandInvocationsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { paginateListCommandInvocations, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { type ScriptStatusResult, type SendScriptEvent } from '../../contract/messages';
 import { nextPoll, scriptPolicy } from '../../contract/poll';
 import { FAILED, RUN_REMOTE_SCRIPT_DOCUMENT, SSM_PENDING } from '../../contract/status';
@@ -33,27 +33,22 @@ export const COMMAND_FATE_UNKNOWN = 'CommandFateUnknown';
 
 /** The command this execution sent to the instance for the phase, as SSM lists it (paged), if listed yet. */
 async function findSentCommand(instanceId: string, comment: string, invokedAfter: string): Promise<string | undefined> {
-  let nextToken: string | undefined;
-  do {
-    let page;
-    try {
-      page = await ssm.send(new ListCommandInvocationsCommand({
-        InstanceId: instanceId,
-        Filters: [{ key: 'InvokedAfter', value: invokedAfter }],
-        MaxResults: 50,
-        NextToken: nextToken,
-      }));
-    } catch (err) {
-      rethrowClassified(err, `ListCommandInvocations ${instanceId}`);
+  try {
+    const pages = paginateListCommandInvocations({ client: ssm, pageSize: 50 }, {
+      InstanceId: instanceId,
+      Filters: [{ key: 'InvokedAfter', value: invokedAfter }],
+    });
+    for await (const page of pages) {
+      const match = (page.CommandInvocations ?? []).find(
+        (inv) => inv.Comment === comment && inv.DocumentName === RUN_REMOTE_SCRIPT_DOCUMENT && inv.CommandId,
+      );
+      if (match) {
+        return match.CommandId;
+      }
     }
-    const match = (page.CommandInvocations ?? []).find(
-      (inv) => inv.Comment === comment && inv.DocumentName === RUN_REMOTE_SCRIPT_DOCUMENT && inv.CommandId,
-    );
-    if (match) {
-      return match.CommandId;
-    }
-    nextToken = page.NextToken;
-  } while (nextToken);
+  } catch (err) {
+    rethrowClassified(err, `ListCommandInvocations ${instanceId}`);
+  }
   return undefined;
 }
 
