@@ -3,13 +3,14 @@ import { type CheckAgentEvent, type CheckAgentResult } from '../../contract/mess
 import { AGENT_AFTER_START_POLICY, AGENT_BEFORE_SCRIPT_POLICY, nextPoll } from '../../contract/poll';
 import { SSM_NOT_MANAGED, SSM_PING_ONLINE } from '../../contract/status';
 import { rethrowClassified } from '../../lambda-shared/errors';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 
 const ssm = new SSMClient({});
 const log = createLogger('check-agent');
 
 /** Is the SSM agent of the instance online? Done when online or when the bounded wait is over. */
 export const handler = async (event: CheckAgentEvent): Promise<CheckAgentResult> => {
+  log.correlate(correlationOf(event));
   const policy = event.purpose === 'afterStart' ? AGENT_AFTER_START_POLICY : AGENT_BEFORE_SCRIPT_POLICY;
   let pingStatus = SSM_NOT_MANAGED;
   try {

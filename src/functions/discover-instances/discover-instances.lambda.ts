@@ -6,7 +6,7 @@ import { type RunConfig } from '../../contract/settings';
 import { EC2_GONE_STATES, EC2_STATES, SSM_NOT_CHECKED, SSM_NOT_MANAGED } from '../../contract/status';
 import { chunks, EXCLUDED_SAMPLE_SIZE } from '../../lambda-shared/audit-batch';
 import { ConfigurationError, InvalidInputError, rethrowClassified } from '../../lambda-shared/errors';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 
 const ec2 = new EC2Client({});
 const ssm = new SSMClient({});
@@ -165,6 +165,7 @@ async function idsPage(config: RunConfig, filters: Filter[], size: number, offse
  * status. The page holds at most the page size of instances; `nextToken` says where the next one starts.
  */
 export const handler = async (event: DiscoverInstancesEvent): Promise<DiscoverInstancesResult> => {
+  log.correlate(correlationOf(event));
   const config = event.config;
   const pageNumber = event.pageNumber ?? 0;
   if (pageNumber >= MAX_DISCOVERY_PAGES) {

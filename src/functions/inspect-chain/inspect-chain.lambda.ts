@@ -11,7 +11,7 @@ import { waitClients } from '../../lambda-shared/event-wait';
 import { lookAt } from '../../lambda-shared/instance-power';
 import { type InstanceJournal, type JournalRecord, readJournal } from '../../lambda-shared/journal';
 import { journalTarget } from '../../lambda-shared/journal-target';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 import { checkScript } from '../../lambda-shared/script-status';
 
 const ec2 = new EC2Client({});
@@ -67,6 +67,7 @@ const online = (purpose: 'before' | 'after'): CheckAgentResult => ({
  * (or about to be) and the post-script was not, with the post-script on.
  */
 export const handler = async (event: InspectChainEvent): Promise<InspectChainResult> => {
+  log.correlate(correlationOf(event));
   const { instance, execution, config } = event;
   const instanceId = instance.instanceId;
   const journal: InstanceJournal = await readJournal(waitClients().doc, journalTarget(execution, instanceId));

@@ -10,7 +10,7 @@ import { type AuditEntry, causeMessage } from '../../lambda-shared/audit-entry';
 import { auditEnvironment, expiry } from '../../lambda-shared/audit-item';
 import { backoff } from '../../lambda-shared/backoff';
 import { rethrowClassified } from '../../lambda-shared/errors';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
@@ -202,6 +202,7 @@ function runItem(
  * counts to expect.
  */
 export const handler = async (received: RecordRunEvent): Promise<RecordRunResult> => {
+  log.correlate(correlationOf(received));
   const event = withoutPlaceholders(received);
   const env = auditEnvironment(true);
   const now = new Date();

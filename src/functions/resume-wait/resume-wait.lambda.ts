@@ -9,7 +9,7 @@ import { backoff } from '../../lambda-shared/backoff';
 import { checkBackupJob, checkCopyJob } from '../../lambda-shared/backup-job';
 import { waitClients } from '../../lambda-shared/event-wait';
 import { ensurePowerState } from '../../lambda-shared/instance-power';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 import { checkScript } from '../../lambda-shared/script-status';
 import { completeTask } from '../../lambda-shared/task-token';
 import { clearWait, findWait, type RegisteredWait, waitTableName } from '../../lambda-shared/wait-registry';
@@ -68,6 +68,7 @@ async function lookAfterEvent(wait: RegisteredWait): Promise<PolledResult> {
  * Events of resources no run waits on are ignored. Safe to receive twice: a stale token is ignored.
  */
 export const handler = async (event: StateChangeEvent): Promise<ResumeWaitResult> => {
+  log.correlate(correlationOf(event));
   const target = waitOf(event);
   if (!target) {
     return { resumed: false, reason: 'not an event any wait listens to' };

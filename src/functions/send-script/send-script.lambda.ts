@@ -7,7 +7,7 @@ import { backoff } from '../../lambda-shared/backoff';
 import { rethrowClassified } from '../../lambda-shared/errors';
 import { awaitCompletion, waitClients } from '../../lambda-shared/event-wait';
 import { abandonAction, beginAction, type JournalTarget, recordResource } from '../../lambda-shared/journal';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 import { commandComment, invokedAfterValue, outputKeyPrefix } from '../../lambda-shared/script-command';
 import { checkScript } from '../../lambda-shared/script-status';
 import { completeTask } from '../../lambda-shared/task-token';
@@ -77,6 +77,7 @@ function refusedForCertain(err: unknown): boolean {
  * With a task token, the wait for its end is registered too.
  */
 export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResult> => {
+  log.correlate(correlationOf(event));
   const { instanceId, phase, script, execution } = event;
   const comment = commandComment(execution, phase);
   const bucket = script.outputS3BucketName;
@@ -133,6 +134,7 @@ export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResul
     log.info('command sent', { instanceId, phase, commandId, timeoutSeconds: script.timeoutSeconds, outputLocation });
   }
 
+  log.appendKeys({ commandId });
   const sent: ScriptStatusResult = {
     commandId,
     instanceId,
