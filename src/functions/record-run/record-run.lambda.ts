@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { metricsRecord, parseExecutionArn, RunCounts, runNotification, runSummary } from './run-summary';
+import { parseExecutionArn, RunCounts, runMetrics, runNotification, runSummary } from './run-summary';
 import { PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_RUN, RUN_EXECUTION_ID } from '../../contract/audit-schema';
 import { type RunTally } from '../../contract/instance';
 import { type ExecutionContext, type RecordRunEvent, type RecordRunResult } from '../../contract/messages';
@@ -292,5 +292,5 @@ function emitMetrics(executionArn: string, counts: RunCounts, now: Date): void {
   if (!process.env.EMIT_METRICS || (process.env.LOG_LEVEL ?? '').toLowerCase() === 'silent') {
     return;
   }
-  console.log(JSON.stringify(metricsRecord(parseExecutionArn(executionArn).stateMachineName, counts, now)));
+  runMetrics(parseExecutionArn(executionArn).stateMachineName, counts, now, log).publishStoredMetrics();
 }
