@@ -57,6 +57,8 @@ process.stdout.write(JSON.stringify({ sdk: Number(t1 - t0) / 1e6, init: Number(t
 
 const ENV = {
   ...process.env,
+  // The SDK resolves from this repository's node_modules for both sets (a baseline directory elsewhere has none).
+  NODE_PATH: resolve('node_modules'),
   AWS_REGION: 'us-east-1',
   AWS_DEFAULT_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'bench',

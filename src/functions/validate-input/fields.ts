@@ -4,7 +4,7 @@
  */
 // esbuild bundles zod into the handler; the construct package never loads it, so it is only a devDependency.
 // eslint-disable-next-line import/no-extraneous-dependencies
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { InvalidInputError } from '../../lambda-shared/errors';
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -70,7 +70,10 @@ export function objectField(obj: Record<string, unknown>, key: string, path: str
 /** true/false, or the strings "true"/"false" in any case (trimmed). */
 const BOOLEAN = z.union([
   z.boolean(),
-  z.string().trim().toLowerCase().pipe(z.enum(['true', 'false'])).transform((v) => v === 'true'),
+  z.pipe(
+    z.pipe(z.string(), z.transform((v: string) => v.trim().toLowerCase())),
+    z.pipe(z.enum(['true', 'false']), z.transform((v: 'true' | 'false') => v === 'true')),
+  ),
 ]);
 
 /** A boolean: true/false, or the strings "true"/"false" in any case. Undefined/null: absent. */
@@ -78,7 +81,7 @@ export function booleanField(value: unknown, path: string, problems: Problems): 
   if (value === undefined || value === null) {
     return undefined;
   }
-  const parsed = BOOLEAN.safeParse(value);
+  const parsed = z.safeParse(BOOLEAN, value);
   if (!parsed.success) {
     problems.add(path, `must be true or false (or the string "true" / "false"), got ${describe(value)}`);
     return undefined;
@@ -91,7 +94,7 @@ export function stringField(value: unknown, path: string, problems: Problems): s
   if (value === undefined || value === null) {
     return undefined;
   }
-  const parsed = z.string().safeParse(value);
+  const parsed = z.safeParse(z.string(), value);
   if (!parsed.success) {
     problems.add(path, `must be a string, got ${describe(value)}`);
     return undefined;

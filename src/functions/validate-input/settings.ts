@@ -4,7 +4,7 @@
  */
 // esbuild bundles zod into the handler; the construct package never loads it, so it is only a devDependency.
 // eslint-disable-next-line import/no-extraneous-dependencies
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { isPlainObject } from './fields';
 import { type ConstructSettings } from '../../contract/settings';
 import { RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS } from '../../contract/status';
@@ -26,7 +26,7 @@ const REQUIRED_SETTINGS = z.object({
 
 /** The JavaScript type of each required setting, for the message. */
 const REQUIRED_TYPES: Record<string, string> = Object.fromEntries(
-  Object.entries(REQUIRED_SETTINGS.shape).map(([key, schema]) => [key, schema.type]),
+  Object.entries(REQUIRED_SETTINGS.shape).map(([key, schema]) => [key, schema._zod.def.type]),
 );
 
 /** Parses the `SETTINGS` environment variable the construct sets. Throws `ConfigurationError` when it is unusable. */
@@ -43,7 +43,7 @@ export function parseSettings(text: string | undefined): ConstructSettings {
   if (!isPlainObject(parsed)) {
     throw new ConfigurationError('the environment variable SETTINGS must hold a JSON object');
   }
-  const checked = REQUIRED_SETTINGS.safeParse(parsed);
+  const checked = z.safeParse(REQUIRED_SETTINGS, parsed);
   if (!checked.success) {
     // One issue per wrong key, in the schema's order: `key (type)`.
     const wrong = checked.error.issues.map((issue) => {
