@@ -2,6 +2,7 @@
  * The AWS state-change events that resume waiting tasks, and which wait each one concerns. The EventBridge rules
  * (src/triggers/state-change-rules.ts) match exactly these; resume-wait maps an event to its wait with `waitOf`.
  */
+import { SSM_FINAL_DETAILS_EVENT_SPELLING, SSM_TERMINAL_STATUSES } from './status';
 import { scriptResourceId, type WaitKind } from './waits';
 
 /** EC2: an instance changed state. */
@@ -16,9 +17,10 @@ export const COPY_JOB_STATE_CHANGE = { source: 'aws.backup', detailType: 'Copy J
 /** EC2 states that end a stop or a start wait (the event of any other state resumes nothing). */
 export const EC2_WAIT_STATES: Readonly<Record<string, WaitKind>> = { stopped: 'stop', running: 'start' };
 
-/** Invocation statuses that end a script (as the events spell them). */
+/** Invocation statuses that end a script (as the events spell them; derived from status.ts, where they are defined). */
 export const SSM_FINAL_EVENT_STATUSES: readonly string[] = [
-  'Success', 'Failed', 'TimedOut', 'Cancelled', 'Delivery Timed Out', 'Execution Timed Out', 'Undeliverable', 'Terminated',
+  ...SSM_TERMINAL_STATUSES,
+  ...Object.values(SSM_FINAL_DETAILS_EVENT_SPELLING).filter((s): s is string => s !== undefined),
 ];
 
 /** An EventBridge event as Lambda receives it. */

@@ -56,20 +56,30 @@ export const SSM_NOT_MANAGED = 'NotManaged';
 /** Ping status reported when no script runs, so SSM was not asked. */
 export const SSM_NOT_CHECKED = 'NotChecked';
 
-/** Final `Status` values of a command invocation. */
+/**
+ * Final `Status` values of a command invocation. Each is also a final `StatusDetails` value, except `TimedOut` (its
+ * details say which timeout), and the status-change events spell them the same way.
+ */
 export const SSM_TERMINAL_STATUSES: readonly string[] = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
+
+/**
+ * The other final `StatusDetails` values, each with how the Run Command status-change event spells it in
+ * `detail.status` (undefined: the rules do not listen for it; the fallback look finds it). The one list of SSM's
+ * final words: SSM_TERMINAL_STATUS_DETAILS and events.ts's SSM_FINAL_EVENT_STATUSES derive from these two lists.
+ */
+export const SSM_FINAL_DETAILS_EVENT_SPELLING: Readonly<Record<string, string | undefined>> = {
+  DeliveryTimedOut: 'Delivery Timed Out',
+  ExecutionTimedOut: 'Execution Timed Out',
+  Undeliverable: 'Undeliverable',
+  Terminated: 'Terminated',
+  InvalidPlatform: undefined,
+  AccessDenied: undefined,
+};
 
 /** Final `StatusDetails` values of a command invocation. */
 export const SSM_TERMINAL_STATUS_DETAILS: readonly string[] = [
-  'Success',
-  'Failed',
-  'Cancelled',
-  'DeliveryTimedOut',
-  'ExecutionTimedOut',
-  'Undeliverable',
-  'Terminated',
-  'InvalidPlatform',
-  'AccessDenied',
+  ...SSM_TERMINAL_STATUSES.filter((s) => s !== 'TimedOut'),
+  ...Object.keys(SSM_FINAL_DETAILS_EVENT_SPELLING),
 ];
 
 /** `Status` values of an invocation still on its way. */
@@ -89,9 +99,17 @@ export const EC2_STATES: readonly string[] = ['pending', 'running', 'stopping', 
 /** States of instances discovery leaves out. */
 export const EC2_GONE_STATES: readonly string[] = ['shutting-down', 'terminated'];
 
+/** EC2 instance states the handlers act on. */
+export const EC2_RUNNING = 'running';
+export const EC2_STOPPED = 'stopped';
+export const EC2_STOPPING = 'stopping';
+export const EC2_PENDING = 'pending';
+
 // ---- AWS Backup ----------------------------------------------------------------------------------------------
 
 export const BACKUP_COMPLETED = 'COMPLETED';
+/** The first state of a backup or copy job (what a start handler reports before the first look). */
+export const JOB_CREATED = 'CREATED';
 
 /** Final states of a backup job. */
 export const BACKUP_JOB_FINAL_STATES: readonly string[] = ['ABORTED', 'COMPLETED', 'FAILED', 'EXPIRED', 'PARTIAL'];

@@ -7,21 +7,7 @@
 import { type CaughtError, type DiscoveredInstance, type InstanceSteps, type StepName, type StepOutcome } from '../contract/instance';
 import { type BackupJobResult, type CheckAgentResult, type CopyJobResult, type InstancePowerResult, type ScriptStatusResult } from '../contract/messages';
 import { type RunConfig } from '../contract/settings';
-import {
-  BACKUP_COMPLETED,
-  BACKUP_JOB_FINAL_STATES,
-  FAILED,
-  NOT_APPLICABLE,
-  NOT_RUN_EARLIER_FAILURE,
-  OUTCOME_FAILED,
-  OUTCOME_SKIPPED,
-  OUTCOME_SUCCEEDED,
-  SKIPPED,
-  SKIPPED_LEASE_HELD,
-  SSM_PING_ONLINE,
-  SUCCESS,
-  notRun,
-} from '../contract/status';
+import { BACKUP_COMPLETED, BACKUP_JOB_FINAL_STATES, FAILED, IN_PROGRESS, notRun, NOT_APPLICABLE, NOT_RUN_EARLIER_FAILURE, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED, SKIPPED, SKIPPED_LEASE_HELD, SSM_PING_ONLINE, SUCCESS } from '../contract/status';
 import { commandIdOf, type WaitKind, waitedRecoveryPoint, waitedResource } from '../contract/waits';
 
 /** The per-instance record of the audit table (docs/audit-record.md). */
@@ -159,14 +145,14 @@ function scriptEvaluation(step: StepName, result: ScriptStatusResult): Evaluated
 }
 
 function powerEvaluation(step: StepName, result: InstancePowerResult): Evaluated {
-  if (result.status === 'Success' && result.notRun) {
+  if (result.status === SUCCESS && result.notRun) {
     // The instance was already in the target state and had been since before the run: nothing was asked of EC2.
     return { status: notRun(result.notRun), failed: false, note: `${LABELS[step]} not run: ${result.notRun}` };
   }
-  if (result.status === 'Success') {
+  if (result.status === SUCCESS) {
     return { status: SUCCESS, failed: false };
   }
-  const why = result.status === 'InProgress'
+  const why = result.status === IN_PROGRESS
     ? `did not finish (last state ${result.state || 'unknown'})${result.message ? `: ${result.message}` : ''}`
     : result.message || `instance state ${result.state || 'unknown'}`;
   return { status: FAILED, failed: true, failure: `${LABELS[step]} Failed: ${why}` };

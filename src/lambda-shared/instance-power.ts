@@ -13,9 +13,9 @@ import type { Logger } from './log';
 import { POWER_REQUESTED } from '../contract/audit-schema';
 import { type InstancePowerEvent, type InstancePowerResult, type PollState } from '../contract/messages';
 import { INSTANCE_POWER_POLICY, nextPoll } from '../contract/poll';
-import { EC2_GONE_STATES } from '../contract/status';
+import { EC2_GONE_STATES, EC2_PENDING, EC2_RUNNING, EC2_STOPPED, EC2_STOPPING, FAILED, IN_PROGRESS, SUCCESS } from '../contract/status';
 
-export type PowerTarget = 'stopped' | 'running';
+export type PowerTarget = typeof EC2_STOPPED | typeof EC2_RUNNING;
 
 /** EC2's error code when an instance is not in a state the requested change can start from. */
 const INCORRECT_INSTANCE_STATE = 'IncorrectInstanceState';
@@ -72,12 +72,12 @@ interface ChangeAnswer {
 
 /** Asks EC2 to stop or start the instance. */
 async function requestChange(ec2: EC2Client, instanceId: string, target: PowerTarget, log: Logger): Promise<ChangeAnswer> {
-  const action = target === 'stopped' ? 'StopInstances' : 'StartInstances';
+  const action = target === EC2_STOPPED ? 'StopInstances' : 'StartInstances';
   try {
-    const output = target === 'stopped'
+    const output = target === EC2_STOPPED
       ? await ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] }))
       : await ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
-    const change = (target === 'stopped'
+    const change = (target === EC2_STOPPED
       ? (output as { StoppingInstances?: Array<{ InstanceId?: string; CurrentState?: { Name?: string } }> }).StoppingInstances
       : (output as { StartingInstances?: Array<{ InstanceId?: string; CurrentState?: { Name?: string } }> }).StartingInstances) ?? [];
     const state = change.find((c) => c.InstanceId === instanceId)?.CurrentState?.Name;
@@ -85,7 +85,7 @@ async function requestChange(ec2: EC2Client, instanceId: string, target: PowerTa
     return { state };
   } catch (err) {
     const code = errorCode(err);
-    if (TRY_AGAIN_LATER[target].includes(code) || (target === 'stopped' && code === INCORRECT_INSTANCE_STATE)) {
+    if (TRY_AGAIN_LATER[target].includes(code) || (target === EC2_STOPPED && code === INCORRECT_INSTANCE_STATE)) {
       const message = err instanceof Error ? err.message : String(err);
       log.info(`${action} refused`, { instanceId, code, message });
       return { refusal: { code, text: `${action} refused: ${code}${message && message !== code ? `: ${message}` : ''}` } };
@@ -129,62 +129,62 @@ export async function ensurePowerState(
 ): Promise<InstancePowerResult> {
   const instanceId = event.instanceId;
   const poll = options.poll ?? nextPoll(event.poll, INSTANCE_POWER_POLICY);
-  const verb = target === 'stopped' ? 'stop' : 'start';
+  const verb = target === EC2_STOPPED ? 'stop' : 'start';
   const look = await lookAt(ec2, instanceId);
   let state = look?.state;
 
   if (look === undefined || state === undefined) {
     log.warn('instance not found', { instanceId });
-    return { instanceId, state: 'unknown', status: 'Failed', message: `instance ${instanceId} not found: cannot ${verb} it`, done: true, poll };
+    return { instanceId, state: 'unknown', status: FAILED, message: `instance ${instanceId} not found: cannot ${verb} it`, done: true, poll };
   }
   if (state === target) {
     log.info(`instance ${target}`, { instanceId, attempt: poll.attempt });
-    const notRun = target === 'running' ? neverStoppedReason(look, event.execution?.startTime) : undefined;
+    const notRun = target === EC2_RUNNING ? neverStoppedReason(look, event.execution?.startTime) : undefined;
     return {
-      instanceId, state, status: 'Success', message: '', done: true, poll, observedAt: new Date().toISOString(), ...(notRun ? { notRun } : {}),
+      instanceId, state, status: SUCCESS, message: '', done: true, poll, observedAt: new Date().toISOString(), ...(notRun ? { notRun } : {}),
     };
   }
   if (EC2_GONE_STATES.includes(state)) {
     log.warn(`instance is ${state}: cannot ${verb} it`, { instanceId });
-    return { instanceId, state, status: 'Failed', message: `instance is ${state}: cannot ${verb} it`, done: true, poll };
+    return { instanceId, state, status: FAILED, message: `instance is ${state}: cannot ${verb} it`, done: true, poll };
   }
 
   // Ask for the change only from the state it can start from; otherwise wait for the transition in progress.
   // Once the wait is over, never stop an instance any more (the workflow moved on), but still ask for a start:
   // an instance this run stopped must end up running even when it is slow to get there.
-  const from = target === 'stopped' ? 'running' : 'stopped';
+  const from = target === EC2_STOPPED ? EC2_RUNNING : EC2_STOPPED;
   let refused = '';
-  if (state === from && options.mayRequestChange !== false && (!poll.expired || target === 'running')) {
+  if (state === from && options.mayRequestChange !== false && (!poll.expired || target === EC2_RUNNING)) {
     const answer = await requestChange(ec2, instanceId, target, log);
     // EC2 accepted the request (no refusal): journalled for the run's recovery.
     await journalRequested(event, verb, answer.refusal ? undefined : (answer.state ?? target));
     state = answer.state ?? state;
     refused = answer.refusal?.text ?? '';
-    if (answer.refusal?.code === INCORRECT_INSTANCE_STATE && target === 'stopped') {
+    if (answer.refusal?.code === INCORRECT_INSTANCE_STATE && target === EC2_STOPPED) {
       // EC2 and the look disagree on the state (DescribeInstances is eventually consistent): look again.
       state = (await lookAt(ec2, instanceId))?.state ?? state;
-      if (state === 'pending' && poll.elapsedSeconds < STOP_REFUSED_PENDING_SECONDS) {
+      if (state === EC2_PENDING && poll.elapsedSeconds < STOP_REFUSED_PENDING_SECONDS) {
         log.info('stop refused while the instance is pending; trying again', { instanceId, attempt: poll.attempt });
-        return { instanceId, state, status: 'InProgress', message: `${refused} (instance pending: trying again)`, done: false, poll };
+        return { instanceId, state, status: IN_PROGRESS, message: `${refused} (instance pending: trying again)`, done: false, poll };
       }
-      if (state !== target && state !== 'stopping') {
-        const why = state === 'pending' ? `instance still pending after ${poll.elapsedSeconds} s` : `instance ${state}`;
+      if (state !== target && state !== EC2_STOPPING) {
+        const why = state === EC2_PENDING ? `instance still pending after ${poll.elapsedSeconds} s` : `instance ${state}`;
         log.warn('stop refused', { instanceId, state, refused });
-        return { instanceId, state, status: 'Failed', message: `${refused} (${why})`, done: true, poll };
+        return { instanceId, state, status: FAILED, message: `${refused} (${why})`, done: true, poll };
       }
       refused = '';
     }
   }
   if (state === target) {
-    return { instanceId, state, status: 'Success', message: '', done: true, poll, observedAt: new Date().toISOString() };
+    return { instanceId, state, status: SUCCESS, message: '', done: true, poll, observedAt: new Date().toISOString() };
   }
   if (poll.expired) {
     const message = `instance did not reach ${target} within ${poll.elapsedSeconds} s (last state ${state})${refused ? `; ${refused}` : ''}`;
     log.warn(message, { instanceId });
-    return { instanceId, state, status: 'Failed', message, done: true, poll };
+    return { instanceId, state, status: FAILED, message, done: true, poll };
   }
   log.info(`waiting for the instance to be ${target}`, { instanceId, state, attempt: poll.attempt });
-  return { instanceId, state, status: 'InProgress', message: refused, done: false, poll };
+  return { instanceId, state, status: IN_PROGRESS, message: refused, done: false, poll };
 }
 
 /**
@@ -199,7 +199,7 @@ export async function powerStep(ec2: EC2Client, event: InstancePowerEvent, targe
     throw new ConfigurationError('a power step waiting on events needs the run\'s execution in its event');
   }
   return awaitCompletion(waitClients(), {
-    kind: target === 'stopped' ? 'stop' : 'start',
+    kind: target === EC2_STOPPED ? 'stop' : 'start',
     taskToken: event.taskToken,
     execution: event.execution,
     instanceId: event.instanceId,

@@ -111,24 +111,20 @@ export interface BackupJobSearch {
  * created (`CreatedBy.BackupPlanId`) are not the run's.
  */
 export async function findBackupJob(backup: BackupClient, search: BackupJobSearch): Promise<string | undefined> {
-  const jobs: BackupJob[] = [];
-  try {
-    for await (const page of paginateListBackupJobs({ client: backup }, {
+  return earliestListed<BackupJob>({
+    what: `ListBackupJobs ${search.resourceArn}`,
+    pages: () => paginateListBackupJobs({ client: backup }, {
       ByResourceArn: search.resourceArn,
       ByBackupVaultName: search.vaultName,
       ByCreatedAfter: search.createdAfter,
-    })) {
-      jobs.push(...page.BackupJobs ?? []);
-    }
-  } catch (err) {
-    rethrowClassified(err, `ListBackupJobs ${search.resourceArn}`);
-  }
-  return earliest(jobs.filter((j) => j.ResourceArn === search.resourceArn
-    && j.BackupVaultName === search.vaultName
-    && (!j.IamRoleArn || j.IamRoleArn === search.roleArn)
-    && !j.CreatedBy?.BackupPlanId
-    && (j.CreationDate?.getTime() ?? 0) >= search.createdAfter.getTime()
-    && !!j.BackupJobId), (j) => j.CreationDate, (j) => j.BackupJobId!);
+    }),
+    jobsOf: (page) => (page as { BackupJobs?: BackupJob[] }).BackupJobs,
+    idOf: (j) => j.BackupJobId,
+    createdAfter: search.createdAfter,
+    isOurs: (j) => j.ResourceArn === search.resourceArn
+      && j.BackupVaultName === search.vaultName
+      && (!j.IamRoleArn || j.IamRoleArn === search.roleArn),
+  });
 }
 
 /** Which copy job this run started: the criteria of the ListCopyJobs search. */
@@ -142,26 +138,48 @@ export interface CopyJobSearch {
 
 /** The copy job of this recovery point into this vault, created after `createdAfter` (the earliest such one). */
 export async function findCopyJob(backup: BackupClient, search: CopyJobSearch): Promise<string | undefined> {
-  const jobs: CopyJob[] = [];
-  try {
-    for await (const page of paginateListCopyJobs({ client: backup }, {
+  return earliestListed<CopyJob>({
+    what: `ListCopyJobs ${search.resourceArn}`,
+    pages: () => paginateListCopyJobs({ client: backup }, {
       ByResourceArn: search.resourceArn,
       ByDestinationVaultArn: search.destinationVaultArn,
       ByCreatedAfter: search.createdAfter,
-    })) {
-      jobs.push(...page.CopyJobs ?? []);
-    }
-  } catch (err) {
-    rethrowClassified(err, `ListCopyJobs ${search.resourceArn}`);
-  }
-  return earliest(jobs.filter((j) => j.SourceRecoveryPointArn === search.sourceRecoveryPointArn
-    && j.DestinationBackupVaultArn === search.destinationVaultArn
-    && !j.CreatedBy?.BackupPlanId
-    && (j.CreationDate?.getTime() ?? 0) >= search.createdAfter.getTime()
-    && !!j.CopyJobId), (j) => j.CreationDate, (j) => j.CopyJobId!);
+    }),
+    jobsOf: (page) => (page as { CopyJobs?: CopyJob[] }).CopyJobs,
+    idOf: (j) => j.CopyJobId,
+    createdAfter: search.createdAfter,
+    isOurs: (j) => j.SourceRecoveryPointArn === search.sourceRecoveryPointArn
+      && j.DestinationBackupVaultArn === search.destinationVaultArn,
+  });
 }
 
-function earliest<T>(items: T[], created: (t: T) => Date | undefined, id: (t: T) => string): string | undefined {
-  const sorted = [...items].sort((a, b) => (created(a)?.getTime() ?? 0) - (created(b)?.getTime() ?? 0));
-  return sorted.length > 0 ? id(sorted[0]) : undefined;
+/** A job list search: every page of the list, and what makes a listed job the run's. */
+interface JobListing<J extends BackupJob | CopyJob> {
+  /** The request, for the error message. */
+  readonly what: string;
+  /** The SDK paginator over the list. */
+  readonly pages: () => AsyncIterable<unknown>;
+  readonly jobsOf: (page: unknown) => J[] | undefined;
+  readonly idOf: (job: J) => string | undefined;
+  readonly createdAfter: Date;
+  /** The search's own criteria (a job a backup plan created, or created too early, is never the run's). */
+  readonly isOurs: (job: J) => boolean;
+}
+
+/** The earliest listed job that is the run's (see JobListing), or undefined. */
+async function earliestListed<J extends BackupJob | CopyJob>(listing: JobListing<J>): Promise<string | undefined> {
+  const jobs: J[] = [];
+  try {
+    for await (const page of listing.pages()) {
+      jobs.push(...listing.jobsOf(page) ?? []);
+    }
+  } catch (err) {
+    rethrowClassified(err, listing.what);
+  }
+  const ours = jobs.filter((j) => listing.isOurs(j)
+    && !j.CreatedBy?.BackupPlanId
+    && (j.CreationDate?.getTime() ?? 0) >= listing.createdAfter.getTime()
+    && !!listing.idOf(j));
+  ours.sort((a, b) => (a.CreationDate?.getTime() ?? 0) - (b.CreationDate?.getTime() ?? 0));
+  return ours.length > 0 ? listing.idOf(ours[0]) : undefined;
 }

@@ -9,7 +9,7 @@ import { rethrowClassified } from './errors';
 import type { Logger } from './log';
 import { tail } from './script-command';
 import { type PollState, type ScriptStatusResult } from '../contract/messages';
-import { SSM_PENDING, SSM_TERMINAL_STATUSES, SSM_TERMINAL_STATUS_DETAILS, SSM_TIMED_OUT } from '../contract/status';
+import { SSM_PENDING, SSM_TERMINAL_STATUSES, SSM_TERMINAL_STATUS_DETAILS, SSM_TIMED_OUT, SUCCESS } from '../contract/status';
 
 /** Most characters of output kept in the result (and the audit entry). */
 export const OUTPUT_EXCERPT_LENGTH = 500;
@@ -18,7 +18,7 @@ export const OUTPUT_EXCERPT_LENGTH = 500;
 const SKIPPED_STEP_OUTPUT = /^Step execution skipped/;
 
 /** Statuses of a step that did not succeed. */
-const FAILED_STEP_STATUSES: readonly string[] = ['Failed', 'TimedOut', 'Cancelled'];
+const FAILED_STEP_STATUSES: readonly string[] = SSM_TERMINAL_STATUSES.filter((s) => s !== SUCCESS);
 
 /**
  * The invocation of `commandId` on `instanceId`, with its steps (`ListCommandInvocations` with `Details`), or
@@ -95,7 +95,7 @@ export async function checkScript(ssm: SSMClient, previous: ScriptStatusResult, 
 
   if (terminal) {
     log.info('script finished', { commandId, instanceId, status, statusDetails, responseCode });
-    return { ...base, status, statusDetails, outputExcerpt: status === 'Success' ? '' : outputExcerpt(invocation), done: true };
+    return { ...base, status, statusDetails, outputExcerpt: status === SUCCESS ? '' : outputExcerpt(invocation), done: true };
   }
 
   if (poll.expired) {

@@ -2,7 +2,7 @@ import {
   BACKUP_JOB_STATE_CHANGE, COPY_JOB_STATE_CHANGE, EC2_STATE_CHANGE, SSM_FINAL_EVENT_STATUSES, SSM_INVOCATION_STATUS_CHANGE,
   type StateChangeEvent, waitOf,
 } from '../../src/contract/events';
-import { SSM_NON_TERMINAL_STATUSES, SSM_TERMINAL_STATUSES } from '../../src/contract/status';
+import { SSM_NON_TERMINAL_STATUSES, SSM_TERMINAL_STATUS_DETAILS, SSM_TERMINAL_STATUSES } from '../../src/contract/status';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
@@ -103,6 +103,15 @@ describe('waitOf', () => {
     for (const status of SSM_NON_TERMINAL_STATUSES) {
       expect(SSM_FINAL_EVENT_STATUSES).not.toContain(status);
     }
+  });
+
+  test('SSM: the final words are defined once, in status.ts, and the three spellings derive from them', () => {
+    expect(SSM_FINAL_EVENT_STATUSES).toEqual([
+      'Success', 'Failed', 'TimedOut', 'Cancelled', 'Delivery Timed Out', 'Execution Timed Out', 'Undeliverable', 'Terminated',
+    ]);
+    expect(SSM_TERMINAL_STATUS_DETAILS).toEqual([
+      'Success', 'Failed', 'Cancelled', 'DeliveryTimedOut', 'ExecutionTimedOut', 'Undeliverable', 'Terminated', 'InvalidPlatform', 'AccessDenied',
+    ]);
   });
 
   test('Backup Job State Change: the backup wait of that job', () => {

@@ -2,35 +2,25 @@
  * The instance journal against dynalite (a real DynamoDB implementation): the update and condition expressions are
  * evaluated by DynamoDB, not by a mock.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { JOURNAL_ITEM_LIFETIME_SECONDS, journalKey } from '../../src/contract/audit-schema';
 import { beginAction, journalFromItem, JournalConflictError, readJournal, recordResource } from '../../src/lambda-shared/journal';
-import { Dynalite } from '../simulator/fakes/dynamodb';
+import { type DynaliteAuditTable, startAuditTable } from '../helpers/dynalite';
 
 const TABLE = 'audit';
 const EXEC = 'arn:aws:states:eu-west-1:111122223333:execution:Backup:nightly';
-const credentials = { accessKeyId: 'AKIADYNALITE00000000', secretAccessKey: 'dynalite' };
 
-let db: Dynalite;
+let table: DynaliteAuditTable;
 let doc: DynamoDBDocumentClient;
 let n = 0;
 const target = () => ({ tableName: TABLE, executionId: EXEC, instanceId: `i-${(0xe000 + n++).toString(16).padStart(17, '0')}` });
 
 beforeAll(async () => {
-  db = await Dynalite.start();
-  const client = new DynamoDBClient({ endpoint: db.url, region: 'eu-west-1', credentials, maxAttempts: 1 });
-  await client.send(new CreateTableCommand({
-    TableName: TABLE,
-    KeySchema: [{ AttributeName: 'SM_Execution_ID', KeyType: 'HASH' }],
-    AttributeDefinitions: [{ AttributeName: 'SM_Execution_ID', AttributeType: 'S' }],
-    BillingMode: 'PAY_PER_REQUEST',
-  }));
-  doc = DynamoDBDocumentClient.from(client);
+  table = await startAuditTable(TABLE);
+  doc = table.doc;
 });
 afterAll(async () => {
-  doc?.destroy();
-  await db?.stop();
+  await table?.stop();
 });
 
 test('the first intent is recorded with its time, type and expiry; a repeat keeps the earliest time', async () => {

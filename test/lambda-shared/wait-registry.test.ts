@@ -2,37 +2,27 @@
  * The wait registry against dynalite (a real DynamoDB implementation): the update, condition and delete expressions
  * are evaluated by DynamoDB, not by a mock.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { WAIT_ITEM_LIFETIME_SECONDS } from '../../src/contract/audit-schema';
 import { clearWait, findWait, markLooked, registerWait, type WaitRegistration, waitTableName } from '../../src/lambda-shared/wait-registry';
-import { Dynalite } from '../simulator/fakes/dynamodb';
+import { type DynaliteAuditTable, startAuditTable } from '../helpers/dynalite';
 
 const TABLE = 'audit';
 const RUN = 'arn:aws:states:eu-west-1:111122223333:execution:Backup:run-1';
 const OTHER_RUN = 'arn:aws:states:eu-west-1:111122223333:execution:Backup:adhoc-7';
-const credentials = { accessKeyId: 'AKIADYNALITE00000000', secretAccessKey: 'dynalite' };
 const NOW = new Date('2024-05-01T02:00:00.000Z');
 
-let db: Dynalite;
+let table: DynaliteAuditTable;
 let doc: DynamoDBDocumentClient;
 let n = 0;
 const newInstance = () => `i-${(0xe000 + n++).toString(16).padStart(17, '0')}`;
 
 beforeAll(async () => {
-  db = await Dynalite.start();
-  const client = new DynamoDBClient({ endpoint: db.url, region: 'eu-west-1', credentials, maxAttempts: 1 });
-  await client.send(new CreateTableCommand({
-    TableName: TABLE,
-    KeySchema: [{ AttributeName: 'SM_Execution_ID', KeyType: 'HASH' }],
-    AttributeDefinitions: [{ AttributeName: 'SM_Execution_ID', AttributeType: 'S' }],
-    BillingMode: 'PAY_PER_REQUEST',
-  }));
-  doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  table = await startAuditTable(TABLE, { marshallOptions: { removeUndefinedValues: true } });
+  doc = table.doc;
 });
 afterAll(async () => {
-  doc?.destroy();
-  await db?.stop();
+  await table?.stop();
 });
 
 const item = async (key: string) =>

@@ -5,7 +5,7 @@ import { LEASE_CLEANUP_DELAY_SECONDS } from '../../contract/lease';
 import { type AcquireLeaseEvent, type AcquireLeaseResult } from '../../contract/messages';
 import { auditEnvironment } from '../../lambda-shared/audit-item';
 import { ConfigurationError, isConditionFailed, rethrowClassified, TransientError } from '../../lambda-shared/errors';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 const log = createLogger('acquire-lease');
@@ -21,6 +21,7 @@ const iso = (epochSeconds: number) => (epochSeconds > 0 ? new Date(epochSeconds 
  * returns `acquired: false` with the holder and its expiry.
  */
 export const handler = async (event: AcquireLeaseEvent): Promise<AcquireLeaseResult> => {
+  log.correlate(correlationOf(event));
   const { tableName } = auditEnvironment(false);
   const instanceId = event.instanceId;
   const me = event.execution?.id;

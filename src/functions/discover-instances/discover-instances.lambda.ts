@@ -1,12 +1,12 @@
-import { DescribeInstancesCommand, EC2Client, type Filter, type Instance } from '@aws-sdk/client-ec2';
-import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DescribeInstancesCommand, EC2Client, type Filter, type Instance, paginateDescribeInstances } from '@aws-sdk/client-ec2';
+import { paginateDescribeInstanceInformation, SSMClient } from '@aws-sdk/client-ssm';
 import { type DiscoveredInstance, type ExcludedInstance } from '../../contract/instance';
 import { type DiscoverInstancesEvent, type DiscoverInstancesResult } from '../../contract/messages';
 import { type RunConfig } from '../../contract/settings';
 import { EC2_GONE_STATES, EC2_STATES, SSM_NOT_CHECKED, SSM_NOT_MANAGED } from '../../contract/status';
 import { chunks, EXCLUDED_SAMPLE_SIZE } from '../../lambda-shared/audit-batch';
 import { ConfigurationError, InvalidInputError, rethrowClassified } from '../../lambda-shared/errors';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 
 const ec2 = new EC2Client({});
 const ssm = new SSMClient({});
@@ -68,15 +68,18 @@ async function describePage(
   return { instances, nextToken: page.NextToken || undefined };
 }
 
-/** Every instance matching the filters, following NextToken. */
+/** Every instance matching the filters, every page (the SDK's paginator follows NextToken). */
 async function describeAll(filters: Filter[]): Promise<Instance[]> {
   const instances: Instance[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await describePage(filters, MAX_PAGE_SIZE, nextToken);
-    instances.push(...page.instances);
-    nextToken = page.nextToken;
-  } while (nextToken);
+  try {
+    for await (const page of paginateDescribeInstances({ client: ec2, pageSize: MAX_PAGE_SIZE }, { Filters: filters })) {
+      for (const reservation of page.Reservations ?? []) {
+        instances.push(...(reservation.Instances ?? []));
+      }
+    }
+  } catch (err) {
+    rethrowClassified(err, 'DescribeInstances');
+  }
   return instances;
 }
 
@@ -97,25 +100,17 @@ async function describeIds(baseFilters: Filter[], ids: string[]): Promise<Map<st
 async function pingStatuses(instanceIds: string[]): Promise<Map<string, string>> {
   const statuses = new Map<string, string>();
   for (const ids of chunks(instanceIds, SSM_INSTANCE_ID_CHUNK)) {
-    let nextToken: string | undefined;
-    do {
-      let page;
-      try {
-        page = await ssm.send(new DescribeInstanceInformationCommand({
-          Filters: [{ Key: 'InstanceIds', Values: ids }],
-          MaxResults: 50,
-          NextToken: nextToken,
-        }));
-      } catch (err) {
-        rethrowClassified(err, 'DescribeInstanceInformation');
-      }
-      for (const info of page.InstanceInformationList ?? []) {
-        if (info.InstanceId) {
-          statuses.set(info.InstanceId, info.PingStatus ?? 'Unknown');
+    try {
+      for await (const page of paginateDescribeInstanceInformation({ client: ssm, pageSize: 50 }, { Filters: [{ Key: 'InstanceIds', Values: ids }] })) {
+        for (const info of page.InstanceInformationList ?? []) {
+          if (info.InstanceId) {
+            statuses.set(info.InstanceId, info.PingStatus ?? 'Unknown');
+          }
         }
       }
-      nextToken = page.NextToken;
-    } while (nextToken);
+    } catch (err) {
+      rethrowClassified(err, 'DescribeInstanceInformation');
+    }
   }
   return statuses;
 }
@@ -170,6 +165,7 @@ async function idsPage(config: RunConfig, filters: Filter[], size: number, offse
  * status. The page holds at most the page size of instances; `nextToken` says where the next one starts.
  */
 export const handler = async (event: DiscoverInstancesEvent): Promise<DiscoverInstancesResult> => {
+  log.correlate(correlationOf(event));
   const config = event.config;
   const pageNumber = event.pageNumber ?? 0;
   if (pageNumber >= MAX_DISCOVERY_PAGES) {

@@ -6,7 +6,7 @@ import { type FindUnfinishedEvent, type FindUnfinishedResult } from '../../contr
 import { getInstanceItems } from '../../lambda-shared/audit-batch';
 import { auditEnvironment } from '../../lambda-shared/audit-item';
 import { rethrowClassified } from '../../lambda-shared/errors';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
 const log = createLogger('find-unfinished');
@@ -68,6 +68,7 @@ async function readManifest(tableName: string, executionId: string, page: number
  * small item per instance) and the instances to recover (their error when the Map's results tell it).
  */
 export const handler = async (event: FindUnfinishedEvent): Promise<FindUnfinishedResult> => {
+  log.correlate(correlationOf(event));
   const env = auditEnvironment(false);
   const { execution } = event;
   const items = event.items ?? [];

@@ -5,13 +5,13 @@ import { JOURNAL_ACTIONS, POWER_REQUESTED } from '../../contract/audit-schema';
 import { type InstanceSteps, type StepOutcome } from '../../contract/instance';
 import { type BackupJobResult, type CheckAgentResult, type CopyJobResult, type InspectChainEvent, type InspectChainResult, type InstancePowerResult, type ScriptStatusResult } from '../../contract/messages';
 import { AGENT_AFTER_START_POLICY, AGENT_BEFORE_SCRIPT_POLICY, backupPolicy, INSTANCE_POWER_POLICY, nextPoll, scriptPolicy } from '../../contract/poll';
-import { EC2_GONE_STATES, SSM_PENDING, SUCCESS } from '../../contract/status';
+import { EC2_GONE_STATES, EC2_RUNNING, EC2_STOPPED, EC2_STOPPING, FAILED, IN_PROGRESS, JOB_CREATED, SSM_PENDING, SSM_PING_ONLINE, SUCCESS } from '../../contract/status';
 import { checkBackupJob, checkCopyJob } from '../../lambda-shared/backup-job';
 import { waitClients } from '../../lambda-shared/event-wait';
 import { lookAt } from '../../lambda-shared/instance-power';
 import { type InstanceJournal, type JournalRecord, readJournal } from '../../lambda-shared/journal';
 import { journalTarget } from '../../lambda-shared/journal-target';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 import { checkScript } from '../../lambda-shared/script-status';
 
 const ec2 = new EC2Client({});
@@ -48,9 +48,14 @@ async function script(record: JournalRecord, instanceId: string, timeoutSeconds:
   return checkScript(ssm, sent, nextPoll(null, policy), log);
 }
 
+/** The job a journal record holds, looked at with `look`; unknown when the record has no job id. */
+async function lookAtJob<R>(record: JournalRecord, what: string, look: (jobId: string) => Promise<R>): Promise<R | StepOutcome> {
+  return record.resourceId ? look(record.resourceId) : unknown(what);
+}
+
 const online = (purpose: 'before' | 'after'): CheckAgentResult => ({
   online: true,
-  pingStatus: 'Online',
+  pingStatus: SSM_PING_ONLINE,
   done: true,
   poll: nextPoll(null, purpose === 'before' ? AGENT_BEFORE_SCRIPT_POLICY : AGENT_AFTER_START_POLICY),
 });
@@ -62,6 +67,7 @@ const online = (purpose: 'before' | 'after'): CheckAgentResult => ({
  * (or about to be) and the post-script was not, with the post-script on.
  */
 export const handler = async (event: InspectChainEvent): Promise<InspectChainResult> => {
+  log.correlate(correlationOf(event));
   const { instance, execution, config } = event;
   const instanceId = instance.instanceId;
   const journal: InstanceJournal = await readJournal(waitClients().doc, journalTarget(execution, instanceId));
@@ -83,31 +89,26 @@ export const handler = async (event: InspectChainEvent): Promise<InspectChainRes
     steps.pre = await script(a.pre, instanceId, config.preScript.timeoutSeconds, 'the pre-backup script');
   }
   if (a.stop) {
-    if (a.start?.resourceId === POWER_REQUESTED || state === 'stopped') {
+    if (a.start?.resourceId === POWER_REQUESTED || state === EC2_STOPPED) {
       // A start is only asked of a stopped instance: the stop did reach stopped.
-      steps.stop = power(SUCCESS, '', state === 'stopped');
+      steps.stop = power(SUCCESS, '', state === EC2_STOPPED);
     } else if (a.stop.resourceId === POWER_REQUESTED) {
-      steps.stop = state === 'stopping'
-        ? power('InProgress', 'the instance was still stopping when its chain died')
+      steps.stop = state === EC2_STOPPING
+        ? power(IN_PROGRESS, 'the instance was still stopping when its chain died')
         : { status: UNKNOWN, message: `EC2 accepted the stop; the instance is ${state} and its stop was not seen by the chain` };
     } else {
-      steps.stop = power('Failed', 'the instance\'s chain died while stopping it, before EC2 was asked to');
+      steps.stop = power(FAILED, 'the instance\'s chain died while stopping it, before EC2 was asked to');
     }
   }
+  // A recorded job is looked at once, from its first state; an intent without a job id is unknown.
+  const jobPoll = nextPoll(null, backupPolicy(config.backup));
+  const created = { state: JOB_CREATED, statusMessage: '', done: false, poll: jobPoll };
   if (a.backup) {
-    steps.backup = a.backup.resourceId
-      ? await checkBackupJob(backup, {
-        backupJobId: a.backup.resourceId,
-        state: 'CREATED',
-        statusMessage: '',
-        recoveryPointArn: '',
-        percentDone: '0',
-        done: false,
-        poll: nextPoll(null, backupPolicy(config.backup)),
-      } satisfies BackupJobResult, nextPoll(null, backupPolicy(config.backup)), log)
-      : unknown('the backup job');
+    steps.backup = await lookAtJob(a.backup, 'the backup job', (backupJobId) => checkBackupJob(backup, {
+      ...created, backupJobId, recoveryPointArn: '', percentDone: '0',
+    } satisfies BackupJobResult, jobPoll, log));
   }
-  if (a.start && state === 'running') {
+  if (a.start && state === EC2_RUNNING) {
     steps.start = power(SUCCESS, '', true);
   }
   if (a.post) {
@@ -115,21 +116,14 @@ export const handler = async (event: InspectChainEvent): Promise<InspectChainRes
     steps.post = await script(a.post, instanceId, config.postScript.timeoutSeconds, 'the post-backup script');
   }
   if (a.copy) {
-    steps.copy = a.copy.resourceId
-      ? await checkCopyJob(backup, {
-        copyJobId: a.copy.resourceId,
-        state: 'CREATED',
-        statusMessage: '',
-        destinationRecoveryPointArn: '',
-        done: false,
-        poll: nextPoll(null, backupPolicy(config.backup)),
-      } satisfies CopyJobResult, nextPoll(null, backupPolicy(config.backup)), log)
-      : unknown('the copy job');
+    steps.copy = await lookAtJob(a.copy, 'the copy job', (copyJobId) => checkCopyJob(backup, {
+      ...created, copyJobId, destinationRecoveryPointArn: '',
+    } satisfies CopyJobResult, jobPoll, log));
   }
 
   const gone = EC2_GONE_STATES.includes(state) || state === 'unknown';
   const needs = {
-    start: a.stop !== undefined && state !== 'running' && !gone,
+    start: a.stop !== undefined && state !== EC2_RUNNING && !gone,
     post: config.postScript.enabled && a.pre !== undefined && a.post === undefined && !gone,
   };
   const journaled = JOURNAL_ACTIONS.filter((action) => a[action] !== undefined);

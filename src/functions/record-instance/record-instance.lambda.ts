@@ -6,7 +6,7 @@ import { OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } from '../../contract/status';
 import { toAuditEntry } from '../../lambda-shared/audit-entry';
 import { auditEnvironment, instanceItem } from '../../lambda-shared/audit-item';
 import { rethrowClassified } from '../../lambda-shared/errors';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
@@ -15,6 +15,7 @@ const log = createLogger('record-instance');
 
 /** Turns one instance's step results into its audit entry and writes it to the audit table. */
 export const handler = async (event: RecordInstanceEvent): Promise<InstanceOutcome> => {
+  log.correlate(correlationOf(event));
   const env = auditEnvironment(false);
   const entry = toAuditEntry(event.instance, event.config, event.steps);
   const item = instanceItem(event.execution, entry, env.retentionDays, new Date());

@@ -8,7 +8,7 @@ import {
 } from '../../lambda-shared/audit-batch';
 import { type AuditEntry, toAuditEntry } from '../../lambda-shared/audit-entry';
 import { auditEnvironment, instanceItem, unknownInstance } from '../../lambda-shared/audit-item';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
@@ -26,6 +26,7 @@ function isOutcome(item: InstanceOutcome | DiscoveredInstance): item is Instance
  * page's counts are added to the run's tally. Its input and output are bounded by the page size.
  */
 export const handler = async (event: RecordPageEvent): Promise<RunTally> => {
+  log.correlate(correlationOf(event));
   const env = auditEnvironment(false);
   const now = new Date();
   const { execution, config } = event;

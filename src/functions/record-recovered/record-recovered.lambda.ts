@@ -6,7 +6,7 @@ import { OUTCOME_FAILED } from '../../contract/status';
 import { type AuditEntry, causeMessage, toAuditEntry } from '../../lambda-shared/audit-entry';
 import { auditEnvironment, instanceItem } from '../../lambda-shared/audit-item';
 import { rethrowClassified } from '../../lambda-shared/errors';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
@@ -46,6 +46,7 @@ function recoveryActions(event: RecordRecoveredEvent, steps: InstanceSteps): str
  * recovery did. Always a failure: the run fails (after its record) so that alarms fire.
  */
 export const handler = async (event: RecordRecoveredEvent): Promise<InstanceOutcome> => {
+  log.correlate(correlationOf(event));
   const env = auditEnvironment(false);
   const steps = event.steps ?? {};
   const base = toAuditEntry(event.instance, event.config, steps);

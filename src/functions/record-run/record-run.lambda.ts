@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { metricsRecord, parseExecutionArn, RunCounts, runNotification, runSummary } from './run-summary';
+import { parseExecutionArn, RunCounts, runMetrics, runNotification, runSummary } from './run-summary';
 import { PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_RUN, RUN_EXECUTION_ID } from '../../contract/audit-schema';
 import { type RunTally } from '../../contract/instance';
 import { type ExecutionContext, type RecordRunEvent, type RecordRunResult } from '../../contract/messages';
@@ -10,7 +10,7 @@ import { type AuditEntry, causeMessage } from '../../lambda-shared/audit-entry';
 import { auditEnvironment, expiry } from '../../lambda-shared/audit-item';
 import { backoff } from '../../lambda-shared/backoff';
 import { rethrowClassified } from '../../lambda-shared/errors';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
@@ -202,6 +202,7 @@ function runItem(
  * counts to expect.
  */
 export const handler = async (received: RecordRunEvent): Promise<RecordRunResult> => {
+  log.correlate(correlationOf(received));
   const event = withoutPlaceholders(received);
   const env = auditEnvironment(true);
   const now = new Date();
@@ -291,5 +292,5 @@ function emitMetrics(executionArn: string, counts: RunCounts, now: Date): void {
   if (!process.env.EMIT_METRICS || (process.env.LOG_LEVEL ?? '').toLowerCase() === 'silent') {
     return;
   }
-  console.log(JSON.stringify(metricsRecord(parseExecutionArn(executionArn).stateMachineName, counts, now)));
+  runMetrics(parseExecutionArn(executionArn).stateMachineName, counts, now, log).publishStoredMetrics();
 }

@@ -2,11 +2,15 @@
  * What a finished run tells the outside world besides its audit record: one readable notification and the
  * per-instance metrics (CloudWatch embedded metric format, printed to the function's log).
  */
+// esbuild bundles Powertools into the handler; the construct package never loads it, so it is only a devDependency.
+// eslint-disable-next-line import/no-extraneous-dependencies
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { type ExecutionContext } from '../../contract/messages';
 import { METRIC_DIMENSION, METRIC_INSTANCE_STOPPED_SECONDS, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SKIPPED, METRIC_INSTANCES_SUCCEEDED, METRICS_NAMESPACE } from '../../contract/metrics';
 import { RUN_SUMMARY_MAX_FAILURES, type RunSummaryDetail } from '../../contract/run-summary-event';
 import { isFailedOutcome, OUTCOME_SUCCEEDED } from '../../contract/status';
 import type { AuditEntry } from '../../lambda-shared/audit-entry';
+import type { Logger } from '../../lambda-shared/log';
 
 export interface RunCounts {
   readonly succeeded: number;
@@ -69,31 +73,45 @@ export function runNotification(
   return { subject: subject.replace(/[^\x20-\x7e]/g, '?'), message: lines.join('\n').slice(0, MAX_MESSAGE_CHARS) };
 }
 
-/** The run's per-instance counts as one CloudWatch embedded-metric-format log record. */
+/**
+ * The run's per-instance counts as Powertools Metrics (embedded metric format): namespace METRICS_NAMESPACE, the one
+ * dimension METRIC_DIMENSION (Powertools' default `service` dimension is cleared: the construct's metric methods and
+ * dashboards read the metrics by that one dimension), one data point per metric, at `now`. Powertools' own warnings
+ * go to `log`.
+ */
+export function runMetrics(stateMachineName: string, counts: RunCounts, now: Date, log?: Pick<Logger, 'warn' | 'error' | 'info' | 'debug'>): Metrics {
+  const metrics = new Metrics({
+    namespace: METRICS_NAMESPACE,
+    ...(log ? { logger: toGenericLogger(log) } : {}),
+  });
+  metrics.clearDefaultDimensions();
+  metrics.addDimension(METRIC_DIMENSION, stateMachineName);
+  metrics.addMetric(METRIC_INSTANCES_SUCCEEDED, MetricUnit.Count, counts.succeeded);
+  metrics.addMetric(METRIC_INSTANCES_FAILED, MetricUnit.Count, counts.failed);
+  metrics.addMetric(METRIC_INSTANCES_EXCLUDED, MetricUnit.Count, counts.excluded);
+  metrics.addMetric(METRIC_INSTANCES_SKIPPED, MetricUnit.Count, counts.skipped);
+  metrics.addMetric(METRIC_INSTANCE_STOPPED_SECONDS, MetricUnit.Seconds, counts.maxStoppedSeconds);
+  metrics.setTimestamp(now);
+  return metrics;
+}
+
+/** The run's per-instance counts as one CloudWatch embedded-metric-format log record (what runMetrics publishes). */
 export function metricsRecord(stateMachineName: string, counts: RunCounts, now: Date): Record<string, unknown> {
+  return runMetrics(stateMachineName, counts, now, QUIET).serializeMetrics() as unknown as Record<string, unknown>;
+}
+
+/** Powertools' own messages (a warning about the timestamp) through the handler's logger. */
+function toGenericLogger(log: Pick<Logger, 'warn' | 'error' | 'info' | 'debug'>) {
   return {
-    _aws: {
-      Timestamp: now.getTime(),
-      CloudWatchMetrics: [{
-        Namespace: METRICS_NAMESPACE,
-        Dimensions: [[METRIC_DIMENSION]],
-        Metrics: [
-          { Name: METRIC_INSTANCES_SUCCEEDED, Unit: 'Count' },
-          { Name: METRIC_INSTANCES_FAILED, Unit: 'Count' },
-          { Name: METRIC_INSTANCES_EXCLUDED, Unit: 'Count' },
-          { Name: METRIC_INSTANCES_SKIPPED, Unit: 'Count' },
-          { Name: METRIC_INSTANCE_STOPPED_SECONDS, Unit: 'Seconds' },
-        ],
-      }],
-    },
-    [METRIC_DIMENSION]: stateMachineName,
-    [METRIC_INSTANCES_SUCCEEDED]: counts.succeeded,
-    [METRIC_INSTANCES_FAILED]: counts.failed,
-    [METRIC_INSTANCES_EXCLUDED]: counts.excluded,
-    [METRIC_INSTANCES_SKIPPED]: counts.skipped,
-    [METRIC_INSTANCE_STOPPED_SECONDS]: counts.maxStoppedSeconds,
+    warn: (m: string) => log.warn(m),
+    error: (m: string) => log.error(m),
+    info: (m: string) => log.info(m),
+    debug: (m: string) => log.debug(m),
   };
 }
+
+/** For metricsRecord: the record is only read, so Powertools' warnings (an old timestamp) are not printed. */
+const QUIET = { warn: () => {}, error: () => {}, info: () => {}, debug: () => {} };
 
 export interface RunFacts {
   readonly status: 'SUCCEEDED' | 'FAILED';

@@ -4,7 +4,7 @@ import { LEASE_HOLDER, leaseKey, PARTITION_KEY } from '../../contract/audit-sche
 import { type ReleaseLeaseEvent, type ReleaseLeaseResult } from '../../contract/messages';
 import { auditEnvironment } from '../../lambda-shared/audit-item';
 import { ConfigurationError, isConditionFailed, rethrowClassified } from '../../lambda-shared/errors';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 const log = createLogger('release-lease');
@@ -14,6 +14,7 @@ const log = createLogger('release-lease');
  * run (this one's expired and was taken over) or no lease at all is left alone: `released: false`, not an error.
  */
 export const handler = async (event: ReleaseLeaseEvent): Promise<ReleaseLeaseResult> => {
+  log.correlate(correlationOf(event));
   const { tableName } = auditEnvironment(false);
   const instanceId = event.instanceId;
   const me = event.execution?.id;

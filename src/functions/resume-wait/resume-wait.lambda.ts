@@ -3,12 +3,13 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { type StateChangeEvent, waitOf } from '../../contract/events';
 import { type BackupJobResult, type CopyJobResult, type PolledResult, type ScriptStatusResult } from '../../contract/messages';
+import { EC2_RUNNING, EC2_STOPPED } from '../../contract/status';
 import { pollAtAttempt } from '../../contract/waits';
 import { backoff } from '../../lambda-shared/backoff';
 import { checkBackupJob, checkCopyJob } from '../../lambda-shared/backup-job';
 import { waitClients } from '../../lambda-shared/event-wait';
 import { ensurePowerState } from '../../lambda-shared/instance-power';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 import { checkScript } from '../../lambda-shared/script-status';
 import { completeTask } from '../../lambda-shared/task-token';
 import { clearWait, findWait, type RegisteredWait, waitTableName } from '../../lambda-shared/wait-registry';
@@ -33,7 +34,7 @@ async function look(wait: RegisteredWait): Promise<PolledResult> {
       return checkScript(ssm, wait.previous as ScriptStatusResult, poll, log);
     case 'stop':
     case 'start':
-      return ensurePowerState(ec2, { instanceId: wait.instanceId }, wait.kind === 'stop' ? 'stopped' : 'running', log,
+      return ensurePowerState(ec2, { instanceId: wait.instanceId }, wait.kind === 'stop' ? EC2_STOPPED : EC2_RUNNING, log,
         { poll, mayRequestChange: false });
     case 'backup':
       return checkBackupJob(backup, wait.previous as BackupJobResult, poll, log);
@@ -67,6 +68,7 @@ async function lookAfterEvent(wait: RegisteredWait): Promise<PolledResult> {
  * Events of resources no run waits on are ignored. Safe to receive twice: a stale token is ignored.
  */
 export const handler = async (event: StateChangeEvent): Promise<ResumeWaitResult> => {
+  log.correlate(correlationOf(event));
   const target = waitOf(event);
   if (!target) {
     return { resumed: false, reason: 'not an event any wait listens to' };

@@ -1,4 +1,4 @@
-import { ListCommandInvocationsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { paginateListCommandInvocations, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { type ScriptStatusResult, type SendScriptEvent } from '../../contract/messages';
 import { nextPoll, scriptPolicy } from '../../contract/poll';
 import { FAILED, RUN_REMOTE_SCRIPT_DOCUMENT, SSM_PENDING } from '../../contract/status';
@@ -7,7 +7,7 @@ import { backoff } from '../../lambda-shared/backoff';
 import { rethrowClassified } from '../../lambda-shared/errors';
 import { awaitCompletion, waitClients } from '../../lambda-shared/event-wait';
 import { abandonAction, beginAction, type JournalTarget, recordResource } from '../../lambda-shared/journal';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 import { commandComment, invokedAfterValue, outputKeyPrefix } from '../../lambda-shared/script-command';
 import { checkScript } from '../../lambda-shared/script-status';
 import { completeTask } from '../../lambda-shared/task-token';
@@ -33,27 +33,22 @@ export const COMMAND_FATE_UNKNOWN = 'CommandFateUnknown';
 
 /** The command this execution sent to the instance for the phase, as SSM lists it (paged), if listed yet. */
 async function findSentCommand(instanceId: string, comment: string, invokedAfter: string): Promise<string | undefined> {
-  let nextToken: string | undefined;
-  do {
-    let page;
-    try {
-      page = await ssm.send(new ListCommandInvocationsCommand({
-        InstanceId: instanceId,
-        Filters: [{ key: 'InvokedAfter', value: invokedAfter }],
-        MaxResults: 50,
-        NextToken: nextToken,
-      }));
-    } catch (err) {
-      rethrowClassified(err, `ListCommandInvocations ${instanceId}`);
+  try {
+    const pages = paginateListCommandInvocations({ client: ssm, pageSize: 50 }, {
+      InstanceId: instanceId,
+      Filters: [{ key: 'InvokedAfter', value: invokedAfter }],
+    });
+    for await (const page of pages) {
+      const match = (page.CommandInvocations ?? []).find(
+        (inv) => inv.Comment === comment && inv.DocumentName === RUN_REMOTE_SCRIPT_DOCUMENT && inv.CommandId,
+      );
+      if (match) {
+        return match.CommandId;
+      }
     }
-    const match = (page.CommandInvocations ?? []).find(
-      (inv) => inv.Comment === comment && inv.DocumentName === RUN_REMOTE_SCRIPT_DOCUMENT && inv.CommandId,
-    );
-    if (match) {
-      return match.CommandId;
-    }
-    nextToken = page.NextToken;
-  } while (nextToken);
+  } catch (err) {
+    rethrowClassified(err, `ListCommandInvocations ${instanceId}`);
+  }
   return undefined;
 }
 
@@ -82,6 +77,7 @@ function refusedForCertain(err: unknown): boolean {
  * With a task token, the wait for its end is registered too.
  */
 export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResult> => {
+  log.correlate(correlationOf(event));
   const { instanceId, phase, script, execution } = event;
   const comment = commandComment(execution, phase);
   const bucket = script.outputS3BucketName;
@@ -138,6 +134,7 @@ export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResul
     log.info('command sent', { instanceId, phase, commandId, timeoutSeconds: script.timeoutSeconds, outputLocation });
   }
 
+  log.appendKeys({ commandId });
   const sent: ScriptStatusResult = {
     commandId,
     instanceId,

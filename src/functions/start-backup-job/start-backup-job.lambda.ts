@@ -2,12 +2,12 @@ import { createHash } from 'crypto';
 import { BackupClient, StartBackupJobCommand, type StartBackupJobCommandInput } from '@aws-sdk/client-backup';
 import { type BackupJobResult, type StartBackupJobEvent } from '../../contract/messages';
 import { backupPolicy, nextPoll } from '../../contract/poll';
-import { RECOVERY_POINT_TAG_EXECUTION_ID, RECOVERY_POINT_TAG_INSTANCE_ID } from '../../contract/status';
+import { JOB_CREATED, RECOVERY_POINT_TAG_EXECUTION_ID, RECOVERY_POINT_TAG_INSTANCE_ID } from '../../contract/status';
 import { checkBackupJob } from '../../lambda-shared/backup-job';
 import { rethrowClassified } from '../../lambda-shared/errors';
 import { awaitCompletion, waitClients } from '../../lambda-shared/event-wait';
 import { findBackupJob, startOnce } from '../../lambda-shared/job-start';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 import { waitTableName } from '../../lambda-shared/wait-registry';
 
 const backup = new BackupClient({});
@@ -24,6 +24,7 @@ export function idempotencyToken(executionId: string, instanceId: string): strin
  * the instance journal, or recovers it from ListBackupJobs, and only looks at the job.
  */
 export const handler = async (event: StartBackupJobEvent): Promise<BackupJobResult> => {
+  log.correlate(correlationOf(event));
   const { instanceId, platform, execution } = event;
   const settings = event.backup;
   const input: StartBackupJobCommandInput = {
@@ -72,12 +73,13 @@ export const handler = async (event: StartBackupJobEvent): Promise<BackupJobResu
     },
     log,
   });
+  log.appendKeys({ jobId: backupJobId });
   if (how !== 'started') {
     log.info('backup job of this run found: looking only', { instanceId, backupJobId, how });
   }
   const started: BackupJobResult = {
     backupJobId,
-    state: 'CREATED',
+    state: JOB_CREATED,
     statusMessage: '',
     // StartBackupJob answers RecoveryPointArn only for EFS and advanced DynamoDB: for EC2 the job's look gives it.
     recoveryPointArn: '',

@@ -2,11 +2,12 @@ import { createHash } from 'crypto';
 import { BackupClient, StartCopyJobCommand } from '@aws-sdk/client-backup';
 import { type CopyJobResult, type StartCopyJobEvent } from '../../contract/messages';
 import { backupPolicy, nextPoll } from '../../contract/poll';
+import { JOB_CREATED } from '../../contract/status';
 import { checkCopyJob } from '../../lambda-shared/backup-job';
 import { rethrowClassified } from '../../lambda-shared/errors';
 import { awaitCompletion, waitClients } from '../../lambda-shared/event-wait';
 import { findCopyJob, startOnce } from '../../lambda-shared/job-start';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 import { waitTableName } from '../../lambda-shared/wait-registry';
 
 const backup = new BackupClient({});
@@ -23,6 +24,7 @@ export function copyIdempotencyToken(executionId: string, instanceId: string): s
  * or recovers it from ListCopyJobs, and only looks at the job.
  */
 export const handler = async (event: StartCopyJobEvent): Promise<CopyJobResult> => {
+  log.correlate(correlationOf(event));
   const { instanceId, recoveryPointArn, execution } = event;
   const settings = event.backup;
   const { jobId: copyJobId, how } = await startOnce({
@@ -58,12 +60,13 @@ export const handler = async (event: StartCopyJobEvent): Promise<CopyJobResult> 
     },
     log,
   });
+  log.appendKeys({ jobId: copyJobId });
   if (how !== 'started') {
     log.info('copy job of this run found: looking only', { instanceId, copyJobId, how });
   }
   const started: CopyJobResult = {
     copyJobId,
-    state: 'CREATED',
+    state: JOB_CREATED,
     statusMessage: '',
     destinationRecoveryPointArn: '',
     done: false,

@@ -3,10 +3,10 @@
  * The input can never widen what the construct allows: scripts only from the configured locations and with the
  * configured command lines, instances only those carrying the configured tag, only the configured vault and role.
  */
+import { booleanField, checkKeys, describe, isPlainObject, objectField, Problems, stringField } from './fields';
 import { leaseSecondsFor } from '../../contract/lease';
 import { type BackupRun, type ConfiguredScript, type ConstructSettings, type RunConfig, type ScriptRun } from '../../contract/settings';
 import { RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS } from '../../contract/status';
-import { ConfigurationError, InvalidInputError } from '../../lambda-shared/errors';
 import { parseS3Location, s3HttpsUrl } from '../../lambda-shared/s3-location';
 
 export const TOP_LEVEL_KEYS = [
@@ -51,98 +51,6 @@ const PHASE_NAMES: Record<Phase, { label: string; runKey: string; detailKey: str
   pre: { label: 'pre-backup script', runKey: 'RunPreBackupScript', detailKey: 'PreBackupScriptDetails' },
   post: { label: 'post-backup script', runKey: 'RunPostBackupScript', detailKey: 'PostBackupScriptDetails' },
 };
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === null) {
-    return 'null';
-  }
-  if (Array.isArray(value)) {
-    return 'an array';
-  }
-  if (typeof value === 'string') {
-    const shown = value.length > 60 ? `${value.slice(0, 60)}...` : value;
-    return `the string ${JSON.stringify(shown)}`;
-  }
-  if (typeof value === 'object') {
-    return 'an object';
-  }
-  return `${typeof value} ${String(value)}`;
-}
-
-/** Collects every problem of an input, so one error can report them all. */
-class Problems {
-  private readonly list: string[] = [];
-
-  add(field: string, problem: string): void {
-    this.list.push(`${field}: ${problem}`);
-  }
-
-  get count(): number {
-    return this.list.length;
-  }
-
-  throwIfAny(): void {
-    if (this.list.length > 0) {
-      const plural = this.list.length === 1 ? 'problem' : 'problems';
-      throw new InvalidInputError(`Invalid execution input (${this.list.length} ${plural}; no instance was touched): ${this.list.join('; ')}`);
-    }
-  }
-}
-
-function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], where: string, problems: Problems): void {
-  const unknown = Object.keys(obj).filter((k) => !allowed.includes(k));
-  if (unknown.length > 0) {
-    problems.add(where, `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; allowed keys are ${allowed.join(', ')}`);
-  }
-}
-
-function objectField(obj: Record<string, unknown>, key: string, path: string, problems: Problems): Record<string, unknown> | undefined {
-  const value = obj[key];
-  if (value === undefined || value === null) {
-    return undefined;
-  }
-  if (!isPlainObject(value)) {
-    problems.add(path, `must be an object, got ${describe(value)}`);
-    return undefined;
-  }
-  return value;
-}
-
-/** A boolean: true/false, or the strings "true"/"false" in any case. Undefined/null: absent. */
-function booleanField(value: unknown, path: string, problems: Problems): boolean | undefined {
-  if (value === undefined || value === null) {
-    return undefined;
-  }
-  if (typeof value === 'boolean') {
-    return value;
-  }
-  if (typeof value === 'string') {
-    const lower = value.trim().toLowerCase();
-    if (lower === 'true') {
-      return true;
-    }
-    if (lower === 'false') {
-      return false;
-    }
-  }
-  problems.add(path, `must be true or false (or the string "true" / "false"), got ${describe(value)}`);
-  return undefined;
-}
-
-function stringField(value: unknown, path: string, problems: Problems): string | undefined {
-  if (value === undefined || value === null) {
-    return undefined;
-  }
-  if (typeof value !== 'string') {
-    problems.add(path, `must be a string, got ${describe(value)}`);
-    return undefined;
-  }
-  return value;
-}
 
 function validateTags(obj: Record<string, unknown>, settings: ConstructSettings, problems: Problems): { key: string; value: string } {
   const none = { key: '', value: '' };
@@ -426,49 +334,4 @@ export function validateInput(input: unknown, settings: ConstructSettings): RunC
   };
 }
 
-/** Parses the `SETTINGS` environment variable the construct sets. Throws `ConfigurationError` when it is unusable. */
-export function parseSettings(text: string | undefined): ConstructSettings {
-  if (!text) {
-    throw new ConfigurationError('the environment variable SETTINGS is not set');
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigurationError(`the environment variable SETTINGS is not JSON: ${(err as Error).message}`);
-  }
-  if (!isPlainObject(parsed)) {
-    throw new ConfigurationError('the environment variable SETTINGS must hold a JSON object');
-  }
-  const required: Array<[string, string]> = [
-    ['tagKey', 'string'], ['tagValue', 'string'], ['stopInstances', 'boolean'], ['runPreScript', 'boolean'],
-    ['runPostScript', 'boolean'], ['backupVaultName', 'string'], ['backupRoleArn', 'string'], ['region', 'string'],
-    ['instanceArnPrefix', 'string'], ['maxTargetInstances', 'number'],
-  ];
-  const wrong = required.filter(([key, type]) => typeof parsed[key] !== type).map(([key, type]) => `${key} (${type})`);
-  if (wrong.length > 0) {
-    throw new ConfigurationError(`SETTINGS lacks or mistypes: ${wrong.join(', ')}`);
-  }
-  const p = parsed as Partial<ConstructSettings> & Record<string, unknown>;
-  for (const [name, script] of [['preScript', p.preScript], ['postScript', p.postScript]] as const) {
-    const seconds = script?.timeoutSeconds;
-    if (script && (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 1
-      || seconds > RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS)) {
-      throw new ConfigurationError(`SETTINGS ${name}.timeoutSeconds ${String(seconds)} is not an executionTimeout AWS-RunRemoteScript `
-        + `accepts (a whole number of seconds up to ${RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS}); deploy again with a valid BackupScript timeout`);
-    }
-  }
-  return {
-    ...(p as ConstructSettings),
-    deleteAfterDays: p.deleteAfterDays ?? 0,
-    moveToColdStorageAfterDays: p.moveToColdStorageAfterDays ?? 0,
-    startWindowMinutes: p.startWindowMinutes ?? 0,
-    completeWindowMinutes: p.completeWindowMinutes ?? 0,
-    windowsVss: p.windowsVss ?? false,
-    recoveryPointTags: p.recoveryPointTags ?? {},
-    copyVaultArn: p.copyVaultArn ?? '',
-    copyDeleteAfterDays: p.copyDeleteAfterDays ?? 0,
-    outputS3BucketName: p.outputS3BucketName ?? '',
-    outputS3KeyPrefix: p.outputS3KeyPrefix ?? '',
-  };
-}
+export { parseSettings } from './settings';

@@ -1,12 +1,13 @@
 import { parseSettings, validateInput } from './input';
 import { type ValidateInputEvent } from '../../contract/messages';
 import { type RunConfig } from '../../contract/settings';
-import { createLogger } from '../../lambda-shared/log';
+import { correlationOf, createLogger } from '../../lambda-shared/log';
 
 const log = createLogger('validate-input');
 
 /** Validates the execution input against the construct's settings (env `SETTINGS`) and returns the run's configuration. */
 export const handler = async (event: ValidateInputEvent): Promise<RunConfig> => {
+  log.correlate(correlationOf(event));
   const settings = parseSettings(process.env.SETTINGS);
   const execution = event?.execution?.name;
   try {

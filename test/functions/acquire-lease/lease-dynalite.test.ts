@@ -2,18 +2,16 @@
  * The lease handlers against dynalite (a real DynamoDB implementation): the condition expressions themselves,
  * evaluated by DynamoDB, not by a mock. The handlers are loaded after the environment points them at dynalite.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type AcquireLeaseEvent, type AcquireLeaseResult, type ReleaseLeaseEvent, type ReleaseLeaseResult } from '../../../src/contract/messages';
+import { type DynaliteAuditTable, startAuditTable } from '../../helpers/dynalite';
 import { EXECUTION } from '../../helpers/handler-fixtures';
-import { Dynalite } from '../../simulator/fakes/dynamodb';
 
 const TABLE = 'audit';
 const OTHER = 'arn:aws:states:eu-west-1:111122223333:execution:Backup:adhoc-7';
-const credentials = { accessKeyId: 'AKIADYNALITE00000000', secretAccessKey: 'dynalite' };
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-let db: Dynalite;
+let table: DynaliteAuditTable;
 let doc: DynamoDBDocumentClient;
 let acquire: (e: AcquireLeaseEvent) => Promise<AcquireLeaseResult>;
 let release: (e: ReleaseLeaseEvent) => Promise<ReleaseLeaseResult>;
@@ -23,33 +21,18 @@ const newInstance = () => `i-${(0xd000 + n++).toString(16).padStart(17, '0')}`;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
-  db = await Dynalite.start();
-  Object.assign(process.env, {
-    AUDIT_TABLE_NAME: TABLE,
-    AWS_ENDPOINT_URL_DYNAMODB: db.url,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    AWS_MAX_ATTEMPTS: '1',
-  });
+  table = await startAuditTable(TABLE);
+  doc = table.doc;
+  Object.assign(process.env, table.env);
   delete process.env.AWS_SESSION_TOKEN;
   delete process.env.AWS_PROFILE;
-  const client = new DynamoDBClient({ endpoint: db.url, region: 'eu-west-1', credentials });
-  await client.send(new CreateTableCommand({
-    TableName: TABLE,
-    KeySchema: [{ AttributeName: 'SM_Execution_ID', KeyType: 'HASH' }],
-    AttributeDefinitions: [{ AttributeName: 'SM_Execution_ID', AttributeType: 'S' }],
-    BillingMode: 'PAY_PER_REQUEST',
-  }));
-  doc = DynamoDBDocumentClient.from(client);
   /* eslint-disable @typescript-eslint/no-require-imports */
   acquire = require('../../../src/functions/acquire-lease/acquire-lease.lambda').handler;
   release = require('../../../src/functions/release-lease/release-lease.lambda').handler;
   /* eslint-enable @typescript-eslint/no-require-imports */
 });
 afterAll(async () => {
-  doc?.destroy();
-  await db?.stop();
+  await table?.stop();
   process.env = savedEnv;
 });
 

@@ -204,7 +204,11 @@ describe('discover-instances', () => {
   test('SSM status of 120 instances: chunks of 50, paginated', async () => {
     const ids = Array.from({ length: 120 }, (_, i) => id(i + 1));
     ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: ids.map((i) => ec2Instance(i, 'running')) }] });
+    // Each request as sent (the SDK's paginator reuses one input object for a list's pages: the mock's recorded
+    // inputs show its last token).
+    const calls: Array<{ NextToken?: string; Filters?: Array<{ Key?: string; Values?: string[] }> }> = [];
     ssm.on(DescribeInstanceInformationCommand).callsFake((input) => {
+      calls.push(structuredClone(input));
       const values: string[] = input.Filters[0].Values;
       // Two pages per chunk: the first half, then the rest.
       const half = Math.ceil(values.length / 2);
@@ -215,7 +219,7 @@ describe('discover-instances', () => {
       };
     });
     const result = await handler({ config: runConfig() });
-    const calls = ssm.commandCalls(DescribeInstanceInformationCommand).map((c) => c.args[0].input);
+    expect(ssm.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(6);
     expect(calls).toHaveLength(6);
     expect(calls.filter((c) => !c.NextToken).map((c) => c.Filters![0].Values!.length)).toEqual([50, 50, 20]);
     expect(calls.every((c) => c.Filters![0].Key === 'InstanceIds')).toBe(true);

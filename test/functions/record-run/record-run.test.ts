@@ -291,3 +291,49 @@ describe('record-run', () => {
     expect(runItem(table).ExpiresAt).toBeGreaterThan(Date.now() / 1000 + 6 * 86400);
   });
 });
+
+describe('record-run metrics (Powertools Metrics, embedded metric format)', () => {
+  const saved = { emit: process.env.EMIT_METRICS, level: process.env.LOG_LEVEL };
+  afterEach(() => {
+    process.env.EMIT_METRICS = saved.emit;
+    process.env.LOG_LEVEL = saved.level;
+    if (saved.emit === undefined) delete process.env.EMIT_METRICS;
+    jest.restoreAllMocks();
+  });
+
+  /** The JSON lines the handler printed that carry an embedded-metric-format record. */
+  async function emfLines(emit: boolean): Promise<Array<Record<string, any>>> {
+    process.env.LOG_LEVEL = 'info';
+    if (emit) process.env.EMIT_METRICS = 'true'; else delete process.env.EMIT_METRICS;
+    const printed: string[] = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown) => { printed.push(String(chunk)); return true; }) as never);
+    jest.spyOn(process.stderr, 'write').mockImplementation((() => true) as never);
+    const tally = await pages([unrecorded(1), unrecorded(2, 'FAILED', 'boom')]);
+    await handler({ execution: EXECUTION, input: {}, config, tally });
+    return printed.flatMap((c) => c.split('\n')).filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+  }
+
+  test('one record per run: the namespace, the one StateMachineName dimension (no service dimension), the counts', async () => {
+    const records = await emfLines(true);
+    expect(records).toHaveLength(1);
+    const [record] = records;
+    expect(record._aws.CloudWatchMetrics).toEqual([{
+      Namespace: 'PrePostScriptBackup',
+      Dimensions: [['StateMachineName']],
+      Metrics: [
+        { Name: 'InstancesSucceeded', Unit: 'Count' },
+        { Name: 'InstancesFailed', Unit: 'Count' },
+        { Name: 'InstancesExcluded', Unit: 'Count' },
+        { Name: 'InstancesSkipped', Unit: 'Count' },
+        { Name: 'InstanceStoppedSeconds', Unit: 'Seconds' },
+      ],
+    }]);
+    expect(record).toMatchObject({ InstancesSucceeded: 1, InstancesFailed: 1, InstancesExcluded: 0, InstancesSkipped: 0 });
+    expect(record.StateMachineName).toBe(EXECUTION.id.split(':')[6]);
+    expect(record).not.toHaveProperty('service');
+  });
+
+  test('none unless the construct asks for metrics', async () => {
+    expect(await emfLines(false)).toEqual([]);
+  });
+});

@@ -228,6 +228,13 @@ describe('parseSettings', () => {
   test.each([[undefined], [''], ['not json'], ['[]'], ['{"tagKey":"k"}']])('refuses %p with a ConfigurationError', (text) => {
     expect(() => parseSettings(text)).toThrow(expect.objectContaining({ name: 'ConfigurationError' }));
   });
+  test('names every setting it lacks or that has the wrong type, in one message', () => {
+    const { tagKey: _omitted, ...rest } = SETTINGS;
+    const text = JSON.stringify({ ...rest, maxTargetInstances: '10', stopInstances: 'yes' });
+    expect(() => parseSettings(text)).toThrow(expect.objectContaining({
+      name: 'ConfigurationError', message: 'SETTINGS lacks or mistypes: tagKey (string), stopInstances (boolean), maxTargetInstances (number)',
+    }));
+  });
   test('refuses a script timeout AWS-RunRemoteScript would refuse (over 28800 s), naming it', () => {
     const text = JSON.stringify({ ...SETTINGS, preScript: { ...SETTINGS.preScript!, timeoutSeconds: 172800 } });
     expect(() => parseSettings(text)).toThrow(expect.objectContaining({
