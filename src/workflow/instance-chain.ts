@@ -12,7 +12,7 @@ import {
   EXECUTION_NAME, INSTANCE_ID, INSTANCE_KEY_SEPARATOR, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_INSTANCE, RUN_EXECUTION_ID, UNRECORDED_INSTANCE,
   UNRECORDED_REASON, UNRECORDED_STEPS,
 } from '../contract/audit-schema';
-import { BACKUP_COMPLETED, FAILED, NOT_APPLICABLE, SKIPPED, SKIPPED_LEASE_HELD } from '../contract/status';
+import { BACKUP_COMPLETED, EC2_RUNNING, EC2_STOPPED, FAILED, NOT_APPLICABLE, SKIPPED, SKIPPED_LEASE_HELD } from '../contract/status';
 
 /**
  * The input of one instance's chain: what the fleet level hands each Map iteration.
@@ -225,8 +225,8 @@ export function instanceChain(
   );
   const decide = new sfn.Choice(scope, 'Instance: what to do?')
     .when(sfn.Condition.not(sfn.Condition.booleanEquals('$.lease.acquired', true)), leaseHeld)
-    .when(sfn.Condition.stringEquals('$.instance.state', 'stopped'), stoppedAtStart)
-    .when(sfn.Condition.not(sfn.Condition.stringEquals('$.instance.state', 'running')), notEligible)
+    .when(sfn.Condition.stringEquals('$.instance.state', EC2_STOPPED), stoppedAtStart)
+    .when(sfn.Condition.not(sfn.Condition.stringEquals('$.instance.state', EC2_RUNNING)), notEligible)
     .when(scriptNotFor('pre'), platformMismatch('pre', 'Pre-backup script'))
     .when(scriptNotFor('post'), platformMismatch('post', 'Post-backup script'))
     .when(sfn.Condition.booleanEquals('$.config.preScript.enabled', true), preScript)
