@@ -141,3 +141,56 @@ export const INSTANCE_COUNT = 'InstanceCount';
 export const FAILED_COUNT = 'FailedCount';
 /** The pages' tally as JSON (the fallback run record). */
 export const RUN_TALLY_JSON = 'Run_Tally_Json';
+
+// The instance item's record: one entry per instance of a run (docs/audit-record.md). Its field names are the
+// attributes of the item; `AUDIT_ENTRY_FIELDS` is typed by them, so renaming one is one edit the compiler follows.
+/** The per-instance record of the audit table (docs/audit-record.md). */
+export interface AuditEntry {
+  readonly InstanceId: string;
+  readonly InstanceStateAtStart: string;
+  readonly Platform: string;
+  readonly PreBackupScriptStatus: string;
+  readonly StopEc2InstanceStatus: string;
+  readonly BackupJobStatus: string;
+  readonly StartEc2InstanceStatus: string;
+  readonly PostBackupScriptStatus: string;
+  /** Empty when the instance succeeded; otherwise every failed step, in order, with its reason. */
+  readonly FailureMessage: string;
+  readonly BackupJobId: string;
+  readonly RecoveryPointArn: string;
+  readonly PreBackupScriptCommandId: string;
+  readonly PostBackupScriptCommandId: string;
+  /** The copy of the recovery point to the copy vault: its final state, `skipped` without a copy vault. */
+  readonly CopyJobStatus: string;
+  readonly CopyJobId: string;
+  readonly CopyRecoveryPointArn: string;
+  /** Seconds from the instance seen stopped to seen running again; 0 when this run did not stop it. */
+  readonly StoppedSeconds: number;
+  /** `SKIPPED` when another run held the instance's lease: nothing was done to it, and that is not a failure. */
+  readonly Outcome: 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
+  /** Facts worth knowing that are not failures (an instance backed up as it was, a step turned off...). */
+  readonly Notes: string;
+}
+
+/** The audit entry's field names, in order. */
+export const AUDIT_ENTRY_FIELDS: ReadonlyArray<keyof AuditEntry> = [
+  'InstanceId',
+  'InstanceStateAtStart',
+  'Platform',
+  'PreBackupScriptStatus',
+  'StopEc2InstanceStatus',
+  'BackupJobStatus',
+  'StartEc2InstanceStatus',
+  'PostBackupScriptStatus',
+  'FailureMessage',
+  'BackupJobId',
+  'RecoveryPointArn',
+  'PreBackupScriptCommandId',
+  'PostBackupScriptCommandId',
+  'CopyJobStatus',
+  'CopyJobId',
+  'CopyRecoveryPointArn',
+  'StoppedSeconds',
+  'Outcome',
+  'Notes',
+];

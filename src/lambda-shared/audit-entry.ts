@@ -8,58 +8,9 @@ import { type CaughtError, type DiscoveredInstance, type InstanceSteps, type Ste
 import { type BackupJobResult, type CheckAgentResult, type CopyJobResult, type InstancePowerResult, type ScriptStatusResult } from '../contract/messages';
 import { type RunConfig } from '../contract/settings';
 import { BACKUP_COMPLETED, BACKUP_JOB_FINAL_STATES, FAILED, IN_PROGRESS, notRun, NOT_APPLICABLE, NOT_RUN_EARLIER_FAILURE, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED, SKIPPED, SKIPPED_LEASE_HELD, SSM_PING_ONLINE, SUCCESS } from '../contract/status';
+import { type AuditEntry } from '../contract/audit-schema';
 import { commandIdOf, type WaitKind, waitedRecoveryPoint, waitedResource } from '../contract/waits';
 
-/** The per-instance record of the audit table (docs/audit-record.md). */
-export interface AuditEntry {
-  readonly InstanceId: string;
-  readonly InstanceStateAtStart: string;
-  readonly Platform: string;
-  readonly PreBackupScriptStatus: string;
-  readonly StopEc2InstanceStatus: string;
-  readonly BackupJobStatus: string;
-  readonly StartEc2InstanceStatus: string;
-  readonly PostBackupScriptStatus: string;
-  /** Empty when the instance succeeded; otherwise every failed step, in order, with its reason. */
-  readonly FailureMessage: string;
-  readonly BackupJobId: string;
-  readonly RecoveryPointArn: string;
-  readonly PreBackupScriptCommandId: string;
-  readonly PostBackupScriptCommandId: string;
-  /** The copy of the recovery point to the copy vault: its final state, `skipped` without a copy vault. */
-  readonly CopyJobStatus: string;
-  readonly CopyJobId: string;
-  readonly CopyRecoveryPointArn: string;
-  /** Seconds from the instance seen stopped to seen running again; 0 when this run did not stop it. */
-  readonly StoppedSeconds: number;
-  /** `SKIPPED` when another run held the instance's lease: nothing was done to it, and that is not a failure. */
-  readonly Outcome: 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
-  /** Facts worth knowing that are not failures (an instance backed up as it was, a step turned off...). */
-  readonly Notes: string;
-}
-
-/** The audit entry's field names, in order. */
-export const AUDIT_ENTRY_FIELDS: ReadonlyArray<keyof AuditEntry> = [
-  'InstanceId',
-  'InstanceStateAtStart',
-  'Platform',
-  'PreBackupScriptStatus',
-  'StopEc2InstanceStatus',
-  'BackupJobStatus',
-  'StartEc2InstanceStatus',
-  'PostBackupScriptStatus',
-  'FailureMessage',
-  'BackupJobId',
-  'RecoveryPointArn',
-  'PreBackupScriptCommandId',
-  'PostBackupScriptCommandId',
-  'CopyJobStatus',
-  'CopyJobId',
-  'CopyRecoveryPointArn',
-  'StoppedSeconds',
-  'Outcome',
-  'Notes',
-];
 
 /** Steps in the order the chain runs them. */
 const ORDER: readonly StepName[] = ['eligibility', 'agent', 'pre', 'stop', 'backup', 'start', 'agentAfterStart', 'post', 'copy'];

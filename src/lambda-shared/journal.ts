@@ -18,7 +18,7 @@
 // eslint-disable-next-line import/no-extraneous-dependencies
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailed, rethrowClassified } from './errors';
-import { EXPIRES_AT, intentAttribute, JOURNAL_ACTIONS, JOURNAL_ITEM_LIFETIME_SECONDS, type JournalAction, journalKey, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_JOURNAL, resourceAttribute } from '../contract/audit-schema';
+import { EXPIRES_AT, INSTANCE_ID, intentAttribute, JOURNAL_ACTIONS, JOURNAL_ITEM_LIFETIME_SECONDS, type JournalAction, journalKey, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_JOURNAL, resourceAttribute } from '../contract/audit-schema';
 
 
 /** Which run and instance a journal write is about. */
@@ -69,7 +69,7 @@ export async function beginAction(doc: DynamoDBDocumentClient, target: JournalTa
         '#intent': intentAttribute(action),
         '#type': RECORD_TYPE,
         '#exec': 'ExecutionId',
-        '#instance': 'InstanceId',
+        '#instance': INSTANCE_ID,
         '#expires': EXPIRES_AT,
       },
       ExpressionAttributeValues: {

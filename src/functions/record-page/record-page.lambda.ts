@@ -6,9 +6,10 @@ import { isFailedOutcome, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } f
 import {
   batchWrite, EXCLUDED_SAMPLE_SIZE, getInstanceItems, missingEntry, pickEntry, tallyOf, unrecordedResults,
 } from '../../lambda-shared/audit-batch';
-import { type AuditEntry, toAuditEntry } from '../../lambda-shared/audit-entry';
+import { toAuditEntry } from '../../lambda-shared/audit-entry';
 import { auditEnvironment, instanceItem, unknownInstance } from '../../lambda-shared/audit-item';
 import { correlationOf, createLogger } from '../../lambda-shared/log';
+import { type AuditEntry } from '../../contract/audit-schema';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },

@@ -6,11 +6,12 @@ import { type RunTally } from '../../contract/instance';
 import { type ExecutionContext, type RecordRunEvent, type RecordRunResult } from '../../contract/messages';
 import { isFailedOutcome, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } from '../../contract/status';
 import { pickEntry, tallyOf } from '../../lambda-shared/audit-batch';
-import { type AuditEntry, causeMessage } from '../../lambda-shared/audit-entry';
+import { causeMessage } from '../../lambda-shared/audit-entry';
 import { auditEnvironment, expiry } from '../../lambda-shared/audit-item';
 import { backoff } from '../../lambda-shared/backoff';
 import { rethrowClassified } from '../../lambda-shared/errors';
 import { correlationOf, createLogger } from '../../lambda-shared/log';
+import { type AuditEntry } from '../../contract/audit-schema';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },

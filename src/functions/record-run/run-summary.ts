@@ -9,8 +9,8 @@ import { type ExecutionContext } from '../../contract/messages';
 import { METRIC_DIMENSION, METRIC_INSTANCE_STOPPED_SECONDS, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SKIPPED, METRIC_INSTANCES_SUCCEEDED, METRICS_NAMESPACE } from '../../contract/metrics';
 import { RUN_SUMMARY_MAX_FAILURES, type RunSummaryDetail } from '../../contract/run-summary-event';
 import { isFailedOutcome, OUTCOME_SUCCEEDED } from '../../contract/status';
-import type { AuditEntry } from '../../lambda-shared/audit-entry';
 import type { Logger } from '../../lambda-shared/log';
+import { type AuditEntry } from '../../contract/audit-schema';
 
 export interface RunCounts {
   readonly succeeded: number;
