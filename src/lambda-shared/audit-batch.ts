@@ -8,10 +8,10 @@ import { BatchGetCommand, BatchWriteCommand, type BatchWriteCommandInput, type D
 import { backoff } from './backoff';
 import { rethrowClassified, TransientError } from './errors';
 import { instanceItemKey, PARTITION_KEY, UNRECORDED_INSTANCE, UNRECORDED_REASON, UNRECORDED_STEPS } from '../contract/audit-schema';
+import { AUDIT_ENTRY_FIELDS, type AuditEntry } from '../contract/audit-schema';
 import { type DiscoveredInstance, type InstanceSteps, type RunTally } from '../contract/instance';
 import { emptyTally } from '../contract/run-tally';
 import { OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } from '../contract/status';
-import { AUDIT_ENTRY_FIELDS, type AuditEntry } from '../contract/audit-schema';
 
 /** Items per BatchWriteItem (DynamoDB's limit). */
 export const BATCH_WRITE_SIZE = 25;

@@ -4,11 +4,11 @@
  * The entry tells the truth about every step: a step that ran holds its final status, a step turned off holds
  * `skipped`, a step never reached says why, and `FailureMessage` lists every failed step in order.
  */
+import { type AuditEntry } from '../contract/audit-schema';
 import { type CaughtError, type DiscoveredInstance, type InstanceSteps, type StepName, type StepOutcome } from '../contract/instance';
 import { type BackupJobResult, type CheckAgentResult, type CopyJobResult, type InstancePowerResult, type ScriptStatusResult } from '../contract/messages';
 import { type RunConfig } from '../contract/settings';
 import { BACKUP_COMPLETED, BACKUP_JOB_FINAL_STATES, FAILED, IN_PROGRESS, notRun, NOT_APPLICABLE, NOT_RUN_EARLIER_FAILURE, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED, SKIPPED, SKIPPED_LEASE_HELD, SSM_PING_ONLINE, SUCCESS } from '../contract/status';
-import { type AuditEntry } from '../contract/audit-schema';
 import { commandIdOf, type WaitKind, waitedRecoveryPoint, waitedResource } from '../contract/waits';
 
 

@@ -1,9 +1,9 @@
 /** The audit table: its key attributes, its items, and the environment of the handlers that write them. */
 import { ConfigurationError } from './errors';
 import { EXPIRES_AT, instanceItemKey, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_INSTANCE, RUN_EXECUTION_ID } from '../contract/audit-schema';
+import { type AuditEntry } from '../contract/audit-schema';
 import { type DiscoveredInstance } from '../contract/instance';
 import { type ExecutionContext } from '../contract/messages';
-import { type AuditEntry } from '../contract/audit-schema';
 
 
 export interface AuditEnvironment {

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type AuditEntry } from '../../contract/audit-schema';
 import { type DiscoveredInstance, type InstanceOutcome, type RunTally } from '../../contract/instance';
 import { type RecordPageEvent } from '../../contract/messages';
 import { isFailedOutcome, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } from '../../contract/status';
@@ -9,7 +10,6 @@ import {
 import { toAuditEntry } from '../../lambda-shared/audit-entry';
 import { auditEnvironment, instanceItem, unknownInstance } from '../../lambda-shared/audit-item';
 import { correlationOf, createLogger } from '../../lambda-shared/log';
-import { type AuditEntry } from '../../contract/audit-schema';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },

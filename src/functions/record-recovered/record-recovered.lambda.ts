@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type AuditEntry } from '../../contract/audit-schema';
 import { type CaughtError, type InstanceOutcome, type InstanceSteps } from '../../contract/instance';
 import { type RecordRecoveredEvent } from '../../contract/messages';
 import { OUTCOME_FAILED } from '../../contract/status';
@@ -7,7 +8,6 @@ import { causeMessage, toAuditEntry } from '../../lambda-shared/audit-entry';
 import { auditEnvironment, instanceItem } from '../../lambda-shared/audit-item';
 import { rethrowClassified } from '../../lambda-shared/errors';
 import { correlationOf, createLogger } from '../../lambda-shared/log';
-import { type AuditEntry } from '../../contract/audit-schema';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },

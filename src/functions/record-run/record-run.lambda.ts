@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { parseExecutionArn, RunCounts, runMetrics, runNotification, runSummary } from './run-summary';
 import { PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_RUN, RUN_EXECUTION_ID } from '../../contract/audit-schema';
+import { type AuditEntry } from '../../contract/audit-schema';
 import { type RunTally } from '../../contract/instance';
 import { type ExecutionContext, type RecordRunEvent, type RecordRunResult } from '../../contract/messages';
 import { isFailedOutcome, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } from '../../contract/status';
@@ -11,7 +12,6 @@ import { auditEnvironment, expiry } from '../../lambda-shared/audit-item';
 import { backoff } from '../../lambda-shared/backoff';
 import { rethrowClassified } from '../../lambda-shared/errors';
 import { correlationOf, createLogger } from '../../lambda-shared/log';
-import { type AuditEntry } from '../../contract/audit-schema';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },

@@ -5,12 +5,12 @@
 // esbuild bundles Powertools into the handler; the construct package never loads it, so it is only a devDependency.
 // eslint-disable-next-line import/no-extraneous-dependencies
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { type AuditEntry } from '../../contract/audit-schema';
 import { type ExecutionContext } from '../../contract/messages';
 import { METRIC_DIMENSION, METRIC_INSTANCE_STOPPED_SECONDS, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SKIPPED, METRIC_INSTANCES_SUCCEEDED, METRICS_NAMESPACE } from '../../contract/metrics';
 import { RUN_SUMMARY_MAX_FAILURES, type RunSummaryDetail } from '../../contract/run-summary-event';
 import { isFailedOutcome, OUTCOME_SUCCEEDED } from '../../contract/status';
 import type { Logger } from '../../lambda-shared/log';
-import { type AuditEntry } from '../../contract/audit-schema';
 
 export interface RunCounts {
   readonly succeeded: number;

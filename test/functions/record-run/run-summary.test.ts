@@ -1,5 +1,5 @@
+import { type AuditEntry } from '../../../src/contract/audit-schema';
 import { executionLink, metricsRecord, parseExecutionArn, runNotification, runSummary } from '../../../src/functions/record-run/run-summary';
-import type { AuditEntry } from '../../../src/lambda-shared/audit-entry';
 
 const execution = {
   id: 'arn:aws:states:eu-west-1:111122223333:execution:AppBackupStateMachine:nightly',
