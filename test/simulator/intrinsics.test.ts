@@ -23,9 +23,9 @@ test('States.JsonToString returns a JSON text of the data: JSON.parse gives the 
 
 test('States.Format inserts a value as it is; the escapes of its template are resolved', async () => {
   const out = await pass({
-    'text.$': "States.Format('{}: {} of {} \\{not a placeholder\\} the account\\'s table, a backslash \\\\', $.message, $.n, $.flag)",
+    'text.$': "States.Format('{}: {} of {} \\{not a placeholder\\} the account\\'s table, a backslash \\\\ inside', $.message, $.n, $.flag)",
   }, { message: MESSAGE, n: 3, flag: true });
-  expect(out.text).toBe(`${MESSAGE}: 3 of true {not a placeholder} the account's table, a backslash \\`);
+  expect(out.text).toBe(`${MESSAGE}: 3 of true {not a placeholder} the account's table, a backslash \\ inside`);
 });
 
 test('a string literal argument has its escapes resolved; a value from a path keeps its backslashes', async () => {

@@ -21,11 +21,11 @@ import { FakeServer } from './fakes/http';
 import { sfnHandler } from './fakes/sfn';
 import { ssmHandler } from './fakes/ssm';
 import { describeFunctions, Handler, LambdaFunction, loadHandler, realProcess, toTaskError, unionEnvironment } from './lambda';
+import { localStepFunctions } from './local-stepfunctions';
 import { ChainKill, MapRunRecord, runMapRun, withMapRunTasks } from './map-run';
 import { instanceStats, InstanceStats } from './measures';
 import { emptyBucket, IterationInstance, StateInfo, Timeline, WaitBucket } from './timeline';
 import { runTokenTask, TOKEN_PLACEHOLDER, tokenTaskProblems, WAIT_FOR_TOKEN_RESOURCE } from './token-task';
-import { localStepFunctions } from './local-stepfunctions';
 import { TokenRegistry } from './tokens';
 import { ACCOUNT_ID, REGION, World, WorldOptions } from './world';
 
