@@ -21,6 +21,7 @@ import { FakeServer } from './fakes/http';
 import { sfnHandler } from './fakes/sfn';
 import { ssmHandler } from './fakes/ssm';
 import { describeFunctions, Handler, LambdaFunction, loadHandler, realProcess, toTaskError, unionEnvironment } from './lambda';
+import { localStepFunctions } from './local-stepfunctions';
 import { ChainKill, MapRunRecord, runMapRun, withMapRunTasks } from './map-run';
 import { instanceStats, InstanceStats } from './measures';
 import { emptyBucket, IterationInstance, StateInfo, Timeline, WaitBucket } from './timeline';
@@ -28,9 +29,8 @@ import { runTokenTask, TOKEN_PLACEHOLDER, tokenTaskProblems, WAIT_FOR_TOKEN_RESO
 import { TokenRegistry } from './tokens';
 import { ACCOUNT_ID, REGION, World, WorldOptions } from './world';
 
-// aws-local-stepfunctions is an ES module with a CommonJS build; its types only resolve as ESM under module node16.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { ExecutionError, ExecutionTimeoutError, StateMachine } = require('aws-local-stepfunctions') as typeof import('aws-local-stepfunctions', { with: { 'resolution-mode': 'import' } });
+// aws-local-stepfunctions, with its intrinsic functions corrected (local-stepfunctions.ts).
+const { ExecutionError, ExecutionTimeoutError, StateMachine } = localStepFunctions;
 
 export type TaskHandler = (input: any) => unknown;
 

@@ -1,6 +1,6 @@
 /**
- * The field readers of the execution input's validation: each reads one field, with zod (Powertools Parser's schema
- * library) where a schema says it, and adds what is wrong to `Problems`, so that one error reports every problem.
+ * The building blocks of the execution input's schema: zod (mini) schemas whose issues carry this function's messages,
+ * and how the issues become the one error that reports every problem of an input.
  */
 // esbuild bundles zod into the handler; the construct package never loads it, so it is only a devDependency.
 // eslint-disable-next-line import/no-extraneous-dependencies
@@ -40,6 +40,14 @@ export class Problems {
     return this.list.length;
   }
 
+  /** One problem per schema issue: the issue's path (dotted; `input` for the input itself) and its message. */
+  addIssues(issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> }>): void {
+    for (const issue of issues) {
+      const path = (issue.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p)).join('.');
+      this.add(path || 'input', issue.message);
+    }
+  }
+
   throwIfAny(): void {
     if (this.list.length > 0) {
       const plural = this.list.length === 1 ? 'problem' : 'problems';
@@ -48,56 +56,52 @@ export class Problems {
   }
 }
 
-export function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], where: string, problems: Problems): void {
-  const unknown = Object.keys(obj).filter((k) => !allowed.includes(k));
-  if (unknown.length > 0) {
-    problems.add(where, `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; allowed keys are ${allowed.join(', ')}`);
-  }
+/** The message of an object's unknown keys. */
+function unknownKeys(keys: readonly string[], allowed: readonly string[]): string {
+  return `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => JSON.stringify(k)).join(', ')}; allowed keys are ${allowed.join(', ')}`;
 }
 
-export function objectField(obj: Record<string, unknown>, key: string, path: string, problems: Problems): Record<string, unknown> | undefined {
-  const value = obj[key];
-  if (value === undefined || value === null) {
-    return undefined;
-  }
-  if (!isPlainObject(value)) {
-    problems.add(path, `must be an object, got ${describe(value)}`);
-    return undefined;
-  }
-  return value;
+/** Absent: undefined or null (the input's JSON may hold `null` for a field it leaves out). */
+export function absent<T extends z.core.SomeType>(schema: T) {
+  return z.nullish(schema);
 }
+
+/**
+ * An object with exactly these keys (each may be absent). `notObject` says what is wrong with a value that is no
+ * object; an unknown key is reported with the allowed keys.
+ */
+export function strictObjectOf<S extends z.core.$ZodLooseShape>(shape: S, notObject: (input: unknown) => string) {
+  const allowed = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? unknownKeys(issue.keys, allowed) : notObject(issue.input)),
+  });
+}
+
+/** A string. */
+export const STRING = z.string({ error: (issue) => `must be a string, got ${describe(issue.input)}` });
 
 /** true/false, or the strings "true"/"false" in any case (trimmed). */
-const BOOLEAN = z.union([
+export const BOOLEAN = z.union([
   z.boolean(),
   z.pipe(
     z.pipe(z.string(), z.transform((v: string) => v.trim().toLowerCase())),
     z.pipe(z.enum(['true', 'false']), z.transform((v: 'true' | 'false') => v === 'true')),
   ),
-]);
+], { error: (issue) => `must be true or false (or the string "true" / "false"), got ${describe(issue.input)}` });
 
-/** A boolean: true/false, or the strings "true"/"false" in any case. Undefined/null: absent. */
-export function booleanField(value: unknown, path: string, problems: Problems): boolean | undefined {
-  if (value === undefined || value === null) {
-    return undefined;
-  }
-  const parsed = z.safeParse(BOOLEAN, value);
-  if (!parsed.success) {
-    problems.add(path, `must be true or false (or the string "true" / "false"), got ${describe(value)}`);
-    return undefined;
-  }
-  return parsed.data;
+/** A string that must meet `problem` (which returns what is wrong with it, or undefined). */
+export function stringWhere(problem: (value: string) => string | undefined) {
+  return STRING.check(z.superRefine((value: string, ctx) => {
+    const message = problem(value);
+    if (message !== undefined) {
+      ctx.addIssue({ code: 'custom', message, input: value });
+    }
+  }));
 }
 
-/** A string. Undefined/null: absent. */
-export function stringField(value: unknown, path: string, problems: Problems): string | undefined {
-  if (value === undefined || value === null) {
-    return undefined;
-  }
-  const parsed = z.safeParse(z.string(), value);
-  if (!parsed.success) {
-    problems.add(path, `must be a string, got ${describe(value)}`);
-    return undefined;
-  }
-  return parsed.data;
+/** Any value, read by `read`, which returns the value or reports what is wrong with it through `fail`. */
+export function valueWhere<T>(read: (raw: unknown, fail: (message: string) => void) => T) {
+  return z.pipe(z.unknown(), z.transform((raw: unknown, payload) => read(raw, (message) => {
+    payload.issues.push({ code: 'custom', message, input: raw });
+  })));
 }

@@ -91,3 +91,24 @@ test('the workflow cannot leave the results in the table either: they travel in 
   expect(item).toMatchObject({ InstanceId: id, Outcome: 'SUCCEEDED' });
   expect(item).not.toHaveProperty('Unrecorded_Steps_Json');
 }, 120_000);
+
+test('a step message holding a line break, quotes and backslashes comes back from the raw results as it was', async () => {
+  // The workflow stores the raw results with States.JsonToString; Step Functions returns a JSON text of the data, its
+  // escapes kept (docs/fidelity/stepfunctions.md). The page parses it back: nothing of the message may be lost.
+  const statusMessage = 'Snapshot of vol-0a1b2c3d failed:\nthe volume is "busy" (lock file C:\\data\\db.lock)';
+  const [recordedId, unrecordedId] = newInstanceIds(2);
+  const faults = { backup: { state: 'FAILED' as const, statusMessage } };
+  const recorded = await h.run({ instances: [{ id: recordedId, faults }] });
+  const run = await h.run({
+    instances: [{ id: unrecordedId, faults }],
+    hooks: { [WRITE_ENTRY]: { before: () => { throw throttled(); } } },
+  });
+  assertInvariants(run);
+  const entry = entryOf(run, unrecordedId);
+  expect(entry).toMatchObject({ Outcome: 'FAILED', BackupJobStatus: 'FAILED' });
+  expect(entry?.FailureMessage).toContain(statusMessage);
+  // The same words as record-instance writes for the same failure.
+  expect(statusOf(entry)).toEqual(statusOf(entryOf(recorded, recordedId)));
+  const [item] = await instanceItems(run);
+  expect(item).not.toHaveProperty('Unrecorded_Steps_Json');
+}, 120_000);
