@@ -4,11 +4,11 @@
  * The entry tells the truth about every step: a step that ran holds its final status, a step turned off holds
  * `skipped`, a step never reached says why, and `FailureMessage` lists every failed step in order.
  */
+import { type AuditEntry } from '../contract/audit-schema';
 import { type CaughtError, type DiscoveredInstance, type InstanceSteps, type StepName, type StepOutcome } from '../contract/instance';
 import { type BackupJobResult, type CheckAgentResult, type CopyJobResult, type InstancePowerResult, type ScriptStatusResult } from '../contract/messages';
 import { type RunConfig } from '../contract/settings';
 import { BACKUP_COMPLETED, BACKUP_JOB_FINAL_STATES, FAILED, IN_PROGRESS, notRun, NOT_APPLICABLE, NOT_RUN_EARLIER_FAILURE, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED, SKIPPED, SKIPPED_LEASE_HELD, SSM_PING_ONLINE, SUCCESS } from '../contract/status';
-import { type AuditEntry } from '../contract/audit-schema';
 import { commandIdOf, type WaitKind, waitedRecoveryPoint, waitedResource } from '../contract/waits';
 
 
@@ -272,6 +272,10 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
   if (errors.leaseRelease) {
     notes.push(`instance lease not released (it expires by itself): ${causeMessage(errors.leaseRelease)}`);
   }
+  const releaseNote = releaseNoteOf(s);
+  if (releaseNote) {
+    notes.push(releaseNote);
+  }
 
   return {
     InstanceId: instance.instanceId,
@@ -331,4 +335,23 @@ function stoppedSeconds(steps: InstanceSteps): number {
   }
   const seconds = (Date.parse(start.observedAt) - Date.parse(stop.observedAt)) / 1000;
   return Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds) : 0;
+}
+
+/**
+ * Issue 14, until the entry has its own release fields: when and why the release loop released the application (a
+ * note, not a failure: the backup's own state says whether it succeeded).
+ */
+function releaseNoteOf(steps: InstanceSteps): string {
+  const release = steps.release;
+  if (!release || !release.releaseReason) {
+    return '';
+  }
+  const error = steps.errors?.release;
+  const why = release.releaseReason === 'point-in-time-captured'
+    ? `point in time captured at ${release.capturedAt}`
+    : release.releaseReason === 'look-failed' && error
+      ? `the look failed: ${causeMessage(error)}`
+      : release.reason;
+  const fallback = release.fallbackReason ? ` (point in time not observable: ${release.fallbackReason})` : '';
+  return `released ${release.releaseReason} after ${release.waitedSeconds} s of looks: ${why}${fallback}`;
 }

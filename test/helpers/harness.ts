@@ -12,6 +12,7 @@ import { consumerStack } from './stacks';
 import { PrePostScriptBackupProps } from '../../src';
 import { formatViolations } from '../simulator/api-model';
 import { walkStates } from '../simulator/asl';
+import { jobAttempts } from '../simulator/fakes/recovery-points';
 import { Handler, loadHandler, toTaskError } from '../simulator/lambda';
 import { ChainKill } from '../simulator/map-run';
 import { RunResult, Simulator } from '../simulator/simulator';
@@ -540,7 +541,16 @@ export function checkInvariants(run: SimRun): string[] {
       const startedEarly = startSeq !== undefined && (sawFinal
         ? terminalSeq !== undefined && startSeq <= terminalSeq
         : lastDescribe !== undefined && startSeq < lastDescribe && !CHAIN_DIED.test(entry.FailureMessage ?? ''));
-      if (startedEarly) {
+      // Issue 14: releasing at the point in time starts the instance once the job's snapshots have started: allowed when
+      // the workflow described this job's snapshots before the start (the look that found the point in time), or when
+      // the freeze budget was spent (the entry says so).
+      const newJob = world.backupJobsFor(id).find((j) => run.newJobIds.includes(j.backupJobId));
+      const jobSnapshots = new Set(newJob ? jobAttempts(world, newJob).flatMap((a) => a.snapshotIds) : []);
+      const sawSnapshots = startSeq !== undefined && run.calls.some((c) => c.service === 'ec2' && c.action === 'DescribeSnapshots'
+        && !c.error && c.seq < startSeq && Object.entries((c.params ?? {}) as Record<string, string>)
+        .some(([k, val]) => k.startsWith('SnapshotId') && jobSnapshots.has(val)));
+      const releasedByBudget = /released budget-spent/.test(entry.Notes ?? '');
+      if (startedEarly && !sawSnapshots && !releasedByBudget) {
         v(`1: ${id} was started again (call ${startSeq}) before its backup job was final (final at call ${terminalSeq ?? 'never'}, last look at call ${lastDescribe})`);
       }
     }
