@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { ReleaseTiming } from '../../../src';
 import { assertInvariants, FAST_WORLD, Harness, newInstanceIds, SimRun } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
+import { jobAttempts } from '../../simulator/fakes/recovery-points';
 import { Durations, WorldOptions } from '../../simulator/world';
 
 /**
@@ -76,6 +77,31 @@ describe('release at the point in time (no stop)', () => {
     const m = measure(run, id);
     expect(m.postSentAt).toBeGreaterThanOrEqual(m.jobEndedAt);
   });
+});
+
+// Its own world: the stand-in's AMI/snapshot index (test/simulator/fakes/recovery-points.ts) is keyed by job ids, which
+// restart with each run's fresh world, so a retried job of an earlier run would be seen again under the same ids.
+describe('a job AWS Backup retries', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await Harness.start({ props: fullProps({ stopInstances: false, releaseAt: ReleaseTiming.POINT_IN_TIME }), world: DELAYED });
+  });
+  afterAll(async () => h?.stop());
+
+  test('a job AWS Backup retries after the release: released at the first snapshots, the invariants hold', async () => {
+    const [id] = newInstanceIds(1);
+    const run = await h.run({ instances: [{ id, faults: { recoveryPoint: { retryAfterSeconds: 900 } } }], healthy: [id] });
+    assertInvariants(run);
+    const m = measure(run, id);
+    const [job] = run.world.backupJobsFor(id);
+    const attempts = jobAttempts(run.world, job);
+    expect(attempts).toHaveLength(2);
+    // Released after the first attempt's snapshots started and before the retry's.
+    expect(m.postSentAt).toBeGreaterThan(attempts[0].startedAt);
+    expect(m.postSentAt).toBeLessThan(attempts[1].startedAt);
+    expect(job.state).toBe('COMPLETED');
+  });
+
 });
 
 describe('release at the point in time (stop path)', () => {
