@@ -346,3 +346,99 @@ export interface RecordRecoveredEvent {
   readonly mapError: CaughtError | Record<string, never>;
   readonly recovery: InspectChainResult;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Issue 14: releasing the application at the backup's point in time (src/lambda-shared/release-point.ts).
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * What one look at a running backup job says about its point in time:
+ * - `captured`: every EBS volume the instance had when the job started has a snapshot in the job's recovery point
+ *   (an AMI), `pending` or `completed`, started after the pre-script ended: the application can be released;
+ * - `not-yet`: the job has not reached that point (CREATED, no recovery point yet, the AMI not visible yet...);
+ * - `unobservable`: this job's point in time cannot be observed (no snapshot ids, not an AMI, a call denied...):
+ *   the release waits for the job's terminal state;
+ * - `job-ended`: the job is terminal (or ABORTING): the release happens now, whatever the job's end.
+ */
+export type ReleasePointState = 'captured' | 'not-yet' | 'unobservable' | 'job-ended';
+
+/** The release point's states, as the workflow's Choice compares them. */
+export const RELEASE_POINT_STATES = {
+  captured: 'captured',
+  notYet: 'not-yet',
+  unobservable: 'unobservable',
+  jobEnded: 'job-ended',
+} as const;
+
+/**
+ * observe-release: one look at the backup job's point in time. The release loop runs beside the job's own wait (a
+ * Parallel branch), so it does not have the job id at first: the handler reads it from the instance journal (recorded
+ * by start-backup-job) until it has it, and the instance's volumes from DescribeInstances at its first look after the
+ * job exists; the result carries both back for the next look.
+ */
+export interface ObserveReleaseEvent {
+  readonly instanceId: string;
+  readonly execution: ExecutionContext;
+  /** The job id from an earlier look; empty or absent: read from the journal. */
+  readonly backupJobId?: string;
+  /** The instance's EBS volume ids from an earlier look; absent or empty: DescribeInstances. */
+  readonly volumeIds?: readonly string[];
+  /**
+   * ISO-8601 time the pre-script ended, on AWS's clock; empty or absent: not checked (the job is started after the
+   * pre-script ended and its snapshots after the job started, so the order holds by construction).
+   */
+  readonly preScriptEndedAt?: string;
+  /**
+   * `point-in-time` (default): look for the release point; `job-end`: only whether the job ended (after an
+   * `unobservable` look, or when the construct releases at job completion): DescribeBackupJob only.
+   */
+  readonly mode?: ReleaseLookMode;
+}
+
+/** What the release loop looks for. */
+export type ReleaseLookMode = 'point-in-time' | 'job-end';
+
+export interface ObserveReleaseResult {
+  readonly state: ReleasePointState;
+  /** The job looked at; empty when the journal holds none yet (`not-yet`). */
+  readonly backupJobId: string;
+  /** The volumes the release point needs a snapshot of (carried to the next look). */
+  readonly volumeIds: string[];
+  /** Why (for `not-yet`, `unobservable`, `job-ended`); what was seen for `captured`. */
+  readonly reason: string;
+  /** The job's state seen (DescribeBackupJob). */
+  readonly jobState: string;
+  /** The job's RecoveryPointArn seen; empty when absent. */
+  readonly recoveryPointArn: string;
+  /** With `captured`: the snapshot ids, in the order of `volumeIds`. */
+  readonly snapshotIds: string[];
+  /** With `captured`: the latest snapshot StartTime (ISO-8601): the backup's point in time. Else empty. */
+  readonly capturedAt: string;
+  /** ISO-8601 time of this look. */
+  readonly observedAt: string;
+}
+
+/** Why the release loop released the application (`$.steps.release.releaseReason`). */
+export const RELEASE_REASONS = {
+  /** Every volume's snapshot of the recovery point had started. */
+  captured: 'point-in-time-captured',
+  /** The job ended (terminal or aborting) before the point in time was seen, or the release waited for it. */
+  jobEnded: 'job-ended',
+  /** The freeze budget was spent. */
+  budgetSpent: 'budget-spent',
+  /** The look itself kept failing (its error is at `$.steps.errors.release`): released rather than kept frozen. */
+  lookFailed: 'look-failed',
+} as const;
+
+/** The release loop's state at `$.steps.release`: the last look, the loop's counters, and why it ended. */
+export interface ReleaseLoopState extends ObserveReleaseResult {
+  readonly mode: ReleaseLookMode;
+  readonly lookSeconds: number;
+  /** Seconds the loop waited so far (the sum of its Wait states). */
+  readonly waitedSeconds: number;
+  readonly looks: number;
+  /** Why the point in time could not be observed (the first `unobservable` look's reason); empty otherwise. */
+  readonly fallbackReason: string;
+  /** Set when the loop ended: one of RELEASE_REASONS. */
+  readonly releaseReason?: string;
+}

@@ -74,6 +74,8 @@ export interface RunConfig {
   readonly scriptsEnabled: boolean;
   /** Seconds each instance's lease lasts: an upper bound of one instance chain (src/contract/lease.ts). */
   readonly leaseSeconds: number;
+  /** Releasing at the point in time (issue 14): present when the construct releases at the point in time. */
+  readonly release?: ReleaseRun;
 }
 
 /** The configuration the construct hands the validate-input handler (environment variable `SETTINGS`, JSON). */
@@ -109,6 +111,8 @@ export interface ConstructSettings {
   readonly instanceArnPrefix: string;
   /** Seconds each instance's lease lasts; computed from the other settings when absent (src/contract/lease.ts). */
   readonly leaseSeconds?: number;
+  /** Releasing at the point in time (issue 14); absent: released at the job's end. */
+  readonly release?: ReleaseRun;
 }
 
 export interface ConfiguredScript {
@@ -123,3 +127,18 @@ export interface ConfiguredScript {
 // ---------------------------------------------------------------------------------------------------------------
 // Polling: every wait in the workflow is a loop Wait -> Task -> Choice bounded by a PollState the handler advances.
 // ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * When the application is released (issue 14, docs/workflow.md): `point-in-time` = as soon as every volume's snapshot
+ * of the job's recovery point has started; `job-end` = when the job is terminal (the behaviour before issue 14).
+ * Either way never later than `budgetSeconds` after the release loop began.
+ */
+export interface ReleaseRun {
+  readonly mode: 'point-in-time' | 'job-end';
+  /** Seconds between two looks of the release loop. */
+  readonly lookSeconds: number;
+  /** Longest the loop keeps the application frozen (or the instance stopped). */
+  readonly budgetSeconds: number;
+  /** When the budget is spent: `release` (the backup goes on, recorded crash-consistent) or `stop-job` (StopBackupJob, instance failed). */
+  readonly onBudgetSpent: 'release' | 'stop-job';
+}

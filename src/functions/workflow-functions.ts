@@ -24,6 +24,8 @@ import { getScriptStatusGrants } from './get-script-status/get-script-status.gra
 import { FunctionGrants, GrantContext, GrantContextProps } from './grants';
 import { InspectChainFunction } from './inspect-chain/inspect-chain-function';
 import { inspectChainGrants } from './inspect-chain/inspect-chain.grants';
+import { ObserveReleaseFunction } from './observe-release/observe-release-function';
+import { observeReleaseGrants } from './observe-release/observe-release.grants';
 import { RecordInstanceFunction } from './record-instance/record-instance-function';
 import { recordInstanceGrants } from './record-instance/record-instance.grants';
 import { RecordPageFunction } from './record-page/record-page-function';
@@ -91,6 +93,8 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
   public readonly startInstance: lambda.IFunction;
   public readonly startBackupJob: lambda.IFunction;
   public readonly describeBackupJob?: lambda.IFunction;
+  /** Looks at the backup's point in time while the application is frozen (issue 14, src/lambda-shared/release-point.ts). */
+  public readonly observeRelease?: lambda.IFunction;
   public readonly startCopyJob?: lambda.IFunction;
   public readonly describeCopyJob?: lambda.IFunction;
   public readonly recordInstance: lambda.IFunction;
@@ -126,6 +130,10 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
     this.startBackupJob = this.handler('StartBackupJob', StartBackupJobFunction, startBackupJobGrants(ctx));
     if (!props.waitOnEvents) {
       this.describeBackupJob = this.handler('DescribeBackupJob', DescribeBackupJobFunction, describeBackupJobGrants());
+    }
+    // Only when the application is released at the backup's point in time (settings.release).
+    if (props.settings.release) {
+      this.observeRelease = this.handler('ObserveRelease', ObserveReleaseFunction, observeReleaseGrants(ctx));
     }
     if (props.copyVault) {
       this.startCopyJob = this.handler('StartCopyJob', StartCopyJobFunction, startCopyJobGrants(ctx));

@@ -272,6 +272,10 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
   if (errors.leaseRelease) {
     notes.push(`instance lease not released (it expires by itself): ${causeMessage(errors.leaseRelease)}`);
   }
+  const releaseNote = releaseNoteOf(s);
+  if (releaseNote) {
+    notes.push(releaseNote);
+  }
 
   return {
     InstanceId: instance.instanceId,
@@ -331,4 +335,23 @@ function stoppedSeconds(steps: InstanceSteps): number {
   }
   const seconds = (Date.parse(start.observedAt) - Date.parse(stop.observedAt)) / 1000;
   return Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds) : 0;
+}
+
+/**
+ * Issue 14, until the entry has its own release fields: when and why the release loop released the application (a
+ * note, not a failure: the backup's own state says whether it succeeded).
+ */
+function releaseNoteOf(steps: InstanceSteps): string {
+  const release = steps.release;
+  if (!release || !release.releaseReason) {
+    return '';
+  }
+  const error = steps.errors?.release;
+  const why = release.releaseReason === 'point-in-time-captured'
+    ? `point in time captured at ${release.capturedAt}`
+    : release.releaseReason === 'look-failed' && error
+      ? `the look failed: ${causeMessage(error)}`
+      : release.reason;
+  const fallback = release.fallbackReason ? ` (point in time not observable: ${release.fallbackReason})` : '';
+  return `released ${release.releaseReason} after ${release.waitedSeconds} s of looks: ${why}${fallback}`;
 }

@@ -100,7 +100,9 @@ export class PrePostScriptBackup extends Construct {
     const stack = Stack.of(this);
 
     // Every check runs before any resource is created.
-    const { tagKey, tagValue, startWindow, completionWindow, deleteAfter, maxConcurrency, outputKeyPrefix, waitOnEvents } = checkProps(this, props);
+    const {
+      tagKey, tagValue, startWindow, completionWindow, deleteAfter, maxConcurrency, outputKeyPrefix, waitOnEvents, release,
+    } = checkProps(this, props);
     const encryptionKey = props.encryptionKey;
 
     const preScript = props.preScript?.bind(new Construct(this, 'PreScript'));
@@ -146,6 +148,7 @@ export class PrePostScriptBackup extends Construct {
       maxTargetInstances: MAX_TARGET_INSTANCES,
       region: stack.region,
       instanceArnPrefix: stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '' }),
+      ...(release ? { release } : {}),
     };
     // Each instance's lease outlasts the longest its chain can take, so an expired lease is a dead run's.
     const settings: ConstructSettings = { ...baseSettings, leaseSeconds: leaseSecondsFor(baseSettings) };
@@ -184,6 +187,7 @@ export class PrePostScriptBackup extends Construct {
       comment: 'Pre-backup script, stop, AWS Backup job, start, post-backup script for every tagged EC2 instance',
       definitionBody: sfn.DefinitionBody.fromChainable(backupWorkflow(this, {
         functions: handlers,
+        releaseAtPointInTime: release !== undefined,
         waits: { onEvents: waitOnEvents, boundSeconds: waitBounds(settings) },
         auditTable,
         maxConcurrency,

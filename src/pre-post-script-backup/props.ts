@@ -10,6 +10,23 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { BackupScript } from '../scripts/backup-script';
 
 /**
+ * When the application is released: the post-backup script run and, with `stopInstances`, the instance started again.
+ */
+export enum ReleaseTiming {
+  /**
+   * As soon as the backup's point in time is captured: every EBS volume the instance had when its job started has a
+   * snapshot in the job's recovery point that has started (`pending` or `completed`), looked for every 10 seconds
+   * while the application is frozen. EBS snapshots capture the data written when they start and the volume can be
+   * used while they are pending. When the point in time cannot be observed (no snapshot ids, a recovery point that is
+   * not an AMI, a call denied), the release waits for the job's end and the audit entry says why. The chain then keeps
+   * waiting for the job's end (its final state, the copy, the lease).
+   */
+  POINT_IN_TIME = 'POINT_IN_TIME',
+  /** When the backup job has ended (completed, failed, aborted or expired). */
+  JOB_COMPLETION = 'JOB_COMPLETION',
+}
+
+/**
  * Properties of a PrePostScriptBackup.
  */
 export interface PrePostScriptBackupProps {
@@ -177,6 +194,23 @@ export interface PrePostScriptBackupProps {
    * @default 10
    */
   readonly maxConcurrency?: number;
+
+  /**
+   * When the application is released: at the backup's point in time, or when the backup job has ended.
+   *
+   * @default ReleaseTiming.JOB_COMPLETION
+   */
+  readonly releaseAt?: ReleaseTiming;
+
+  /**
+   * With `releaseAt: ReleaseTiming.POINT_IN_TIME`: the longest the workflow keeps an application frozen (or the
+   * instance stopped) once its backup job was started, waiting for the point in time. When it is spent, the
+   * application is released anyway and the backup job goes on. Between 1 minute and 4 hours (one look every
+   * 10 seconds must fit in a child execution's 25,000 history events).
+   *
+   * @default Duration.minutes(30)
+   */
+  readonly freezeBudget?: Duration;
 
   /**
    * How long audit records are kept; DynamoDB deletes them afterwards.

@@ -1,6 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { PrePostScriptBackupProps } from './props';
+import { PrePostScriptBackupProps, ReleaseTiming } from './props';
+import { ReleaseRun } from '../contract/settings';
 import { validateEncryptionKey } from '../security/encryption-key';
 import { PropsCheck } from '../validation/errors';
 import {
@@ -21,6 +22,29 @@ export interface CheckedProps {
   readonly outputKeyPrefix: string;
   /** Whether the chain waits on events (the default) or polls, from the context. */
   readonly waitOnEvents: boolean;
+  /** Releasing at the point in time (issue 14); absent: at the job's end. */
+  readonly release?: ReleaseRun;
+}
+
+/** Seconds between two looks of the release loop (issue 14: "every 10-15 s"). */
+export const RELEASE_LOOK_SECONDS = 10;
+/** The freeze budget's bounds and default (src/workflow/release.ts: one look every 10 s, 25,000 history events). */
+export const FREEZE_BUDGET_MIN = Duration.minutes(1);
+export const FREEZE_BUDGET_MAX = Duration.hours(4);
+export const FREEZE_BUDGET_DEFAULT = Duration.minutes(30);
+
+function releaseRun(check: PropsCheck, props: PrePostScriptBackupProps): ReleaseRun | undefined {
+  const budget = props.freezeBudget ?? FREEZE_BUDGET_DEFAULT;
+  if (!budget.isUnresolved() && (budget.toSeconds() < FREEZE_BUDGET_MIN.toSeconds() || budget.toSeconds() > FREEZE_BUDGET_MAX.toSeconds())) {
+    check.fail('freezeBudget', `freezeBudget must be between 1 minute and 4 hours, got ${budget.toHumanString()}.`);
+  }
+  if ((props.releaseAt ?? ReleaseTiming.JOB_COMPLETION) !== ReleaseTiming.POINT_IN_TIME) {
+    if (props.freezeBudget) {
+      check.fail('freezeBudget', 'freezeBudget applies with releaseAt: ReleaseTiming.POINT_IN_TIME; set releaseAt or remove freezeBudget.');
+    }
+    return undefined;
+  }
+  return { mode: 'point-in-time', lookSeconds: RELEASE_LOOK_SECONDS, budgetSeconds: budget.toSeconds(), onBudgetSpent: 'release' };
 }
 
 /**
@@ -69,5 +93,6 @@ export function checkProps(scope: Construct, props: PrePostScriptBackupProps): C
     maxConcurrency,
     outputKeyPrefix: props.scriptOutputKeyPrefix ?? 'pre-post-script-backup',
     waitOnEvents: waitsOnEvents(scope),
+    release: releaseRun(check, props),
   };
 }

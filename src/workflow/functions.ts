@@ -18,6 +18,8 @@ export interface WorkflowFunctions {
   readonly startBackupJob: lambda.IFunction;
   /** Only when the waits are polled. */
   readonly describeBackupJob?: lambda.IFunction;
+  /** Only when the application is released at the backup's point in time: looks at that point in time (issue 14). */
+  readonly observeRelease?: lambda.IFunction;
   /** Only when recovery points are copied to another vault. */
   readonly startCopyJob?: lambda.IFunction;
   /** Only when recovery points are copied and the waits are polled. */

@@ -4,6 +4,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { WorkflowFunctions } from './functions';
 import { DYNAMODB_TRANSIENT_ERRORS, lambdaStep, retryWithBackoff } from './lambda-step';
+import { releaseLoop } from './release';
 import {
   auditEntryStep, backupStep, copyStep, errorPath, NOT_RECORDED_OUTCOME, postScriptPhase, powerWait, releaseLeaseStep, scriptPhase, skipped, stepPath,
 } from './steps';
@@ -25,6 +26,17 @@ export const INSTANCE_ITEM_SELECTOR = {
   'steps': { errors: {} },
 };
 
+/** How the chain is built. */
+export interface InstanceChainOptions {
+  /**
+   * Release the application at the backup's point in time (issue 14, src/workflow/release.ts): once the job is started,
+   * the release loop starts the instance and runs the post-script as soon as the point in time is captured, then the
+   * chain waits for the job's end. Needs `functions.observeRelease` and `$.config.release`. @default false (release at
+   * the job's end)
+   */
+  readonly releaseAtPointInTime?: boolean;
+}
+
 /**
  * One instance, start to end: lease → eligibility → pre-script → stop → backup → start → post-script → (copy) →
  * lease released → audit entry.
@@ -41,7 +53,7 @@ export const INSTANCE_ITEM_SELECTOR = {
  * distributed Map, or as a child state machine.
  */
 export function instanceChain(
-  scope: Construct, functions: WorkflowFunctions, waits: WaitSettings, auditTable: dynamodb.ITable,
+  scope: Construct, functions: WorkflowFunctions, waits: WaitSettings, auditTable: dynamodb.ITable, options: InstanceChainOptions = {},
 ): sfn.IChainable {
   // The end of every path: the audit entry of this instance.
   // When record-instance fails (Lambda throttled, DynamoDB refusing its write), the chain's raw results go to the
@@ -98,45 +110,53 @@ export function instanceChain(
       .otherwise(releaseLease)
     : releaseLease;
 
-  // Post-backup script: whenever enabled and the instance is running.
-  const postScript = postScriptPhase(scope, 'Post-backup script', functions, waits, finish);
-  const postPhase = new sfn.Choice(scope, 'Post-backup script enabled?')
-    .when(sfn.Condition.booleanEquals('$.config.postScript.enabled', true), postScript)
-    .otherwise(skipped(scope, 'Post-backup script: skipped', 'post').next(finish));
+  // The release: the stopped instance started again, then the post-script. Built twice when releasing at the point in
+  // time: once for the paths that fail before the backup runs (names unchanged), once after the release loop.
+  const releaseTail = (label: string, end: sfn.IChainable) => {
+    // Post-backup script: whenever enabled and the instance is running.
+    const postScript = postScriptPhase(scope, `${label}Post-backup script`, functions, waits, end);
+    const postPhase = new sfn.Choice(scope, `${label}Post-backup script enabled?`)
+      .when(sfn.Condition.booleanEquals('$.config.postScript.enabled', true), postScript)
+      .otherwise(skipped(scope, `${label}Post-backup script: skipped`, 'post').next(end));
 
-  // Start: only an instance this run tried to stop (whatever happened since) is started again. A stop step
-  // that failed (its error caught) may have reached EC2 before failing, so it counts as tried.
-  const start = powerWait(scope, {
-    prefix: 'Start instance',
-    key: 'start',
-    fn: functions.startInstance,
-    waits,
-    onSuccess: postPhase,
-    onFailure: finish,
-  });
-  // An instance stopped when the run began is left as it is after its backup: no start, no post-script (its steps
-  // stay absent, and the audit entry says they were not run and why).
-  const startPhase = new sfn.Choice(scope, 'Instance stopped by this run?')
-    .when(
-      sfn.Condition.and(
-        sfn.Condition.isPresent(`${stepPath('eligibility')}.status`),
-        sfn.Condition.stringEquals(`${stepPath('eligibility')}.status`, NOT_APPLICABLE),
-      ),
-      finish,
-    )
-    .when(
-      sfn.Condition.or(
-        sfn.Condition.isPresent(errorPath('stop')),
+    // Start: only an instance this run tried to stop (whatever happened since) is started again. A stop step
+    // that failed (its error caught) may have reached EC2 before failing, so it counts as tried.
+    const start = powerWait(scope, {
+      prefix: `${label}Start instance`,
+      key: 'start',
+      fn: functions.startInstance,
+      waits,
+      onSuccess: postPhase,
+      onFailure: end,
+    });
+    // An instance stopped when the run began is left as it is after its backup: no start, no post-script (its steps
+    // stay absent, and the audit entry says they were not run and why).
+    const startPhase = new sfn.Choice(scope, `${label}Instance stopped by this run?`)
+      .when(
         sfn.Condition.and(
-          sfn.Condition.isPresent(stepPath('stop')),
-          sfn.Condition.not(sfn.Condition.stringEquals(`${stepPath('stop')}.status`, SKIPPED)),
+          sfn.Condition.isPresent(`${stepPath('eligibility')}.status`),
+          sfn.Condition.stringEquals(`${stepPath('eligibility')}.status`, NOT_APPLICABLE),
         ),
-      ),
-      start,
-    )
-    .otherwise(skipped(scope, 'Start instance: skipped', 'start').next(postPhase));
+        end,
+      )
+      .when(
+        sfn.Condition.or(
+          sfn.Condition.isPresent(errorPath('stop')),
+          sfn.Condition.and(
+            sfn.Condition.isPresent(stepPath('stop')),
+            sfn.Condition.not(sfn.Condition.stringEquals(`${stepPath('stop')}.status`, SKIPPED)),
+          ),
+        ),
+        start,
+      )
+      .otherwise(skipped(scope, `${label}Start instance: skipped`, 'start').next(postPhase));
+    return { postPhase, startPhase };
+  };
+  const { postPhase, startPhase } = releaseTail('', finish);
 
-  const backup = backupStep(scope, { functions, waits, next: startPhase });
+  const backup = options.releaseAtPointInTime
+    ? backupAndRelease(scope, { functions, waits, releaseTail, onStartFailure: startPhase, next: finish })
+    : backupStep(scope, { functions, waits, next: startPhase });
 
   const stop = powerWait(scope, {
     prefix: 'Stop instance',
@@ -232,4 +252,43 @@ export function instanceChain(
     .when(sfn.Condition.booleanEquals('$.config.preScript.enabled', true), preScript)
     .otherwise(preSkipped);
   return acquireLease.next(decide);
+}
+
+interface BackupAndReleaseProps {
+  readonly functions: WorkflowFunctions;
+  readonly waits: WaitSettings;
+  readonly releaseTail: (label: string, end: sfn.IChainable) => { startPhase: sfn.IChainable };
+  /** Where a job that could not be started goes (the release at once, as before issue 14). */
+  readonly onStartFailure: sfn.IChainable;
+  /** After the job's end: the copy, the lease, the audit entry. */
+  readonly next: sfn.IChainable;
+}
+
+/**
+ * Issue 14: StartBackupJob (idempotent per execution and instance) → the release loop (src/workflow/release.ts) → the
+ * release: the start (stop path) and the post-script → the wait for the job's end (the same step as without the
+ * release: it finds the started job in the instance journal and only looks at it, on its event or polled) → `next`.
+ * Sequential rather than a Parallel of "wait for the end" and "release": the job runs in AWS Backup whatever the chain
+ * does, so waiting for its end after the release loses nothing, and no branch outcome has to be merged.
+ */
+function backupAndRelease(scope: Construct, props: BackupAndReleaseProps): sfn.IChainable {
+  const observeRelease = props.functions.observeRelease;
+  if (!observeRelease) {
+    throw new Error('releasing at the point in time needs the observeRelease function');
+  }
+  const startJob = lambdaStep(scope, 'Backup: start job before release', {
+    fn: props.functions.startBackupJob,
+    payload: {
+      'instanceId.$': '$.instance.instanceId',
+      'platform.$': '$.instance.platform',
+      'backup.$': '$.config.backup',
+      'execution.$': '$.execution',
+    },
+    resultPath: stepPath('backup'),
+    onError: { next: props.onStartFailure, errorPath: errorPath('backup') },
+  });
+  const jobEnd = backupStep(scope, { functions: props.functions, waits: props.waits, next: props.next, prefix: 'Released: backup' });
+  const { startPhase } = props.releaseTail('Released: ', jobEnd);
+  startJob.next(releaseLoop(scope, { fn: observeRelease, next: startPhase }));
+  return startJob;
 }

@@ -167,6 +167,8 @@ export interface BackupStepProps {
   readonly waits: WaitSettings;
   /** Where the workflow goes once the job is final, the wait is over, or an error was caught. */
   readonly next: sfn.IChainable;
+  /** State name prefix (two instances of the step in one machine need two). @default 'Backup' */
+  readonly prefix?: string;
 }
 
 /**
@@ -182,8 +184,9 @@ export function backupStep(scope: Construct, props: BackupStepProps): sfn.IChain
     'backup.$': '$.config.backup',
     'execution.$': '$.execution',
   };
+  const prefix = props.prefix ?? 'Backup';
   if (props.waits.onEvents) {
-    return waitingTask(scope, 'Backup job', {
+    return waitingTask(scope, `${prefix} job`, {
       fn: props.functions.startBackupJob,
       payload,
       kind: 'backup',
@@ -192,14 +195,14 @@ export function backupStep(scope: Construct, props: BackupStepProps): sfn.IChain
       onError,
     }).next(props.next);
   }
-  const start = lambdaStep(scope, 'Backup: start job', { fn: props.functions.startBackupJob, payload, resultPath, onError });
-  const describe = lambdaStep(scope, 'Backup: describe job', {
+  const start = lambdaStep(scope, `${prefix}: start job`, { fn: props.functions.startBackupJob, payload, resultPath, onError });
+  const describe = lambdaStep(scope, `${prefix}: describe job`, {
     fn: pollingFunction(props.functions.describeBackupJob, 'describeBackupJob'),
     payload: { 'previous.$': resultPath, 'backup.$': '$.config.backup' },
     resultPath,
     onError,
   });
-  return boundedPoll(scope, 'Backup job', { first: start, check: describe, resultPath, whenDone: props.next });
+  return boundedPoll(scope, `${prefix} job`, { first: start, check: describe, resultPath, whenDone: props.next });
 }
 
 export interface CopyStepProps {

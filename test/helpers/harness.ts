@@ -12,6 +12,7 @@ import { consumerStack } from './stacks';
 import { PrePostScriptBackupProps } from '../../src';
 import { formatViolations } from '../simulator/api-model';
 import { walkStates } from '../simulator/asl';
+import { jobAttempts, recoveryPointArnOf } from '../simulator/fakes/recovery-points';
 import { Handler, loadHandler, toTaskError } from '../simulator/lambda';
 import { ChainKill } from '../simulator/map-run';
 import { RunResult, Simulator } from '../simulator/simulator';
@@ -540,7 +541,16 @@ export function checkInvariants(run: SimRun): string[] {
       const startedEarly = startSeq !== undefined && (sawFinal
         ? terminalSeq !== undefined && startSeq <= terminalSeq
         : lastDescribe !== undefined && startSeq < lastDescribe && !CHAIN_DIED.test(entry.FailureMessage ?? ''));
-      if (startedEarly) {
+      // Issue 14: releasing at the point in time starts the instance once the job's snapshots have started: allowed when
+      // the workflow described this job's snapshots before the start (the look that found the point in time), or when
+      // the freeze budget was spent (the entry says so).
+      const newJob = world.backupJobsFor(id).find((j) => run.newJobIds.includes(j.backupJobId));
+      const jobSnapshots = new Set(newJob ? jobAttempts(world, newJob).flatMap((a) => a.snapshotIds) : []);
+      const sawSnapshots = startSeq !== undefined && run.calls.some((c) => c.service === 'ec2' && c.action === 'DescribeSnapshots'
+        && !c.error && c.seq < startSeq && Object.entries((c.params ?? {}) as Record<string, string>)
+        .some(([k, val]) => k.startsWith('SnapshotId') && jobSnapshots.has(val)));
+      const releasedByBudget = /released budget-spent/.test(entry.Notes ?? '');
+      if (startedEarly && !sawSnapshots && !releasedByBudget) {
         v(`1: ${id} was started again (call ${startSeq}) before its backup job was final (final at call ${terminalSeq ?? 'never'}, last look at call ${lastDescribe})`);
       }
     }
@@ -615,8 +625,10 @@ export function checkInvariants(run: SimRun): string[] {
       if (entry.BackupJobId !== job.backupJobId) v(`${id}: BackupJobId is ${entry.BackupJobId}, the fake job is ${job.backupJobId}`);
       // StartBackupJob answers no RecoveryPointArn for EC2: only a look at the job that AWS Backup answered gives it.
       const looked = callsAbout(run, id, 'backup:DescribeBackupJob').some((c) => !c.error);
-      const expectedPoint = looked ? job.recoveryPointArn : '';
-      if ((entry.RecoveryPointArn ?? '') !== expectedPoint) v(`${id}: RecoveryPointArn is ${entry.RecoveryPointArn}, expected ${expectedPoint || 'none'} (the fake's is ${job.recoveryPointArn})`);
+      // What DescribeBackupJob answers now (issue 14's stand-ins: a retried job has its last attempt's recovery point).
+      const answeredPoint = recoveryPointArnOf(world, job) ?? job.recoveryPointArn;
+      const expectedPoint = looked ? answeredPoint : '';
+      if ((entry.RecoveryPointArn ?? '') !== expectedPoint) v(`${id}: RecoveryPointArn is ${entry.RecoveryPointArn}, expected ${expectedPoint || 'none'} (the fake's is ${answeredPoint})`);
     } else if (callsAbout(run, id, 'backup:StartBackupJob').length > 0) {
       if (entry.BackupJobStatus !== 'Failed') v(`${id}: BackupJobStatus is ${entry.BackupJobStatus}; StartBackupJob was refused, expected Failed`);
     } else if (!NOT_RUN.test(entry.BackupJobStatus)) {

@@ -5,7 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { BackupScript, PrePostScriptBackup } from '../../src';
+import { BackupScript, PrePostScriptBackup, ReleaseTiming } from '../../src';
 import { consumerStack, fullProps, template } from '../helpers/stacks';
 
 describe('resources', () => {
@@ -143,7 +143,7 @@ describe('resources', () => {
 });
 
 describe('IAM', () => {
-  const t = template();
+  const t = template(fullProps({ releaseAt: ReleaseTiming.POINT_IN_TIME }));
   const statements = Object.values(t.findResources('AWS::IAM::Policy'))
     .flatMap(p => p.Properties.PolicyDocument.Statement as Statement[]);
   const withAction = (action: string) => statements.filter(s => asList(s.Action).includes(action));
@@ -174,6 +174,28 @@ describe('IAM', () => {
     expect(found[0].Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'backup.amazonaws.com' } });
   });
 
+  test('releasing at the point in time: observe-release reads its journal items and describes, nothing else', () => {
+    const found = withAction('ec2:DescribeSnapshots');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      Effect: 'Allow',
+      Resource: '*',
+      Action: ['backup:DescribeBackupJob', 'ec2:DescribeInstances', 'ec2:DescribeImages', 'ec2:DescribeSnapshots'],
+    });
+    const journal = statements.filter(s => s.Sid === 'ReadThisRunsJournalOnly');
+    expect(journal).toHaveLength(1);
+    expect(journal[0]).toMatchObject({
+      Action: 'dynamodb:GetItem',
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['JOURNAL#*'] } },
+    });
+  });
+
+  test('releasing at the job\'s end (the default): no observe-release function', () => {
+    const functions = Object.values(template().findResources('AWS::Lambda::Function')).map(f => String(f.Properties.Description ?? ''));
+    expect(functions.some(d => d.includes('ObserveRelease'))).toBe(false);
+    expect(functions.length).toBeGreaterThan(0);
+  });
+
   test('backup:StartBackupJob only into the vault', () => {
     const found = withAction('backup:StartBackupJob');
     expect(found).toHaveLength(1);
@@ -186,6 +208,7 @@ describe('IAM', () => {
       'ec2:DescribeInstances', 'ssm:DescribeInstanceInformation', 'ssm:ListCommandInvocations',
       'ssm:GetCommandInvocation', 'ssm:CancelCommand', 'backup:DescribeBackupJob', 'states:SendTaskSuccess',
       'backup:ListBackupJobs', 'backup:ListCopyJobs', 'backup:DescribeCopyJob',
+      'ec2:DescribeImages', 'ec2:DescribeSnapshots',
       'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets',
       'logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery',
       'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups',
@@ -349,6 +372,8 @@ describe('grants and metrics', () => {
 });
 
 interface Statement {
+  readonly Sid?: string;
+  readonly Effect?: string;
   readonly Action: string | string[];
   readonly Resource: unknown;
   readonly Condition?: unknown;

@@ -2,7 +2,7 @@ import { App, Duration, Errors, Stack } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { BackupScript, PrePostScriptBackup, PrePostScriptBackupCentralAudit, PrePostScriptBackupProps } from '../../src';
+import { BackupScript, PrePostScriptBackup, PrePostScriptBackupCentralAudit, PrePostScriptBackupProps, ReleaseTiming } from '../../src';
 import { PropValidationError } from '../../src/validation/errors';
 import { WAITS_CONTEXT_KEY } from '../../src/workflow/waiting-task';
 import { consumerStack, fixture } from '../helpers/stacks';
@@ -33,6 +33,9 @@ describe('props validation: each error names the prop and says how to fix it', (
     ['output prefix with leading slash', { scriptOutputKeyPrefix: '/logs' }, /scriptOutputKeyPrefix '\/logs' must not start with '\/'/],
     ['reserved recovery point tag', { recoveryPointTags: { 'aws:owner': 'x' } }, /recoveryPointTags key 'aws:owner'/],
     ['audit retention under a day', { auditRetention: Duration.hours(2) }, /auditRetention must be at least 1 day/],
+    ['a freeze budget without releasing at the point in time', { freezeBudget: Duration.minutes(10) }, /freezeBudget applies with releaseAt: ReleaseTiming.POINT_IN_TIME/],
+    ['a freeze budget over 4 hours', { releaseAt: ReleaseTiming.POINT_IN_TIME, freezeBudget: Duration.hours(5) }, /freezeBudget must be between 1 minute and 4 hours/],
+    ['a freeze budget under a minute', { releaseAt: ReleaseTiming.POINT_IN_TIME, freezeBudget: Duration.seconds(30) }, /freezeBudget must be between 1 minute and 4 hours/],
   ];
 
   test.each(cases)('%s', (_name, props, message) => {
@@ -58,6 +61,7 @@ describe('props validation: each error names the prop and says how to fix it', (
     'runPreScript without preScript': 'runPreScript',
     'concurrency zero': 'maxConcurrency',
     'audit retention under a day': 'auditRetention',
+    'a freeze budget over 4 hours': 'freezeBudget',
   };
   const everyCase: [string, (stack: Stack) => PrePostScriptBackupProps, string | undefined][] = [
     ...cases.map(([name, props]): [string, (stack: Stack) => PrePostScriptBackupProps, string | undefined] => [name, () => props, propOf[name]]),
