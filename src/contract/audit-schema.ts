@@ -170,6 +170,23 @@ export interface AuditEntry {
   readonly Outcome: 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
   /** Facts worth knowing that are not failures (an instance backed up as it was, a step turned off...). */
   readonly Notes: string;
+  // Issue 14: the release and the backup's consistency.
+  /**
+   * Seconds the application was frozen: from the pre-script's end to the post-script's start, both on SSM's clock
+   * (the invocations' ResponseFinishDateTime and RequestedDateTime); 0 when either did not run.
+   */
+  readonly FrozenSeconds: number;
+  /** ISO-8601 time the workflow released the application (its last look at the backup); empty when no release loop ran. */
+  readonly ReleasedAt: string;
+  /**
+   * Why it was released then: `point-in-time-captured`, `job-ended`, `budget-spent`, `look-failed`; empty when no
+   * release loop ran (the instance failed before its backup job started, or was never touched).
+   */
+  readonly ReleaseReason: string;
+  /** The backup's consistency: `application-consistent`, `crash-consistent` or `none` (no completed backup). */
+  readonly Consistency: string;
+  /** Why that consistency, in words. */
+  readonly ConsistencyReason: string;
 }
 
 /** The audit entry's field names, in order. */
@@ -193,4 +210,9 @@ export const AUDIT_ENTRY_FIELDS: ReadonlyArray<keyof AuditEntry> = [
   'StoppedSeconds',
   'Outcome',
   'Notes',
+  'FrozenSeconds',
+  'ReleasedAt',
+  'ReleaseReason',
+  'Consistency',
+  'ConsistencyReason',
 ];

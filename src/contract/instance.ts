@@ -2,7 +2,10 @@
  * An instance as the run sees it: discovered (or left out), its chain's step results, its outcome, and the run's
  * tally of outcomes. Shared by the workflow, which carries them, and the handlers that record them.
  */
-import type { BackupJobResult, CheckAgentResult, CopyJobResult, InstancePowerResult, ReleaseLoopState, ScriptStatusResult } from './messages';
+import type {
+  BackupJobResult, CheckAgentResult, ConsistencyVerdict, CopyJobResult, InstancePowerResult, ReleaseLoopState, ScriptStatusResult,
+  StopBackupJobResult,
+} from './messages';
 import type { ScriptPlatform } from './settings';
 export interface DiscoveredInstance {
   readonly instanceId: string;
@@ -34,6 +37,8 @@ export interface RunTally {
   readonly skippedCount: number;
   /** The longest time an instance of the run stayed stopped, in seconds. */
   readonly maxStoppedSeconds: number;
+  /** The longest time an application of the run stayed frozen (FrozenSeconds), in seconds. */
+  readonly maxFrozenSeconds: number;
   /** Tagged instances left out (terminated, shutting-down). */
   readonly excludedCount: number;
   /** The first excluded instances, at most EXCLUDED_SAMPLE_SIZE (src/lambda-shared/audit-batch.ts). */
@@ -59,14 +64,19 @@ export interface InstanceSteps {
   readonly post?: ScriptStatusResult | StepOutcome;
   /** The copy of the recovery point to another vault, when one is configured. */
   readonly copy?: CopyJobResult | StepOutcome;
-  /** Releasing at the point in time (issue 14): the release loop's last state (src/workflow/release.ts). */
+  /** The release loop's last state (src/workflow/release.ts): when and why the application was released. */
   readonly release?: ReleaseLoopState;
+  /** The freeze budget spent with FreezeBudgetAction.STOP_BACKUP_JOB: what StopBackupJob did. */
+  readonly budgetStop?: StopBackupJobResult;
+  /** At the job's end: whether the recovery point was taken while the application was frozen. */
+  readonly consistency?: ConsistencyVerdict;
   /**
    * Errors caught by the workflow, per step (Step Functions' `{ Error, Cause }`). `leaseRelease` is not a step:
-   * a lease that could not be released is noted (it expires by itself), never a failure; nor is `release` (a release
-   * look that kept failing: the application was released, noted).
+   * a lease that could not be released is noted (it expires by itself), never a failure; nor are `release` (a release
+   * look that kept failing: the application was released, noted) and `consistency` (the check at the job's end could
+   * not run: the entry says the consistency was not verified). `budgetStop` fails the instance (the job was to be stopped).
    */
-  readonly errors?: Partial<Record<StepName | 'leaseRelease' | 'release', CaughtError>>;
+  readonly errors?: Partial<Record<StepName | 'leaseRelease' | 'release' | 'consistency' | 'budgetStop', CaughtError>>;
 }
 
 export type StepName = 'eligibility' | 'agent' | 'pre' | 'stop' | 'backup' | 'start' | 'agentAfterStart' | 'post' | 'copy';

@@ -22,11 +22,11 @@ export const LEASE_MARGIN_SECONDS = 3_600;
 /**
  * Seconds one instance's chain can take at most, plus a margin: the sum of its bounded waits. Scripts count
  * when configured (the input can only shorten their timeouts); stop, start and both agent waits always count
- * (the input may turn stopping on); the copy counts when a copy vault is configured. Each wait on events may end up
+ * (the input may turn stopping on); the copy counts when a copy vault is configured; so does the release loop's budget. Each wait on events may end up
  * to one fallback interval after its bound.
  */
 export function leaseSecondsFor(settings: Pick<ConstructSettings,
-'preScript' | 'postScript' | 'startWindowMinutes' | 'completeWindowMinutes' | 'copyVaultArn'>): number {
+'preScript' | 'postScript' | 'startWindowMinutes' | 'completeWindowMinutes' | 'copyVaultArn'> & Partial<Pick<ConstructSettings, 'release'>>): number {
   const scripts = [settings.preScript, settings.postScript]
     .filter((s) => s !== undefined)
     .reduce((sum, s) => sum + Math.max(0, s!.timeoutSeconds) + SCRIPT_GRACE_SECONDS, 0);
@@ -37,5 +37,7 @@ export function leaseSecondsFor(settings: Pick<ConstructSettings,
   // Waiting on events, a wait notices its bound at its next fallback look: up to one fallback interval late.
   const lateness = 2 * FALLBACK_SECONDS.script + FALLBACK_SECONDS.stop + FALLBACK_SECONDS.start + FALLBACK_SECONDS.backup
     + (settings.copyVaultArn ? FALLBACK_SECONDS.copy : 0);
-  return scripts + power + agent + backup + copy + lateness + LEASE_MARGIN_SECONDS;
+  // The release loop (at most the freeze budget) runs before the wait for the job's end, whose bound starts afresh.
+  const release = settings.release ? settings.release.budgetSeconds + settings.release.lookSeconds : 0;
+  return scripts + power + agent + backup + copy + lateness + release + LEASE_MARGIN_SECONDS;
 }

@@ -135,6 +135,13 @@ export interface ScriptStatusResult extends PolledResult {
   readonly outputLocation: string;
   /** A short excerpt of stderr (or stdout) when the script did not succeed. */
   readonly outputExcerpt: string;
+  /** ISO-8601 time SSM received the command (the invocation's RequestedDateTime, on AWS's clock); absent until seen. */
+  readonly requestedAt?: string;
+  /**
+   * ISO-8601 time the invocation ended, on AWS's clock: the latest ResponseFinishDateTime of the steps that ran; when
+   * SSM gives none, the time of the look that saw the final status (a little later). Absent until the end.
+   */
+  readonly endedAt?: string;
 }
 
 /** get-script-status: ListCommandInvocations (with Details) for the command; cancels the command when the wait expires. */
@@ -393,7 +400,16 @@ export interface ObserveReleaseEvent {
    * `unobservable` look, or when the construct releases at job completion): DescribeBackupJob only.
    */
   readonly mode?: ReleaseLookMode;
+  /**
+   * The release loop's state before this look (src/workflow/release.ts): when given, the job id, volumes and mode come
+   * from it and the handler answers the loop's next state (the look, counters advanced, the mode switched to
+   * `job-end` after an unobservable look), so the loop needs no state of its own to count.
+   */
+  readonly loop?: ReleaseLoopState;
 }
+
+/** Seconds between two looks once only the job's end is looked for (JOB_COMPLETION, or the point in time unobservable). */
+export const JOB_END_LOOK_SECONDS = 60;
 
 /** What the release loop looks for. */
 export type ReleaseLookMode = 'point-in-time' | 'job-end';
@@ -441,4 +457,53 @@ export interface ReleaseLoopState extends ObserveReleaseResult {
   readonly fallbackReason: string;
   /** Set when the loop ended: one of RELEASE_REASONS. */
   readonly releaseReason?: string;
+}
+
+/** The backup's consistency, as the audit entry records it (`Consistency`). */
+export type Consistency = 'application-consistent' | 'crash-consistent' | 'none';
+
+/** The consistency words, as written in the audit entry. */
+export const CONSISTENCY = {
+  application: 'application-consistent',
+  crash: 'crash-consistent',
+  none: 'none',
+} as const satisfies Record<string, Consistency>;
+
+/**
+ * observe-release, at the job's end: was the recovery point the job ended with taken while the application was
+ * frozen? (src/lambda-shared/release-point.ts `verifyConsistency`.)
+ */
+export interface VerifyConsistencyEvent {
+  readonly verify: true;
+  readonly instanceId: string;
+  readonly execution: ExecutionContext;
+  /** The job's final state and recovery point (the backup step's result). */
+  readonly jobState: string;
+  readonly recoveryPointArn: string;
+  /** The release loop's last state (volumes, snapshot ids seen at release, the release time). */
+  readonly release: ReleaseLoopState;
+  /** The chain's steps so far: what froze the application (a pre-script that succeeded, a stop, a stopped instance). */
+  readonly steps: InstanceSteps;
+}
+
+/** observe-release's verdict at the job's end (`$.steps.consistency`). */
+export interface ConsistencyVerdict {
+  readonly consistency: Consistency;
+  /** Why, in words, for the audit entry. */
+  readonly reason: string;
+}
+
+/** stop-backup-job: the freeze budget was spent and the construct stops the job (`FreezeBudgetAction.STOP_BACKUP_JOB`). */
+export interface StopBackupJobEvent {
+  readonly instanceId: string;
+  readonly execution: ExecutionContext;
+  readonly backupJobId: string;
+}
+
+/** What stop-backup-job did. */
+export interface StopBackupJobResult {
+  readonly backupJobId: string;
+  /** `stop-requested`: StopBackupJob accepted; `already-ended`: refused because the job had ended (or was ending). */
+  readonly outcome: 'stop-requested' | 'already-ended';
+  readonly message: string;
 }

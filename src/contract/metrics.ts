@@ -11,6 +11,8 @@ export const METRIC_INSTANCES_EXCLUDED = 'InstancesExcluded';
 export const METRIC_INSTANCES_SKIPPED = 'InstancesSkipped';
 /** The longest time an instance of the run stayed stopped (seconds). */
 export const METRIC_INSTANCE_STOPPED_SECONDS = 'InstanceStoppedSeconds';
+/** The longest time an application of the run stayed frozen (seconds, the audit entries' FrozenSeconds). */
+export const METRIC_INSTANCE_FROZEN_SECONDS = 'InstanceFrozenSeconds';
 /** The dimension that tells one construct's runs from another's. */
 export const METRIC_DIMENSION = 'StateMachineName';
 

@@ -12,6 +12,7 @@ export function emptyTally(): RunTally {
     failedCount: 0,
     skippedCount: 0,
     maxStoppedSeconds: 0,
+    maxFrozenSeconds: 0,
     excludedCount: 0,
     excludedSample: [],
   };

@@ -74,8 +74,8 @@ export interface RunConfig {
   readonly scriptsEnabled: boolean;
   /** Seconds each instance's lease lasts: an upper bound of one instance chain (src/contract/lease.ts). */
   readonly leaseSeconds: number;
-  /** Releasing at the point in time (issue 14): present when the construct releases at the point in time. */
-  readonly release?: ReleaseRun;
+  /** When the application is released, and the freeze budget (issue 14). */
+  readonly release: ReleaseRun;
 }
 
 /** The configuration the construct hands the validate-input handler (environment variable `SETTINGS`, JSON). */
@@ -111,8 +111,8 @@ export interface ConstructSettings {
   readonly instanceArnPrefix: string;
   /** Seconds each instance's lease lasts; computed from the other settings when absent (src/contract/lease.ts). */
   readonly leaseSeconds?: number;
-  /** Releasing at the point in time (issue 14); absent: released at the job's end. */
-  readonly release?: ReleaseRun;
+  /** When the application is released, and the freeze budget (issue 14). */
+  readonly release: ReleaseRun;
 }
 
 export interface ConfiguredScript {

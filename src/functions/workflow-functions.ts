@@ -46,6 +46,8 @@ import { StartCopyJobFunction } from './start-copy-job/start-copy-job-function';
 import { startCopyJobGrants } from './start-copy-job/start-copy-job.grants';
 import { StartInstanceFunction } from './start-instance/start-instance-function';
 import { startInstanceGrants } from './start-instance/start-instance.grants';
+import { StopBackupJobFunction } from './stop-backup-job/stop-backup-job-function';
+import { stopBackupJobGrants } from './stop-backup-job/stop-backup-job.grants';
 import { StopInstanceFunction } from './stop-instance/stop-instance-function';
 import { stopInstanceGrants } from './stop-instance/stop-instance.grants';
 import { ValidateInputFunction } from './validate-input/validate-input-function';
@@ -93,8 +95,10 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
   public readonly startInstance: lambda.IFunction;
   public readonly startBackupJob: lambda.IFunction;
   public readonly describeBackupJob?: lambda.IFunction;
-  /** Looks at the backup's point in time while the application is frozen (issue 14, src/lambda-shared/release-point.ts). */
-  public readonly observeRelease?: lambda.IFunction;
+  /** Looks at the backup's point in time while the application is frozen, and at the job's end verifies it (src/lambda-shared/release-point.ts). */
+  public readonly observeRelease: lambda.IFunction;
+  /** Stops the backup job when the freeze budget is spent, with FreezeBudgetAction.STOP_BACKUP_JOB. */
+  public readonly stopBackupJob?: lambda.IFunction;
   public readonly startCopyJob?: lambda.IFunction;
   public readonly describeCopyJob?: lambda.IFunction;
   public readonly recordInstance: lambda.IFunction;
@@ -131,9 +135,10 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
     if (!props.waitOnEvents) {
       this.describeBackupJob = this.handler('DescribeBackupJob', DescribeBackupJobFunction, describeBackupJobGrants());
     }
-    // Only when the application is released at the backup's point in time (settings.release).
-    if (props.settings.release) {
-      this.observeRelease = this.handler('ObserveRelease', ObserveReleaseFunction, observeReleaseGrants(ctx));
+    this.observeRelease = this.handler('ObserveRelease', ObserveReleaseFunction, observeReleaseGrants(ctx));
+    // Only when a spent freeze budget stops the job (FreezeBudgetAction.STOP_BACKUP_JOB).
+    if (props.settings.release.onBudgetSpent === 'stop-job') {
+      this.stopBackupJob = this.handler('StopBackupJob', StopBackupJobFunction, stopBackupJobGrants(ctx));
     }
     if (props.copyVault) {
       this.startCopyJob = this.handler('StartCopyJob', StartCopyJobFunction, startCopyJobGrants(ctx));

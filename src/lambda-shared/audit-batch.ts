@@ -109,6 +109,11 @@ export function missingEntry(missing: MissingInstance, reason: string): AuditEnt
     StoppedSeconds: 0,
     Outcome: missing.outcome,
     Notes: reason,
+    FrozenSeconds: 0,
+    ReleasedAt: '',
+    ReleaseReason: '',
+    Consistency: unknown,
+    ConsistencyReason: 'the instance\'s entry was lost: nothing is known of its backup',
   };
 }
 

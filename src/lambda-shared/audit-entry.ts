@@ -6,7 +6,7 @@
  */
 import { type AuditEntry } from '../contract/audit-schema';
 import { type CaughtError, type DiscoveredInstance, type InstanceSteps, type StepName, type StepOutcome } from '../contract/instance';
-import { type BackupJobResult, type CheckAgentResult, type CopyJobResult, type InstancePowerResult, type ScriptStatusResult } from '../contract/messages';
+import { type BackupJobResult, type CheckAgentResult, CONSISTENCY, type CopyJobResult, type InstancePowerResult, type ScriptStatusResult } from '../contract/messages';
 import { type RunConfig } from '../contract/settings';
 import { BACKUP_COMPLETED, BACKUP_JOB_FINAL_STATES, FAILED, IN_PROGRESS, notRun, NOT_APPLICABLE, NOT_RUN_EARLIER_FAILURE, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED, SKIPPED, SKIPPED_LEASE_HELD, SSM_PING_ONLINE, SUCCESS } from '../contract/status';
 import { commandIdOf, type WaitKind, waitedRecoveryPoint, waitedResource } from '../contract/waits';
@@ -268,6 +268,12 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
   const post = s.post && !isStepOutcome(s.post) ? (s.post as ScriptStatusResult) : undefined;
   const backup = s.backup && !isStepOutcome(s.backup) ? (s.backup as BackupJobResult) : undefined;
   const copy = s.copy && !isStepOutcome(s.copy) ? (s.copy as CopyJobResult) : undefined;
+  // FreezeBudgetAction.STOP_BACKUP_JOB: the instance fails (no backup wanted after the budget), whatever the job did.
+  if (s.budgetStop) {
+    failures.push(`freeze budget spent: backup job ${s.budgetStop.backupJobId} stopped (${s.budgetStop.message})`);
+  } else if (errors.budgetStop) {
+    failures.push(`freeze budget spent: the backup job could not be stopped: ${causeMessage(errors.budgetStop)}`);
+  }
   const failed = [...results.values()].some((r) => r.failed) || failures.length > 0;
   if (errors.leaseRelease) {
     notes.push(`instance lease not released (it expires by itself): ${causeMessage(errors.leaseRelease)}`);
@@ -298,6 +304,7 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
     StoppedSeconds: stoppedSeconds(s),
     Outcome: failed ? OUTCOME_FAILED : OUTCOME_SUCCEEDED,
     Notes: notes.join('; '),
+    ...releaseFields(s),
   };
 }
 
@@ -322,6 +329,11 @@ function leaseHeldEntry(instance: DiscoveredInstance, eligibility: StepOutcome):
     CopyRecoveryPointArn: '',
     StoppedSeconds: 0,
     Outcome: OUTCOME_SKIPPED,
+    FrozenSeconds: 0,
+    ReleasedAt: '',
+    ReleaseReason: '',
+    Consistency: CONSISTENCY.none,
+    ConsistencyReason: 'not backed up: another run held the instance',
     Notes: `${SKIPPED_LEASE_HELD}: ${eligibility.message || 'another run holds the instance lease'}`,
   };
 }
@@ -337,9 +349,51 @@ function stoppedSeconds(steps: InstanceSteps): number {
   return Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds) : 0;
 }
 
+/** The entry's release fields (issue 14): how long the application was frozen, when and why released, consistency. */
+function releaseFields(steps: InstanceSteps): Pick<AuditEntry, 'FrozenSeconds' | 'ReleasedAt' | 'ReleaseReason' | 'Consistency' | 'ConsistencyReason'> {
+  const release = steps.release;
+  const released = release?.releaseReason ? release : undefined;
+  return {
+    FrozenSeconds: frozenSeconds(steps),
+    ReleasedAt: released ? released.observedAt : '',
+    ReleaseReason: released?.releaseReason ?? '',
+    ...consistencyOf(steps),
+  };
+}
+
+/** From the pre-script's end to the post-script's start, on SSM's clock; 0 unless both ran and SSM gave both times. */
+function frozenSeconds(steps: InstanceSteps): number {
+  const pre = steps.pre && !isStepOutcome(steps.pre) ? (steps.pre as ScriptStatusResult) : undefined;
+  const post = steps.post && !isStepOutcome(steps.post) ? (steps.post as ScriptStatusResult) : undefined;
+  if (pre?.status !== SUCCESS || !pre.endedAt || !post?.requestedAt) {
+    return 0;
+  }
+  const seconds = (Date.parse(post.requestedAt) - Date.parse(pre.endedAt)) / 1000;
+  return Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds) : 0;
+}
+
 /**
- * Issue 14, until the entry has its own release fields: when and why the release loop released the application (a
- * note, not a failure: the backup's own state says whether it succeeded).
+ * The consistency the check at the job's end found; without it (the job did not end with a recovery point, or the
+ * check failed): `none` without a completed backup, else `crash-consistent` (not verified, said so).
+ */
+function consistencyOf(steps: InstanceSteps): Pick<AuditEntry, 'Consistency' | 'ConsistencyReason'> {
+  if (steps.consistency) {
+    return { Consistency: steps.consistency.consistency, ConsistencyReason: steps.consistency.reason };
+  }
+  const backup = steps.backup && !isStepOutcome(steps.backup) ? (steps.backup as BackupJobResult) : undefined;
+  if (backup?.state !== BACKUP_COMPLETED) {
+    return { Consistency: CONSISTENCY.none, ConsistencyReason: backup?.state ? `the backup job ended ${backup.state}` : 'no backup job completed' };
+  }
+  const error = steps.errors?.consistency;
+  return {
+    Consistency: CONSISTENCY.crash,
+    ConsistencyReason: `not verified${error ? `: ${causeMessage(error)}` : ''}: counted crash-consistent`,
+  };
+}
+
+/**
+ * When and why the release loop released the application, in words (a note, not a failure: the backup's own state
+ * says whether it succeeded).
  */
 function releaseNoteOf(steps: InstanceSteps): string {
   const release = steps.release;

@@ -22,8 +22,12 @@ import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsComma
 import { type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { errorCode, rethrowClassified } from './errors';
 import { readJournal } from './journal';
-import { type ObserveReleaseEvent, type ObserveReleaseResult, type ReleaseLookMode, type ReleasePointState } from '../contract/messages';
-import { BACKUP_JOB_FINAL_STATES } from '../contract/status';
+import type { InstanceSteps } from '../contract/instance';
+import {
+  CONSISTENCY, type ConsistencyVerdict, type ObserveReleaseEvent, type ObserveReleaseResult, RELEASE_REASONS, type ReleaseLookMode,
+  type ReleaseLoopState, type ReleasePointState, type ScriptStatusResult, type VerifyConsistencyEvent,
+} from '../contract/messages';
+import { BACKUP_COMPLETED, BACKUP_JOB_FINAL_STATES, NOT_APPLICABLE, SUCCESS } from '../contract/status';
 
 /** Error codes of a call the role may not make (Backup's and EC2's spellings). */
 export const ACCESS_DENIED_CODES: readonly string[] = ['AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation', 'UnauthorizedAccess'];
@@ -132,6 +136,13 @@ export async function snapshotsOfRecoveryPoint(
   }
   // "If you specify a snapshot ID for which you do not have access, it is not included in the returned results."
   const found = (described.Snapshots ?? []).filter(s => s.SnapshotId && snapshotIds.includes(s.SnapshotId));
+  if (volumeIds.length === 0) {
+    // The volumes at the job's start were not recorded (the release waited for the job's end): every snapshot of the
+    // AMI counts, and each must be visible.
+    return found.length === snapshotIds.length
+      ? { snapshots: found }
+      : { state: 'unobservable', reason: `DescribeSnapshots did not return every snapshot of AMI ${imageId} (not accessible)` };
+  }
   const snapshots: Snapshot[] = [];
   for (const volumeId of volumeIds) {
     const snapshot = found.find(s => s.VolumeId === volumeId);
@@ -204,15 +215,6 @@ export async function observeReleasePoint(
   return answer('captured', `every volume's snapshot has started (${snapshotIds.join(', ')}), latest at ${capturedAt}`, seen, now(), { snapshotIds, capturedAt });
 }
 
-/** The backup's consistency as the audit entry records it. */
-export type Consistency = 'application-consistent' | 'crash-consistent' | 'none';
-
-export interface ConsistencyVerdict {
-  readonly consistency: Consistency;
-  /** Why, in words, for the audit entry. */
-  readonly reason: string;
-}
-
 /**
  * Verify at completion: AWS Backup may retry a job internally, so the recovery point a COMPLETED job ends with may
  * hold snapshots that started after the application was released. The backup is application-consistent only when
@@ -235,39 +237,59 @@ export async function verifyConsistency(
     readonly frozen: boolean;
   },
 ): Promise<ConsistencyVerdict> {
-  if (input.jobState !== 'COMPLETED') {
-    return { consistency: 'none', reason: `the backup job ended ${input.jobState || 'without a state'}` };
+  if (input.jobState !== BACKUP_COMPLETED) {
+    return { consistency: CONSISTENCY.none, reason: `the backup job ended ${input.jobState || 'without a state'}` };
   }
   if (!input.frozen) {
-    return { consistency: 'crash-consistent', reason: 'nothing froze the application (no pre-script, no stop)' };
+    return { consistency: CONSISTENCY.crash, reason: 'nothing froze the application (no pre-script succeeded, no stop)' };
+  }
+  if (Number.isNaN(Date.parse(input.releasedAt))) {
+    return { consistency: CONSISTENCY.crash, reason: 'the time of the release is not known (no look at the job succeeded)' };
   }
   const look = await snapshotsOfRecoveryPoint(ec2, input.recoveryPointArn, input.volumeIds);
   if (!('snapshots' in look)) {
-    return { consistency: 'crash-consistent', reason: `the recovery point's snapshots could not be checked: ${look.reason}` };
+    return { consistency: CONSISTENCY.crash, reason: `the recovery point's snapshots could not be checked: ${look.reason}` };
   }
   const released = Date.parse(input.releasedAt);
   const preEnd = input.preScriptEndedAt ? Date.parse(input.preScriptEndedAt) : Number.NaN;
   for (const s of look.snapshots) {
     const start = s.StartTime ? new Date(s.StartTime).getTime() : Number.NaN;
     if (Number.isNaN(start)) {
-      return { consistency: 'crash-consistent', reason: `snapshot ${s.SnapshotId} has no StartTime` };
+      return { consistency: CONSISTENCY.crash, reason: `snapshot ${s.SnapshotId} has no StartTime` };
     }
     if (!Number.isNaN(released) && start > released) {
       return {
-        consistency: 'crash-consistent',
+        consistency: CONSISTENCY.crash,
         reason: `snapshot ${s.SnapshotId} of ${s.VolumeId} started at ${new Date(start).toISOString()}, after the release at ${input.releasedAt} (AWS Backup retried the job)`,
       };
     }
     if (!Number.isNaN(preEnd) && start <= preEnd) {
-      return { consistency: 'crash-consistent', reason: `snapshot ${s.SnapshotId} started before the pre-script ended` };
+      return { consistency: CONSISTENCY.crash, reason: `snapshot ${s.SnapshotId} started before the pre-script ended` };
     }
   }
   const ids = look.snapshots.map(s => s.SnapshotId);
   const captured = input.capturedSnapshotIds ?? [];
   if (captured.length > 0 && captured.some(id => !ids.includes(id))) {
-    return { consistency: 'crash-consistent', reason: `the final snapshots (${ids.join(', ')}) are not the ones seen at release (${captured.join(', ')})` };
+    return { consistency: CONSISTENCY.crash, reason: `the final snapshots (${ids.join(', ')}) are not the ones seen at release (${captured.join(', ')})` };
   }
-  return { consistency: 'application-consistent', reason: `every volume's snapshot started while the application was frozen (${ids.join(', ')})` };
+  return { consistency: CONSISTENCY.application, reason: `every volume's snapshot started while the application was frozen (${ids.join(', ')})` };
+}
+
+/**
+ * The release loop's state after a look (pure): the look's answer, one more look, the Wait before it counted; after
+ * the first unobservable look, the mode becomes `job-end` (looked at every `jobEndLookSeconds`) and the reason is kept
+ * for the audit entry.
+ */
+export function nextLoopState(previous: ReleaseLoopState, look: ObserveReleaseResult, jobEndLookSeconds: number): ReleaseLoopState {
+  const unobservable = look.state === 'unobservable' && previous.mode !== 'job-end';
+  return {
+    ...look,
+    mode: unobservable ? 'job-end' : previous.mode,
+    lookSeconds: unobservable ? jobEndLookSeconds : previous.lookSeconds,
+    waitedSeconds: previous.waitedSeconds + previous.lookSeconds,
+    looks: previous.looks + 1,
+    fallbackReason: previous.fallbackReason || (look.state === 'unobservable' ? look.reason : ''),
+  };
 }
 
 /** What the handler's look needs besides the AWS clients. */
@@ -321,4 +343,43 @@ export async function observeRelease(
     ? [...(event.volumeIds ?? [])]
     : await volumeIdsOf(clients.ec2, event.instanceId);
   return observeReleasePoint(clients, { backupJobId, volumeIds, preScriptEndedAt: event.preScriptEndedAt, mode }, now);
+}
+
+/**
+ * The check at the job's end (observe-release with `verify`): what froze the application, from the chain's steps, then
+ * `verifyConsistency`. An instance stopped when the run began was never running: its backup is as consistent as a
+ * stopped instance is. A release that waited for the job's end (`job-ended`) released after every snapshot was taken:
+ * the backup is application-consistent whenever something froze the application.
+ */
+export async function verifyAtJobEnd(ec2: EC2Client, event: VerifyConsistencyEvent): Promise<ConsistencyVerdict> {
+  const { steps, release } = event;
+  if (event.jobState !== BACKUP_COMPLETED) {
+    return { consistency: CONSISTENCY.none, reason: `the backup job ended ${event.jobState || 'without a state'}` };
+  }
+  if (steps.eligibility?.status === NOT_APPLICABLE) {
+    return { consistency: CONSISTENCY.application, reason: 'the instance was stopped throughout (stopped when the run began)' };
+  }
+  const pre = scriptResult(steps.pre);
+  const preSucceeded = pre?.status === SUCCESS;
+  const stopped = steps.stop?.status === SUCCESS && !('notRun' in steps.stop && steps.stop.notRun);
+  const frozen = preSucceeded || stopped;
+  if (frozen && release.releaseReason === RELEASE_REASONS.jobEnded) {
+    return {
+      consistency: CONSISTENCY.application,
+      reason: `released only once the job had ended (${release.jobState || 'ended'}): every snapshot was taken while the application was ${stopped ? 'stopped' : 'frozen'}`,
+    };
+  }
+  return verifyConsistency(ec2, {
+    jobState: event.jobState,
+    recoveryPointArn: event.recoveryPointArn,
+    volumeIds: release.volumeIds,
+    releasedAt: release.observedAt,
+    preScriptEndedAt: preSucceeded ? pre.endedAt : undefined,
+    capturedSnapshotIds: release.snapshotIds,
+    frozen,
+  });
+}
+
+function scriptResult(step: InstanceSteps['pre']): ScriptStatusResult | undefined {
+  return step && 'commandId' in step ? step : undefined;
 }

@@ -68,6 +68,17 @@ function responseCodeOf(invocation: CommandInvocation | undefined): number {
   return typeof step?.ResponseCode === 'number' ? step.ResponseCode : -1;
 }
 
+/**
+ * When the invocation ended on AWS's clock: the latest ResponseFinishDateTime ("the time the plugin stopped running",
+ * API reference of CommandPlugin) of the steps that ran; `lookedAt` when SSM gives none.
+ */
+export function endedAtOf(invocation: CommandInvocation | undefined, lookedAt: Date): string {
+  const finishes = stepsThatRan(invocation)
+    .map((p) => (p.ResponseFinishDateTime instanceof Date ? p.ResponseFinishDateTime.getTime() : Number.NaN))
+    .filter((t) => Number.isFinite(t));
+  return new Date(finishes.length > 0 ? Math.max(...finishes) : lookedAt.getTime()).toISOString();
+}
+
 /** The invocation's status after `previous`, with `poll` as the wait's progress. */
 export async function checkScript(ssm: SSMClient, previous: ScriptStatusResult, poll: PollState, log: Logger): Promise<ScriptStatusResult> {
   const { commandId, instanceId } = previous;
@@ -84,6 +95,7 @@ export async function checkScript(ssm: SSMClient, previous: ScriptStatusResult, 
     || (!invocation?.Status && SSM_TERMINAL_STATUS_DETAILS.includes(statusDetails));
   const responseCode = responseCodeOf(invocation);
 
+  const requested = invocation?.RequestedDateTime instanceof Date ? invocation.RequestedDateTime.toISOString() : previous.requestedAt;
   const base = {
     commandId,
     instanceId,
@@ -91,11 +103,19 @@ export async function checkScript(ssm: SSMClient, previous: ScriptStatusResult, 
     outputLocation: previous.outputLocation,
     responseCode,
     poll,
+    ...(requested ? { requestedAt: requested } : {}),
   };
 
   if (terminal) {
     log.info('script finished', { commandId, instanceId, status, statusDetails, responseCode });
-    return { ...base, status, statusDetails, outputExcerpt: status === SUCCESS ? '' : outputExcerpt(invocation), done: true };
+    return {
+      ...base,
+      status,
+      statusDetails,
+      outputExcerpt: status === SUCCESS ? '' : outputExcerpt(invocation),
+      done: true,
+      endedAt: endedAtOf(invocation, new Date()),
+    };
   }
 
   if (poll.expired) {
@@ -111,6 +131,7 @@ export async function checkScript(ssm: SSMClient, previous: ScriptStatusResult, 
       statusDetails: `no final status within ${poll.elapsedSeconds} s (last status ${status}); command cancelled`,
       outputExcerpt: outputExcerpt(invocation),
       done: true,
+      endedAt: endedAtOf(invocation, new Date()),
     };
   }
 

@@ -2,7 +2,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { instanceMetric, unsuccessfulRuns } from './run-metrics';
-import { METRIC_INSTANCE_STOPPED_SECONDS, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SKIPPED, METRIC_INSTANCES_SUCCEEDED } from '../contract/metrics';
+import { METRIC_INSTANCE_FROZEN_SECONDS, METRIC_INSTANCE_STOPPED_SECONDS, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SKIPPED, METRIC_INSTANCES_SUCCEEDED } from '../contract/metrics';
 
 /** Runs and instance outcomes of one PrePostScriptBackup, and its alarm. */
 export function createDashboard(scope: Construct, stateMachine: sfn.IStateMachine, alarm: cloudwatch.IAlarm): cloudwatch.Dashboard {
@@ -26,9 +26,12 @@ export function createDashboard(scope: Construct, stateMachine: sfn.IStateMachin
       ],
     }),
     new cloudwatch.GraphWidget({
-      title: 'Longest downtime of an instance (s)',
+      title: 'Longest freeze and downtime of an instance (s)',
       width: 24,
-      left: [instanceMetric(stateMachine, METRIC_INSTANCE_STOPPED_SECONDS, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Stopped' })],
+      left: [
+        instanceMetric(stateMachine, METRIC_INSTANCE_FROZEN_SECONDS, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Frozen' }),
+        instanceMetric(stateMachine, METRIC_INSTANCE_STOPPED_SECONDS, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Stopped' }),
+      ],
     }),
   );
   return dashboard;

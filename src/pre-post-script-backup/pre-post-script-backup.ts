@@ -17,7 +17,7 @@ import { checkProps } from './validate';
 import { createAuditTable } from '../audit/audit-table';
 import { AUDIT_RUN_INDEX_NAME } from '../contract/audit-schema';
 import { leaseSecondsFor } from '../contract/lease';
-import { METRIC_INSTANCE_STOPPED_SECONDS, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SKIPPED, METRIC_INSTANCES_SUCCEEDED } from '../contract/metrics';
+import { METRIC_INSTANCE_FROZEN_SECONDS, METRIC_INSTANCE_STOPPED_SECONDS, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SKIPPED, METRIC_INSTANCES_SUCCEEDED } from '../contract/metrics';
 import { ConstructSettings } from '../contract/settings';
 import { WorkflowHandlers } from '../functions/workflow-functions';
 import { createDashboard } from '../operations/dashboard';
@@ -148,7 +148,7 @@ export class PrePostScriptBackup extends Construct {
       maxTargetInstances: MAX_TARGET_INSTANCES,
       region: stack.region,
       instanceArnPrefix: stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '' }),
-      ...(release ? { release } : {}),
+      release,
     };
     // Each instance's lease outlasts the longest its chain can take, so an expired lease is a dead run's.
     const settings: ConstructSettings = { ...baseSettings, leaseSeconds: leaseSecondsFor(baseSettings) };
@@ -187,7 +187,6 @@ export class PrePostScriptBackup extends Construct {
       comment: 'Pre-backup script, stop, AWS Backup job, start, post-backup script for every tagged EC2 instance',
       definitionBody: sfn.DefinitionBody.fromChainable(backupWorkflow(this, {
         functions: handlers,
-        releaseAtPointInTime: release !== undefined,
         waits: { onEvents: waitOnEvents, boundSeconds: waitBounds(settings) },
         auditTable,
         maxConcurrency,
@@ -382,6 +381,16 @@ export class PrePostScriptBackup extends Construct {
    */
   public metricInstanceStoppedSeconds(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return instanceMetric(this.stateMachine, METRIC_INSTANCE_STOPPED_SECONDS, { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /**
+   * The longest time an application of a run stayed frozen: seconds from its pre-script's end to its post-script's
+   * start (the audit entries' FrozenSeconds). Alarm on it against your freeze budget.
+   *
+   * @default - maximum over 5 minutes
+   */
+  public metricInstanceFrozenSeconds(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return instanceMetric(this.stateMachine, METRIC_INSTANCE_FROZEN_SECONDS, { statistic: cloudwatch.Stats.MAXIMUM, ...props });
   }
 
   /**

@@ -22,8 +22,29 @@ export enum ReleaseTiming {
    * waiting for the job's end (its final state, the copy, the lease).
    */
   POINT_IN_TIME = 'POINT_IN_TIME',
-  /** When the backup job has ended (completed, failed, aborted or expired). */
+  /**
+   * When the backup job has ended (completed, failed, aborted or expired): the behaviour before point-in-time release,
+   * for users who want the application frozen (or the instance stopped) for the whole job. The job's end is looked
+   * for once a minute, still bounded by `freezeBudget`.
+   */
   JOB_COMPLETION = 'JOB_COMPLETION',
+}
+
+/**
+ * What happens when the freeze budget is spent before the release point: the application is released either way.
+ */
+export enum FreezeBudgetAction {
+  /**
+   * Let the backup job go on. Its recovery point is checked when the job ends: the audit entry records it
+   * `crash-consistent` when a snapshot started after the release (`application-consistent` when every snapshot had
+   * started before it). The instance's backup does not fail because of the budget.
+   */
+  KEEP_BACKUP = 'KEEP_BACKUP',
+  /**
+   * Stop the backup job (AWS Backup `StopBackupJob`) after the release, and record the instance as failed: for users
+   * who would rather have no backup than a crash-consistent one.
+   */
+  STOP_BACKUP_JOB = 'STOP_BACKUP_JOB',
 }
 
 /**
@@ -196,21 +217,30 @@ export interface PrePostScriptBackupProps {
   readonly maxConcurrency?: number;
 
   /**
-   * When the application is released: at the backup's point in time, or when the backup job has ended.
+   * When the application is released: at the backup's point in time (seconds after the job's snapshots start), or
+   * when the backup job has ended.
    *
-   * @default ReleaseTiming.JOB_COMPLETION
+   * @default ReleaseTiming.POINT_IN_TIME
    */
   readonly releaseAt?: ReleaseTiming;
 
   /**
-   * With `releaseAt: ReleaseTiming.POINT_IN_TIME`: the longest the workflow keeps an application frozen (or the
-   * instance stopped) once its backup job was started, waiting for the point in time. When it is spent, the
-   * application is released anyway and the backup job goes on. Between 1 minute and 4 hours (one look every
-   * 10 seconds must fit in a child execution's 25,000 history events).
+   * The longest the workflow keeps an application frozen (or the instance stopped) once its backup job was started,
+   * waiting for the release point. When it is spent, the application is released anyway (see
+   * `onFreezeBudgetSpent`). Between 1 minute and 4 hours (the release loop's looks must fit in a child execution's
+   * 25,000 history events). AWS Backup may take up to an hour to start a job: a budget shorter than your jobs' start
+   * delays gives crash-consistent backups, and the audit entry says so.
    *
-   * @default Duration.minutes(30)
+   * @default - Duration.minutes(30) with ReleaseTiming.POINT_IN_TIME; Duration.hours(4) with ReleaseTiming.JOB_COMPLETION
    */
   readonly freezeBudget?: Duration;
+
+  /**
+   * What happens when the freeze budget is spent before the release point.
+   *
+   * @default FreezeBudgetAction.KEEP_BACKUP
+   */
+  readonly onFreezeBudgetSpent?: FreezeBudgetAction;
 
   /**
    * How long audit records are kept; DynamoDB deletes them afterwards.

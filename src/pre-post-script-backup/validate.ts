@@ -1,6 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { PrePostScriptBackupProps, ReleaseTiming } from './props';
+import { FreezeBudgetAction, PrePostScriptBackupProps, ReleaseTiming } from './props';
+import { JOB_END_LOOK_SECONDS } from '../contract/messages';
 import { ReleaseRun } from '../contract/settings';
 import { validateEncryptionKey } from '../security/encryption-key';
 import { PropsCheck } from '../validation/errors';
@@ -22,29 +23,30 @@ export interface CheckedProps {
   readonly outputKeyPrefix: string;
   /** Whether the chain waits on events (the default) or polls, from the context. */
   readonly waitOnEvents: boolean;
-  /** Releasing at the point in time (issue 14); absent: at the job's end. */
-  readonly release?: ReleaseRun;
+  /** When the application is released, and the freeze budget (issue 14). */
+  readonly release: ReleaseRun;
 }
 
-/** Seconds between two looks of the release loop (issue 14: "every 10-15 s"). */
+/** Seconds between two looks of the release loop for the point in time (issue 14: "every 10-15 s"). */
 export const RELEASE_LOOK_SECONDS = 10;
-/** The freeze budget's bounds and default (src/workflow/release.ts: one look every 10 s, 25,000 history events). */
+/** The freeze budget's bounds and defaults (src/workflow/release.ts: one look every 10 s, 25,000 history events). */
 export const FREEZE_BUDGET_MIN = Duration.minutes(1);
 export const FREEZE_BUDGET_MAX = Duration.hours(4);
 export const FREEZE_BUDGET_DEFAULT = Duration.minutes(30);
 
-function releaseRun(check: PropsCheck, props: PrePostScriptBackupProps): ReleaseRun | undefined {
-  const budget = props.freezeBudget ?? FREEZE_BUDGET_DEFAULT;
+function releaseRun(check: PropsCheck, props: PrePostScriptBackupProps): ReleaseRun {
+  const atPointInTime = (props.releaseAt ?? ReleaseTiming.POINT_IN_TIME) === ReleaseTiming.POINT_IN_TIME;
+  const budget = props.freezeBudget ?? (atPointInTime ? FREEZE_BUDGET_DEFAULT : FREEZE_BUDGET_MAX);
   if (!budget.isUnresolved() && (budget.toSeconds() < FREEZE_BUDGET_MIN.toSeconds() || budget.toSeconds() > FREEZE_BUDGET_MAX.toSeconds())) {
-    check.fail('freezeBudget', `freezeBudget must be between 1 minute and 4 hours, got ${budget.toHumanString()}.`);
+    check.fail('freezeBudget', `freezeBudget must be between 1 minute and 4 hours, got ${budget.toHumanString()}. `
+      + 'Give a Duration in that range (the release loop must fit in one execution\'s history).');
   }
-  if ((props.releaseAt ?? ReleaseTiming.JOB_COMPLETION) !== ReleaseTiming.POINT_IN_TIME) {
-    if (props.freezeBudget) {
-      check.fail('freezeBudget', 'freezeBudget applies with releaseAt: ReleaseTiming.POINT_IN_TIME; set releaseAt or remove freezeBudget.');
-    }
-    return undefined;
-  }
-  return { mode: 'point-in-time', lookSeconds: RELEASE_LOOK_SECONDS, budgetSeconds: budget.toSeconds(), onBudgetSpent: 'release' };
+  return {
+    mode: atPointInTime ? 'point-in-time' : 'job-end',
+    lookSeconds: atPointInTime ? RELEASE_LOOK_SECONDS : JOB_END_LOOK_SECONDS,
+    budgetSeconds: budget.toSeconds(),
+    onBudgetSpent: (props.onFreezeBudgetSpent ?? FreezeBudgetAction.KEEP_BACKUP) === FreezeBudgetAction.STOP_BACKUP_JOB ? 'stop-job' : 'release',
+  };
 }
 
 /**

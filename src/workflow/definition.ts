@@ -19,8 +19,6 @@ import { OUTCOME_FAILED, OUTCOME_SUCCEEDED } from '../contract/status';
 
 export interface BackupWorkflowProps {
   readonly functions: WorkflowFunctions;
-  /** Release at the backup's point in time (src/workflow/release.ts). @default false */
-  readonly releaseAtPointInTime?: boolean;
   /** How each instance's chain waits for scripts, stops, starts and jobs. */
   readonly waits: WaitSettings;
   /** Written directly by the state machine only when the record-run handler cannot write the run's record. */
@@ -177,7 +175,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
     toleratedFailurePercentage: 100,
     resultPath: '$.page.items',
   });
-  forEachInstance.itemProcessor(instanceChain(scope, functions, props.waits, props.auditTable, { releaseAtPointInTime: props.releaseAtPointInTime }));
+  forEachInstance.itemProcessor(instanceChain(scope, functions, props.waits, props.auditTable));
 
   // After the Map (also when it failed as a whole): the instances of the page whose chain ended without its audit
   // entry, from the page's manifest; each is recovered in a child execution of its own (the parent's history holds

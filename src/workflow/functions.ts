@@ -18,8 +18,10 @@ export interface WorkflowFunctions {
   readonly startBackupJob: lambda.IFunction;
   /** Only when the waits are polled. */
   readonly describeBackupJob?: lambda.IFunction;
-  /** Only when the application is released at the backup's point in time: looks at that point in time (issue 14). */
-  readonly observeRelease?: lambda.IFunction;
+  /** Looks at the backup's point in time while the application is frozen, and verifies it at the job's end (issue 14). */
+  readonly observeRelease: lambda.IFunction;
+  /** Only with FreezeBudgetAction.STOP_BACKUP_JOB: stops the job when the freeze budget is spent. */
+  readonly stopBackupJob?: lambda.IFunction;
   /** Only when recovery points are copied to another vault. */
   readonly startCopyJob?: lambda.IFunction;
   /** Only when recovery points are copied and the waits are polled. */

@@ -13,6 +13,7 @@ import {
   EXECUTION_NAME, INSTANCE_ID, INSTANCE_KEY_SEPARATOR, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_INSTANCE, RUN_EXECUTION_ID, UNRECORDED_INSTANCE,
   UNRECORDED_REASON, UNRECORDED_STEPS,
 } from '../contract/audit-schema';
+import { RELEASE_REASONS } from '../contract/messages';
 import { BACKUP_COMPLETED, EC2_RUNNING, EC2_STOPPED, FAILED, NOT_APPLICABLE, SKIPPED, SKIPPED_LEASE_HELD } from '../contract/status';
 
 /**
@@ -25,17 +26,6 @@ export const INSTANCE_ITEM_SELECTOR = {
   'execution.$': '$.execution',
   'steps': { errors: {} },
 };
-
-/** How the chain is built. */
-export interface InstanceChainOptions {
-  /**
-   * Release the application at the backup's point in time (issue 14, src/workflow/release.ts): once the job is started,
-   * the release loop starts the instance and runs the post-script as soon as the point in time is captured, then the
-   * chain waits for the job's end. Needs `functions.observeRelease` and `$.config.release`. @default false (release at
-   * the job's end)
-   */
-  readonly releaseAtPointInTime?: boolean;
-}
 
 /**
  * One instance, start to end: lease → eligibility → pre-script → stop → backup → start → post-script → (copy) →
@@ -53,7 +43,7 @@ export interface InstanceChainOptions {
  * distributed Map, or as a child state machine.
  */
 export function instanceChain(
-  scope: Construct, functions: WorkflowFunctions, waits: WaitSettings, auditTable: dynamodb.ITable, options: InstanceChainOptions = {},
+  scope: Construct, functions: WorkflowFunctions, waits: WaitSettings, auditTable: dynamodb.ITable,
 ): sfn.IChainable {
   // The end of every path: the audit entry of this instance.
   // When record-instance fails (Lambda throttled, DynamoDB refusing its write), the chain's raw results go to the
@@ -110,8 +100,8 @@ export function instanceChain(
       .otherwise(releaseLease)
     : releaseLease;
 
-  // The release: the stopped instance started again, then the post-script. Built twice when releasing at the point in
-  // time: once for the paths that fail before the backup runs (names unchanged), once after the release loop.
+  // The release: the stopped instance started again, then the post-script. Built twice: once for the paths that fail
+  // before the backup job runs (names unchanged), once after the release loop.
   const releaseTail = (label: string, end: sfn.IChainable) => {
     // Post-backup script: whenever enabled and the instance is running.
     const postScript = postScriptPhase(scope, `${label}Post-backup script`, functions, waits, end);
@@ -154,9 +144,7 @@ export function instanceChain(
   };
   const { postPhase, startPhase } = releaseTail('', finish);
 
-  const backup = options.releaseAtPointInTime
-    ? backupAndRelease(scope, { functions, waits, releaseTail, onStartFailure: startPhase, next: finish })
-    : backupStep(scope, { functions, waits, next: startPhase });
+  const backup = backupAndRelease(scope, { functions, waits, releaseTail, onStartFailure: startPhase, next: finish });
 
   const stop = powerWait(scope, {
     prefix: 'Stop instance',
@@ -258,26 +246,25 @@ interface BackupAndReleaseProps {
   readonly functions: WorkflowFunctions;
   readonly waits: WaitSettings;
   readonly releaseTail: (label: string, end: sfn.IChainable) => { startPhase: sfn.IChainable };
-  /** Where a job that could not be started goes (the release at once, as before issue 14). */
+  /** Where a job that could not be started goes (the release at once). */
   readonly onStartFailure: sfn.IChainable;
   /** After the job's end: the copy, the lease, the audit entry. */
   readonly next: sfn.IChainable;
 }
 
 /**
- * Issue 14: StartBackupJob (idempotent per execution and instance) → the release loop (src/workflow/release.ts) → the
- * release: the start (stop path) and the post-script → the wait for the job's end (the same step as without the
- * release: it finds the started job in the instance journal and only looks at it, on its event or polled) → `next`.
+ * StartBackupJob (idempotent per execution and instance) → the release loop (src/workflow/release.ts: the point in
+ * time, or the job's end, bounded by the freeze budget) → the release: the start (stop path) and the post-script →
+ * with FreezeBudgetAction.STOP_BACKUP_JOB and the budget spent, StopBackupJob → the wait for the job's end (the same
+ * step as ever: it finds the started job in the instance journal and only looks at it, on its event or polled) → the
+ * consistency check of the recovery point the job ended with → `next`.
  * Sequential rather than a Parallel of "wait for the end" and "release": the job runs in AWS Backup whatever the chain
  * does, so waiting for its end after the release loses nothing, and no branch outcome has to be merged.
  */
 function backupAndRelease(scope: Construct, props: BackupAndReleaseProps): sfn.IChainable {
-  const observeRelease = props.functions.observeRelease;
-  if (!observeRelease) {
-    throw new Error('releasing at the point in time needs the observeRelease function');
-  }
-  const startJob = lambdaStep(scope, 'Backup: start job before release', {
-    fn: props.functions.startBackupJob,
+  const { functions } = props;
+  const startJob = lambdaStep(scope, 'Backup: start job', {
+    fn: functions.startBackupJob,
     payload: {
       'instanceId.$': '$.instance.instanceId',
       'platform.$': '$.instance.platform',
@@ -287,8 +274,56 @@ function backupAndRelease(scope: Construct, props: BackupAndReleaseProps): sfn.I
     resultPath: stepPath('backup'),
     onError: { next: props.onStartFailure, errorPath: errorPath('backup') },
   });
-  const jobEnd = backupStep(scope, { functions: props.functions, waits: props.waits, next: props.next, prefix: 'Released: backup' });
-  const { startPhase } = props.releaseTail('Released: ', jobEnd);
-  startJob.next(releaseLoop(scope, { fn: observeRelease, next: startPhase }));
+
+  // At the job's end: was the recovery point taken while the application was frozen? A check that cannot run leaves
+  // the entry saying the consistency was not verified (never a failure of the backup).
+  const verify = lambdaStep(scope, 'Backup: verify consistency', {
+    fn: functions.observeRelease,
+    payload: {
+      'verify': true,
+      'instanceId.$': '$.instance.instanceId',
+      'execution.$': '$.execution',
+      'jobState.$': `${stepPath('backup')}.state`,
+      'recoveryPointArn.$': `${stepPath('backup')}.recoveryPointArn`,
+      'release.$': stepPath('release'),
+      'steps.$': '$.steps',
+    },
+    resultPath: stepPath('consistency'),
+    onError: { next: props.next, errorPath: errorPath('consistency') },
+  });
+  verify.next(props.next);
+  // Only a job that ended with its result has a recovery point to check (a wait that failed left its error instead).
+  const verifyIfEnded = new sfn.Choice(scope, 'Backup: job ended?')
+    .when(sfn.Condition.and(
+      sfn.Condition.isPresent(`${stepPath('backup')}.state`),
+      sfn.Condition.isPresent(`${stepPath('backup')}.recoveryPointArn`),
+    ), verify)
+    .otherwise(props.next);
+  const jobEnd = backupStep(scope, { functions, waits: props.waits, next: verifyIfEnded, prefix: 'Released: backup' });
+
+  // The budget spent with FreezeBudgetAction.STOP_BACKUP_JOB: the job is stopped once the application is released.
+  let afterRelease: sfn.IChainable = jobEnd;
+  if (functions.stopBackupJob) {
+    const stopJob = lambdaStep(scope, 'Backup: stop job (budget spent)', {
+      fn: functions.stopBackupJob,
+      payload: {
+        'instanceId.$': '$.instance.instanceId',
+        'execution.$': '$.execution',
+        'backupJobId.$': `${stepPath('release')}.backupJobId`,
+      },
+      resultPath: stepPath('budgetStop'),
+      onError: { next: jobEnd, errorPath: errorPath('budgetStop') },
+    });
+    stopJob.next(jobEnd);
+    afterRelease = new sfn.Choice(scope, 'Budget spent: stop the job?')
+      .when(sfn.Condition.and(
+        sfn.Condition.stringEquals(`${stepPath('release')}.releaseReason`, RELEASE_REASONS.budgetSpent),
+        sfn.Condition.stringEquals('$.config.release.onBudgetSpent', 'stop-job'),
+        sfn.Condition.not(sfn.Condition.stringEquals(`${stepPath('release')}.backupJobId`, '')),
+      ), stopJob)
+      .otherwise(jobEnd);
+  }
+  const { startPhase } = props.releaseTail('Released: ', afterRelease);
+  startJob.next(releaseLoop(scope, { fn: functions.observeRelease, next: startPhase }));
   return startJob;
 }

@@ -45,6 +45,7 @@ export const SETTINGS: ConstructSettings = {
   maxTargetInstances: 100,
   region: REGION,
   instanceArnPrefix: 'arn:aws:ec2:eu-west-1:111122223333:instance/',
+  release: { mode: 'point-in-time', lookSeconds: 10, budgetSeconds: 1800, onBudgetSpent: 'release' },
 };
 
 export const EXECUTION: ExecutionContext = {

@@ -53,12 +53,14 @@ export interface Toggles {
 
 /**
  * The Task state that starts a step, in the workflow the suites run against (PPSB_SIM_WAITS): one waiting Task per
- * step with event-driven waits (the default), or the first state of a bounded poll.
+ * step with event-driven waits (the default), or the first state of a bounded poll. The backup job is started by one
+ * Lambda step before the release loop; the post-script of an instance whose job started runs after the release loop
+ * (`Released: ...`), the post-script of a path that failed before the job (a failed pre-script) without that prefix.
  */
-export function startingState(step: 'pre' | 'post' | 'backup'): string {
+export function startingState(step: 'pre' | 'post' | 'backup', onPath: 'released' | 'before-job' = 'released'): string {
   const polling = process.env.PPSB_SIM_WAITS === 'polling';
-  if (step === 'backup') return polling ? 'Backup: start job' : 'Backup job';
-  const prefix = step === 'pre' ? 'Pre-backup script' : 'Post-backup script';
+  if (step === 'backup') return 'Backup: start job';
+  const prefix = step === 'pre' ? 'Pre-backup script' : `${onPath === 'released' ? 'Released: ' : ''}Post-backup script`;
   return polling ? `${prefix}: send command` : `${prefix}: run`;
 }
 
@@ -549,8 +551,9 @@ export function checkInvariants(run: SimRun): string[] {
       const sawSnapshots = startSeq !== undefined && run.calls.some((c) => c.service === 'ec2' && c.action === 'DescribeSnapshots'
         && !c.error && c.seq < startSeq && Object.entries((c.params ?? {}) as Record<string, string>)
         .some(([k, val]) => k.startsWith('SnapshotId') && jobSnapshots.has(val)));
-      const releasedByBudget = /released budget-spent/.test(entry.Notes ?? '');
-      if (startedEarly && !sawSnapshots && !releasedByBudget) {
+      // A budget spent or a look that kept failing releases the application anyway (DESIGN invariant 7), said so.
+      const releasedAnyway = ['budget-spent', 'look-failed'].includes(entry.ReleaseReason);
+      if (startedEarly && !sawSnapshots && !releasedAnyway) {
         v(`1: ${id} was started again (call ${startSeq}) before its backup job was final (final at call ${terminalSeq ?? 'never'}, last look at call ${lastDescribe})`);
       }
     }
@@ -626,9 +629,29 @@ export function checkInvariants(run: SimRun): string[] {
       // StartBackupJob answers no RecoveryPointArn for EC2: only a look at the job that AWS Backup answered gives it.
       const looked = callsAbout(run, id, 'backup:DescribeBackupJob').some((c) => !c.error);
       // What DescribeBackupJob answers now (issue 14's stand-ins: a retried job has its last attempt's recovery point).
-      const answeredPoint = recoveryPointArnOf(world, job) ?? job.recoveryPointArn;
+      // A job stopped before it ran never had a recovery point.
+      const ran = !world.timed || world.backupAttempts(job).length > 0;
+      const answeredPoint = recoveryPointArnOf(world, job) ?? (ran ? job.recoveryPointArn : '');
       const expectedPoint = looked ? answeredPoint : '';
       if ((entry.RecoveryPointArn ?? '') !== expectedPoint) v(`${id}: RecoveryPointArn is ${entry.RecoveryPointArn}, expected ${expectedPoint || 'none'} (the fake's is ${answeredPoint})`);
+      // 3. The consistency is the truth on the stand-ins' clocks: application-consistent only when every snapshot of the
+      // recovery point the job ended with started while the application was frozen (after the pre-script ended, before
+      // the post-script was sent) or the instance stopped (before the start call).
+      const final = job.state === 'COMPLETED' ? jobAttempts(world, job).at(-1) : undefined;
+      if (job.state !== 'COMPLETED' && entry.Consistency !== 'none' && entry.BackupJobStatus === job.state) {
+        v(`3: ${id}: the job ended ${job.state} but Consistency is ${entry.Consistency}`);
+      }
+      if (final && entry.Consistency === 'application-consistent' && !stoppedAtStart) {
+        const preEnd = pre?.endedAt;
+        const startedAgainAt = inst.power.find((p) => p.event === 'startRequested')?.at;
+        const frozenByScript = pre?.status === 'Success' && preEnd !== undefined && final.startedAt >= preEnd
+          && (post === undefined || final.startedAt <= post.startedAt);
+        const frozenByStop = stoppedByRun && (startedAgainAt === undefined || final.startedAt <= startedAgainAt);
+        if (!frozenByScript && !frozenByStop) {
+          v(`3: ${id}: Consistency application-consistent, but the final snapshots started at ${final.startedAt} s, `
+            + `pre-script ended at ${preEnd ?? 'never'}, post-script sent at ${post?.startedAt ?? 'never'}, started again at ${startedAgainAt ?? 'never'}`);
+        }
+      }
     } else if (callsAbout(run, id, 'backup:StartBackupJob').length > 0) {
       if (entry.BackupJobStatus !== 'Failed') v(`${id}: BackupJobStatus is ${entry.BackupJobStatus}; StartBackupJob was refused, expected Failed`);
     } else if (!NOT_RUN.test(entry.BackupJobStatus)) {

@@ -5,7 +5,8 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { journalKey } from '../../src/contract/audit-schema';
-import { amiIdOf, observeRelease, observeReleasePoint, verifyConsistency } from '../../src/lambda-shared/release-point';
+import { type ReleaseLoopState, type VerifyConsistencyEvent } from '../../src/contract/messages';
+import { amiIdOf, observeRelease, observeReleasePoint, verifyAtJobEnd, verifyConsistency } from '../../src/lambda-shared/release-point';
 import { awsError, EXECUTION, throttling } from '../helpers/handler-fixtures';
 
 const backupMock = mockClient(BackupClient);
@@ -224,6 +225,90 @@ describe('verifyConsistency', () => {
 
   test.each(['FAILED', 'ABORTED', 'EXPIRED'])('none when the job ended %s', async (state) => {
     expect((await verifyConsistency(clients.ec2, { ...base, jobState: state })).consistency).toBe('none');
+  });
+});
+
+describe('verifyAtJobEnd (what froze the application, from the steps)', () => {
+  const RELEASED = '2026-12-03T02:08:10.000Z';
+  const release: ReleaseLoopState = {
+    state: 'captured',
+    reason: '',
+    backupJobId: JOB,
+    volumeIds: VOLUMES,
+    jobState: 'RUNNING',
+    recoveryPointArn: ARN,
+    snapshotIds: SNAPS,
+    capturedAt: STARTED.toISOString(),
+    observedAt: RELEASED,
+    mode: 'point-in-time',
+    lookSeconds: 10,
+    waitedSeconds: 20,
+    looks: 2,
+    fallbackReason: '',
+    releaseReason: 'point-in-time-captured',
+  };
+  const preSucceeded = {
+    commandId: 'c-1',
+    instanceId: 'i-1',
+    status: 'Success',
+    statusDetails: 'Success',
+    responseCode: 0,
+    timeoutSeconds: 60,
+    outputLocation: '',
+    outputExcerpt: '',
+    done: true,
+    poll: null as any,
+    endedAt: PRE_END,
+  };
+  const event = (over: Partial<VerifyConsistencyEvent> = {}): VerifyConsistencyEvent => ({
+    verify: true,
+    instanceId: 'i-1',
+    execution: EXECUTION,
+    jobState: 'COMPLETED',
+    recoveryPointArn: ARN,
+    release,
+    steps: { pre: preSucceeded, stop: { status: 'skipped', message: '' } },
+    ...over,
+  });
+
+  test('a pre-script that succeeded froze it: the snapshots decide (seen at release, started after its end)', async () => {
+    image(SNAPS, 'available');
+    snapshots('completed');
+    expect(await verifyAtJobEnd(clients.ec2, event())).toMatchObject({ consistency: 'application-consistent' });
+  });
+
+  test('a pre-script that failed froze nothing: crash-consistent, without a look', async () => {
+    const v = await verifyAtJobEnd(clients.ec2, event({ steps: { pre: { ...preSucceeded, status: 'Failed' }, stop: { status: 'skipped', message: '' } } }));
+    expect(v.consistency).toBe('crash-consistent');
+    expect(ec2Mock.calls()).toHaveLength(0);
+  });
+
+  test('released only at the job\'s end: application-consistent when frozen, even without snapshot ids to look at', async () => {
+    const atEnd = { ...release, releaseReason: 'job-ended', volumeIds: [], snapshotIds: [], state: 'job-ended' as const };
+    expect(await verifyAtJobEnd(clients.ec2, event({ release: atEnd }))).toMatchObject({ consistency: 'application-consistent' });
+    expect(ec2Mock.calls()).toHaveLength(0);
+  });
+
+  test('budget spent in job-end mode (no volumes recorded): every snapshot of the AMI must have started before the release', async () => {
+    const spent = { ...release, releaseReason: 'budget-spent', volumeIds: [], snapshotIds: [], mode: 'job-end' as const };
+    image(SNAPS, 'available');
+    snapshots('completed', new Date('2026-12-03T02:30:00.000Z'));
+    expect((await verifyAtJobEnd(clients.ec2, event({ release: spent }))).consistency).toBe('crash-consistent');
+    snapshots('completed');
+    expect((await verifyAtJobEnd(clients.ec2, event({ release: spent }))).consistency).toBe('application-consistent');
+  });
+
+  test('an instance stopped when the run began is consistent as it was; a job that did not complete leaves none', async () => {
+    const stoppedAtStart = event({ steps: { eligibility: { status: 'NotApplicable', message: 'stopped' } } });
+    expect((await verifyAtJobEnd(clients.ec2, stoppedAtStart)).consistency).toBe('application-consistent');
+    expect((await verifyAtJobEnd(clients.ec2, event({ jobState: 'ABORTED' }))).consistency).toBe('none');
+  });
+
+  test('the release time unknown (no look succeeded): crash-consistent, said so', async () => {
+    image(SNAPS, 'available');
+    snapshots('completed');
+    const v = await verifyAtJobEnd(clients.ec2, event({ release: { ...release, observedAt: '', releaseReason: 'look-failed' } }));
+    expect(v).toMatchObject({ consistency: 'crash-consistent', reason: expect.stringContaining('not known') });
   });
 });
 

@@ -3,13 +3,15 @@
  * instance has its own (the Map iteration working on it: its Waits, back-offs and token waits). Nothing here reads
  * the wall clock: time only moves when the simulator advances it.
  */
+import { wholeSecondNow } from './virtual-date';
+
 export class Clocks {
   private run = 0;
   private readonly instances = new Map<string, number>();
   /** When each instance's clock started (its first iteration): its chain's duration is now − start. */
   private readonly starts = new Map<string, number>();
   /** Wall-clock origin for timestamps derived from virtual time (event `time`, ...). */
-  public origin = Date.now();
+  public origin = wholeSecondNow();
 
   /** Seconds on the run clock. */
   public get runSeconds(): number {
@@ -61,6 +63,6 @@ export class Clocks {
     this.run = 0;
     this.instances.clear();
     this.starts.clear();
-    this.origin = Date.now();
+    this.origin = wholeSecondNow();
   }
 }

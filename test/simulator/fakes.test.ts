@@ -107,10 +107,12 @@ describe('EC2 fake', () => {
     await ec2.send(new StopInstancesCommand({ InstanceIds: [id(1)] }));
     while (await stateOf(id(1)) !== 'stopped');
     expect((await launchTime()).getTime()).toBe(first.getTime());
-    const before = Date.now();
+    // On the instance's virtual clock (the handlers read the same clock: test/simulator/virtual-date.ts).
+    const before = world.clock.dateAt(world.now(id(1))).getTime();
     await ec2.send(new StartInstancesCommand({ InstanceIds: [id(1)] }));
     // EC2's LaunchTime has second precision: the new one is within the second of the start.
     expect((await launchTime()).getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect((await launchTime()).getTime()).toBeGreaterThan(first.getTime());
     await expect(ec2.send(new StopInstancesCommand({ InstanceIds: [id(1)] }))).rejects.toMatchObject({
       name: 'IncorrectInstanceState',
       message: `Instance '${id(1)}' cannot be stopped as it has never reached the 'running' state.`,

@@ -27,6 +27,7 @@ import { instanceStats, InstanceStats } from './measures';
 import { emptyBucket, IterationInstance, StateInfo, Timeline, WaitBucket } from './timeline';
 import { runTokenTask, TOKEN_PLACEHOLDER, tokenTaskProblems, WAIT_FOR_TOKEN_RESOURCE } from './token-task';
 import { TokenRegistry } from './tokens';
+import { installVirtualDate, RealDate, withVirtualNow } from './virtual-date';
 import { ACCOUNT_ID, REGION, World, WorldOptions } from './world';
 
 // aws-local-stepfunctions, with its intrinsic functions corrected (local-stepfunctions.ts).
@@ -214,6 +215,7 @@ export class Simulator {
   private stopped = false;
 
   private constructor(private readonly options: SimulatorOptions) {
+    installVirtualDate();
     this.world = new World(options.world);
     this.stateMachine = resolveStateMachine(options.template, options.stateMachine, { overrides: options.tokenOverrides });
     this.functions = describeFunctions(options.template, {
@@ -331,12 +333,12 @@ export class Simulator {
   }
 
   private async invokeLambda(
-    target: { fn: LambdaFunction; handler: Handler }, event: unknown, stats: RunStats, executionName: string,
+    target: { fn: LambdaFunction; handler: Handler }, event: unknown, stats: RunStats, executionName: string, instanceId?: string,
   ): Promise<unknown> {
     const name = target.fn.functionName;
     stats.lambdaInvocations[name] = (stats.lambdaInvocations[name] ?? 0) + 1;
     const payload = JSON.parse(JSON.stringify(event ?? null));
-    const deadline = Date.now() + target.fn.timeoutSeconds * 1000;
+    const deadline = RealDate.now() + target.fn.timeoutSeconds * 1000;
     const context = {
       functionName: name,
       functionVersion: '$LATEST',
@@ -346,11 +348,13 @@ export class Simulator {
       logGroupName: `/aws/lambda/${name}`,
       logStreamName: 'simulator',
       callbackWaitsForEmptyEventLoop: true,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+      getRemainingTimeInMillis: () => Math.max(0, deadline - RealDate.now()),
     };
+    // The handler reads the clock of the instance it works on (virtual-date.ts).
+    const worksOn = instanceId ?? instanceOfPayload(payload);
     let result: unknown;
     try {
-      result = await target.handler(payload, context);
+      result = await withVirtualNow(this.world.clock.dateAt(this.world.clock.now(worksOn)), async () => target.handler(payload, context));
     } catch (e) {
       throw toTaskError(e);
     }
@@ -406,7 +410,7 @@ export class Simulator {
     for (const d of deliveries) {
       const target = this.lambdaByNameOrArn(d.functionName)!;
       try {
-        await this.invokeLambda(target, d.event, stats, executionName);
+        await this.invokeLambda(target, d.event, stats, executionName, ev.instanceId);
       } catch (e) {
         stats.eventTargetErrors.push(`${d.rule} -> ${d.functionName} (attempt ${attempt}): ${(e as Error).name}: ${(e as Error).message}`);
         // EventBridge invokes Lambda asynchronously: Lambda runs a failed event twice more, 1 then 2 minutes later.
@@ -560,7 +564,7 @@ export class Simulator {
       validationOptions: validate ? { checkArn: true, checkPaths: true } : { noValidate: true },
     });
     if (validate) this.validatedDefinition = definitionJson;
-    const startTime = new Date().toISOString();
+    const startTime = this.world.clock.dateAt(this.world.clock.runSeconds).toISOString();
     const timeline = new Timeline(this.stateInfo, stats, this.world.clock, this.options.iterationInstance);
     const context = {
       Execution: {
@@ -589,14 +593,15 @@ export class Simulator {
         records: mapRuns,
       }, name, mapState, mapInput));
     }
-    const execution = machine.run(input as any, {
+    // The library stamps `$$.Execution.StartTime` with its own `new Date()`: on the run's virtual clock.
+    const execution = withVirtualNow(new Date(startTime), () => machine.run(input as any, {
       overrides: {
         taskResourceLocalHandlers: handlers as any,
         waitTimeOverrides: waitOverrides,
         retryIntervalOverrides: retryOverrides,
       },
       context,
-    });
+    }));
     const events: any[] = [];
     const consumer = (async () => {
       for await (const ev of execution.eventLogs) {
@@ -728,4 +733,13 @@ async function statesTimeoutError(): Promise<void> {
     if (cause?.name === 'States.Timeout') statesTimeoutErrorClass = cause.constructor as new () => Error;
   }
   if (!statesTimeoutErrorClass) throw new Error('could not learn the interpreter\'s States.Timeout error class');
+}
+
+/** The instance a handler's payload is about (`instanceId`, or `instance.instanceId`); undefined for run-level ones. */
+function instanceOfPayload(payload: any): string | undefined {
+  if (payload && typeof payload === 'object') {
+    if (typeof payload.instanceId === 'string') return payload.instanceId;
+    if (payload.instance && typeof payload.instance.instanceId === 'string') return payload.instance.instanceId;
+  }
+  return undefined;
 }

@@ -215,8 +215,8 @@ export interface Instance {
   readonly power: PowerRecord[];
   /**
    * EC2's LaunchTime, "the time that the instance was last launched": a day before the world began, set again by
-   * each accepted StartInstances from `stopped` (never earlier than the wall clock, so a run's own start is after
-   * its execution's start time even when virtual time has not moved). See docs/fidelity/ec2.md.
+   * each accepted StartInstances from `stopped`, on the instance's virtual clock (the clock the handlers and the
+   * execution's start time read too, test/simulator/virtual-date.ts). See docs/fidelity/ec2.md.
    */
   launchTime: Date;
   /** EBS volumes attached (DescribeInstances BlockDeviceMappings); the first is the root device. */
@@ -252,6 +252,8 @@ export interface CommandInvocation {
   /** Virtual time of SendCommand (and of CancelCommand, when cancelled). */
   readonly startedAt: number;
   cancelAt?: number;
+  /** Virtual time the invocation reached its final status (ExecutionEndDateTime). */
+  endedAt?: number;
 }
 
 export interface CopyJob {
@@ -259,7 +261,7 @@ export interface CopyJob {
   readonly instanceId: string;
   /** The source resource's ARN (the instance): a copy job's ResourceArn. */
   readonly resourceArn: string;
-  /** Wall-clock creation time (what CreationDate answers; the handlers' clock is the wall clock too). */
+  /** Creation time on the virtual clock (what CreationDate answers; the handlers read the same clock). */
   readonly creationDate: Date;
   readonly params: Record<string, any>;
   readonly finalState: 'COMPLETED' | 'FAILED' | 'PARTIAL' | 'hang';
@@ -312,6 +314,8 @@ export interface ApiCall {
   readonly action: string;
   readonly instanceIds: string[];
   readonly params: unknown;
+  /** Virtual time of the call: the clock of the one instance it is about, else the run's. */
+  readonly at: number;
   /** Error code when the fake answered with an error. */
   error?: string;
 }
@@ -728,7 +732,8 @@ export class World {
 
   /** Record a call and raise an injected fault when one applies. */
   public recordCall(service: ServiceName, action: string, instanceIds: string[], params: unknown): ApiCall {
-    const call: ApiCall = { seq: ++this.seq, service, action, instanceIds, params };
+    const at = this.clock.now(instanceIds.length === 1 ? instanceIds[0] : undefined);
+    const call: ApiCall = { seq: ++this.seq, service, action, instanceIds, params, at };
     this.calls.push(call);
     for (const f of this.faults) {
       if (f.service !== service || f.action !== action) continue;
@@ -852,7 +857,7 @@ export class World {
       case 'stopped':
         this.setState(inst, 'pending');
         inst.power.push({ event: 'startRequested', at: this.now(inst.id) });
-        inst.launchTime = new Date(Math.max(this.clock.dateAt(this.now(inst.id)).getTime(), Date.now()));
+        inst.launchTime = this.clock.dateAt(this.now(inst.id));
         inst.transitionPollsLeft = this.options.startPolls;
         if (this.timed) inst.transitionEndsAt = this.now(inst.id) + this.durationsOf(inst.id).startSeconds;
         break;
@@ -909,7 +914,7 @@ export class World {
       ...cmd,
       instanceId: inst.id,
       phase,
-      requestedAt: new Date(),
+      requestedAt: this.clock.dateAt(this.now(inst.id)),
       behaviour: normalizeScript(outcome, this.options.scriptInProgressPolls),
       agentAtSend: ping,
       platform: inst.platform,
@@ -967,7 +972,8 @@ export class World {
     return inv;
   }
 
-  private finish(inv: CommandInvocation, status: string, details: string, code: number): void {
+  private finish(inv: CommandInvocation, status: string, details: string, code: number, at = this.now(inv.instanceId)): void {
+    inv.endedAt = at;
     this.setInvocationStatus(inv, status, details);
     inv.responseCode = code;
   }
@@ -999,7 +1005,7 @@ export class World {
 
   private invocationByTime(inv: CommandInvocation): CommandInvocation {
     const end = this.invocationEnd(inv);
-    if (end && this.now(inv.instanceId) >= end.at) this.finish(inv, end.status, end.details, end.code);
+    if (end && this.now(inv.instanceId) >= end.at) this.finish(inv, end.status, end.details, end.code, end.at);
     else if (inv.agentAtSend === 'Online' && !inv.cancelRequested) this.setInvocationStatus(inv, 'InProgress');
     return inv;
   }
@@ -1037,7 +1043,7 @@ export class World {
       iamRoleArn: String(params.IamRoleArn ?? ''),
       idempotencyToken: token,
       recoveryPointArn: `arn:${PARTITION}:ec2:${REGION}::image/ami-${id.toLowerCase().padStart(17, '0')}`,
-      creationDate: new Date(),
+      creationDate: this.clock.dateAt(this.now(instanceId ?? '')),
       params,
       behaviour,
       conflict: running,
@@ -1263,7 +1269,7 @@ export class World {
       copyJobId: `${id}-0000-4000-8000-${id.padStart(12, '0')}`,
       instanceId: source.instanceId,
       resourceArn: source.resourceArn,
-      creationDate: new Date(),
+      creationDate: this.clock.dateAt(this.now(source.instanceId)),
       params,
       finalState: this.instances.get(source.instanceId)?.faults.copy ?? 'COMPLETED',
       describeCalls: 0,
@@ -1327,7 +1333,7 @@ export class World {
       if (isTerminalInvocation(inv.status)) continue;
       if (this.timed) {
         const end = this.invocationEnd(inv);
-        if (end) out.push({ kind: 'ssm', at: end.at, describe: `command ${inv.commandId}`, apply: () => this.finish(inv, end.status, end.details, end.code) });
+        if (end) out.push({ kind: 'ssm', at: end.at, describe: `command ${inv.commandId}`, apply: () => this.finish(inv, end.status, end.details, end.code, end.at) });
       } else if (inv.behaviour.status !== 'hang' || inv.cancelRequested || inv.agentAtSend !== 'Online') {
         out.push({
           kind: 'ssm',

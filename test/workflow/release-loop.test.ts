@@ -1,9 +1,10 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { type ObserveReleaseEvent, type ObserveReleaseResult, type ReleasePointState } from '../../src/contract/messages';
+import { JOB_END_LOOK_SECONDS, type ObserveReleaseEvent, type ObserveReleaseResult, type ReleasePointState } from '../../src/contract/messages';
 import { type ReleaseRun } from '../../src/contract/settings';
-import { JOB_END_LOOK_SECONDS, releaseLoop } from '../../src/workflow/release';
+import { nextLoopState } from '../../src/lambda-shared/release-point';
+import { releaseLoop } from '../../src/workflow/release';
 import { EXECUTION } from '../helpers/handler-fixtures';
 import { resolveStateMachine } from '../simulator/asl';
 
@@ -11,7 +12,10 @@ import { resolveStateMachine } from '../simulator/asl';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { StateMachine } = require('aws-local-stepfunctions') as typeof import('aws-local-stepfunctions', { with: { 'resolution-mode': 'import' } });
 
-/** The release loop alone (src/workflow/release.ts), run by the ASL interpreter with a scripted observe-release. */
+/**
+ * The release loop alone (src/workflow/release.ts), run by the ASL interpreter with a scripted observe-release: each
+ * scripted look is advanced into the loop's next state as the handler does (nextLoopState).
+ */
 function definition() {
   const app = new App();
   const stack = new Stack(app, 'ReleaseLoop');
@@ -61,7 +65,7 @@ async function run(answers: Array<ObserveReleaseResult | Error>, release: Partia
           events.push(event);
           const answer = answers[Math.min(i++, answers.length - 1)];
           if (answer instanceof Error) throw answer;
-          return answer;
+          return nextLoopState(event.loop, answer, JOB_END_LOOK_SECONDS);
         },
       } as any,
       waitTimeOverrides: { 'Release: wait': 0 },
@@ -78,9 +82,9 @@ describe('release loop', () => {
     expect(r.output.steps.release).toMatchObject({
       state: 'captured', releaseReason: 'point-in-time-captured', looks: 3, waitedSeconds: 30, capturedAt: '2026-12-03T02:00:05.000Z', fallbackReason: '',
     });
-    expect(r.events.map(e => e.backupJobId)).toEqual(['', '', JOB]);
-    expect(r.events[0]).toMatchObject({ instanceId: 'i-1', execution: EXECUTION, mode: 'point-in-time', volumeIds: [] });
-    expect(r.events[2].volumeIds).toEqual(['vol-1']);
+    expect(r.events.map(e => e.loop!.backupJobId)).toEqual(['', '', JOB]);
+    expect(r.events[0]).toMatchObject({ instanceId: 'i-1', execution: EXECUTION, loop: { mode: 'point-in-time', volumeIds: [], looks: 0 } });
+    expect(r.events[2].loop!.volumeIds).toEqual(['vol-1']);
   });
 
   test('job ended first: released, reason job-ended', async () => {
@@ -90,7 +94,7 @@ describe('release loop', () => {
 
   test('unobservable: from then on only the job\'s end, every 60 s, the reason kept', async () => {
     const r = await run([look('unobservable', { reason: 'the recovery point is not an AMI (arn:...)' }), look('not-yet'), look('job-ended', { jobState: 'COMPLETED' })], { budgetSeconds: 3600 });
-    expect(r.events.map(e => e.mode)).toEqual(['point-in-time', 'job-end', 'job-end']);
+    expect(r.events.map(e => e.loop!.mode)).toEqual(['point-in-time', 'job-end', 'job-end']);
     expect(r.output.steps.release).toMatchObject({
       releaseReason: 'job-ended',
       mode: 'job-end',
@@ -108,7 +112,7 @@ describe('release loop', () => {
 
   test('the job-end mode from the configuration (release at job completion)', async () => {
     const r = await run([look('not-yet'), look('job-ended', { jobState: 'COMPLETED' })], { mode: 'job-end', lookSeconds: 60 });
-    expect(r.events.map(e => e.mode)).toEqual(['job-end', 'job-end']);
+    expect(r.events.map(e => e.loop!.mode)).toEqual(['job-end', 'job-end']);
     expect(r.output.steps.release.releaseReason).toBe('job-ended');
   });
 
@@ -117,6 +121,11 @@ describe('release loop', () => {
     const r = await run([fail]);
     expect(r.output.steps.release.releaseReason).toBe('look-failed');
     expect(r.output.steps.errors.release).toMatchObject({ Error: 'AccessDeniedException' });
+  });
+
+  test('three transitions a look: Wait, the look, one Choice', () => {
+    const loopStates = Object.keys((DEFINITION as any).States).filter((n) => n.startsWith('Release: ') && !/captured|job ended|budget spent|look failed|begin/.test(n));
+    expect(loopStates.sort()).toEqual(['Release: look', 'Release: release now?', 'Release: wait']);
   });
 
   test('a transient failure is retried, then the loop goes on', async () => {

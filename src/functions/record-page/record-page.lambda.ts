@@ -110,6 +110,7 @@ export const handler = async (event: RecordPageEvent): Promise<RunTally> => {
     failedCount: tally.failedCount + failed,
     skippedCount: tally.skippedCount + skipped,
     maxStoppedSeconds: Math.max(tally.maxStoppedSeconds, ...all.map((e) => Number(e.StoppedSeconds) || 0)),
+    maxFrozenSeconds: Math.max(tally.maxFrozenSeconds ?? 0, ...all.map((e) => Number(e.FrozenSeconds) || 0)),
     excludedCount: tally.excludedCount + (typeof event.excludedCount === 'number' ? event.excludedCount : excluded.length),
     excludedSample: [...tally.excludedSample, ...excluded].slice(0, EXCLUDED_SAMPLE_SIZE),
   };

@@ -76,6 +76,7 @@ interface Counts {
   readonly skipped: number;
   readonly excluded: number;
   readonly maxStoppedSeconds: number;
+  readonly maxFrozenSeconds: number;
 }
 
 function countsOf(entries: AuditEntry[], tally: RunTally): Counts {
@@ -87,6 +88,7 @@ function countsOf(entries: AuditEntry[], tally: RunTally): Counts {
       skipped: tally.skippedCount,
       excluded: tally.excludedCount,
       maxStoppedSeconds: tally.maxStoppedSeconds,
+      maxFrozenSeconds: tally.maxFrozenSeconds ?? 0,
     };
   }
   // An instance skipped because another run held its lease neither succeeded nor failed the run.
@@ -99,6 +101,7 @@ function countsOf(entries: AuditEntry[], tally: RunTally): Counts {
     skipped,
     excluded: tally.excludedCount,
     maxStoppedSeconds: Math.max(tally.maxStoppedSeconds, ...entries.map((e) => Number(e.StoppedSeconds) || 0)),
+    maxFrozenSeconds: Math.max(tally.maxFrozenSeconds ?? 0, ...entries.map((e) => Number(e.FrozenSeconds) || 0)),
   };
 }
 
@@ -270,6 +273,7 @@ export const handler = async (received: RecordRunEvent): Promise<RecordRunResult
     excluded: counts.excluded,
     skipped: counts.skipped,
     maxStoppedSeconds: counts.maxStoppedSeconds,
+    maxFrozenSeconds: counts.maxFrozenSeconds,
   }, now);
   return result;
 };

@@ -7,7 +7,7 @@
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { type AuditEntry } from '../../contract/audit-schema';
 import { type ExecutionContext } from '../../contract/messages';
-import { METRIC_DIMENSION, METRIC_INSTANCE_STOPPED_SECONDS, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SKIPPED, METRIC_INSTANCES_SUCCEEDED, METRICS_NAMESPACE } from '../../contract/metrics';
+import { METRIC_DIMENSION, METRIC_INSTANCE_FROZEN_SECONDS, METRIC_INSTANCE_STOPPED_SECONDS, METRIC_INSTANCES_EXCLUDED, METRIC_INSTANCES_FAILED, METRIC_INSTANCES_SKIPPED, METRIC_INSTANCES_SUCCEEDED, METRICS_NAMESPACE } from '../../contract/metrics';
 import { RUN_SUMMARY_MAX_FAILURES, type RunSummaryDetail } from '../../contract/run-summary-event';
 import { isFailedOutcome, OUTCOME_SUCCEEDED } from '../../contract/status';
 import type { Logger } from '../../lambda-shared/log';
@@ -20,6 +20,8 @@ export interface RunCounts {
   readonly skipped: number;
   /** The longest downtime of an instance of the run, in seconds (0 when none was stopped). */
   readonly maxStoppedSeconds: number;
+  /** The longest freeze of an application of the run, in seconds (0 when no pre-script ran). */
+  readonly maxFrozenSeconds: number;
 }
 
 /** `arn:aws:states:<region>:<account>:execution:<state machine>:<name>` → its parts. */
@@ -91,6 +93,7 @@ export function runMetrics(stateMachineName: string, counts: RunCounts, now: Dat
   metrics.addMetric(METRIC_INSTANCES_EXCLUDED, MetricUnit.Count, counts.excluded);
   metrics.addMetric(METRIC_INSTANCES_SKIPPED, MetricUnit.Count, counts.skipped);
   metrics.addMetric(METRIC_INSTANCE_STOPPED_SECONDS, MetricUnit.Seconds, counts.maxStoppedSeconds);
+  metrics.addMetric(METRIC_INSTANCE_FROZEN_SECONDS, MetricUnit.Seconds, counts.maxFrozenSeconds);
   metrics.setTimestamp(now);
   return metrics;
 }

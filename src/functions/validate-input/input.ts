@@ -296,7 +296,7 @@ export function validateInput(input: unknown, settings: ConstructSettings): RunC
     leaseSeconds: typeof settings.leaseSeconds === 'number' && settings.leaseSeconds > 0
       ? settings.leaseSeconds
       : leaseSecondsFor(settings),
-    ...(settings.release ? { release: settings.release } : {}),
+    release: settings.release,
   };
 }
 

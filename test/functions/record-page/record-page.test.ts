@@ -58,6 +58,7 @@ describe('record-page', () => {
       failedCount: 2,
       skippedCount: 0,
       maxStoppedSeconds: 42,
+      maxFrozenSeconds: 0,
       excludedCount: 1,
       excludedSample: [{ instanceId: id(9), state: 'terminated', reason: 'instance is terminated: nothing to back up' }],
     });
@@ -77,13 +78,15 @@ describe('record-page', () => {
       failedCount: 2,
       skippedCount: 1,
       maxStoppedSeconds: 100,
+      maxFrozenSeconds: 0,
       excludedCount: 90,
       excludedSample: Array.from({ length: 90 }, (_, i) => ({ instanceId: id(1000 + i), state: 'terminated', reason: 'gone' })),
     };
     const excluded = Array.from({ length: 20 }, (_, i) => ({ instanceId: id(2000 + i), state: 'shutting-down', reason: 'gone' }));
     const tally = await handler({ execution: EXECUTION, config, items: [unrecorded(1)], excluded, excludedCount: 150, tally: before });
     expect(tally).toMatchObject({
-      pages: 4, instanceCount: 31, succeededCount: 28, failedCount: 2, skippedCount: 1, maxStoppedSeconds: 100, excludedCount: 240,
+      pages: 4, instanceCount: 31, succeededCount: 28, failedCount: 2, skippedCount: 1, maxStoppedSeconds: 100, maxFrozenSeconds: 0,
+      excludedCount: 240,
     });
     expect(tally.excludedSample).toHaveLength(EXCLUDED_SAMPLE_SIZE);
     expect(tally.excludedSample.slice(0, 90)).toEqual(before.excludedSample);

@@ -231,6 +231,7 @@ describe('record-run', () => {
       failedCount: 0,
       skippedCount: 0,
       maxStoppedSeconds: 0,
+      maxFrozenSeconds: 0,
       excludedCount: 5000,
       excludedSample: Array.from({ length: 100 }, (_, i) => ({ instanceId: id(i + 1), state: 'terminated', reason: 'instance is terminated: nothing to back up' })),
     };

@@ -61,7 +61,7 @@ describe('run summary', () => {
   });
 
   test('metrics in CloudWatch embedded metric format, per state machine', () => {
-    const record = metricsRecord('AppBackupStateMachine', { succeeded: 3, failed: 1, excluded: 2, skipped: 1, maxStoppedSeconds: 4020 }, new Date(1_000));
+    const record = metricsRecord('AppBackupStateMachine', { succeeded: 3, failed: 1, excluded: 2, skipped: 1, maxStoppedSeconds: 4020, maxFrozenSeconds: 75 }, new Date(1_000));
     expect(record).toEqual({
       _aws: {
         Timestamp: 1000,
@@ -74,6 +74,7 @@ describe('run summary', () => {
             { Name: 'InstancesExcluded', Unit: 'Count' },
             { Name: 'InstancesSkipped', Unit: 'Count' },
             { Name: 'InstanceStoppedSeconds', Unit: 'Seconds' },
+            { Name: 'InstanceFrozenSeconds', Unit: 'Seconds' },
           ],
         }],
       },
@@ -83,6 +84,7 @@ describe('run summary', () => {
       InstancesExcluded: 2,
       InstancesSkipped: 1,
       InstanceStoppedSeconds: 4020,
+      InstanceFrozenSeconds: 75,
     });
   });
 

@@ -48,7 +48,7 @@ function describe(world: World, job: BackupJob): Record<string, unknown> {
     ResourceArn: job.resourceArn,
     ResourceType: 'EC2',
     CreationDate: epoch(job.creationDate),
-    ...(final ? { CompletionDate: epoch(new Date()) } : {}),
+    ...(final ? { CompletionDate: epoch(world.clock.dateAt(world.now(job.instanceId))) } : {}),
     State: job.state,
     ...(final && job.state !== 'COMPLETED' ? { StatusMessage: job.behaviour.statusMessage ?? FAILURE_MESSAGES[job.state] } : {}),
     // "Completed with issues" is a COMPLETED job with a status message (AWS Backup developer guide, EventBridge page).

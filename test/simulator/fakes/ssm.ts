@@ -34,7 +34,7 @@ function readToken(token: unknown): number {
   return Number(m[1]);
 }
 
-function invocationJson(inv: CommandInvocation, details: boolean): Record<string, unknown> {
+function invocationJson(world: World, inv: CommandInvocation, details: boolean): Record<string, unknown> {
   const base: Record<string, unknown> = {
     CommandId: inv.commandId,
     InstanceId: inv.instanceId,
@@ -55,6 +55,10 @@ function invocationJson(inv: CommandInvocation, details: boolean): Record<string
       Status: p.status,
       StatusDetails: p.statusDetails,
       ResponseCode: p.responseCode,
+      // "The time the plugin started running" / "stopped running" (API reference of CommandPlugin), on the virtual
+      // clock: the start when SSM received the command (no delivery lag modelled), the end once the step is final.
+      ...(inv.status === 'Pending' ? {} : { ResponseStartDateTime: epoch(inv.requestedAt) }),
+      ...(inv.endedAt !== undefined && TERMINAL.includes(p.status) ? { ResponseFinishDateTime: epoch(world.clock.dateAt(inv.endedAt)) } : {}),
       // CommandPlugin.Output: at most 2500 characters (API reference), the start of the output.
       Output: p.output.slice(0, PLUGIN_OUTPUT_MAX),
       ...(inv.outputS3BucketName ? {
@@ -244,7 +248,7 @@ export function ssmHandler(world: World): FakeHandler {
         ResponseCode: step?.responseCode ?? inv.responseCode,
         ExecutionStartDateTime: inv.status === 'Pending' ? '' : inv.requestedAt.toISOString(),
         ExecutionElapsedTime: inv.status === 'Pending' ? '' : 'PT1S',
-        ExecutionEndDateTime: ['Success', 'Failed', 'TimedOut', 'Cancelled'].includes(inv.status) ? new Date().toISOString() : '',
+        ExecutionEndDateTime: ['Success', 'Failed', 'TimedOut', 'Cancelled'].includes(inv.status) ? world.clock.dateAt(inv.endedAt ?? world.now(inv.instanceId)).toISOString() : '',
         Status: stepStatus,
         StatusDetails: step?.statusDetails ?? inv.statusDetails,
         StandardOutputContent: out.stdout.slice(0, CONTENT_MAX),
@@ -293,7 +297,7 @@ export function ssmHandler(world: World): FakeHandler {
       const polls = !!p.CommandId;
       const start = readToken(p.NextToken);
       const max = p.MaxResults ?? 50;
-      const page = invs.slice(start, start + max).map((i) => invocationJson(polls ? world.observeInvocation(i) : i, !!p.Details));
+      const page = invs.slice(start, start + max).map((i) => invocationJson(world, polls ? world.observeInvocation(i) : i, !!p.Details));
       return json({
         CommandInvocations: page,
         ...(start + max < invs.length ? { NextToken: pageToken(start + max) } : {}),
@@ -339,7 +343,7 @@ export function ssmHandler(world: World): FakeHandler {
         page.push({
           InstanceId: inst.id,
           PingStatus: ping,
-          LastPingDateTime: epoch(new Date()),
+          LastPingDateTime: epoch(world.clock.dateAt(world.now(inst.id))),
           AgentVersion: '3.3.0.0',
           IsLatestVersion: true,
           PlatformType: inst.platform,

@@ -42,11 +42,13 @@ function expectHealthyPath(run: SimRun, t: Toggles): void {
       Outcome: 'SUCCEEDED',
     });
     expect(run.world.instanceStates()[id]).toBe('running');
-    // The instance is back (start) and the post-script runs only once the backup job is final.
-    const lastLook = callsAbout(run, id, 'backup:DescribeBackupJob').pop()!.seq;
+    // The instance is back (start) and the post-script runs once the backup job was started (released at its point in
+    // time: the harness checks that the job's snapshots had started), each once.
+    const jobStarted = callsAbout(run, id, 'backup:StartBackupJob')[0]!.seq;
     const afterBackup = run.calls.filter((c) => c.instanceIds.includes(id) && !c.error
-      && ['ec2:StartInstances', 'ssm:SendCommand'].includes(`${c.service}:${c.action}`) && c.seq > lastLook);
+      && ['ec2:StartInstances', 'ssm:SendCommand'].includes(`${c.service}:${c.action}`) && c.seq > jobStarted);
     expect(afterBackup.length).toBe((t.stop ? 1 : 0) + (t.post ? 1 : 0));
+    expect(entryOf(run, id)!.Consistency).toBe(t.pre || t.stop ? 'application-consistent' : 'crash-consistent');
     if (t.stop) {
       // Stopped before the job started, and the job ran on the stopped instance.
       expect(run.stateHistory[id]).toEqual(['running', 'stopping', 'stopped', 'pending', 'running']);

@@ -16,7 +16,7 @@ const STEPS: Array<[string, string]> = [
   ['pre-script', startingState('pre')],
   ['stop', 'Stop instance'],
   ['backup', startingState('backup')],
-  ['start', 'Start instance'],
+  ['start', 'Released: Start instance'],
   ['post-script', startingState('post')],
   ['copy', polling ? 'Copy: start job' : 'Copy job'],
   ['audit entry', 'Instance: write audit entry'],

@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
-import { ReleaseTiming } from '../../../src';
-import { assertInvariants, FAST_WORLD, Harness, newInstanceIds, SimRun } from '../../helpers/harness';
+import { FreezeBudgetAction, ReleaseTiming } from '../../../src';
+import { assertInvariants, entryOf, FAST_WORLD, Harness, newInstanceIds, SimRun } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
 import { jobAttempts } from '../../simulator/fakes/recovery-points';
 import { Durations, WorldOptions } from '../../simulator/world';
@@ -67,6 +67,13 @@ describe('release at the point in time (no stop)', () => {
       expect(m.frozenSeconds).toBeLessThan(DURATIONS.backupSeconds / 2);
       expect(m.postSentAt).toBeLessThan(m.jobEndedAt);
       expect(run.world.backupJobsFor(id).map((j) => j.state)).toEqual(['COMPLETED']);
+      // The audit entry tells the same story, on the same clocks (SSM's times, the handlers' virtual clock).
+      expect(entryOf(run, id)).toMatchObject({
+        FrozenSeconds: m.frozenSeconds,
+        ReleaseReason: 'point-in-time-captured',
+        Consistency: 'application-consistent',
+        Outcome: 'SUCCEEDED',
+      });
     }
   });
 
@@ -76,6 +83,9 @@ describe('release at the point in time (no stop)', () => {
     assertInvariants(run);
     const m = measure(run, id);
     expect(m.postSentAt).toBeGreaterThanOrEqual(m.jobEndedAt);
+    // Frozen for the whole job: application-consistent, and the entry says why it waited.
+    expect(entryOf(run, id)).toMatchObject({ ReleaseReason: 'job-ended', Consistency: 'application-consistent', FrozenSeconds: m.frozenSeconds });
+    expect(entryOf(run, id)!.Notes).toContain('names no snapshot id');
   });
 });
 
@@ -100,6 +110,9 @@ describe('a job AWS Backup retries', () => {
     expect(m.postSentAt).toBeGreaterThan(attempts[0].startedAt);
     expect(m.postSentAt).toBeLessThan(attempts[1].startedAt);
     expect(job.state).toBe('COMPLETED');
+    // The recovery point the job ended with was taken after the release: crash-consistent, and said so.
+    expect(entryOf(run, id)).toMatchObject({ ReleaseReason: 'point-in-time-captured', Consistency: 'crash-consistent', Outcome: 'SUCCEEDED' });
+    expect(entryOf(run, id)!.ConsistencyReason).toContain('after the release');
   });
 
 });
@@ -145,5 +158,51 @@ describe('the freeze budget', () => {
     expect(m.postSentAt - m.jobStartedAt).toBeGreaterThanOrEqual(120);
     expect(m.postSentAt).toBeLessThan(m.jobEndedAt);
     expect(run.world.backupJobsFor(id).map((j) => j.state)).toEqual(['COMPLETED']);
+    expect(entryOf(run, id)).toMatchObject({ ReleaseReason: 'budget-spent', Outcome: 'SUCCEEDED' });
+    // Whether the backup is consistent depends on when its snapshots started: the entry says which, never blank.
+    expect(['application-consistent', 'crash-consistent']).toContain(entryOf(run, id)!.Consistency);
+  });
+});
+
+describe('the freeze budget, spent, with FreezeBudgetAction.STOP_BACKUP_JOB', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await Harness.start({
+      props: fullProps({ stopInstances: true, freezeBudget: Duration.minutes(2), onFreezeBudgetSpent: FreezeBudgetAction.STOP_BACKUP_JOB }),
+      // A job that waits 10 minutes to start: the budget (counted from the job's start call) is spent first.
+      world: { ...DELAYED, backupStartDelaySeconds: { min: 600, max: 600 } },
+    });
+  });
+  afterAll(async () => h?.stop());
+
+  test('released (started again, post-script) within the budget, then the job stopped and the instance failed', async () => {
+    const [id] = newInstanceIds(1);
+    const run = await h.run({ instances: [{ id }], healthy: [] });
+    assertInvariants(run);
+    const m = measure(run, id);
+    expect(m.postSentAt - m.jobStartedAt).toBeLessThanOrEqual(120 + 60 + 60);
+    expect(run.world.instanceStates()[id]).toBe('running');
+    const [job] = run.world.backupJobsFor(id);
+    expect(['ABORTING', 'ABORTED']).toContain(job.state);
+    expect(run.calls.filter((c) => c.action === 'StopBackupJob')).toHaveLength(1);
+    expect(entryOf(run, id)).toMatchObject({ ReleaseReason: 'budget-spent', Consistency: 'none', Outcome: 'FAILED' });
+    expect(entryOf(run, id)!.FailureMessage).toContain('freeze budget spent');
+  });
+});
+
+describe('ReleaseTiming.JOB_COMPLETION (the old behaviour, kept as a choice)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await Harness.start({ props: fullProps({ stopInstances: false, releaseAt: ReleaseTiming.JOB_COMPLETION }), world: DELAYED });
+  });
+  afterAll(async () => h?.stop());
+
+  test('released only once the job ended: frozen for the whole job, application-consistent', async () => {
+    const [id] = newInstanceIds(1);
+    const run = await h.run({ instances: [{ id }], healthy: [id] });
+    assertInvariants(run);
+    const m = measure(run, id);
+    expect(m.postSentAt).toBeGreaterThanOrEqual(m.jobEndedAt);
+    expect(entryOf(run, id)).toMatchObject({ ReleaseReason: 'job-ended', Consistency: 'application-consistent', FrozenSeconds: m.frozenSeconds });
   });
 });
