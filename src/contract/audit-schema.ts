@@ -170,7 +170,19 @@ export interface AuditEntry {
   readonly Outcome: 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
   /** Facts worth knowing that are not failures (an instance backed up as it was, a step turned off...). */
   readonly Notes: string;
+  // Issue 15, script output: the end of a script's output when it did not succeed (at most
+  // SCRIPT_OUTPUT_TAIL_LENGTH characters; the full output is in CloudWatch Logs or S3 when configured).
+  /** The end of the pre-backup script's output when it did not succeed; empty otherwise. */
+  readonly PreBackupScriptOutput: string;
+  /** The end of the post-backup script's output when it did not succeed; empty otherwise. */
+  readonly PostBackupScriptOutput: string;
 }
+
+/**
+ * Issue 15: most characters of a failed script's output kept in the audit entry (PreBackupScriptOutput /
+ * PostBackupScriptOutput): the end of the step's output, which ListCommandInvocations gives up to 2,500 characters.
+ */
+export const SCRIPT_OUTPUT_TAIL_LENGTH = 2000;
 
 /** The audit entry's field names, in order. */
 export const AUDIT_ENTRY_FIELDS: ReadonlyArray<keyof AuditEntry> = [
@@ -193,4 +205,7 @@ export const AUDIT_ENTRY_FIELDS: ReadonlyArray<keyof AuditEntry> = [
   'StoppedSeconds',
   'Outcome',
   'Notes',
+  // Issue 15, script output.
+  'PreBackupScriptOutput',
+  'PostBackupScriptOutput',
 ];

@@ -237,13 +237,16 @@ function scriptRun(phase: Phase, input: ParsedInput, settings: ConstructSettings
     enabled: run ?? (phase === 'pre' ? settings.runPreScript : settings.runPostScript),
     bucketName: configuredScript.bucketName,
     key: configuredScript.key,
-    sourceS3Path: s3HttpsUrl(settings.region, configuredScript.bucketName, configuredScript.key),
+    sourceS3Path: configuredScript.document ? '' : s3HttpsUrl(settings.region, configuredScript.bucketName, configuredScript.key),
     commandLine: configuredScript.commandLine,
     workingDirectory: details.WorkingDirectory ?? configuredScript.workingDirectory,
     timeoutSeconds: details.TimeoutInSeconds ?? configuredScript.timeoutSeconds,
     platform: configuredScript.platform,
     outputS3BucketName: details.OutputS3BucketName ?? settings.outputS3BucketName,
     outputS3KeyPrefix: details.OutputS3KeyPrefix ?? settings.outputS3KeyPrefix,
+    // Issue 15: a Command document (BackupScript.fromSsmDocument) and the CloudWatch Logs output group.
+    ...(configuredScript.document ? { document: configuredScript.document } : {}),
+    outputLogGroupName: settings.outputLogGroupName ?? '',
   };
 }
 
