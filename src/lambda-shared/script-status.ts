@@ -143,7 +143,7 @@ export async function checkScript(ssm: SSMClient, previous: ScriptStatusResult, 
       status,
       statusDetails,
       outputExcerpt: status === SUCCESS ? '' : outputExcerpt(invocation),
-      outputTail: status === SUCCESS ? '' : outputTail(invocation),
+      ...(status === SUCCESS ? {} : { outputTail: outputTail(invocation) }),
       done: true,
     };
   }
