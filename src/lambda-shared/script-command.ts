@@ -49,11 +49,10 @@ export function invokedAfterValue(time: string | Date): string {
  * `<execution ARN>#<instance id>`.
  */
 export function dlmExecutionId(executionArn: string, instanceId: string): string {
-  const bytes = createHash('sha1').update(`${executionArn}#${instanceId}`).digest().subarray(0, 16);
-  bytes[6] = (bytes[6] & 0x0f) | 0x50;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  const hex = createHash('sha1').update(`${executionArn}#${instanceId}`).digest('hex').slice(0, 32);
+  // Version 5 in the 13th hex digit; the RFC 4122 variant (8, 9, a or b) in the 17th.
+  const variant = (8 + (parseInt(hex[16], 16) % 4)).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** What SendCommand runs for a script: the document, its version (undefined for the default) and its parameters. */

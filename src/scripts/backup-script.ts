@@ -4,11 +4,11 @@ import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { documentArn } from './document-arn';
 import {
   DLM_COMMAND_PARAMETER, DLM_EXECUTION_ID_PARAMETER, DOCUMENT_ARN_PATTERN, DOCUMENT_NAME_PATTERN, SEND_COMMAND_DOCUMENT_PATTERN,
 } from '../contract/script-document';
 import { RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS } from '../contract/status';
-import { documentArn } from './document-arn';
 
 /**
  * The operating system a backup script is written for.

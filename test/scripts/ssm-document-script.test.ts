@@ -75,8 +75,17 @@ describe('BackupScript.fromSsmDocument', () => {
 describe('the command sent for a document (src/lambda-shared/script-command.ts)', () => {
   const execution = { id: 'arn:aws:states:eu-west-1:123456789012:execution:sm:run-1', name: 'run-1', startTime: '2026-01-01T00:00:00Z' };
   const script = {
-    enabled: true, bucketName: '', key: '', sourceS3Path: '', commandLine: '', workingDirectory: '', timeoutSeconds: 600, platform: 'Linux' as const,
-    outputS3BucketName: '', outputS3KeyPrefix: '', document: { name: 'Doc-1', version: '', parameters: { mountPoints: ['/data'] }, dlmConvention: true },
+    enabled: true,
+    bucketName: '',
+    key: '',
+    sourceS3Path: '',
+    commandLine: '',
+    workingDirectory: '',
+    timeoutSeconds: 600,
+    platform: 'Linux' as const,
+    outputS3BucketName: '',
+    outputS3KeyPrefix: '',
+    document: { name: 'Doc-1', version: '', parameters: { mountPoints: ['/data'] }, dlmConvention: true },
   };
 
   test('pre-script, post-script and dry-run: DLM\'s command value, one executionId (a UUID) per run and instance', () => {

@@ -1,9 +1,9 @@
+import { BackupScript } from '../../src';
 import {
   ACCOUNT, evaluateAsRole, hasSid, NamedPolicy, OTHER_ACCOUNT, REGION, RequestResource, ssmDocument, ssmTargetInstance,
   synthesizeIam, SynthesizedRole, widened,
 } from '../helpers/iam-harness';
 import { fullProps } from '../helpers/stacks';
-import { BackupScript } from '../../src';
 
 /**
  * Issue 15: a script that is a Command document (BackupScript.fromSsmDocument). send-script's ssm:SendCommand is
