@@ -246,7 +246,7 @@ function scriptRun(phase: Phase, input: ParsedInput, settings: ConstructSettings
     outputS3KeyPrefix: details.OutputS3KeyPrefix ?? settings.outputS3KeyPrefix,
     // Issue 15: a Command document (BackupScript.fromSsmDocument) and the CloudWatch Logs output group.
     ...(configuredScript.document ? { document: configuredScript.document } : {}),
-    outputLogGroupName: settings.outputLogGroupName ?? '',
+    ...(settings.outputLogGroupName ? { outputLogGroupName: settings.outputLogGroupName } : {}),
   };
 }
 
