@@ -170,7 +170,8 @@ const MAX_TIMEOUT = Duration.seconds(MAX_SCRIPT_TIMEOUT_SECONDS);
 const DEFAULT_TIMEOUT = Duration.minutes(10);
 
 /**
- * A script run on every instance before or after its backup, through SSM Run Command (`AWS-RunRemoteScript`).
+ * A script run on every instance before or after its backup, through SSM Run Command: a script file run by
+ * `AWS-RunRemoteScript` (`fromAsset`, `fromBucket`), or a Command document (`fromSsmDocument`).
  *
  * Linux instances run shell scripts (`.sh`), Windows instances PowerShell scripts (`.ps1`).
  */
