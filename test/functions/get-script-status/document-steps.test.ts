@@ -14,8 +14,16 @@ import { listed } from '../../helpers/ssm-fixtures';
 const ssm = mockClient(SSMClient);
 const ID = 'i-0123456789abcdef0';
 const first: ScriptStatusResult = {
-  commandId: 'cmd-1', instanceId: ID, status: 'Pending', statusDetails: 'Pending', responseCode: -1, timeoutSeconds: 60,
-  outputLocation: '', outputExcerpt: '', done: false, poll: nextPoll(null, scriptPolicy(60)),
+  commandId: 'cmd-1',
+  instanceId: ID,
+  status: 'Pending',
+  statusDetails: 'Pending',
+  responseCode: -1,
+  timeoutSeconds: 60,
+  outputLocation: '',
+  outputExcerpt: '',
+  done: false,
+  poll: nextPoll(null, scriptPolicy(60)),
 };
 const SKIPPED = 'Step execution skipped due to unsatisfied preconditions: \'"StringEquals": [platformType, Linux]\'. Step name: run_pre_post_scripts';
 

@@ -15,7 +15,13 @@ const ID = 'i-0123456789abcdef0';
 const SHARED = 'arn:aws:ssm:eu-west-1:210987654321:document/Shared-FreezeThaw';
 const document = (overrides: Partial<NonNullable<ScriptRun['document']>> = {}): ScriptRun => ({
   ...runConfig().preScript,
-  bucketName: '', key: '', sourceS3Path: '', commandLine: '', workingDirectory: '', outputS3BucketName: '', outputS3KeyPrefix: '',
+  bucketName: '',
+  key: '',
+  sourceS3Path: '',
+  commandLine: '',
+  workingDirectory: '',
+  outputS3BucketName: '',
+  outputS3KeyPrefix: '',
   document: { name: SHARED, version: '', parameters: { mountPoints: ['/data'] }, dlmConvention: true, ...overrides },
   outputLogGroupName: 'Consumer-AppBackupScriptOutputLogs-1A2B',
 });
