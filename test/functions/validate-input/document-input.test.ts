@@ -27,6 +27,7 @@ describe('validateInput with a Command document', () => {
   });
 
   test('TimeoutInSeconds still bounds the wait', () => {
-    expect(validateInput({ RemoteRunCommandDetails: { PreBackupScriptDetails: { TimeoutInSeconds: 60 } } }, settings).preScript.timeoutSeconds).toBe(60);
+    const run = validateInput({ RemoteRunCommandDetails: { PreBackupScriptDetails: { TimeoutInSeconds: 60 } } }, settings);
+    expect(run.preScript.timeoutSeconds).toBe(60);
   });
 });
