@@ -187,7 +187,19 @@ export interface AuditEntry {
   readonly Consistency: string;
   /** Why that consistency, in words. */
   readonly ConsistencyReason: string;
+  // Issue 15, script output: the end of a script's output when it did not succeed (at most
+  // SCRIPT_OUTPUT_TAIL_LENGTH characters; the full output is in CloudWatch Logs or S3 when configured).
+  /** The end of the pre-backup script's output when it did not succeed; empty otherwise. */
+  readonly PreBackupScriptOutput: string;
+  /** The end of the post-backup script's output when it did not succeed; empty otherwise. */
+  readonly PostBackupScriptOutput: string;
 }
+
+/**
+ * Issue 15: most characters of a failed script's output kept in the audit entry (PreBackupScriptOutput /
+ * PostBackupScriptOutput): the end of the step's output, which ListCommandInvocations gives up to 2,500 characters.
+ */
+export const SCRIPT_OUTPUT_TAIL_LENGTH = 2000;
 
 /** The audit entry's field names, in order. */
 export const AUDIT_ENTRY_FIELDS: ReadonlyArray<keyof AuditEntry> = [
@@ -215,4 +227,7 @@ export const AUDIT_ENTRY_FIELDS: ReadonlyArray<keyof AuditEntry> = [
   'ReleaseReason',
   'Consistency',
   'ConsistencyReason',
+  // Issue 15, script output.
+  'PreBackupScriptOutput',
+  'PostBackupScriptOutput',
 ];

@@ -142,6 +142,12 @@ export interface ScriptStatusResult extends PolledResult {
    * SSM gives none, the time of the look that saw the final status (a little later). Absent until the end.
    */
   readonly endedAt?: string;
+  /**
+   * Issue 15: the end (at most SCRIPT_OUTPUT_TAIL_LENGTH characters, src/contract/audit-schema.ts) of the output of
+   * the step that decided a script that did not succeed (stdout, then the agent's `----------ERROR-------` and stderr,
+   * as ListCommandInvocations gives it); empty otherwise.
+   */
+  readonly outputTail?: string;
 }
 
 /** get-script-status: ListCommandInvocations (with Details) for the command; cancels the command when the wait expires. */

@@ -3,6 +3,8 @@
  * run's configuration (the execution input checked against them, defaults filled). Nothing here is exported from the
  * package.
  */
+import { type ScriptDocument } from './script-document';
+
 /** Where and how one script runs, after the execution input was validated against the configuration. */
 export interface ScriptRun {
   /** Whether this script runs in this execution. */
@@ -25,6 +27,11 @@ export interface ScriptRun {
   readonly outputS3BucketName: string;
   /** Key prefix for the command output. */
   readonly outputS3KeyPrefix: string;
+  // Issue 15, SSM documents and output (BackupScript.fromSsmDocument, CloudWatchOutputConfig):
+  /** The Command document to run instead of AWS-RunRemoteScript with an S3 script; absent for an S3 script. */
+  readonly document?: ScriptDocument;
+  /** CloudWatch Logs group SSM sends the full output to (CloudWatchOutputConfig); empty or absent for none. */
+  readonly outputLogGroupName?: string;
 }
 
 export type ScriptPlatform = 'Linux' | 'Windows';
@@ -103,6 +110,8 @@ export interface ConstructSettings {
   /** Bucket for script output; empty for none. */
   readonly outputS3BucketName: string;
   readonly outputS3KeyPrefix: string;
+  /** Issue 15: CloudWatch Logs group for the scripts' full output (CloudWatchOutputConfig); empty or absent for none. */
+  readonly outputLogGroupName?: string;
   /** Largest number of instance ids TargetEC2Instances may list. */
   readonly maxTargetInstances: number;
   /** Region of the stack, used to build S3 URLs. */
@@ -122,6 +131,8 @@ export interface ConfiguredScript {
   readonly workingDirectory: string;
   readonly timeoutSeconds: number;
   readonly platform: ScriptPlatform;
+  /** Issue 15: the Command document the script is (BackupScript.fromSsmDocument); absent for an S3 script. */
+  readonly document?: ScriptDocument;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -114,6 +114,8 @@ export function missingEntry(missing: MissingInstance, reason: string): AuditEnt
     ReleaseReason: '',
     Consistency: unknown,
     ConsistencyReason: 'the instance\'s entry was lost: nothing is known of its backup',
+    PreBackupScriptOutput: '',
+    PostBackupScriptOutput: '',
   };
 }
 

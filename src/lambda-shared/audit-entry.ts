@@ -4,7 +4,7 @@
  * The entry tells the truth about every step: a step that ran holds its final status, a step turned off holds
  * `skipped`, a step never reached says why, and `FailureMessage` lists every failed step in order.
  */
-import { type AuditEntry } from '../contract/audit-schema';
+import { type AuditEntry, SCRIPT_OUTPUT_TAIL_LENGTH } from '../contract/audit-schema';
 import { type CaughtError, type DiscoveredInstance, type InstanceSteps, type StepName, type StepOutcome } from '../contract/instance';
 import { type BackupJobResult, type CheckAgentResult, CONSISTENCY, type CopyJobResult, type InstancePowerResult, type ScriptStatusResult } from '../contract/messages';
 import { type RunConfig } from '../contract/settings';
@@ -304,8 +304,20 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
     StoppedSeconds: stoppedSeconds(s),
     Outcome: failed ? OUTCOME_FAILED : OUTCOME_SUCCEEDED,
     Notes: notes.join('; '),
+    // Issue 15, script output: the end of a script's output when it did not succeed.
+    PreBackupScriptOutput: scriptOutputOf(pre),
+    PostBackupScriptOutput: scriptOutputOf(post),
     ...releaseFields(s),
   };
+}
+
+/** Issue 15: the end of a script's output when it did not succeed, bounded; empty otherwise. */
+function scriptOutputOf(result: ScriptStatusResult | undefined): string {
+  if (!result || (result.status === SUCCESS && result.done !== false)) {
+    return '';
+  }
+  const output = result.outputTail ?? '';
+  return output.length > SCRIPT_OUTPUT_TAIL_LENGTH ? output.slice(output.length - SCRIPT_OUTPUT_TAIL_LENGTH) : output;
 }
 
 /** The entry of an instance another run was working on: every step skipped, nothing failed, the holder noted. */
@@ -335,6 +347,8 @@ function leaseHeldEntry(instance: DiscoveredInstance, eligibility: StepOutcome):
     Consistency: CONSISTENCY.none,
     ConsistencyReason: 'not backed up: another run held the instance',
     Notes: `${SKIPPED_LEASE_HELD}: ${eligibility.message || 'another run holds the instance lease'}`,
+    PreBackupScriptOutput: '',
+    PostBackupScriptOutput: '',
   };
 }
 

@@ -8,8 +8,9 @@ import { CancelCommandCommand, type CommandInvocation, type CommandPlugin, ListC
 import { rethrowClassified } from './errors';
 import type { Logger } from './log';
 import { tail } from './script-command';
+import { SCRIPT_OUTPUT_TAIL_LENGTH } from '../contract/audit-schema';
 import { type PollState, type ScriptStatusResult } from '../contract/messages';
-import { SSM_PENDING, SSM_TERMINAL_STATUSES, SSM_TERMINAL_STATUS_DETAILS, SSM_TIMED_OUT, SUCCESS } from '../contract/status';
+import { FAILED, SSM_PENDING, SSM_TERMINAL_STATUSES, SSM_TERMINAL_STATUS_DETAILS, SSM_TIMED_OUT, SUCCESS } from '../contract/status';
 
 /** Most characters of output kept in the result (and the audit entry). */
 export const OUTPUT_EXCERPT_LENGTH = 500;
@@ -61,6 +62,34 @@ export function outputExcerpt(invocation: CommandInvocation | undefined): string
   return `${head}${tail(output, Math.max(0, OUTPUT_EXCERPT_LENGTH - head.length))}`;
 }
 
+/** The step that decided the invocation: the first that ran and did not succeed, else the last that ran. */
+function decidingStep(invocation: CommandInvocation | undefined): CommandPlugin | undefined {
+  const ran = stepsThatRan(invocation);
+  return ran.find((p) => FAILED_STEP_STATUSES.includes(p.Status ?? '')) ?? ran[ran.length - 1];
+}
+
+/**
+ * The end of the deciding step's output (CommandPlugin.Output: stdout, then the agent's `----------ERROR-------` line
+ * and stderr, at most 2,500 characters as the API gives it), at most SCRIPT_OUTPUT_TAIL_LENGTH characters, line
+ * breaks kept: what the audit entry keeps of a script that did not succeed.
+ */
+export function outputTail(invocation: CommandInvocation | undefined): string {
+  const output = (decidingStep(invocation)?.Output ?? '').trimEnd();
+  return output.length <= SCRIPT_OUTPUT_TAIL_LENGTH ? output : output.slice(output.length - SCRIPT_OUTPUT_TAIL_LENGTH);
+}
+
+/** `StatusDetails` given to an invocation that "succeeded" with every step skipped by its precondition. */
+export const NO_STEP_RAN = 'NoStepRan';
+
+/**
+ * Whether every step of a finished invocation was skipped by its precondition: the agent reports such an invocation
+ * Success having run nothing (a Linux-only document on a Windows instance).
+ */
+function noStepRan(invocation: CommandInvocation | undefined): boolean {
+  const plugins = invocation?.CommandPlugins ?? [];
+  return plugins.length > 0 && stepsThatRan(invocation).length === 0;
+}
+
 /** The exit code of the step that decided the invocation: the first that failed, else the last that ran; -1 unknown. */
 function responseCodeOf(invocation: CommandInvocation | undefined): number {
   const ran = stepsThatRan(invocation);
@@ -106,6 +135,20 @@ export async function checkScript(ssm: SSMClient, previous: ScriptStatusResult, 
     ...(requested ? { requestedAt: requested } : {}),
   };
 
+  if (terminal && status === SUCCESS && noStepRan(invocation)) {
+    // Nothing ran: not a script that succeeded (the application was never quiesced, or never released).
+    const skipped = (invocation?.CommandPlugins ?? []).map((p) => p.Output ?? '').join(' | ');
+    log.warn('every step of the document was skipped by its precondition', { commandId, instanceId });
+    return {
+      ...base,
+      status: FAILED,
+      statusDetails: NO_STEP_RAN,
+      outputExcerpt: tail(`SSM reported Success but every step was skipped by its precondition (wrong platform?): ${skipped}`, OUTPUT_EXCERPT_LENGTH),
+      outputTail: tail(skipped, SCRIPT_OUTPUT_TAIL_LENGTH),
+      done: true,
+    };
+  }
+
   if (terminal) {
     log.info('script finished', { commandId, instanceId, status, statusDetails, responseCode });
     return {
@@ -113,6 +156,7 @@ export async function checkScript(ssm: SSMClient, previous: ScriptStatusResult, 
       status,
       statusDetails,
       outputExcerpt: status === SUCCESS ? '' : outputExcerpt(invocation),
+      ...(status === SUCCESS ? {} : { outputTail: outputTail(invocation) }),
       done: true,
       endedAt: endedAtOf(invocation, new Date()),
     };
@@ -130,6 +174,7 @@ export async function checkScript(ssm: SSMClient, previous: ScriptStatusResult, 
       status: SSM_TIMED_OUT,
       statusDetails: `no final status within ${poll.elapsedSeconds} s (last status ${status}); command cancelled`,
       outputExcerpt: outputExcerpt(invocation),
+      outputTail: outputTail(invocation),
       done: true,
       endedAt: endedAtOf(invocation, new Date()),
     };

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -12,6 +12,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PrePostScriptBackupProps } from './props';
+import { createScriptOutputLogGroup, outputToCloudWatchLogs } from './script-output-logs';
 import { MAX_TARGET_INSTANCES, toConfiguredScript } from './settings';
 import { checkProps } from './validate';
 import { createAuditTable } from '../audit/audit-table';
@@ -90,6 +91,11 @@ export class PrePostScriptBackup extends Construct {
    * @default - undefined unless `createDashboard` is true
    */
   public readonly dashboard?: cloudwatch.Dashboard;
+  /**
+   * The log group SSM sends the scripts' full output to (`scriptOutputToCloudWatchLogs`); undefined when the output
+   * does not go to CloudWatch Logs or no script is configured.
+   */
+  public readonly scriptOutputLogGroup?: logs.ILogGroup;
 
   private readonly scripts: BackupScriptConfig[];
   private readonly outputBucket?: s3.IBucket;
@@ -125,6 +131,9 @@ export class PrePostScriptBackup extends Construct {
 
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     const logsKey = encryptionKey ?? createLogsKey(this, 'Encrypts the pre/post-script backup workflow logs');
+    if (outputToCloudWatchLogs(props.scriptOutputToCloudWatchLogs, this.outputBucket !== undefined, this.scripts.length > 0)) {
+      this.scriptOutputLogGroup = createScriptOutputLogGroup(this, { retention: logRetention, encryptionKey: logsKey });
+    }
     const baseSettings: ConstructSettings = {
       tagKey,
       tagValue,
@@ -145,6 +154,7 @@ export class PrePostScriptBackup extends Construct {
       copyDeleteAfterDays: props.copyDeleteAfter?.toDays() ?? 0,
       outputS3BucketName: this.outputBucket?.bucketName ?? '',
       outputS3KeyPrefix: this.outputBucket ? this.outputKeyPrefix : '',
+      outputLogGroupName: this.scriptOutputLogGroup?.logGroupName ?? '',
       maxTargetInstances: MAX_TARGET_INSTANCES,
       region: stack.region,
       instanceArnPrefix: stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '' }),
@@ -272,10 +282,36 @@ export class PrePostScriptBackup extends Construct {
    * only by ARN must be granted to the role by you). (The
    * instances also need SSM's own permissions, for example the AmazonSSMManagedInstanceCore managed policy.)
    *
+   * With `scriptOutputLogGroup`, it also grants what SSM Agent needs to send the output there:
+   * `logs:CreateLogGroup` (the agent calls it even for an existing group), `logs:CreateLogStream`,
+   * `logs:PutLogEvents` and `logs:DescribeLogStreams` on that group, and
+   * `logs:DescribeLogGroups` (the agent checks that the group exists; a list action IAM grants on `*`). The group is
+   * encrypted by CloudWatch Logs itself: the writer needs no KMS permission.
+   *
    * @param grantee the instance role (or profile's role)
    */
   public grantInstanceAccess(grantee: iam.IGrantable): iam.Grant {
-    const grants = this.scripts.map(s => s.bucket.grantRead(grantee, s.key));
+    const grants: iam.Grant[] = [];
+    for (const s of this.scripts) {
+      if (s.bucket && s.key !== undefined) {
+        grants.push(s.bucket.grantRead(grantee, s.key));
+      }
+    }
+    if (this.scriptOutputLogGroup) {
+      // Systems Manager's Run Command output to CloudWatch Logs: the instance's policy needs logs:CreateLogGroup,
+      // logs:CreateLogStream, logs:DescribeLogGroups, logs:DescribeLogStreams and logs:PutLogEvents. The agent calls
+      // CreateLogGroup even for an existing group (it ignores only ResourceAlreadyExists; any other error, such as
+      // AccessDenied, stops the CloudWatch output of the command). docs/fidelity/ssm.md.
+      const group = Stack.of(this).formatArn({
+        service: 'logs', resource: 'log-group', resourceName: this.scriptOutputLogGroup.logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      grants.push(iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        resourceArns: [group, `${group}:*`],
+      }));
+      grants.push(iam.Grant.addToPrincipal({ grantee, actions: ['logs:DescribeLogGroups'], resourceArns: ['*'] }));
+    }
     if (this.outputBucket) {
       grants.push(this.outputBucket.grantPut(grantee, `${this.outputKeyPrefix}/*`));
       // Systems Manager's instance-profile guide: "The GetEncryptionConfiguration element is required if your S3

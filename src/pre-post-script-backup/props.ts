@@ -208,6 +208,18 @@ export interface PrePostScriptBackupProps {
   readonly scriptOutputKeyPrefix?: string;
 
   /**
+   * Whether SSM sends the scripts' full output (stdout and stderr of every step) to a CloudWatch Logs group the
+   * construct creates (`scriptOutputLogGroup`: encrypted with the construct's logs key or `encryptionKey`, kept
+   * `logRetention`), through SendCommand's `CloudWatchOutputConfig`. Streams are named
+   * `<command id>/<instance id>/<step name>/stdout|stderr`. The SSM agent writes them with the instance's role: grant
+   * it with `grantInstanceAccess`. With `scriptOutputBucket` set, the output goes to S3 only unless this is `true`
+   * (then to both). Either way the audit entry keeps the end of a failed script's output.
+   *
+   * @default - true when no `scriptOutputBucket` is set, otherwise false
+   */
+  readonly scriptOutputToCloudWatchLogs?: boolean;
+
+  /**
    * How many instances a run works on at the same time (1 to 1000; each is a child execution of a distributed
    * Map). A run takes about ceil(instances / maxConcurrency) times one instance's chain, so raise it for large
    * fleets; keep it low enough for the SSM, EC2 and AWS Backup request rates of your account.

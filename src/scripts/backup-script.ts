@@ -1,9 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { documentArn } from './document-arn';
+import {
+  DLM_COMMAND_PARAMETER, DLM_EXECUTION_ID_PARAMETER, DOCUMENT_ARN_PATTERN, DOCUMENT_NAME_PATTERN, SEND_COMMAND_DOCUMENT_PATTERN,
+} from '../contract/script-document';
 import { RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS } from '../contract/status';
 
 /**
@@ -53,15 +57,102 @@ export interface BackupScriptOptions {
 }
 
 /**
- * A script as the construct binds it: where it lives and how it runs.
+ * How a Command document runs as a backup script (`BackupScript.fromSsmDocument`).
+ */
+export interface SsmDocumentScriptOptions {
+  /**
+   * Whether the document follows Amazon Data Lifecycle Manager's convention for pre/post scripts: one document for
+   * both stages, with a parameter `command` that the construct sets to `pre-script` before the backup and
+   * `post-script` after it (`dry-run` for a check that must change nothing), and a parameter `executionId` that it
+   * sets to a UUID naming the run and the instance (the same at both stages). A document written for DLM (AWS's
+   * template, or your own) runs unchanged. Turn it off for a document without these parameters: it then runs with
+   * `parameters` only, the same at both stages.
+   *
+   * @default true
+   */
+  readonly dlmConvention?: boolean;
+
+  /**
+   * More parameters of the document, sent at every stage: parameter name to its values (a `String` parameter takes
+   * one value, a `StringList` several). With `dlmConvention`, `command` and `executionId` are set by the construct
+   * and cannot be given here.
+   *
+   * @default - none
+   */
+  readonly parameters?: { [name: string]: string[] };
+
+  /**
+   * The document version to run: `$DEFAULT`, `$LATEST` or a version number.
+   *
+   * @default - the document's default version
+   */
+  readonly documentVersion?: string;
+
+  /**
+   * How long the workflow waits for the document to finish before it cancels the command and records the step as
+   * `TimedOut`: a whole number of seconds from 30 seconds to 8 hours. The document's own steps may have shorter
+   * timeouts of their own (`timeoutSeconds` of a step).
+   *
+   * @default Duration.minutes(10)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * The operating system the document is for. Instances of another platform fail with that reason and are not
+   * touched (a step whose `precondition` does not hold would be skipped by the agent and report success having done
+   * nothing).
+   *
+   * @default ScriptPlatform.LINUX
+   */
+  readonly platform?: ScriptPlatform;
+}
+
+/**
+ * A Command document as the construct binds it (`BackupScript.fromSsmDocument`).
+ */
+export interface SsmDocumentConfig {
+  /** SendCommand's `DocumentName`: the document's name (yours or AWS's) or its ARN (yours, or shared with you). */
+  readonly documentName: string;
+  /**
+   * The ARN IAM grants `ssm:SendCommand` on.
+   */
+  readonly documentArn: string;
+  /**
+   * The version to run.
+   * @default - the document's default version
+   */
+  readonly documentVersion?: string;
+  /** Parameters sent at every stage (with `dlmConvention`, besides `command` and `executionId`). */
+  readonly parameters: { [name: string]: string[] };
+  /** Whether `command` (the stage) and `executionId` are sent, as Data Lifecycle Manager does. */
+  readonly dlmConvention: boolean;
+}
+
+/**
+ * A script as the construct binds it: where it lives and how it runs. Either an S3 script (`bucket`, `key`,
+ * `commandLine`: run by `AWS-RunRemoteScript`) or a Command document (`document`).
  */
 export interface BackupScriptConfig {
-  /** The bucket holding the script. */
-  readonly bucket: s3.IBucket;
-  /** The object key of the script. */
-  readonly key: string;
-  /** The command line run on the instance. */
-  readonly commandLine: string;
+  /**
+   * The bucket holding the script.
+   * @default - none: the script is a Command document (`document`)
+   */
+  readonly bucket?: s3.IBucket;
+  /**
+   * The object key of the script.
+   * @default - none: the script is a Command document (`document`)
+   */
+  readonly key?: string;
+  /**
+   * The command line run on the instance.
+   * @default - none: the script is a Command document (`document`)
+   */
+  readonly commandLine?: string;
+  /**
+   * The Command document run instead of an S3 script.
+   * @default - none: the script is an S3 script (`bucket`, `key`, `commandLine`)
+   */
+  readonly document?: SsmDocumentConfig;
   /**
    * The working directory on the instance.
    * @default - the directory SSM downloads the script to
@@ -79,7 +170,8 @@ const MAX_TIMEOUT = Duration.seconds(MAX_SCRIPT_TIMEOUT_SECONDS);
 const DEFAULT_TIMEOUT = Duration.minutes(10);
 
 /**
- * A script run on every instance before or after its backup, through SSM Run Command (`AWS-RunRemoteScript`).
+ * A script run on every instance before or after its backup, through SSM Run Command: a script file run by
+ * `AWS-RunRemoteScript` (`fromAsset`, `fromBucket`), or a Command document (`fromSsmDocument`).
  *
  * Linux instances run shell scripts (`.sh`), Windows instances PowerShell scripts (`.ps1`).
  */
@@ -103,6 +195,24 @@ export abstract class BackupScript {
    */
   public static fromBucket(bucket: s3.IBucket, key: string, options: BackupScriptOptions = {}): BackupScript {
     return new BucketBackupScript(bucket, key, options);
+  }
+
+  /**
+   * A Command document run as the script, yours or one AWS publishes, in the style of Amazon Data Lifecycle Manager:
+   * by default the same document serves both stages, the construct passing `command` = `pre-script` or
+   * `post-script` and `executionId` (see `SsmDocumentScriptOptions.dlmConvention`), so a document written for DLM
+   * runs unchanged. The workflow's role may send this document only (`ssm:SendCommand` on its ARN).
+   *
+   * Give a document of your account by name (or ARN), a document AWS publishes by name (names starting with `AWS`,
+   * `Amazon` or `amzn` are AWS's), and a document shared with you from another account by its full ARN
+   * (`arn:aws:ssm:<region>:<owner account>:document/<name>`), as SendCommand requires. A name known only at deploy
+   * time (for example the `ref` of a `CfnDocument` of your stack) is taken as a document of the stack's account.
+   *
+   * @param document the document's name or ARN
+   * @param options how the document runs
+   */
+  public static fromSsmDocument(document: string, options: SsmDocumentScriptOptions = {}): BackupScript {
+    return new DocumentBackupScript(document, options);
   }
 
   /**
@@ -140,6 +250,70 @@ class BucketBackupScript extends BackupScript {
   public bind(_scope: Construct): BackupScriptConfig {
     const fileName = Token.isUnresolved(this.key) ? undefined : path.posix.basename(this.key);
     return resolveConfig(this.bucket, this.key, fileName, this.options);
+  }
+}
+
+const DOCUMENT_VERSION_PATTERN = /^(\$LATEST|\$DEFAULT|[1-9][0-9]*)$/;
+/** Parameter names as SSM documents declare them (letters, digits, `_`, `-`, `.`; assumed, see docs/fidelity/ssm.md). */
+const PARAMETER_NAME_PATTERN = /^[a-zA-Z0-9_.-]{1,128}$/;
+
+class DocumentBackupScript extends BackupScript {
+  constructor(private readonly document: string, private readonly options: SsmDocumentScriptOptions) {
+    super();
+    const where = `BackupScript.fromSsmDocument('${document}')`;
+    if (!Token.isUnresolved(document)) {
+      if (document.startsWith('arn:')) {
+        if (!DOCUMENT_ARN_PATTERN.test(document) || !SEND_COMMAND_DOCUMENT_PATTERN.test(document)) {
+          throw new Error(`${where}: not a document ARN. Give arn:<partition>:ssm:<region>:<account>:document/<name> `
+            + '(at most 128 characters, as SendCommand accepts), or the document\'s name.');
+        }
+      } else if (!DOCUMENT_NAME_PATTERN.test(document)) {
+        throw new Error(`${where}: a document name is 3 to 128 letters, digits, '_', '-' or '.' (SSM's pattern `
+          + '^[a-zA-Z0-9_\\-.]{3,128}$). A document shared from another account is given by its ARN.');
+      }
+    }
+    const version = options.documentVersion;
+    if (version !== undefined && !Token.isUnresolved(version) && !DOCUMENT_VERSION_PATTERN.test(version)) {
+      throw new Error(`${where}: documentVersion '${version}' is not $DEFAULT, $LATEST or a version number.`);
+    }
+    const dlm = options.dlmConvention ?? true;
+    for (const [name, values] of Object.entries(options.parameters ?? {})) {
+      if (!PARAMETER_NAME_PATTERN.test(name)) {
+        throw new Error(`${where}: parameter name '${name}' is not a document parameter name (letters, digits, '_', '-', '.').`);
+      }
+      if (dlm && (name === DLM_COMMAND_PARAMETER || name === DLM_EXECUTION_ID_PARAMETER)) {
+        throw new Error(`${where}: parameter '${name}' is set by the construct at each stage (dlmConvention); `
+          + 'remove it from `parameters`, or set `dlmConvention: false` to run the document with your parameters only.');
+      }
+      if (!Array.isArray(values) || values.some((v) => typeof v !== 'string')) {
+        throw new Error(`${where}: parameter '${name}' must be a list of strings.`);
+      }
+    }
+    validateTimeout(options.timeout, where);
+  }
+
+  public bind(scope: Construct): BackupScriptConfig {
+    return {
+      document: {
+        documentName: this.document,
+        documentArn: documentArn(Stack.of(scope), this.document),
+        documentVersion: this.options.documentVersion,
+        parameters: { ...(this.options.parameters ?? {}) },
+        dlmConvention: this.options.dlmConvention ?? true,
+      },
+      timeout: this.options.timeout ?? DEFAULT_TIMEOUT,
+      platform: this.options.platform ?? ScriptPlatform.LINUX,
+    };
+  }
+}
+
+function validateTimeout(timeout: Duration | undefined, where: string): void {
+  if (timeout && !timeout.isUnresolved()) {
+    const seconds = timeout.toSeconds({ integral: false });
+    if (!Number.isInteger(seconds) || seconds < MIN_TIMEOUT.toSeconds() || seconds > MAX_TIMEOUT.toSeconds()) {
+      throw new Error(`${where}: timeout ${seconds} seconds is not accepted: give a whole number of seconds from `
+        + 'Duration.seconds(30) to Duration.hours(8).');
+    }
   }
 }
 

@@ -13,6 +13,7 @@ import { PrePostScriptBackupProps } from '../../src';
 import { formatViolations } from '../simulator/api-model';
 import { walkStates } from '../simulator/asl';
 import { jobAttempts, recoveryPointArnOf } from '../simulator/fakes/recovery-points';
+import { everyStepSkipped } from '../simulator/fakes/ssm';
 import { Handler, loadHandler, toTaskError } from '../simulator/lambda';
 import { ChainKill } from '../simulator/map-run';
 import { RunResult, Simulator } from '../simulator/simulator';
@@ -419,7 +420,9 @@ function scriptExpectation(run: SimRun, id: string, phase: 'pre' | 'post', enabl
       && ['GetCommandInvocation', 'ListCommandInvocations'].includes(c.action) && (c.params as any)?.CommandId === inv.commandId).pop();
     // A command the workflow cancelled (its wait reached the bound) is TimedOut in the audit, even when the fake later
     // reports it Cancelled (an event-driven wait on the instance drives its in-flight operations to their end).
-    const expected = inv.cancelRequested ? 'TimedOut' : terminal ? inv.status : lastLook?.error ? 'Failed' : undefined;
+    // Issue 15: an invocation SSM reports Success with every step skipped by its precondition ran nothing: Failed.
+    const ranNothing = inv.status === 'Success' && everyStepSkipped(inv);
+    const expected = inv.cancelRequested ? 'TimedOut' : ranNothing ? 'Failed' : terminal ? inv.status : lastLook?.error ? 'Failed' : undefined;
     if (expected === undefined) v(`${id}: the ${phase}-script invocation is still ${inv.status} and was never cancelled (unbounded wait?)`);
     else if (status !== expected) v(`${id}: ${field} is ${status}, the fake invocation ended ${inv.status}${inv.cancelRequested ? ' (cancelled)' : ''}; expected ${expected}`);
     const commandIdField = phase === 'pre' ? 'PreBackupScriptCommandId' : 'PostBackupScriptCommandId';

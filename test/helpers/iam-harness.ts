@@ -259,8 +259,10 @@ export function synthesizeIam(
   // Every ARN in every policy is concrete and in this stack's partition, region (or none) and account (or none).
   const policies = [...Object.values(roles).flatMap(role => role.policies.map(p => p.policy)), iam.eventBusPolicy];
   for (const a of arnsIn(policies)) {
-    const [, partition, , region, account] = a.split(':');
-    if (partition !== PARTITION || !['', REGION].includes(region) || !['', ACCOUNT, 'aws'].includes(account) || /[{}]/.test(a)) {
+    const [, partition, service, region, account] = a.split(':');
+    // Issue 15: an SSM document shared from another account is granted by its owner's ARN (BackupScript.fromSsmDocument).
+    const sharedDocument = service === 'ssm' && account === OTHER_ACCOUNT && a.includes(':document/');
+    if (partition !== PARTITION || !['', REGION].includes(region) || !(['', ACCOUNT, 'aws'].includes(account) || sharedDocument) || /[{}]/.test(a)) {
       throw new Error(`resolved policy holds an ARN outside the stack's partition, region and account: ${a}`);
     }
   }

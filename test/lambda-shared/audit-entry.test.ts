@@ -71,6 +71,8 @@ describe('toAuditEntry', () => {
       StoppedSeconds: 4050,
       Outcome: 'SUCCEEDED',
       Notes: '',
+      PreBackupScriptOutput: '',
+      PostBackupScriptOutput: '',
     });
   });
 
@@ -439,5 +441,27 @@ describe('causeMessage', () => {
     [{ Error: 'X', Cause: '   ' }, 'X'],
   ])('%p', (error, expected) => {
     expect(causeMessage(error)).toBe(expected);
+  });
+});
+
+describe('toAuditEntry: script output (issue 15)', () => {
+  test('a script that did not succeed keeps the end of its output, at most 2,000 characters; one that succeeded keeps none', () => {
+    const long = `${'a'.repeat(1000)}${'b'.repeat(1500)}`;
+    const entry = toAuditEntry(instance(), stopConfig, {
+      ...allGood,
+      pre: script('cmd-pre', { outputTail: 'ignored: it succeeded' }),
+      post: script('cmd-post', { status: 'Failed', statusDetails: 'Failed', responseCode: 202, outputExcerpt: 'x', outputTail: long }),
+    });
+    expect(entry.PreBackupScriptOutput).toBe('');
+    expect(entry.PostBackupScriptOutput).toBe(long.slice(long.length - 2000));
+  });
+
+  test('a timed-out script keeps what SSM returned; no result at all, nothing', () => {
+    const entry = toAuditEntry(instance(), stopConfig, {
+      agent: online,
+      pre: script('cmd-pre', { status: 'TimedOut', statusDetails: 'no final status', responseCode: -1, outputTail: 'froze /data\n' }),
+    });
+    expect(entry.PreBackupScriptOutput).toBe('froze /data\n');
+    expect(entry.PostBackupScriptOutput).toBe('');
   });
 });

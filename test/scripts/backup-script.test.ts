@@ -17,7 +17,7 @@ describe('BackupScript', () => {
     expect(config.timeout.toSeconds()).toBe(600);
     expect(config.workingDirectory).toBeUndefined();
     expect(stack.resolve(config.key)).toMatch(/^[0-9a-f]{64}\.sh$/);
-    expect(stack.resolve(config.bucket.bucketName)).toBe('cdk-hnb659fds-assets-123456789012-eu-west-1');
+    expect(stack.resolve(config.bucket!.bucketName)).toBe('cdk-hnb659fds-assets-123456789012-eu-west-1');
   });
 
   test('a .ps1 file is a Windows PowerShell script', () => {

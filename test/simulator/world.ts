@@ -233,6 +233,9 @@ export interface CommandInvocation {
   readonly outputS3BucketName?: string;
   readonly outputS3KeyPrefix?: string;
   readonly timeoutSeconds?: number;
+  /** Issue 15: SendCommand's DocumentVersion and CloudWatchOutputConfig, as sent (absent when not sent). */
+  readonly documentVersion?: string;
+  readonly cloudWatchOutputConfig?: { CloudWatchLogGroupName?: string; CloudWatchOutputEnabled?: boolean };
   readonly requestedAt: Date;
   readonly behaviour: ScriptBehaviour;
   /** Agent status at SendCommand time. */
@@ -900,6 +903,8 @@ export class World {
     outputS3BucketName?: string;
     outputS3KeyPrefix?: string;
     timeoutSeconds?: number;
+    documentVersion?: string;
+    cloudWatchOutputConfig?: { CloudWatchLogGroupName?: string; CloudWatchOutputEnabled?: boolean };
   }): CommandInvocation {
     const ping = this.pingStatus(inst, false);
     if (ping === undefined) {

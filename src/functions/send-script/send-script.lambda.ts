@@ -1,14 +1,14 @@
 import { paginateListCommandInvocations, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { type ScriptStatusResult, type SendScriptEvent } from '../../contract/messages';
 import { nextPoll, scriptPolicy } from '../../contract/poll';
-import { FAILED, RUN_REMOTE_SCRIPT_DOCUMENT, SSM_PENDING } from '../../contract/status';
+import { FAILED, SSM_PENDING } from '../../contract/status';
 import { scriptResourceId } from '../../contract/waits';
 import { backoff } from '../../lambda-shared/backoff';
 import { rethrowClassified } from '../../lambda-shared/errors';
 import { awaitCompletion, waitClients } from '../../lambda-shared/event-wait';
 import { abandonAction, beginAction, type JournalTarget, recordResource } from '../../lambda-shared/journal';
 import { correlationOf, createLogger } from '../../lambda-shared/log';
-import { commandComment, invokedAfterValue, outputKeyPrefix } from '../../lambda-shared/script-command';
+import { commandComment, invokedAfterValue, isScriptDocument, outputKeyPrefix, scriptCommand } from '../../lambda-shared/script-command';
 import { checkScript } from '../../lambda-shared/script-status';
 import { completeTask } from '../../lambda-shared/task-token';
 
@@ -32,7 +32,7 @@ const RECOVERY_LOOK_AGAIN_MS = 1000;
 export const COMMAND_FATE_UNKNOWN = 'CommandFateUnknown';
 
 /** The command this execution sent to the instance for the phase, as SSM lists it (paged), if listed yet. */
-async function findSentCommand(instanceId: string, comment: string, invokedAfter: string): Promise<string | undefined> {
+async function findSentCommand(instanceId: string, comment: string, invokedAfter: string, documentName: string): Promise<string | undefined> {
   try {
     const pages = paginateListCommandInvocations({ client: ssm, pageSize: 50 }, {
       InstanceId: instanceId,
@@ -40,7 +40,7 @@ async function findSentCommand(instanceId: string, comment: string, invokedAfter
     });
     for await (const page of pages) {
       const match = (page.CommandInvocations ?? []).find(
-        (inv) => inv.Comment === comment && inv.DocumentName === RUN_REMOTE_SCRIPT_DOCUMENT && inv.CommandId,
+        (inv) => inv.Comment === comment && isScriptDocument(inv.DocumentName, documentName) && inv.CommandId,
       );
       if (match) {
         return match.CommandId;
@@ -53,12 +53,12 @@ async function findSentCommand(instanceId: string, comment: string, invokedAfter
 }
 
 /** Looks for the lost command up to RECOVERY_LOOKS times (SSM's listing lags SendCommand). */
-async function recoverSentCommand(instanceId: string, comment: string, invokedAfter: string): Promise<string | undefined> {
+async function recoverSentCommand(instanceId: string, comment: string, invokedAfter: string, documentName: string): Promise<string | undefined> {
   for (let look = 1; look <= RECOVERY_LOOKS; look++) {
     if (look > 1) {
       await backoff(RECOVERY_LOOK_AGAIN_MS, look - 1);
     }
-    const found = await findSentCommand(instanceId, comment, invokedAfter);
+    const found = await findSentCommand(instanceId, comment, invokedAfter, documentName);
     if (found) {
       return found;
     }
@@ -73,7 +73,8 @@ function refusedForCertain(err: unknown): boolean {
 }
 
 /**
- * Sends the phase's script to one instance through AWS-RunRemoteScript, once per execution, instance and phase.
+ * Sends the phase's script to one instance, once per execution, instance and phase: an S3 script through
+ * AWS-RunRemoteScript, or the configured Command document (with DLM's `command` / `executionId` parameters).
  * With a task token, the wait for its end is registered too.
  */
 export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResult> => {
@@ -83,6 +84,8 @@ export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResul
   const bucket = script.outputS3BucketName;
   const prefix = bucket ? outputKeyPrefix(script.outputS3KeyPrefix, execution, phase) : '';
   const outputLocation = bucket ? `s3://${bucket}/${prefix}` : '';
+  const command = scriptCommand(script, phase, execution, instanceId);
+  const logGroupName = script.outputLogGroupName ?? '';
 
   const journal: JournalTarget = { tableName: process.env.AUDIT_TABLE_NAME ?? '', executionId: execution.id, instanceId };
   const { doc } = waitClients();
@@ -94,30 +97,24 @@ export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResul
   } else if (begun.repeated) {
     // An earlier invocation was about to send (its answer lost, or the Lambda stopped before the id was recorded):
     // find that command; never send a second one.
-    commandId = await recoverSentCommand(instanceId, comment, invokedAfterValue(execution.startTime));
+    commandId = await recoverSentCommand(instanceId, comment, invokedAfterValue(execution.startTime), command.documentName);
     if (!commandId) {
       return fateUnknown(event, outputLocation, begun.intentAt);
     }
     await recordResource(doc, journal, phase, commandId);
     log.warn('command recovered from SSM after a lost answer', { instanceId, phase, commandId });
   } else {
-    const parameters: Record<string, string[]> = {
-      sourceType: ['S3'],
-      sourceInfo: [JSON.stringify({ path: script.sourceS3Path })],
-      commandLine: [script.commandLine],
-      executionTimeout: [String(script.timeoutSeconds)],
-    };
-    if (script.workingDirectory) {
-      parameters.workingDirectory = [script.workingDirectory];
-    }
     try {
       const sent = await ssmSendOnce.send(new SendCommandCommand({
-        DocumentName: RUN_REMOTE_SCRIPT_DOCUMENT,
+        DocumentName: command.documentName,
+        ...(command.documentVersion ? { DocumentVersion: command.documentVersion } : {}),
         InstanceIds: [instanceId],
         TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
         Comment: comment,
-        Parameters: parameters,
+        Parameters: command.parameters,
         ...(bucket ? { OutputS3BucketName: bucket, OutputS3KeyPrefix: prefix } : {}),
+        // The full output of every step, to the construct's log group (streams <command>/<instance>/<step>/stdout|stderr).
+        ...(logGroupName ? { CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: logGroupName } } : {}),
       }));
       commandId = sent.Command?.CommandId;
     } catch (err) {
@@ -125,7 +122,7 @@ export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResul
         // Refused (throttled, invalid...): no command exists, so a retry may send it.
         await abandonAction(doc, journal, phase, begun.intentAt);
       }
-      rethrowClassified(err, `SendCommand ${RUN_REMOTE_SCRIPT_DOCUMENT} to ${instanceId}`);
+      rethrowClassified(err, `SendCommand ${command.documentName} to ${instanceId}`);
     }
     if (!commandId) {
       rethrowClassified(Object.assign(new Error('SendCommand returned no CommandId'), { name: 'InternalError' }), `SendCommand to ${instanceId}`);

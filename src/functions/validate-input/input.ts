@@ -119,8 +119,12 @@ function scriptDetailsSchema(phase: Phase, configured: ConfiguredScript | undefi
     }));
   }
   const configuredS3 = `s3://${configured.bucketName}/${configured.key}`;
+  // Issue 15: a Command document has no script file, command line or working directory to override.
+  const document = configured.document;
+  const notForDocument = (field: string) => (document
+    ? `does not apply: the configured ${label} is the SSM document ${JSON.stringify(document.name)}, which has no ${field}` : undefined);
   return strictObjectOf({
-    SourceS3Path: absent(stringWhere((source) => {
+    SourceS3Path: absent(stringWhere((source) => notForDocument('script file') ?? (() => {
       const location = parseS3Location(source.trim());
       if (!location) {
         return `${describe(source)} is not an S3 location (use s3://bucket/key or an https S3 URL); the only allowed script is ${configuredS3}`;
@@ -128,12 +132,12 @@ function scriptDetailsSchema(phase: Phase, configured: ConfiguredScript | undefi
       return location.bucket !== configured.bucketName || location.key !== configured.key
         ? `s3://${location.bucket}/${location.key} is not the configured ${label}; scripts run only from the configured location ${configuredS3}`
         : undefined;
-    })),
-    CommandToRun: absent(stringWhere((command) => (command.trim() !== configured.commandLine.trim()
+    })())),
+    CommandToRun: absent(stringWhere((command) => notForDocument('command line') ?? (command.trim() !== configured.commandLine.trim()
       ? `differs from the configured command line ${JSON.stringify(configured.commandLine)}; `
         + 'a different command would run arbitrary code on the instances, so only the configured command is allowed'
       : undefined))),
-    WorkingDirectory: absent(stringWhere((dir) => (dir.length > MAX_WORKING_DIRECTORY_LENGTH || CONTROL_CHARACTERS.test(dir)
+    WorkingDirectory: absent(stringWhere((dir) => notForDocument('working directory') ?? (dir.length > MAX_WORKING_DIRECTORY_LENGTH || CONTROL_CHARACTERS.test(dir)
       ? `must be at most ${MAX_WORKING_DIRECTORY_LENGTH} characters without control characters` : undefined))),
     TimeoutInSeconds: absent(timeoutSchema(configured.timeoutSeconds)),
     OutputS3BucketName: absent(stringWhere((bucket) => {
@@ -237,13 +241,16 @@ function scriptRun(phase: Phase, input: ParsedInput, settings: ConstructSettings
     enabled: run ?? (phase === 'pre' ? settings.runPreScript : settings.runPostScript),
     bucketName: configuredScript.bucketName,
     key: configuredScript.key,
-    sourceS3Path: s3HttpsUrl(settings.region, configuredScript.bucketName, configuredScript.key),
+    sourceS3Path: configuredScript.document ? '' : s3HttpsUrl(settings.region, configuredScript.bucketName, configuredScript.key),
     commandLine: configuredScript.commandLine,
     workingDirectory: details.WorkingDirectory ?? configuredScript.workingDirectory,
     timeoutSeconds: details.TimeoutInSeconds ?? configuredScript.timeoutSeconds,
     platform: configuredScript.platform,
     outputS3BucketName: details.OutputS3BucketName ?? settings.outputS3BucketName,
     outputS3KeyPrefix: details.OutputS3KeyPrefix ?? settings.outputS3KeyPrefix,
+    // Issue 15: a Command document (BackupScript.fromSsmDocument) and the CloudWatch Logs output group.
+    ...(configuredScript.document ? { document: configuredScript.document } : {}),
+    ...(settings.outputLogGroupName ? { outputLogGroupName: settings.outputLogGroupName } : {}),
   };
 }
 

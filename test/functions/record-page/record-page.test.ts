@@ -85,7 +85,13 @@ describe('record-page', () => {
     const excluded = Array.from({ length: 20 }, (_, i) => ({ instanceId: id(2000 + i), state: 'shutting-down', reason: 'gone' }));
     const tally = await handler({ execution: EXECUTION, config, items: [unrecorded(1)], excluded, excludedCount: 150, tally: before });
     expect(tally).toMatchObject({
-      pages: 4, instanceCount: 31, succeededCount: 28, failedCount: 2, skippedCount: 1, maxStoppedSeconds: 100, maxFrozenSeconds: 0,
+      pages: 4,
+      instanceCount: 31,
+      succeededCount: 28,
+      failedCount: 2,
+      skippedCount: 1,
+      maxStoppedSeconds: 100,
+      maxFrozenSeconds: 0,
       excludedCount: 240,
     });
     expect(tally.excludedSample).toHaveLength(EXCLUDED_SAMPLE_SIZE);

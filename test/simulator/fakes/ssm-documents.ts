@@ -112,3 +112,116 @@ export function parameterProblems(doc: CommandDocument, parameters: Record<strin
   }
   return problems;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Issue 15: documents of the account and documents shared with it (BackupScript.fromSsmDocument).
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A document registered in a world: its owner and, for another account's, whether it is shared with ours. */
+export interface RegisteredDocument extends CommandDocument {
+  /** Account that owns it: the simulated account, or another one. */
+  readonly owner: string;
+  /** Another account's document: whether it is shared with the simulated account. */
+  readonly shared?: boolean;
+  /** Versions 1..versions exist (CreateDocument makes 1; UpdateDocument adds one each). */
+  readonly versions?: number;
+}
+
+const registries = new WeakMap<object, Map<string, RegisteredDocument>>();
+
+/** Registers a document in the world (as CreateDocument, or a share from another account, would). */
+export function registerDocument(world: object, doc: RegisteredDocument): void {
+  let reg = registries.get(world);
+  if (!reg) registries.set(world, reg = new Map());
+  reg.set(`${doc.owner}/${doc.name}`, doc);
+}
+
+/** An SSM API error as the stand-in throws it (code and message). */
+export interface DocumentError {
+  readonly code: 'InvalidDocument' | 'InvalidDocumentVersion';
+  readonly message: string;
+}
+
+/**
+ * The document SendCommand's DocumentName (and DocumentVersion) designates in `account`, or the error SSM answers:
+ * AWS's documents by name (or by an ARN without account); the account's own by name or ARN; another account's only by
+ * ARN and only when shared ("To run a shared document belonging to another account, specify the document ARN ... If
+ * you specify a document name or ARN that hasn't been shared with your account, you receive an InvalidDocument
+ * error"); a version that does not exist: InvalidDocumentVersion.
+ */
+export function resolveDocument(world: object, account: string, documentName: string, version: string | undefined): CommandDocument | DocumentError {
+  const reg = registries.get(world) ?? new Map<string, RegisteredDocument>();
+  const arn = /^arn:[^:]+:ssm:[^:]*:(\d{12})?:document\/(.+)$/.exec(documentName);
+  const owner = arn ? arn[1] ?? '' : undefined;
+  const name = arn ? arn[2] : documentName;
+  let doc: CommandDocument | undefined;
+  let versions = 1;
+  if (owner === '' || (owner === undefined && COMMAND_DOCUMENTS[name])) {
+    doc = COMMAND_DOCUMENTS[name];
+  } else {
+    const found = reg.get(`${owner ?? account}/${name}`);
+    if (found && (found.owner === account || (owner !== undefined && found.shared))) {
+      doc = found;
+      versions = found.versions ?? 1;
+    }
+  }
+  if (!doc) {
+    return { code: 'InvalidDocument', message: `Document with name ${documentName} does not exist or is not shared with account ${account}` };
+  }
+  if (version !== undefined && version !== '$DEFAULT' && version !== '$LATEST' && !(Number(version) >= 1 && Number(version) <= versions)) {
+    return { code: 'InvalidDocumentVersion', message: `Document ${documentName} has no version ${version}` };
+  }
+  return doc;
+}
+
+/** DLM template's `executionId` allowedPattern. */
+export const DLM_EXECUTION_ID_ALLOWED_PATTERN = '^(None|[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12})$';
+
+/**
+ * A document written for Data Lifecycle Manager, as AWS's template defines it (schema 2.2): parameters `executionId`
+ * (default `None`, allowedPattern a UUID or `None`) and `command` (default `dry-run`, allowedValues pre-script,
+ * post-script, dry-run), one `aws:runShellScript` step `run_pre_post_scripts` with the precondition
+ * `StringEquals: [platformType, Linux]`. `extra` adds the user's own parameters.
+ */
+export function dlmStyleDocument(name: string, owner: string, extra: Record<string, DocumentParameter> = {}): RegisteredDocument {
+  return {
+    name,
+    owner,
+    parameters: {
+      executionId: { type: 'String', allowedPattern: DLM_EXECUTION_ID_ALLOWED_PATTERN.slice(1, -1) },
+      command: { type: 'String', allowedValues: ['pre-script', 'post-script', 'dry-run'] },
+      ...extra,
+    },
+    steps: [{ name: 'run_pre_post_scripts', action: 'aws:runShellScript', platform: 'Linux', runsScript: true }],
+  };
+}
+
+/** The end of CommandPlugin.Output: at most 2,500 characters (API reference of CommandPlugin; the agent's MaximumPluginOutputSize). */
+export const PLUGIN_OUTPUT_CAPACITY = 2500;
+const ERROR_TITLE = '\n----------ERROR-------\n';
+const TRUNCATE_OUT = '\n---Output truncated---';
+const TRUNCATE_ERROR = '\n---Error truncated----';
+
+/**
+ * What the SSM agent reports as a step's Output (amazon-ssm-agent iohandler.go `TruncateOutput`): stdout, then, when
+ * there is stderr, `----------ERROR-------` and stderr; when too long, the START of each is kept and marked truncated
+ * (the agent counts bytes; the stand-in counts characters).
+ */
+export function agentPluginOutput(stdout: string, stderr: string, capacity = PLUGIN_OUTPUT_CAPACITY): string {
+  const title = stderr.length > 0 ? ERROR_TITLE : '';
+  const space = capacity - title.length;
+  if (stdout.length + stderr.length < space) return `${stdout}${title}${stderr}`;
+  if (stdout.length > space / 2 && stderr.length > space / 2) {
+    const size = space - TRUNCATE_ERROR.length - TRUNCATE_OUT.length;
+    return `${stdout.slice(0, Math.floor(size / 2))}${TRUNCATE_OUT}${title}${stderr.slice(0, Math.floor(size / 2))}${TRUNCATE_ERROR}`;
+  }
+  if (stdout.length < space / 2) {
+    const size = space - TRUNCATE_ERROR.length;
+    return `${stdout}${title}${stderr.slice(0, size - stdout.length)}${TRUNCATE_ERROR}`;
+  }
+  const size = space - TRUNCATE_OUT.length;
+  return `${stdout.slice(0, size - stderr.length)}${TRUNCATE_OUT}${title}${stderr}`;
+}
+
+/** CloudWatch Logs' LogGroupName pattern (API reference of CreateLogGroup): `[\.\-_/#A-Za-z0-9]+`, 1 to 512. */
+export const LOG_GROUP_NAME_PATTERN = /^[.\-_/#A-Za-z0-9]{1,512}$/;

@@ -3,9 +3,11 @@
  * ListCommandInvocations, CancelCommand, DescribeInstanceInformation.
  */
 import { FakeHandler, FakeRequest, FakeResponse } from './http';
-import { COMMAND_DOCUMENTS, CommandDocument, DocumentStep, parameterProblems } from './ssm-documents';
+import {
+  agentPluginOutput, COMMAND_DOCUMENTS, CommandDocument, DocumentStep, LOG_GROUP_NAME_PATTERN, parameterProblems, resolveDocument,
+} from './ssm-documents';
 import { checkThrottle } from './throttling';
-import { CommandInvocation, FakeApiError, World } from '../world';
+import { ACCOUNT_ID, CommandInvocation, FakeApiError, World } from '../world';
 
 const JSON_TYPE = 'application/x-amz-json-1.1';
 
@@ -41,13 +43,14 @@ function invocationJson(world: World, inv: CommandInvocation, details: boolean):
     InstanceName: '',
     Comment: inv.comment,
     DocumentName: inv.documentName,
-    DocumentVersion: '$DEFAULT',
+    DocumentVersion: inv.documentVersion ?? '$DEFAULT',
     RequestedDateTime: epoch(inv.requestedAt),
     Status: inv.status,
     StatusDetails: inv.statusDetails,
     ServiceRole: '',
     StandardOutputUrl: '',
     StandardErrorUrl: '',
+    CloudWatchOutputConfig: cloudWatchOutputOf(inv),
   };
   if (details) {
     base.CommandPlugins = pluginsOf(inv).map((p) => ({
@@ -59,8 +62,8 @@ function invocationJson(world: World, inv: CommandInvocation, details: boolean):
       // clock: the start when SSM received the command (no delivery lag modelled), the end once the step is final.
       ...(inv.status === 'Pending' ? {} : { ResponseStartDateTime: epoch(inv.requestedAt) }),
       ...(inv.endedAt !== undefined && TERMINAL.includes(p.status) ? { ResponseFinishDateTime: epoch(world.clock.dateAt(inv.endedAt)) } : {}),
-      // CommandPlugin.Output: at most 2500 characters (API reference), the start of the output.
-      Output: p.output.slice(0, PLUGIN_OUTPUT_MAX),
+      // CommandPlugin.Output: at most 2500 characters (API reference), built by the agent (agentPluginOutput).
+      Output: p.output,
       ...(inv.outputS3BucketName ? {
         OutputS3BucketName: inv.outputS3BucketName,
         OutputS3KeyPrefix: `${inv.outputS3KeyPrefix ?? ''}/${inv.commandId}/${inv.instanceId}/${p.name}`,
@@ -71,10 +74,19 @@ function invocationJson(world: World, inv: CommandInvocation, details: boolean):
   return base;
 }
 
-/** CommandPlugin.Output: maximum length 2500 (API reference of CommandPlugin). */
-const PLUGIN_OUTPUT_MAX = 2500;
-/** GetCommandInvocation's StandardOutputContent / StandardErrorContent: the first 24,000 characters. */
+/** GetCommandInvocation's StandardOutputContent: "The first 24,000 characters written by the plugin to stdout". */
 const CONTENT_MAX = 24000;
+/** GetCommandInvocation's StandardErrorContent: "The first 8,000 characters written by the plugin to stderr". */
+const ERROR_CONTENT_MAX = 8000;
+
+/** The CloudWatchOutputConfig an invocation echoes: as sent, or disabled. */
+function cloudWatchOutputOf(inv: CommandInvocation): { CloudWatchLogGroupName: string; CloudWatchOutputEnabled: boolean } {
+  const c = inv.cloudWatchOutputConfig;
+  return { CloudWatchLogGroupName: c?.CloudWatchLogGroupName ?? '', CloudWatchOutputEnabled: c?.CloudWatchOutputEnabled === true };
+}
+
+/** The document each invocation runs (a built-in one, or one registered in the world). */
+const invocationDocuments = new WeakMap<CommandInvocation, CommandDocument>();
 
 const TERMINAL = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
 
@@ -101,12 +113,20 @@ interface StepResult {
 }
 
 function documentOf(inv: CommandInvocation): CommandDocument | undefined {
-  return COMMAND_DOCUMENTS[inv.documentName];
+  return invocationDocuments.get(inv) ?? COMMAND_DOCUMENTS[inv.documentName];
+}
+
+/**
+ * Issue 15: whether the agent skips every step of the invocation's document (their platform preconditions do not hold
+ * on the instance): SSM then reports the invocation Success having run nothing.
+ */
+export function everyStepSkipped(inv: CommandInvocation): boolean {
+  const steps = documentOf(inv)?.steps ?? [];
+  return steps.length > 0 && steps.every((st) => st.platform !== undefined && st.platform !== inv.platform);
 }
 
 function stepResult(name: string, status: string, statusDetails: string, responseCode: number, stdout = '', stderr = ''): StepResult {
-  const combined = stderr ? `${stdout}${stdout ? '\n' : ''}----------ERROR-------\n${stderr}` : stdout;
-  return { name, status, statusDetails, responseCode, stdout, stderr, output: combined };
+  return { name, status, statusDetails, responseCode, stdout, stderr, output: agentPluginOutput(stdout, stderr) };
 }
 
 /**
@@ -158,8 +178,21 @@ export function ssmHandler(world: World): FakeHandler {
       const ids: string[] = p.InstanceIds ?? [];
       if (p.Targets) throw new FakeApiError({ code: 'InvalidParameters', message: 'Targets are not supported by the fake; use InstanceIds' });
       if (!p.DocumentName) throw new FakeApiError({ code: 'ValidationException', message: 'DocumentName is required' });
-      const doc = COMMAND_DOCUMENTS[String(p.DocumentName)];
-      if (!doc) throw new FakeApiError({ code: 'InvalidDocument', message: `Document ${p.DocumentName} does not exist in your account` });
+      // AWS's documents, the account's own and those shared with it (by ARN only): ssm-documents.ts resolveDocument.
+      const resolved = resolveDocument(world, ACCOUNT_ID, String(p.DocumentName), p.DocumentVersion);
+      if ('code' in resolved) throw new FakeApiError(resolved);
+      const doc = resolved;
+      const cw = p.CloudWatchOutputConfig;
+      if (cw !== undefined) {
+        // The model bounds the group name (1..512); CloudWatch Logs names take [.-_/#A-Za-z0-9] only. What SSM answers
+        // for another name is not documented: the stand-in refuses it (worst case).
+        if (typeof cw !== 'object' || cw === null || (cw.CloudWatchOutputEnabled !== undefined && typeof cw.CloudWatchOutputEnabled !== 'boolean')) {
+          throw new FakeApiError({ code: 'ValidationException', message: 'CloudWatchOutputConfig is malformed' });
+        }
+        if (cw.CloudWatchLogGroupName !== undefined && !LOG_GROUP_NAME_PATTERN.test(String(cw.CloudWatchLogGroupName))) {
+          throw new FakeApiError({ code: 'InvalidParameters', message: `CloudWatchLogGroupName ${JSON.stringify(cw.CloudWatchLogGroupName)} is not a log group name` });
+        }
+      }
       // SendCommand checks the parameters against the document's definitions (allowedPattern, allowedValues...).
       const problems = parameterProblems(doc, p.Parameters ?? {});
       if (problems.length > 0) throw new FakeApiError({ code: 'InvalidParameters', message: problems.join('; ') });
@@ -183,7 +216,10 @@ export function ssmHandler(world: World): FakeHandler {
         outputS3BucketName: p.OutputS3BucketName,
         outputS3KeyPrefix: p.OutputS3KeyPrefix,
         timeoutSeconds: p.TimeoutSeconds,
+        ...(p.DocumentVersion !== undefined ? { documentVersion: p.DocumentVersion } : {}),
+        ...(cw !== undefined ? { cloudWatchOutputConfig: cw } : {}),
       }));
+      for (const inv of invs) invocationDocuments.set(inv, doc);
       const now = epoch(invs[0].requestedAt);
       // The command exists now; its answer may still never reach the caller.
       const lost = world.lostAnswerFor('ssm', 'SendCommand', ids);
@@ -193,6 +229,7 @@ export function ssmHandler(world: World): FakeHandler {
           CommandId: commandId,
           DocumentName: p.DocumentName,
           DocumentVersion: p.DocumentVersion ?? '$DEFAULT',
+          CloudWatchOutputConfig: cw ?? { CloudWatchOutputEnabled: false },
           Comment: p.Comment ?? '',
           ExpiresAfter: now + (p.TimeoutSeconds ?? 3600),
           Parameters: p.Parameters ?? {},
@@ -243,7 +280,7 @@ export function ssmHandler(world: World): FakeHandler {
         InstanceId: inv.instanceId,
         Comment: inv.comment,
         DocumentName: inv.documentName,
-        DocumentVersion: '$DEFAULT',
+        DocumentVersion: inv.documentVersion ?? '$DEFAULT',
         PluginName: stepName,
         ResponseCode: step?.responseCode ?? inv.responseCode,
         ExecutionStartDateTime: inv.status === 'Pending' ? '' : inv.requestedAt.toISOString(),
@@ -253,9 +290,9 @@ export function ssmHandler(world: World): FakeHandler {
         StatusDetails: step?.statusDetails ?? inv.statusDetails,
         StandardOutputContent: out.stdout.slice(0, CONTENT_MAX),
         StandardOutputUrl: '',
-        StandardErrorContent: out.stderr.slice(0, CONTENT_MAX),
+        StandardErrorContent: out.stderr.slice(0, ERROR_CONTENT_MAX),
         StandardErrorUrl: '',
-        CloudWatchOutputConfig: { CloudWatchLogGroupName: '', CloudWatchOutputEnabled: false },
+        CloudWatchOutputConfig: cloudWatchOutputOf(inv),
       });
     },
 
