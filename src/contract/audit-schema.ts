@@ -170,6 +170,13 @@ export interface AuditEntry {
   readonly Outcome: 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
   /** Facts worth knowing that are not failures (an instance backed up as it was, a step turned off...). */
   readonly Notes: string;
+  // Issue 15, the safety thaw (work/thaw):
+  /**
+   * Whether the on-instance safety timer had thawed the application before the post-script came, as the post-script
+   * reported it (`safety_thaw_fired=true|false`); `''` when it did not report (not the ready-made freeze, or no
+   * post-script ran).
+   */
+  readonly SafetyThawFired: boolean | '';
 }
 
 /** The audit entry's field names, in order. */
@@ -193,4 +200,6 @@ export const AUDIT_ENTRY_FIELDS: ReadonlyArray<keyof AuditEntry> = [
   'StoppedSeconds',
   'Outcome',
   'Notes',
+  // Issue 15, the safety thaw (work/thaw):
+  'SafetyThawFired',
 ];

@@ -109,6 +109,8 @@ export function missingEntry(missing: MissingInstance, reason: string): AuditEnt
     StoppedSeconds: 0,
     Outcome: missing.outcome,
     Notes: reason,
+    // Issue 15, the safety thaw (work/thaw).
+    SafetyThawFired: '',
   };
 }
 

@@ -298,6 +298,8 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
     StoppedSeconds: stoppedSeconds(s),
     Outcome: failed ? OUTCOME_FAILED : OUTCOME_SUCCEEDED,
     Notes: notes.join('; '),
+    // Issue 15, the safety thaw (work/thaw): as the post-script reported it.
+    SafetyThawFired: typeof post?.safetyThawFired === 'boolean' ? post.safetyThawFired : '',
   };
 }
 
@@ -323,6 +325,8 @@ function leaseHeldEntry(instance: DiscoveredInstance, eligibility: StepOutcome):
     StoppedSeconds: 0,
     Outcome: OUTCOME_SKIPPED,
     Notes: `${SKIPPED_LEASE_HELD}: ${eligibility.message || 'another run holds the instance lease'}`,
+    // Issue 15, the safety thaw (work/thaw).
+    SafetyThawFired: '',
   };
 }
 

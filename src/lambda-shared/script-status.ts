@@ -7,6 +7,7 @@
 import { CancelCommandCommand, type CommandInvocation, type CommandPlugin, ListCommandInvocationsCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { rethrowClassified } from './errors';
 import type { Logger } from './log';
+import { safetyThawReport } from './safety-thaw';
 import { tail } from './script-command';
 import { type PollState, type ScriptStatusResult } from '../contract/messages';
 import { SSM_PENDING, SSM_TERMINAL_STATUSES, SSM_TERMINAL_STATUS_DETAILS, SSM_TIMED_OUT, SUCCESS } from '../contract/status';
@@ -95,7 +96,7 @@ export async function checkScript(ssm: SSMClient, previous: ScriptStatusResult, 
 
   if (terminal) {
     log.info('script finished', { commandId, instanceId, status, statusDetails, responseCode });
-    return { ...base, status, statusDetails, outputExcerpt: status === SUCCESS ? '' : outputExcerpt(invocation), done: true };
+    return { ...base, status, statusDetails, outputExcerpt: status === SUCCESS ? '' : outputExcerpt(invocation), done: true, ...safetyThawReport(invocation) };
   }
 
   if (poll.expired) {

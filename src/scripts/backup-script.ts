@@ -5,6 +5,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS } from '../contract/status';
+import { linuxFilesystemFreezeScript, linuxFilesystemThawScript } from './ready-made';
+import { LinuxFilesystemFreezeOptions, LinuxFilesystemThawOptions } from './ready-made-options';
 
 /**
  * The operating system a backup script is written for.
@@ -73,6 +75,19 @@ export interface BackupScriptConfig {
   readonly platform: ScriptPlatform;
 }
 
+/**
+ * What the construct using a script tells it when it binds it.
+ */
+export interface BackupScriptBindOptions {
+  /**
+   * The longest the construct keeps an application frozen (its `freezeBudget` prop): the ready-made freeze arms its
+   * safety timer for this plus a margin.
+   *
+   * @default Duration.minutes(30)
+   */
+  readonly freezeBudget?: Duration;
+}
+
 const MIN_TIMEOUT = Duration.seconds(30);
 const MAX_SCRIPT_TIMEOUT_SECONDS = RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS;
 const MAX_TIMEOUT = Duration.seconds(MAX_SCRIPT_TIMEOUT_SECONDS);
@@ -106,11 +121,33 @@ export abstract class BackupScript {
   }
 
   /**
+   * The ready-made Linux filesystem freeze (`fsfreeze -f`), shipped with this library: arms an on-instance safety
+   * timer that thaws by itself, then freezes the mount points. Use with `linuxFilesystemThaw()` as the post-script.
+   * See ready-made/README.md.
+   *
+   * @param options the mount points and the safety-thaw delay
+   */
+  public static linuxFilesystemFreeze(options: LinuxFilesystemFreezeOptions = {}): BackupScript {
+    return linuxFilesystemFreezeScript(options);
+  }
+
+  /**
+   * The ready-made Linux filesystem thaw (`fsfreeze -u`) that goes with `linuxFilesystemFreeze()`: thaws what the
+   * freeze of the same run froze, disarms the safety timer and reports whether it had fired.
+   *
+   * @param options how the thaw runs
+   */
+  public static linuxFilesystemThaw(options: LinuxFilesystemThawOptions = {}): BackupScript {
+    return linuxFilesystemThawScript(options);
+  }
+
+  /**
    * Binds the script to a construct: uploads it if needed and returns where it lives and how it runs.
    *
    * @param scope the construct using the script
+   * @param options what the construct using the script tells it
    */
-  public abstract bind(scope: Construct): BackupScriptConfig;
+  public abstract bind(scope: Construct, options?: BackupScriptBindOptions): BackupScriptConfig;
 }
 
 class AssetBackupScript extends BackupScript {

@@ -1,4 +1,5 @@
 import { paginateListCommandInvocations, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { commandLineForRun } from '../../contract/command-line';
 import { type ScriptStatusResult, type SendScriptEvent } from '../../contract/messages';
 import { nextPoll, scriptPolicy } from '../../contract/poll';
 import { FAILED, RUN_REMOTE_SCRIPT_DOCUMENT, SSM_PENDING } from '../../contract/status';
@@ -104,7 +105,8 @@ export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResul
     const parameters: Record<string, string[]> = {
       sourceType: ['S3'],
       sourceInfo: [JSON.stringify({ path: script.sourceS3Path })],
-      commandLine: [script.commandLine],
+      // The run's name in place of %EXECUTION_NAME% (src/contract/command-line.ts): the ready-made freeze names its state after it.
+      commandLine: [commandLineForRun(script.commandLine, execution.name)],
       executionTimeout: [String(script.timeoutSeconds)],
     };
     if (script.workingDirectory) {
