@@ -98,9 +98,9 @@ function safetyThawSeconds(delay: Duration | undefined, bindOptions: BackupScrip
 }
 
 /** The command line of the freeze, as SSM receives it (the run's name filled in by send-script). */
-export function freezeCommandLine(mountPoints: string[] | undefined, seconds: number): string {
+export function freezeCommandLine(file: string, mountPoints: string[] | undefined, seconds: number): string {
   return [
-    'bash', FSFREEZE_PRE_FILE,
+    'bash', file,
     ...(mountPoints ? ['--mount-points', mountPoints.join(',')] : []),
     '--safety-thaw-seconds', String(seconds),
     '--run-id', EXECUTION_NAME_PLACEHOLDER,
@@ -108,8 +108,8 @@ export function freezeCommandLine(mountPoints: string[] | undefined, seconds: nu
 }
 
 /** The command line of the thaw. */
-export function thawCommandLine(failIfFired: boolean): string {
-  return ['bash', FSFREEZE_POST_FILE, '--run-id', EXECUTION_NAME_PLACEHOLDER, ...(failIfFired ? ['--fail-if-safety-thaw-fired'] : [])].join(' ');
+export function thawCommandLine(file: string, failIfFired: boolean): string {
+  return ['bash', file, '--run-id', EXECUTION_NAME_PLACEHOLDER, ...(failIfFired ? ['--fail-if-safety-thaw-fired'] : [])].join(' ');
 }
 
 /**
@@ -133,10 +133,18 @@ function readyMade(build: (scope: Construct, options?: BackupScriptBindOptions) 
   return new readyMadeClass(build);
 }
 
-function asset(fileName: string, commandLine: string, timeout: Duration, scope: Construct): BackupScriptConfig {
+/**
+ * The shipped file as an asset. `aws:downloadContent` saves an S3 object under its key's last segment, so on the
+ * instance the script is `<asset hash>.sh`, not its name here: the command line names the downloaded file.
+ */
+function asset(fileName: string, commandLine: (downloaded: string) => string, timeout: Duration, scope: Construct): BackupScriptConfig {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { BackupScript: Base, ScriptPlatform } = require('./backup-script') as typeof import('./backup-script');
-  return Base.fromAsset(path.join(READY_MADE_LINUX_DIR, fileName), { commandLine, timeout, platform: ScriptPlatform.LINUX }).bind(scope);
+  const config = Base.fromAsset(path.join(READY_MADE_LINUX_DIR, fileName), { commandLine: `bash ${fileName}`, timeout, platform: ScriptPlatform.LINUX }).bind(scope);
+  if (Token.isUnresolved(config.key)) {
+    throw new Error(`BackupScript ready-made ${fileName}: the asset's object key is not known at synth time; the command line must name it.`);
+  }
+  return { ...config, commandLine: commandLine(path.posix.basename(config.key)) };
 }
 
 /** BackupScript.linuxFilesystemFreeze. */
@@ -145,12 +153,12 @@ export function linuxFilesystemFreezeScript(options: LinuxFilesystemFreezeOption
   const timeout = checkTimeout('linuxFilesystemFreeze', options.timeout);
   return readyMade((scope, bindOptions) => {
     const seconds = safetyThawSeconds(options.safetyThawDelay, bindOptions, scope);
-    return asset(FSFREEZE_PRE_FILE, freezeCommandLine(mountPoints, seconds), timeout, scope);
+    return asset(FSFREEZE_PRE_FILE, (file) => freezeCommandLine(file, mountPoints, seconds), timeout, scope);
   });
 }
 
 /** BackupScript.linuxFilesystemThaw. */
 export function linuxFilesystemThawScript(options: LinuxFilesystemThawOptions): BackupScript {
   const timeout = checkTimeout('linuxFilesystemThaw', options.timeout);
-  return readyMade((scope) => asset(FSFREEZE_POST_FILE, thawCommandLine(options.failIfSafetyThawFired ?? false), timeout, scope));
+  return readyMade((scope) => asset(FSFREEZE_POST_FILE, (file) => thawCommandLine(file, options.failIfSafetyThawFired ?? false), timeout, scope));
 }

@@ -16,26 +16,28 @@ describe('BackupScript.linuxFilesystemFreeze / linuxFilesystemThaw (issue 15)', 
   test('the freeze uploads ready-made/linux/fsfreeze-pre.sh and carries its parameters and the run placeholder', () => {
     const { stack, config } = bind(BackupScript.linuxFilesystemFreeze({ mountPoints: ['/data', '/var/lib/mysql/'] }));
     // Default delay: the construct's default freeze budget (30 min) plus the 10 min margin.
-    expect(config.commandLine).toBe('bash fsfreeze-pre.sh --mount-points /data,/var/lib/mysql --safety-thaw-seconds 2400 --run-id %EXECUTION_NAME%');
+    // SSM saves the object under its key's last segment (the asset hash): the command line names that file.
+    const file = path.posix.basename(stack.resolve(config.key));
+    expect(file).toMatch(/^[0-9a-f]{64}\.sh$/);
+    expect(config.commandLine).toBe(`bash ${file} --mount-points /data,/var/lib/mysql --safety-thaw-seconds 2400 --run-id %EXECUTION_NAME%`);
     expect(config.platform).toBe(ScriptPlatform.LINUX);
     expect(config.timeout.toSeconds()).toBe(120);
-    // The asset is the shipped file itself (its content hash names the object; no bundling, no copy).
-    expect(stack.resolve(config.key)).toMatch(/^[0-9a-f]{64}\.sh$/);
     expect(fs.existsSync(path.join(READY_MADE_LINUX_DIR, 'fsfreeze-pre.sh'))).toBe(true);
   });
 
   test('the thaw uploads fsfreeze-post.sh with the same run id', () => {
     const { config } = bind(BackupScript.linuxFilesystemThaw());
-    expect(config.commandLine).toBe('bash fsfreeze-post.sh --run-id %EXECUTION_NAME%');
-    expect(bind(BackupScript.linuxFilesystemThaw({ failIfSafetyThawFired: true, timeout: Duration.minutes(1) })).config)
-      .toMatchObject({ commandLine: 'bash fsfreeze-post.sh --run-id %EXECUTION_NAME% --fail-if-safety-thaw-fired' });
+    expect(config.commandLine).toBe(`bash ${config.key} --run-id %EXECUTION_NAME%`);
+    const failing = bind(BackupScript.linuxFilesystemThaw({ failIfSafetyThawFired: true, timeout: Duration.minutes(1) })).config;
+    expect(failing.commandLine).toBe(`bash ${failing.key} --run-id %EXECUTION_NAME% --fail-if-safety-thaw-fired`);
+    expect(failing.key).not.toBe(bind(BackupScript.linuxFilesystemFreeze()).config.key);
   });
 
   test('without mount points the script discovers them; the delay follows the freeze budget, or is given', () => {
-    expect(bind(BackupScript.linuxFilesystemFreeze(), Duration.minutes(5)).config.commandLine)
-      .toBe('bash fsfreeze-pre.sh --safety-thaw-seconds 900 --run-id %EXECUTION_NAME%');
+    const discovered = bind(BackupScript.linuxFilesystemFreeze(), Duration.minutes(5)).config;
+    expect(discovered.commandLine).toBe(`bash ${discovered.key} --safety-thaw-seconds 900 --run-id %EXECUTION_NAME%`);
     expect(bind(BackupScript.linuxFilesystemFreeze({ safetyThawDelay: Duration.minutes(45) })).config.commandLine)
-      .toBe('bash fsfreeze-pre.sh --safety-thaw-seconds 2700 --run-id %EXECUTION_NAME%');
+      .toMatch(/^bash [0-9a-f]{64}\.sh --safety-thaw-seconds 2700 --run-id %EXECUTION_NAME%$/);
   });
 
   test('in a construct, the delay is its freezeBudget plus the margin, and the settings carry both command lines', () => {
@@ -46,8 +48,8 @@ describe('BackupScript.linuxFilesystemFreeze / linuxFilesystemThaw (issue 15)', 
       freezeBudget: Duration.minutes(3),
     });
     const template = JSON.stringify(stack.resolve((stack as any)._toCloudFormation()));
-    expect(template).toContain('bash fsfreeze-pre.sh --mount-points /data --safety-thaw-seconds 780 --run-id %EXECUTION_NAME%');
-    expect(template).toContain('bash fsfreeze-post.sh --run-id %EXECUTION_NAME%');
+    expect(template).toMatch(/bash [0-9a-f]{64}\.sh --mount-points \/data --safety-thaw-seconds 780 --run-id %EXECUTION_NAME%/);
+    expect(template).toMatch(/bash [0-9a-f]{64}\.sh --run-id %EXECUTION_NAME%/);
   });
 
   test.each([
