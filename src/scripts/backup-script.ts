@@ -4,9 +4,9 @@ import { Duration, Token } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
-import { RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS } from '../contract/status';
 import { linuxFilesystemFreezeScript, linuxFilesystemThawScript } from './ready-made';
 import { LinuxFilesystemFreezeOptions, LinuxFilesystemThawOptions } from './ready-made-options';
+import { RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS } from '../contract/status';
 
 /**
  * The operating system a backup script is written for.

@@ -117,7 +117,7 @@ export function thawCommandLine(file: string, failIfFired: boolean): string {
  * is made on first use, once both modules are loaded.
  */
 let readyMadeClass: (new (build: (scope: Construct, options?: BackupScriptBindOptions) => BackupScriptConfig) => BackupScript) | undefined;
-function readyMade(build: (scope: Construct, options?: BackupScriptBindOptions) => BackupScriptConfig): BackupScript {
+function readyMade(binder: (scope: Construct, options?: BackupScriptBindOptions) => BackupScriptConfig): BackupScript {
   if (!readyMadeClass) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { BackupScript: Base } = require('./backup-script') as typeof import('./backup-script');
@@ -130,7 +130,7 @@ function readyMade(build: (scope: Construct, options?: BackupScriptBindOptions) 
       }
     };
   }
-  return new readyMadeClass(build);
+  return new readyMadeClass(binder);
 }
 
 /**

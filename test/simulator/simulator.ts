@@ -586,9 +586,12 @@ export class Simulator {
         stateMachineName: sm.name,
         onEvent: (ev) => timeline.onEvent(ev),
         kills: this.chainKills,
+        stopExecution: () => stopParent(),
         records: mapRuns,
       }, name, mapState, mapInput));
     }
+    // Issue 15: a ChainKill with `stopExecution` stops the run (StopExecution): the parent ends ABORTED.
+    let stopParent: () => void = () => undefined;
     const execution = machine.run(input as any, {
       overrides: {
         taskResourceLocalHandlers: handlers as any,
@@ -597,6 +600,7 @@ export class Simulator {
       },
       context,
     });
+    stopParent = () => execution.abort();
     const events: any[] = [];
     const consumer = (async () => {
       for await (const ev of execution.eventLogs) {
@@ -618,6 +622,8 @@ export class Simulator {
         cause = c?.message;
       } else if (e instanceof ExecutionTimeoutError) {
         status = 'TIMED_OUT';
+      } else if ((e as Error).name === 'ExecutionAbortedError') {
+        status = 'ABORTED';
       } else {
         status = 'FAILED';
         error = (e as Error).name;

@@ -3,6 +3,7 @@
  * ListCommandInvocations, CancelCommand, DescribeInstanceInformation.
  */
 import { FakeHandler, FakeRequest, FakeResponse } from './http';
+import { runOnInstanceShell } from './instance-shell';
 import { COMMAND_DOCUMENTS, CommandDocument, DocumentStep, parameterProblems } from './ssm-documents';
 import { checkThrottle } from './throttling';
 import { CommandInvocation, FakeApiError, World } from '../world';
@@ -180,6 +181,8 @@ export function ssmHandler(world: World): FakeHandler {
         outputS3KeyPrefix: p.OutputS3KeyPrefix,
         timeoutSeconds: p.TimeoutSeconds,
       }));
+      // An instance with a shell (fakes/instance-shell.ts) runs the script for real; it ends as the script did.
+      for (const inv of invs) runOnInstanceShell(world, inv);
       const now = epoch(invs[0].requestedAt);
       // The command exists now; its answer may still never reach the caller.
       const lost = world.lostAnswerFor('ssm', 'SendCommand', ids);
