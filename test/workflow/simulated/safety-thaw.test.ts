@@ -1,5 +1,6 @@
+import { Duration } from 'aws-cdk-lib';
 import { BackupScript } from '../../../src';
-import { assertInvariants, callsAbout, entryOf, Harness, newInstanceIds, startingState } from '../../helpers/harness';
+import { assertInvariants, callsAbout, entryOf, FAST_WORLD, Harness, newInstanceIds, startingState } from '../../helpers/harness';
 import { InstanceShell } from '../../simulator/fakes/instance-shell';
 
 /**
@@ -126,4 +127,44 @@ describe('the safety thaw of the ready-made freeze (issue 15)', () => {
       failed: '',
     });
   }, 120_000);
+});
+
+describe('a backup longer than the safety-thaw delay (issue 15, time mode)', () => {
+  let h: Harness;
+  let shell: InstanceShell | undefined;
+  beforeAll(async () => {
+    h = await Harness.start({
+      props: {
+        // Released at the job's end (the default), the job takes an hour: the safety timer (31 min) thaws first.
+        preScript: BackupScript.linuxFilesystemFreeze({ mountPoints: ['/data'], safetyThawDelay: Duration.minutes(31) }),
+        postScript: BackupScript.linuxFilesystemThaw(),
+      },
+      world: {
+        ...FAST_WORLD,
+        durations: { scriptSeconds: 5, backupSeconds: 3600, copySeconds: 600, stopSeconds: 60, startSeconds: 60, agentReconnectSeconds: 30 },
+      },
+    });
+  });
+  afterAll(async () => {
+    shell?.dispose();
+    await h?.stop();
+  });
+
+  test('the timer thaws during the job; the post-script finds it fired, thaws nothing more, and the audit says SafetyThawFired true', async () => {
+    const [id] = newInstanceIds(1);
+    shell = InstanceShell.attach(h.sim.world, id, { assetDir: h.assetDir, mountPoints: ['/data'] });
+    const run = await h.run({ instances: [{ id }], executionName: 'nightly-3' });
+    assertInvariants(run);
+    expect(run.result.status).toBe('SUCCEEDED');
+    const [armed] = shell.fired;
+    expect(armed.dueAt - armed.armedAt).toBe(1860);
+    const post = shell.runs[1];
+    expect(post.at).toBeGreaterThan(armed.dueAt); // the thaw came after the timer
+    expect(shell.freezeHistory().map((e) => `${e.at - armed.armedAt} ${e.result} ${e.mountPoint}`)).toEqual([
+      '0 frozen /data', '1860 thawed /data', `${post.at - armed.armedAt} thaw-einval /data`,
+    ]);
+    expect(post.stdout).toContain('safety_thaw_fired=true');
+    expect(post.stdout).toContain('result=thawed-after-safety-thaw');
+    expect(entryOf(run, id)).toMatchObject({ PostBackupScriptStatus: 'Success', SafetyThawFired: true, BackupJobStatus: 'COMPLETED' });
+  }, 180_000);
 });
