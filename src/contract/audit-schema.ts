@@ -193,6 +193,13 @@ export interface AuditEntry {
   readonly PreBackupScriptOutput: string;
   /** The end of the post-backup script's output when it did not succeed; empty otherwise. */
   readonly PostBackupScriptOutput: string;
+  // Issue 15, the safety thaw (work/thaw):
+  /**
+   * Whether the on-instance safety timer had thawed the application before the post-script came, as the post-script
+   * reported it (`safety_thaw_fired=true|false`); `''` when it did not report (not the ready-made freeze, or no
+   * post-script ran).
+   */
+  readonly SafetyThawFired: boolean | '';
 }
 
 /**
@@ -230,4 +237,6 @@ export const AUDIT_ENTRY_FIELDS: ReadonlyArray<keyof AuditEntry> = [
   // Issue 15, script output.
   'PreBackupScriptOutput',
   'PostBackupScriptOutput',
+  // Issue 15, the safety thaw (work/thaw):
+  'SafetyThawFired',
 ];

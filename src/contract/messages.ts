@@ -148,6 +148,11 @@ export interface ScriptStatusResult extends PolledResult {
    * as ListCommandInvocations gives it); empty otherwise.
    */
   readonly outputTail?: string;
+  /**
+   * Issue 15: whether an on-instance safety thaw had fired before this (post-)script, as the script reported it
+   * (`safety_thaw_fired=true|false` on its stdout, src/lambda-shared/safety-thaw.ts); absent when it did not report.
+   */
+  readonly safetyThawFired?: boolean;
 }
 
 /** get-script-status: ListCommandInvocations (with Details) for the command; cancels the command when the wait expires. */

@@ -116,6 +116,8 @@ export function missingEntry(missing: MissingInstance, reason: string): AuditEnt
     ConsistencyReason: 'the instance\'s entry was lost: nothing is known of its backup',
     PreBackupScriptOutput: '',
     PostBackupScriptOutput: '',
+    // Issue 15, the safety thaw (work/thaw).
+    SafetyThawFired: '',
   };
 }
 

@@ -308,6 +308,8 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
     PreBackupScriptOutput: scriptOutputOf(pre),
     PostBackupScriptOutput: scriptOutputOf(post),
     ...releaseFields(s),
+    // Issue 15, the safety thaw (work/thaw): as the post-script reported it.
+    SafetyThawFired: typeof post?.safetyThawFired === 'boolean' ? post.safetyThawFired : '',
   };
 }
 
@@ -349,6 +351,8 @@ function leaseHeldEntry(instance: DiscoveredInstance, eligibility: StepOutcome):
     Notes: `${SKIPPED_LEASE_HELD}: ${eligibility.message || 'another run holds the instance lease'}`,
     PreBackupScriptOutput: '',
     PostBackupScriptOutput: '',
+    // Issue 15, the safety thaw (work/thaw).
+    SafetyThawFired: '',
   };
 }
 

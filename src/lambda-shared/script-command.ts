@@ -1,4 +1,5 @@
 import { createHash } from 'crypto';
+import { commandLineForRun } from '../contract/command-line';
 import { type ExecutionContext } from '../contract/messages';
 import { DLM_COMMAND_PARAMETER, DLM_EXECUTION_ID_PARAMETER, documentCommand } from '../contract/script-document';
 import { type ScriptRun } from '../contract/settings';
@@ -88,7 +89,8 @@ export function scriptCommand(script: ScriptRun, stage: 'pre' | 'post' | 'dry-ru
   const parameters: Record<string, string[]> = {
     sourceType: ['S3'],
     sourceInfo: [JSON.stringify({ path: script.sourceS3Path })],
-    commandLine: [script.commandLine],
+    // The run's name in place of %EXECUTION_NAME% (src/contract/command-line.ts): the ready-made freeze names its state after it.
+    commandLine: [commandLineForRun(script.commandLine, execution.name)],
     executionTimeout: [String(script.timeoutSeconds)],
   };
   if (script.workingDirectory) {

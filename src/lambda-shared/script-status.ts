@@ -7,6 +7,7 @@
 import { CancelCommandCommand, type CommandInvocation, type CommandPlugin, ListCommandInvocationsCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { rethrowClassified } from './errors';
 import type { Logger } from './log';
+import { safetyThawReport } from './safety-thaw';
 import { tail } from './script-command';
 import { SCRIPT_OUTPUT_TAIL_LENGTH } from '../contract/audit-schema';
 import { type PollState, type ScriptStatusResult } from '../contract/messages';
@@ -159,6 +160,7 @@ export async function checkScript(ssm: SSMClient, previous: ScriptStatusResult, 
       ...(status === SUCCESS ? {} : { outputTail: outputTail(invocation) }),
       done: true,
       endedAt: endedAtOf(invocation, new Date()),
+      ...safetyThawReport(invocation),
     };
   }
 

@@ -14,7 +14,7 @@ import { Construct } from 'constructs';
 import { PrePostScriptBackupProps } from './props';
 import { createScriptOutputLogGroup, outputToCloudWatchLogs } from './script-output-logs';
 import { MAX_TARGET_INSTANCES, toConfiguredScript } from './settings';
-import { checkProps } from './validate';
+import { checkProps, FREEZE_BUDGET_DEFAULT } from './validate';
 import { createAuditTable } from '../audit/audit-table';
 import { AUDIT_RUN_INDEX_NAME } from '../contract/audit-schema';
 import { leaseSecondsFor } from '../contract/lease';
@@ -24,7 +24,7 @@ import { WorkflowHandlers } from '../functions/workflow-functions';
 import { createDashboard } from '../operations/dashboard';
 import { notificationTopicFor } from '../operations/notification-topic';
 import { instanceMetric, unsuccessfulRuns } from '../operations/run-metrics';
-import { BackupScriptConfig } from '../scripts/backup-script';
+import { BackupScriptBindOptions, BackupScriptConfig } from '../scripts/backup-script';
 import { allowServicesToUseKey, KEY_USE_ACTIONS } from '../security/encryption-key';
 import { createLogsKey } from '../security/logs-key';
 import { suppress, suppressInlinePolicyFindings } from '../security/nag-suppressions';
@@ -111,8 +111,10 @@ export class PrePostScriptBackup extends Construct {
     } = checkProps(this, props);
     const encryptionKey = props.encryptionKey;
 
-    const preScript = props.preScript?.bind(new Construct(this, 'PreScript'));
-    const postScript = props.postScript?.bind(new Construct(this, 'PostScript'));
+    // The ready-made freeze arms its on-instance safety timer for the freeze budget plus a margin (invariant 7).
+    const scriptBindOptions: BackupScriptBindOptions = { freezeBudget: props.freezeBudget ?? FREEZE_BUDGET_DEFAULT };
+    const preScript = props.preScript?.bind(new Construct(this, 'PreScript'), scriptBindOptions);
+    const postScript = props.postScript?.bind(new Construct(this, 'PostScript'), scriptBindOptions);
     this.scripts = [preScript, postScript].filter((s): s is BackupScriptConfig => s !== undefined);
     this.outputBucket = props.scriptOutputBucket;
     this.outputKeyPrefix = outputKeyPrefix;

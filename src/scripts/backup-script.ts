@@ -8,6 +8,8 @@ import { documentArn } from './document-arn';
 import {
   DLM_COMMAND_PARAMETER, DLM_EXECUTION_ID_PARAMETER, DOCUMENT_ARN_PATTERN, DOCUMENT_NAME_PATTERN, SEND_COMMAND_DOCUMENT_PATTERN,
 } from '../contract/script-document';
+import { linuxFilesystemFreezeScript, linuxFilesystemThawScript } from './ready-made';
+import { LinuxFilesystemFreezeOptions, LinuxFilesystemThawOptions } from './ready-made-options';
 import { RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS } from '../contract/status';
 
 /**
@@ -25,9 +27,10 @@ export enum ScriptPlatform {
  */
 export interface BackupScriptOptions {
   /**
-   * The command line `AWS-RunRemoteScript` runs in the directory the script was downloaded to.
+   * The command line `AWS-RunRemoteScript` runs in the directory the script was downloaded to. SSM saves the script
+   * under its S3 key's last segment: for `fromAsset` that is `<asset hash>.sh` (or `.ps1`), not the file's own name.
    *
-   * @default - `bash <file name>` for a `.sh` script, `.\<file name>` for a `.ps1` script
+   * @default - `bash <downloaded file>` for a `.sh` script, `.\<downloaded file>` for a `.ps1` script (the key's last segment)
    */
   readonly commandLine?: string;
 
@@ -164,6 +167,19 @@ export interface BackupScriptConfig {
   readonly platform: ScriptPlatform;
 }
 
+/**
+ * What the construct using a script tells it when it binds it.
+ */
+export interface BackupScriptBindOptions {
+  /**
+   * The longest the construct keeps an application frozen (its `freezeBudget` prop): the ready-made freeze arms its
+   * safety timer for this plus a margin.
+   *
+   * @default Duration.minutes(30)
+   */
+  readonly freezeBudget?: Duration;
+}
+
 const MIN_TIMEOUT = Duration.seconds(30);
 const MAX_SCRIPT_TIMEOUT_SECONDS = RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS;
 const MAX_TIMEOUT = Duration.seconds(MAX_SCRIPT_TIMEOUT_SECONDS);
@@ -216,11 +232,33 @@ export abstract class BackupScript {
   }
 
   /**
+   * The ready-made Linux filesystem freeze (`fsfreeze -f`), shipped with this library: arms an on-instance safety
+   * timer that thaws by itself, then freezes the mount points. Use with `linuxFilesystemThaw()` as the post-script.
+   * See ready-made/README.md.
+   *
+   * @param options the mount points and the safety-thaw delay
+   */
+  public static linuxFilesystemFreeze(options: LinuxFilesystemFreezeOptions = {}): BackupScript {
+    return linuxFilesystemFreezeScript(options);
+  }
+
+  /**
+   * The ready-made Linux filesystem thaw (`fsfreeze -u`) that goes with `linuxFilesystemFreeze()`: thaws what the
+   * freeze of the same run froze, disarms the safety timer and reports whether it had fired.
+   *
+   * @param options how the thaw runs
+   */
+  public static linuxFilesystemThaw(options: LinuxFilesystemThawOptions = {}): BackupScript {
+    return linuxFilesystemThawScript(options);
+  }
+
+  /**
    * Binds the script to a construct: uploads it if needed and returns where it lives and how it runs.
    *
    * @param scope the construct using the script
+   * @param options what the construct using the script tells it
    */
-  public abstract bind(scope: Construct): BackupScriptConfig;
+  public abstract bind(scope: Construct, options?: BackupScriptBindOptions): BackupScriptConfig;
 }
 
 class AssetBackupScript extends BackupScript {
@@ -234,7 +272,11 @@ class AssetBackupScript extends BackupScript {
 
   public bind(scope: Construct): BackupScriptConfig {
     const asset = new s3assets.Asset(scope, 'Asset', { path: this.filePath });
-    return resolveConfig(asset.bucket, asset.s3ObjectKey, path.basename(this.filePath), this.options);
+    // AWS-RunRemoteScript's aws:downloadContent saves the object under its key's last segment: on the instance the
+    // script is `<asset hash>.sh`, not the file's name here, so the default command line names the downloaded file
+    // (docs/fidelity/ready-made.md).
+    const downloaded = Token.isUnresolved(asset.s3ObjectKey) ? path.basename(this.filePath) : path.posix.basename(asset.s3ObjectKey);
+    return resolveConfig(asset.bucket, asset.s3ObjectKey, downloaded, this.options);
   }
 }
 

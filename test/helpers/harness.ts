@@ -256,6 +256,11 @@ export class Harness {
     return this.options.props;
   }
 
+  /** The cloud assembly folder (the synthesized assets: what SSM downloads, for an instance shell). */
+  public get assetDir(): string {
+    return this.outdir;
+  }
+
   public async run(spec: RunSpec): Promise<SimRun> {
     const world = this.sim.world;
     if (!spec.keepWorld) {

@@ -73,7 +73,19 @@ describe('toAuditEntry', () => {
       Notes: '',
       PreBackupScriptOutput: '',
       PostBackupScriptOutput: '',
+      SafetyThawFired: '',
     });
+  });
+
+  test('SafetyThawFired is what the post-script reported, and empty when it did not report (issue 15)', () => {
+    expect(toAuditEntry(instance(), stopConfig, { ...allGood, post: script('cmd-post', { safetyThawFired: false }) }).SafetyThawFired).toBe(false);
+    const fired = toAuditEntry(instance(), stopConfig, { ...allGood, post: script('cmd-post', { safetyThawFired: true }) });
+    expect(fired.SafetyThawFired).toBe(true);
+    // A safety thaw that fired is not a failure of the instance: the post-script says how it ended.
+    expect(fired.Outcome).toBe('SUCCEEDED');
+    // Only the post-script's report counts.
+    expect(toAuditEntry(instance(), stopConfig, { ...allGood, pre: script('cmd-pre', { safetyThawFired: true }) }).SafetyThawFired).toBe('');
+    expect(toAuditEntry(instance(), stopConfig, { ...allGood, post: { status: 'skipped' } }).SafetyThawFired).toBe('');
   });
 
   test('StoppedSeconds is the time from seen stopped to seen running, only when this run did both', () => {

@@ -37,6 +37,12 @@ export interface ChainKill {
   /** @default 'States.Runtime' */
   readonly error?: string;
   readonly cause?: string;
+  /**
+   * Issue 15: instead of killing the chain, the whole run is stopped there (StopExecution of the parent, by hand): the
+   * parent ends ABORTED and every child still running is stopped where it is (ABORTED); nothing runs after (no cleanup,
+   * no audit write). docs/fidelity/ready-made.md.
+   */
+  readonly stopExecution?: boolean;
 }
 
 /** What happened to one child execution. */
@@ -126,6 +132,8 @@ export interface MapRunDeps {
   readonly onEvent: (ev: any) => void;
   /** Chains to kill; a kill that fires is removed. */
   readonly kills: ChainKill[];
+  /** Stops the parent execution (a ChainKill with `stopExecution`). */
+  readonly stopExecution?: () => void;
   /** Map Runs of this run (appended). */
   readonly records: MapRunRecord[];
 }
@@ -156,6 +164,8 @@ export async function runMapRun(deps: MapRunDeps, name: string, state: AslState,
   const running = new Map<number, any>();
   let failed = 0;
   let exceeded = false;
+  /** The run was stopped (ChainKill `stopExecution`). */
+  let stopped = false;
   const mapRunId = `${deps.records.length}`;
 
   const runChild = async (index: number): Promise<void> => {
@@ -171,6 +181,14 @@ export async function runMapRun(deps: MapRunDeps, name: string, state: AslState,
         const k = deps.kills.findIndex((x) => x.stateName === stateName && x.instanceId === instanceId);
         if (k >= 0) {
           const kill = deps.kills.splice(k, 1)[0];
+          if (kill.stopExecution) {
+            // StopExecution: every child of the Map Run is stopped where it is, none starts after, then the parent.
+            stopped = true;
+            for (const other of running.values()) other.abort();
+            deps.stopExecution?.();
+            // The stopped Task's own end is never seen: its execution was aborted first.
+            throw uncatchableError('States.Runtime', `The execution was stopped at '${stateName}' of ${instanceId} (StopExecution, simulated).`);
+          }
           throw uncatchableError(kill.error ?? 'States.Runtime', kill.cause
             ?? `An error occurred while executing the state '${stateName}'. The chain of ${instanceId} was killed (simulated fault).`);
         }
@@ -242,7 +260,7 @@ export async function runMapRun(deps: MapRunDeps, name: string, state: AslState,
   let next = 0;
   const workers: Promise<void>[] = [];
   const worker = async () => {
-    while (!exceeded && next < items.length) {
+    while (!exceeded && !stopped && next < items.length) {
       await runChild(next++);
     }
   };

@@ -590,9 +590,12 @@ export class Simulator {
         stateMachineName: sm.name,
         onEvent: (ev) => timeline.onEvent(ev),
         kills: this.chainKills,
+        stopExecution: () => stopParent(),
         records: mapRuns,
       }, name, mapState, mapInput));
     }
+    // Issue 15: a ChainKill with `stopExecution` stops the run (StopExecution): the parent ends ABORTED.
+    let stopParent: () => void = () => undefined;
     // The library stamps `$$.Execution.StartTime` with its own `new Date()`: on the run's virtual clock.
     const execution = withVirtualNow(new Date(startTime), () => machine.run(input as any, {
       overrides: {
@@ -602,6 +605,7 @@ export class Simulator {
       },
       context,
     }));
+    stopParent = () => execution.abort();
     const events: any[] = [];
     const consumer = (async () => {
       for await (const ev of execution.eventLogs) {
@@ -623,6 +627,8 @@ export class Simulator {
         cause = c?.message;
       } else if (e instanceof ExecutionTimeoutError) {
         status = 'TIMED_OUT';
+      } else if ((e as Error).name === 'ExecutionAbortedError') {
+        status = 'ABORTED';
       } else {
         status = 'FAILED';
         error = (e as Error).name;

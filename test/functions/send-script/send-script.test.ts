@@ -60,6 +60,17 @@ describe('send-script', () => {
     });
   });
 
+  test('%EXECUTION_NAME% in the command line is the run\'s execution name, made safe for a shell (issue 15)', async () => {
+    await handler({
+      instanceId: ID,
+      phase: 'pre',
+      script: { ...pre, commandLine: 'bash fsfreeze-pre.sh --safety-thaw-seconds 2400 --run-id %EXECUTION_NAME%' },
+      execution: { ...EXECUTION, name: "nightly(2)'x" },
+    });
+    const input = ssm.commandCalls(SendCommandCommand)[0].args[0].input;
+    expect(input.Parameters!.commandLine).toEqual(['bash fsfreeze-pre.sh --safety-thaw-seconds 2400 --run-id nightly-2--x']);
+  });
+
   test('a working directory is passed when set; no output bucket means no S3 output', async () => {
     const result = await handler({
       instanceId: ID, phase: 'post', script: { ...post, outputS3BucketName: '', outputS3KeyPrefix: '' }, execution: EXECUTION,

@@ -3,6 +3,7 @@
  * ListCommandInvocations, CancelCommand, DescribeInstanceInformation.
  */
 import { FakeHandler, FakeRequest, FakeResponse } from './http';
+import { runOnInstanceShell } from './instance-shell';
 import {
   agentPluginOutput, COMMAND_DOCUMENTS, CommandDocument, DocumentStep, LOG_GROUP_NAME_PATTERN, parameterProblems, resolveDocument,
 } from './ssm-documents';
@@ -220,6 +221,8 @@ export function ssmHandler(world: World): FakeHandler {
         ...(cw !== undefined ? { cloudWatchOutputConfig: cw } : {}),
       }));
       for (const inv of invs) invocationDocuments.set(inv, doc);
+      // An instance with a shell (fakes/instance-shell.ts) runs the script for real; it ends as the script did.
+      for (const inv of invs) runOnInstanceShell(world, inv);
       const now = epoch(invs[0].requestedAt);
       // The command exists now; its answer may still never reach the caller.
       const lost = world.lostAnswerFor('ssm', 'SendCommand', ids);
