@@ -170,6 +170,11 @@ export interface AuditEntry {
   readonly Outcome: 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
   /** Facts worth knowing that are not failures (an instance backed up as it was, a step turned off...). */
   readonly Notes: string;
+  // ---- Issue 15, the dry run (DryRun: true; src/workflow/dry-run.ts): only in a dry run's entries. ----
+  /** `ready` when every pre-flight check passed, else `not-ready` (PREFLIGHT_READY / PREFLIGHT_NOT_READY). */
+  readonly PreflightVerdict?: string;
+  /** The checks that failed, `<check>: <reason>` joined by `; `; empty when ready. */
+  readonly PreflightChecks?: string;
 }
 
 /** The audit entry's field names, in order. */
@@ -193,4 +198,11 @@ export const AUDIT_ENTRY_FIELDS: ReadonlyArray<keyof AuditEntry> = [
   'StoppedSeconds',
   'Outcome',
   'Notes',
+  // Issue 15, the dry run.
+  'PreflightVerdict',
+  'PreflightChecks',
 ];
+
+// Issue 15, the dry run: the run record's flag.
+/** `true` on the run record of a dry run (absent on a real run's record). */
+export const RUN_DRY_RUN = 'DryRun';

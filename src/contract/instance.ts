@@ -2,7 +2,7 @@
  * An instance as the run sees it: discovered (or left out), its chain's step results, its outcome, and the run's
  * tally of outcomes. Shared by the workflow, which carries them, and the handlers that record them.
  */
-import type { BackupJobResult, CheckAgentResult, CopyJobResult, InstancePowerResult, ReleaseLoopState, ScriptStatusResult } from './messages';
+import type { BackupJobResult, CheckAgentResult, CopyJobResult, InstancePowerResult, PreflightResult, ReleaseLoopState, ScriptStatusResult } from './messages';
 import type { ScriptPlatform } from './settings';
 export interface DiscoveredInstance {
   readonly instanceId: string;
@@ -61,12 +61,14 @@ export interface InstanceSteps {
   readonly copy?: CopyJobResult | StepOutcome;
   /** Releasing at the point in time (issue 14): the release loop's last state (src/workflow/release.ts). */
   readonly release?: ReleaseLoopState;
+  /** Issue 15, a dry run: the pre-flight checks' result (src/workflow/dry-run.ts); no other step runs. */
+  readonly preflight?: PreflightResult;
   /**
    * Errors caught by the workflow, per step (Step Functions' `{ Error, Cause }`). `leaseRelease` is not a step:
    * a lease that could not be released is noted (it expires by itself), never a failure; nor is `release` (a release
    * look that kept failing: the application was released, noted).
    */
-  readonly errors?: Partial<Record<StepName | 'leaseRelease' | 'release', CaughtError>>;
+  readonly errors?: Partial<Record<StepName | 'leaseRelease' | 'release' | 'preflight', CaughtError>>;
 }
 
 export type StepName = 'eligibility' | 'agent' | 'pre' | 'stop' | 'backup' | 'start' | 'agentAfterStart' | 'post' | 'copy';

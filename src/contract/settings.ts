@@ -76,6 +76,11 @@ export interface RunConfig {
   readonly leaseSeconds: number;
   /** Releasing at the point in time (issue 14): present when the construct releases at the point in time. */
   readonly release?: ReleaseRun;
+  /**
+   * Issue 15: `true` when the execution input asked for a dry run (`DryRun: true`): every targeted instance is checked
+   * (src/workflow/dry-run.ts, preflight-instance) and nothing is frozen, stopped or backed up. Absent otherwise.
+   */
+  readonly dryRun?: boolean;
 }
 
 /** The configuration the construct hands the validate-input handler (environment variable `SETTINGS`, JSON). */

@@ -34,4 +34,6 @@ export interface WorkflowFunctions {
   readonly inspectChain: lambda.IFunction;
   /** The audit entry of a recovered instance. */
   readonly recordRecovered: lambda.IFunction;
+  /** Issue 15: a dry run's check of one instance (src/workflow/dry-run.ts). Without it a dry run is refused by the workflow. */
+  readonly preflightInstance?: lambda.IFunction;
 }

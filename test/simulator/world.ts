@@ -207,6 +207,8 @@ export interface Instance {
   commandCount: number;
   stopCalls: number;
   startCalls: number;
+  /** Issue 15: StopInstances / StartInstances calls with DryRun (they change nothing). */
+  dryRunCalls: number;
   /** Time mode: when the current stopping / pending state settles. */
   transitionEndsAt: number;
   /** Time mode: when the agent is back after a start. */
@@ -226,7 +228,8 @@ export interface Instance {
 export interface CommandInvocation {
   readonly commandId: string;
   readonly instanceId: string;
-  readonly phase: 'pre' | 'post' | 'unknown';
+  /** `dry-run-pre` / `dry-run-post`: a dry run's probe of that script (issue 15), from its Comment. */
+  readonly phase: 'pre' | 'post' | 'dry-run-pre' | 'dry-run-post' | 'unknown';
   readonly documentName: string;
   readonly comment: string;
   readonly parameters: Record<string, string[]>;
@@ -654,6 +657,7 @@ export class World {
       commandCount: 0,
       stopCalls: 0,
       startCalls: 0,
+      dryRunCalls: 0,
       transitionEndsAt: 0,
       agentOnlineAt: 0,
       power: [],
@@ -812,6 +816,20 @@ export class World {
     }
   }
 
+  /**
+   * Issue 15: StopInstances / StartInstances with `DryRun: true`. EC2 documents only a permission check ("Checks whether
+   * you have the required permissions ... If you have the required permissions, the error response is DryRunOperation.
+   * Otherwise, it is UnauthorizedOperation."), so the worst it allows is modelled: the permission (requireTagForMutation,
+   * or a stopError/startError fault whose code is UnauthorizedOperation) is checked, and nothing else is: the instance's
+   * state, other faults and counts are untouched; the caller (the fake) then answers DryRunOperation.
+   */
+  public dryRunPowerChange(inst: Instance, action: 'StopInstances' | 'StartInstances'): void {
+    inst.dryRunCalls++;
+    this.checkMutationAllowed(inst, action);
+    const fault = action === 'StopInstances' ? inst.faults.stopError : inst.faults.startError;
+    if (fault?.code === 'UnauthorizedOperation') throw new FakeApiError(fault);
+  }
+
   public stopInstance(inst: Instance): { previous: Ec2StateName; current: Ec2StateName } {
     inst.stopCalls++;
     this.checkMutationAllowed(inst, 'StopInstances');
@@ -900,11 +918,17 @@ export class World {
     if (ping === undefined) {
       throw new FakeApiError({ code: 'InvalidInstanceId', message: 'Instances [[' + inst.id + ']] not in a valid state for account ' + ACCOUNT_ID });
     }
-    inst.commandCount++;
+    // Issue 15: a dry run's probe (Comment `...:dry-run-pre|post`) downloads that script and tests the file: it fails
+    // only where the script's download fails (the script's own outcome is not the probe's); not counted as a script.
+    const probe = /(?:^|:)dry-run-(pre|post)$/.exec(cmd.comment ?? '');
+    if (!probe) inst.commandCount++;
     const m = /(?:^|:)(pre|post)$/.exec(cmd.comment ?? '');
-    const phase: CommandInvocation['phase'] = m ? m[1] as 'pre' | 'post'
+    const phase: CommandInvocation['phase'] = probe ? `dry-run-${probe[1]}` as 'dry-run-pre' | 'dry-run-post' : m ? m[1] as 'pre' | 'post'
       : inst.commandCount === 1 ? 'pre' : inst.commandCount === 2 ? 'post' : 'unknown';
-    const outcome = phase === 'post' ? inst.faults.post : phase === 'pre' ? inst.faults.pre : undefined;
+    const probed = probe ? (probe[1] === 'pre' ? inst.faults.pre : inst.faults.post) : undefined;
+    const outcome: ScriptOutcome | undefined = probe
+      ? { status: 'Success', downloadError: typeof probed === 'object' ? probed.downloadError : undefined }
+      : phase === 'post' ? inst.faults.post : phase === 'pre' ? inst.faults.pre : undefined;
     const inv: CommandInvocation = {
       ...cmd,
       instanceId: inst.id,
