@@ -1034,6 +1034,33 @@ export class World {
    * StartBackupJob. A token answers the job it started for IDEMPOTENCY_TOKEN_SECONDS of the instance's clock, then
    * starts a new job; a job started while another job of the resource is running ends EXPIRED (`conflict`).
    */
+  /** Issue 15: vaults that do not exist (DescribeBackupVault answers ResourceNotFoundException; every other vault exists). */
+  public readonly missingBackupVaults = new Set<string>();
+
+  /**
+   * Issue 15: DescribeBackupVault (docs/fidelity/ec2.md, the dry run's block): a vault outside `allowedBackupVaults`
+   * answers AccessDeniedException (as StartBackupJob does), a missing one ResourceNotFoundException; the others are
+   * AVAILABLE, unlocked, with the recovery points the world's completed jobs made in them.
+   */
+  public describeBackupVault(vault: string): Record<string, unknown> {
+    if (this.options.allowedBackupVaults && !this.options.allowedBackupVaults.includes(vault)) {
+      throw new FakeApiError({ code: 'AccessDeniedException', message: `Insufficient privileges to perform this action on backup vault ${vault}.`, httpStatus: 403 });
+    }
+    if (this.missingBackupVaults.has(vault)) {
+      throw new FakeApiError({ code: 'ResourceNotFoundException', message: `Backup vault ${vault} does not exist.` });
+    }
+    return {
+      BackupVaultName: vault,
+      BackupVaultArn: `arn:aws:backup:${REGION}:${ACCOUNT_ID}:backup-vault:${vault}`,
+      VaultType: 'BACKUP_VAULT',
+      VaultState: 'AVAILABLE',
+      EncryptionKeyArn: `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/00000000-0000-4000-8000-000000000000`,
+      CreationDate: this.clock.origin / 1000 - 86_400,
+      NumberOfRecoveryPoints: [...this.backupJobs.values()].filter((j) => j.backupVaultName === vault && j.state === 'COMPLETED').length,
+      Locked: false,
+    };
+  }
+
   public startBackupJob(params: Record<string, any>, instanceId: string | undefined): BackupJob {
     const token = params.IdempotencyToken as string | undefined;
     if (token) {

@@ -30,7 +30,10 @@ export interface PreflightClients {
 /** How long the chain waits for the probes: their delivery and execution timeouts, and a margin. */
 export const PROBE_POLL_POLICY: PollPolicy = { kind: 'script', initialWaitSeconds: 5, capWaitSeconds: 30, maxSeconds: 300 };
 
-/** Milliseconds a vault's answer is reused by the same Lambda environment (the instances of a page ask about one vault). */
+/**
+ * Milliseconds a vault's answer is reused by the same Lambda environment within one run (the instances of a page ask
+ * about one vault): a run asks afresh, so a vault fixed after a dry run is seen by the next one.
+ */
 export const VAULT_ANSWER_TTL_MS = 60_000;
 const vaultAnswers = new Map<string, { at: number; check: PreflightCheck }>();
 
@@ -158,8 +161,9 @@ async function stopPermissionCheck(clients: PreflightClients, instanceId: string
 }
 
 /** The vault exists and this account may read it (DescribeBackupVault), answered once a minute per environment. */
-async function vaultCheck(clients: PreflightClients, vaultName: string, now: number): Promise<PreflightCheck> {
-  const known = vaultAnswers.get(vaultName);
+async function vaultCheck(clients: PreflightClients, runId: string, vaultName: string, now: number): Promise<PreflightCheck> {
+  const key = `${runId} ${vaultName}`;
+  const known = vaultAnswers.get(key);
   if (known && now - known.at < VAULT_ANSWER_TTL_MS) {
     return known.check;
   }
@@ -173,7 +177,10 @@ async function vaultCheck(clients: PreflightClients, vaultName: string, now: num
   } catch (err) {
     check = { name: 'vault', ok: false, detail: `vault ${vaultName}: DescribeBackupVault failed: ${message(permanent(err, `DescribeBackupVault ${vaultName}`))}` };
   }
-  vaultAnswers.set(vaultName, { at: now, check });
+  vaultAnswers.set(key, { at: now, check });
+  for (const [k, v] of vaultAnswers) {
+    if (now - v.at >= VAULT_ANSWER_TTL_MS) vaultAnswers.delete(k);
+  }
   return check;
 }
 
@@ -235,7 +242,7 @@ export async function checkInstance(clients: PreflightClients, event: PreflightI
     checks.push(await stopPermissionCheck(clients, instance.instanceId));
   }
   if (state === EC2_RUNNING || state === EC2_STOPPED) {
-    checks.push(await vaultCheck(clients, config.backup.vaultName, now.getTime()));
+    checks.push(await vaultCheck(clients, event.execution.id, config.backup.vaultName, now.getTime()));
   }
   const probes: ScriptProbe[] = [];
   if (scriptsCanRun) {
