@@ -127,7 +127,6 @@ export const RECOVERY_POINT_TAG_INSTANCE_ID = 'pre-post-script-backup:instance-i
 export const RECOVERY_POINT_TAG_EXECUTION_ID = 'pre-post-script-backup:execution-id';
 
 
-
 // Issue 15, the dry run (src/workflow/dry-run.ts).
 /** The verdict of an instance whose every pre-flight check passed. */
 export const PREFLIGHT_READY = 'ready';

@@ -504,6 +504,8 @@ export class World {
   public readonly copyJobs = new Map<string, CopyJob>();
   private readonly copyJobsByToken = new Map<string, CopyJob>();
   public readonly backupJobsByToken = new Map<string, BackupJob>();
+  /** Issue 15: vaults that do not exist (DescribeBackupVault answers ResourceNotFoundException; every other vault exists). */
+  public readonly missingBackupVaults = new Set<string>();
   private readonly faults: Array<InjectedFault & { used: number }> = [];
   private readonly lostAnswers: Array<LostAnswer & { used: number }> = [];
   /** Jobs by instance id, in the order started (backupJobsFor / copyJobsFor stay cheap for large fleets). */
@@ -1034,9 +1036,6 @@ export class World {
    * StartBackupJob. A token answers the job it started for IDEMPOTENCY_TOKEN_SECONDS of the instance's clock, then
    * starts a new job; a job started while another job of the resource is running ends EXPIRED (`conflict`).
    */
-  /** Issue 15: vaults that do not exist (DescribeBackupVault answers ResourceNotFoundException; every other vault exists). */
-  public readonly missingBackupVaults = new Set<string>();
-
   /**
    * Issue 15: DescribeBackupVault (docs/fidelity/ec2.md, the dry run's block): a vault outside `allowedBackupVaults`
    * answers AccessDeniedException (as StartBackupJob does), a missing one ResourceNotFoundException; the others are

@@ -11,9 +11,9 @@ import { DescribeInstancesCommand, type EC2Client, type Instance, StartInstances
 // eslint-disable-next-line import/no-extraneous-dependencies
 import { DescribeInstanceInformationCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { probeRequest } from './probe';
+import type { PreflightCheck, PreflightInstanceEvent, PreflightResult, ScriptProbe } from '../../contract/messages';
 import type { PollPolicy } from '../../contract/poll';
 import { nextPoll } from '../../contract/poll';
-import type { PreflightCheck, PreflightInstanceEvent, PreflightResult, ScriptProbe } from '../../contract/messages';
 import {
   EC2_DRY_RUN_OPERATION, EC2_RUNNING, EC2_STOPPED, EC2_UNAUTHORIZED_OPERATION, PREFLIGHT_NOT_READY, PREFLIGHT_READY, SSM_NOT_MANAGED,
   SSM_PING_ONLINE, SSM_TERMINAL_STATUSES, SUCCESS,

@@ -17,9 +17,9 @@
  * any commands on the instance", docs/workflow.md). It belongs in `documentProbe` below, chosen in `probeRequest`
  * once ScriptRun says which document a script is.
  */
-import { RUN_REMOTE_SCRIPT_DOCUMENT } from '../../contract/status';
 import type { ExecutionContext } from '../../contract/messages';
 import type { ScriptPlatform, ScriptRun } from '../../contract/settings';
+import { RUN_REMOTE_SCRIPT_DOCUMENT } from '../../contract/status';
 import { MAX_COMMENT_LENGTH } from '../../lambda-shared/script-command';
 
 /** Seconds the probe's command line may run (AWS-RunRemoteScript `executionTimeout`): a file test. */

@@ -58,7 +58,10 @@ describe('dry run', () => {
         { id: offline, agent: 'ConnectionLost' },
         { id: windows, platform: 'Windows' },
         { id: stopped, state: 'stopped' },
-        { id: unreachable, faults: { pre: { status: 'Success', downloadError: 'An error occurred (403) when calling the HeadObject operation: Forbidden' } } },
+        {
+          id: unreachable,
+          faults: { pre: { status: 'Success', downloadError: 'An error occurred (403) when calling the HeadObject operation: Forbidden' } },
+        },
         { id: forbidden, faults: { stopError: { code: 'UnauthorizedOperation', message: 'You are not authorized to perform this operation.' } } },
       ],
       input: { DryRun: true },
@@ -85,7 +88,8 @@ describe('dry run', () => {
       }
       expect(entry.Notes).toMatch(/^dry run: only checked; nothing was frozen, stopped, started or backed up/);
     }
-    const verdicts = Object.fromEntries([ready, offline, windows, stopped, unreachable, forbidden].map((id) => [id, entryOf(run, id)!.PreflightVerdict]));
+    const all = [ready, offline, windows, stopped, unreachable, forbidden];
+    const verdicts = Object.fromEntries(all.map((id) => [id, entryOf(run, id)!.PreflightVerdict]));
     expect(verdicts).toEqual({
       [ready]: 'ready', [offline]: 'not-ready', [windows]: 'not-ready', [stopped]: 'ready', [unreachable]: 'not-ready', [forbidden]: 'not-ready',
     });
