@@ -504,7 +504,7 @@ export class World {
   public readonly copyJobs = new Map<string, CopyJob>();
   private readonly copyJobsByToken = new Map<string, CopyJob>();
   public readonly backupJobsByToken = new Map<string, BackupJob>();
-  /** Issue 15: vaults that do not exist (DescribeBackupVault answers ResourceNotFoundException; every other vault exists). */
+  /** Issue 15: vaults that do not exist (DescribeBackupVault answers AccessDeniedException; every other vault exists). */
   public readonly missingBackupVaults = new Set<string>();
   private readonly faults: Array<InjectedFault & { used: number }> = [];
   private readonly lostAnswers: Array<LostAnswer & { used: number }> = [];
@@ -1038,15 +1038,14 @@ export class World {
    */
   /**
    * Issue 15: DescribeBackupVault (docs/fidelity/ec2.md, the dry run's block): a vault outside `allowedBackupVaults`
-   * answers AccessDeniedException (as StartBackupJob does), a missing one ResourceNotFoundException; the others are
+   * answers AccessDeniedException (as StartBackupJob does); so does a missing one, as reported from the field (aws-sdk-js
+   * issue 2625: "Insufficient privileges to perform this action.", HTTP 403) although the API reference lists
+   * ResourceNotFoundException: the worst for a caller, which cannot tell "missing" from "not allowed". The others are
    * AVAILABLE, unlocked, with the recovery points the world's completed jobs made in them.
    */
   public describeBackupVault(vault: string): Record<string, unknown> {
-    if (this.options.allowedBackupVaults && !this.options.allowedBackupVaults.includes(vault)) {
-      throw new FakeApiError({ code: 'AccessDeniedException', message: `Insufficient privileges to perform this action on backup vault ${vault}.`, httpStatus: 403 });
-    }
-    if (this.missingBackupVaults.has(vault)) {
-      throw new FakeApiError({ code: 'ResourceNotFoundException', message: `Backup vault ${vault} does not exist.` });
+    if ((this.options.allowedBackupVaults && !this.options.allowedBackupVaults.includes(vault)) || this.missingBackupVaults.has(vault)) {
+      throw new FakeApiError({ code: 'AccessDeniedException', message: 'Insufficient privileges to perform this action.', httpStatus: 403 });
     }
     return {
       BackupVaultName: vault,

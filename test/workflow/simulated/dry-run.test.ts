@@ -133,13 +133,13 @@ describe('dry run', () => {
     expect(real.world.commandsFor(a).map((i) => i.phase)).toEqual(['dry-run-pre', 'dry-run-post', 'pre', 'post']);
   });
 
-  test('a vault the functions cannot read: every instance not ready, with the reason', async () => {
+  test('a vault that does not exist (AWS answers AccessDenied, aws-sdk-js#2625): the instance not ready, with the reason', async () => {
     const [a] = newInstanceIds(1);
     h.sim.world.missingBackupVaults.add(h.settings.backupVaultName);
     try {
       const run = await h.run({ instances: [{ id: a }], input: { DryRun: true }, executionName: 'dry-run-no-vault' });
       expect(run.result.status).toBe('FAILED');
-      expect(entryOf(run, a)!.PreflightChecks).toMatch(/^vault: vault .+: DescribeBackupVault failed: ResourceNotFoundException: /);
+      expect(entryOf(run, a)!.PreflightChecks).toMatch(/^vault: vault .+: DescribeBackupVault failed: AccessDeniedException: Insufficient privileges/);
     } finally {
       h.sim.world.missingBackupVaults.clear();
     }
