@@ -240,7 +240,14 @@ export const handler = async (received: RecordRunEvent): Promise<RecordRunResult
   }
   const status = item.Run_Status as RecordRunResult['status'];
   const message = item.Run_FailureMessage as string;
+  const dryRun = event.config?.dryRun === true;
   const notification = runNotification(execution, status, message, entries, env.tableName);
+  if (dryRun) {
+    // Issue 15: a dry run's notification says so: its failed instances are instances not ready for a real run.
+    const notReady = counts.failed;
+    notification.subject = `Dry run ${status}: ${notReady} of ${counts.instances} instances not ready`.slice(0, 100);
+    notification.message = `DRY RUN: nothing was frozen, stopped or backed up; a failed instance is not ready for a real run.\n${notification.message}`;
+  }
   const summary = runSummary(execution, { status, endTime: item.EndTime as string, excludedCount: counts.excluded, message }, entries);
   const result: RecordRunResult = {
     status,
@@ -257,6 +264,7 @@ export const handler = async (received: RecordRunEvent): Promise<RecordRunResult
       succeededCount: counts.succeeded,
       failedCount: counts.failed,
       failuresTruncated: summary.failuresTruncated || counts.failed > summary.failures.length,
+      ...(dryRun ? { dryRun: true } : {}),
     },
   };
   log.info('run recorded', {
