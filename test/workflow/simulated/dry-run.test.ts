@@ -45,8 +45,13 @@ describe('dry run', () => {
         expect(inv.phase).toMatch(/^dry-run-(pre|post)$/);
       }
     }
+    // This run's lease, journal or waiting-task items (other tests' real runs leave their own journals).
+    const ids = run.instances.map((i) => i.id);
+    const commandIds = ids.flatMap((id) => run.world.commandsFor(id).map((c) => c.commandId));
     const items = await h.sim.scanTable();
-    const leftovers = items.map((i) => String(i.SM_Execution_ID)).filter((k) => /^(LEASE|JOURNAL|WAIT)#/.test(k));
+    const leftovers = items.map((i) => String(i.SM_Execution_ID)).filter((k) => (k.startsWith('LEASE#') && ids.includes(k.slice(6)))
+      || (k.startsWith('JOURNAL#') && k.includes(`${run.result.executionArn}#`))
+      || (k.startsWith('WAIT#') && commandIds.some((c) => k.endsWith(c))));
     expect(leftovers).toEqual([]);
   }
 
@@ -131,6 +136,22 @@ describe('dry run', () => {
     expect(entryOf(real, a)).toMatchObject({ Outcome: 'SUCCEEDED', BackupJobStatus: 'COMPLETED', PreBackupScriptStatus: 'Success' });
     expect(entryOf(real, a)!.PreflightVerdict).toBeUndefined();
     expect(real.world.commandsFor(a).map((i) => i.phase)).toEqual(['dry-run-pre', 'dry-run-post', 'pre', 'post']);
+  });
+
+  test('a dry-run chain that dies where no Catch sees it: recovered without acting, the instance not ready', async () => {
+    const [a, b] = newInstanceIds(2);
+    const run = await h.run({
+      instances: [{ id: a }, { id: b }],
+      input: { DryRun: true },
+      kills: [{ stateName: 'Dry run: look at script probes', instanceId: a }],
+      executionName: 'dry-run-chain-died',
+    });
+    await expectNothingTouched(run, [h.settings.preScript.commandLine, h.settings.postScript.commandLine]);
+    expect(run.result.status).toBe('FAILED');
+    expect(entryOf(run, a)).toMatchObject({ Outcome: 'FAILED', PreflightVerdict: 'not-ready', BackupJobStatus: 'skipped' });
+    expect(entryOf(run, a)!.FailureMessage).toMatch(/chain died/);
+    expect(entryOf(run, b)).toMatchObject({ Outcome: 'SUCCEEDED', PreflightVerdict: 'ready' });
+    expect(run.world.instanceStates()).toMatchObject({ [a]: 'running', [b]: 'running' });
   });
 
   test('a vault that does not exist (AWS answers AccessDenied, aws-sdk-js#2625): the instance not ready, with the reason', async () => {
