@@ -1,5 +1,5 @@
 import {
-  BackupClient, DescribeBackupJobCommand, ListBackupJobsCommand, ListCopyJobsCommand, paginateListBackupJobs,
+  BackupClient, DescribeBackupJobCommand, DescribeBackupVaultCommand, ListBackupJobsCommand, ListCopyJobsCommand, paginateListBackupJobs,
   StartBackupJobCommand, StartCopyJobCommand,
 } from '@aws-sdk/client-backup';
 import { DescribeInstancesCommand, EC2Client, paginateDescribeInstances, StartInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
