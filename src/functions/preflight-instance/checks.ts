@@ -161,7 +161,26 @@ async function stopPermissionCheck(clients: PreflightClients, instanceId: string
 }
 
 /** The vault exists and this account may read it (DescribeBackupVault), answered once a minute per environment. */
-async function vaultCheck(clients: PreflightClients, runId: string, vaultName: string, now: number): Promise<PreflightCheck> {
+/**
+ * Vault Lock against the run's lifecycle: "any backup or copy job to the vault must have a lifecycle policy with a
+ * retention period equal to or longer than the minimum retention period ... [or] equal to or shorter than the maximum
+ * ... the vault fails the backup or copy job" (docs/fidelity/ec2.md). A job without a deletion (deleteAfterDays 0) keeps
+ * its recovery point forever: longer than any maximum (inferred: the docs do not say how a job without one is judged).
+ */
+export function lockProblem(minDays: number | undefined, maxDays: number | undefined, deleteAfterDays: number): string {
+  if (minDays !== undefined && deleteAfterDays > 0 && deleteAfterDays < minDays) {
+    return `its Vault Lock keeps recovery points at least ${minDays} days, the run deletes them after ${deleteAfterDays}: AWS Backup fails the job`;
+  }
+  if (maxDays !== undefined && (deleteAfterDays === 0 || deleteAfterDays > maxDays)) {
+    return `its Vault Lock keeps recovery points at most ${maxDays} days, the run keeps them ${deleteAfterDays === 0 ? 'forever' : `${deleteAfterDays} days`}: `
+      + 'AWS Backup fails the job';
+  }
+  return '';
+}
+
+async function vaultCheck(
+  clients: PreflightClients, runId: string, vaultName: string, deleteAfterDays: number, now: number,
+): Promise<PreflightCheck> {
   const key = `${runId} ${vaultName}`;
   const known = vaultAnswers.get(key);
   if (known && now - known.at < VAULT_ANSWER_TTL_MS) {
@@ -171,9 +190,12 @@ async function vaultCheck(clients: PreflightClients, runId: string, vaultName: s
   try {
     const vault = await clients.backup.send(new DescribeBackupVaultCommand({ BackupVaultName: vaultName }));
     const state = vault.VaultState && vault.VaultState !== 'AVAILABLE' ? vault.VaultState : '';
+    const lock = lockProblem(vault.MinRetentionDays, vault.MaxRetentionDays, deleteAfterDays);
     check = state
       ? { name: 'vault', ok: false, detail: `vault ${vaultName} is ${state}, not AVAILABLE` }
-      : { name: 'vault', ok: true, detail: `vault ${vaultName} readable${vault.Locked ? ' (locked)' : ''}` };
+      : lock
+        ? { name: 'vault', ok: false, detail: `vault ${vaultName}: ${lock}` }
+        : { name: 'vault', ok: true, detail: `vault ${vaultName} readable${vault.Locked ? ' (locked)' : ''}` };
   } catch (err) {
     check = { name: 'vault', ok: false, detail: `vault ${vaultName}: DescribeBackupVault failed: ${message(permanent(err, `DescribeBackupVault ${vaultName}`))}` };
   }
@@ -242,7 +264,7 @@ export async function checkInstance(clients: PreflightClients, event: PreflightI
     checks.push(await stopPermissionCheck(clients, instance.instanceId));
   }
   if (state === EC2_RUNNING || state === EC2_STOPPED) {
-    checks.push(await vaultCheck(clients, event.execution.id, config.backup.vaultName, now.getTime()));
+    checks.push(await vaultCheck(clients, event.execution.id, config.backup.vaultName, config.backup.deleteAfterDays, now.getTime()));
   }
   const probes: ScriptProbe[] = [];
   if (scriptsCanRun) {

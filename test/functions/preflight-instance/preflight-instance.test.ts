@@ -193,6 +193,24 @@ describe('preflight-instance: check', () => {
     expect(failed(other).vault).toMatch(/ResourceNotFoundException/);
   });
 
+  test('Vault Lock against the run\'s lifecycle: a job AWS Backup would fail is not ready', async () => {
+    allReady();
+    const deleteAfter = (days: number) => event({ config: dryRunConfig({ backup: { ...runConfig().backup, deleteAfterDays: days } }) });
+    backup.on(DescribeBackupVaultCommand).resolves({ BackupVaultName: 'vault', VaultState: 'AVAILABLE', Locked: true, MinRetentionDays: 30 });
+    expect(failed(await handler(deleteAfter(7))).vault).toMatch(/Vault Lock keeps recovery points at least 30 days, the run deletes them after 7/);
+    forgetVaultAnswers();
+    expect(failed(await handler(deleteAfter(30)))).toEqual({});
+    forgetVaultAnswers();
+    expect(failed(await handler(deleteAfter(0)))).toEqual({});
+    forgetVaultAnswers();
+    backup.on(DescribeBackupVaultCommand).resolves({ BackupVaultName: 'vault', VaultState: 'AVAILABLE', Locked: true, MaxRetentionDays: 365 });
+    expect(failed(await handler(deleteAfter(0))).vault).toMatch(/at most 365 days, the run keeps them forever/);
+    forgetVaultAnswers();
+    expect(failed(await handler(deleteAfter(400))).vault).toMatch(/at most 365 days, the run keeps them 400 days/);
+    forgetVaultAnswers();
+    expect(failed(await handler(deleteAfter(365)))).toEqual({});
+  });
+
   test('SendCommand refused: the probe failed with the reason; the other checks stand', async () => {
     allReady();
     ssm.on(SendCommandCommand).rejects(awsError('InvalidInstanceId', 'Instances not in a valid state'));
