@@ -232,7 +232,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   retryWithBackoff(writeManifest, DYNAMODB_TRANSIENT_ERRORS);
   // No instance of the page was touched: the run ends with the reason in its record.
   writeManifest.addCatch(recordRun, { errors: [sfn.Errors.ALL], resultPath: '$.runError' });
-  writeManifest.next(functions.preflightInstance ? dryRunOrNot(scope, props, forEachInstance, findUnfinished) : forEachInstance);
+  writeManifest.next(dryRunOrNot(scope, props, forEachInstance, findUnfinished));
 
   const validate = lambdaStep(scope, 'Validate input', {
     fn: functions.validateInput,
