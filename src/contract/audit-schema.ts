@@ -200,6 +200,11 @@ export interface AuditEntry {
    * post-script ran).
    */
   readonly SafetyThawFired: boolean | '';
+  // ---- Issue 15, the dry run (DryRun: true; src/workflow/dry-run.ts): only in a dry run's entries. ----
+  /** `ready` when every pre-flight check passed, else `not-ready` (PREFLIGHT_READY / PREFLIGHT_NOT_READY). */
+  readonly PreflightVerdict?: string;
+  /** The checks that failed, `<check>: <reason>` joined by `; `; empty when ready. */
+  readonly PreflightChecks?: string;
 }
 
 /**
@@ -239,4 +244,11 @@ export const AUDIT_ENTRY_FIELDS: ReadonlyArray<keyof AuditEntry> = [
   'PostBackupScriptOutput',
   // Issue 15, the safety thaw (work/thaw):
   'SafetyThawFired',
+  // Issue 15, the dry run.
+  'PreflightVerdict',
+  'PreflightChecks',
 ];
+
+// Issue 15, the dry run: the run record's flag.
+/** `true` on the run record of a dry run (absent on a real run's record). */
+export const RUN_DRY_RUN = 'DryRun';

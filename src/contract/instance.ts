@@ -3,8 +3,8 @@
  * tally of outcomes. Shared by the workflow, which carries them, and the handlers that record them.
  */
 import type {
-  BackupJobResult, CheckAgentResult, ConsistencyVerdict, CopyJobResult, InstancePowerResult, ReleaseLoopState, ScriptStatusResult,
-  StopBackupJobResult,
+  BackupJobResult, CheckAgentResult, ConsistencyVerdict, CopyJobResult, InstancePowerResult, PreflightResult, ReleaseLoopState,
+  ScriptStatusResult, StopBackupJobResult,
 } from './messages';
 import type { ScriptPlatform } from './settings';
 export interface DiscoveredInstance {
@@ -70,13 +70,15 @@ export interface InstanceSteps {
   readonly budgetStop?: StopBackupJobResult;
   /** At the job's end: whether the recovery point was taken while the application was frozen. */
   readonly consistency?: ConsistencyVerdict;
+  /** Issue 15, a dry run: the pre-flight checks' result (src/workflow/dry-run.ts); no other step runs. */
+  readonly preflight?: PreflightResult;
   /**
    * Errors caught by the workflow, per step (Step Functions' `{ Error, Cause }`). `leaseRelease` is not a step:
    * a lease that could not be released is noted (it expires by itself), never a failure; nor are `release` (a release
    * look that kept failing: the application was released, noted) and `consistency` (the check at the job's end could
    * not run: the entry says the consistency was not verified). `budgetStop` fails the instance (the job was to be stopped).
    */
-  readonly errors?: Partial<Record<StepName | 'leaseRelease' | 'release' | 'consistency' | 'budgetStop', CaughtError>>;
+  readonly errors?: Partial<Record<StepName | 'leaseRelease' | 'release' | 'consistency' | 'budgetStop' | 'preflight', CaughtError>>;
 }
 
 export type StepName = 'eligibility' | 'agent' | 'pre' | 'stop' | 'backup' | 'start' | 'agentAfterStart' | 'post' | 'copy';

@@ -518,3 +518,51 @@ export interface StopBackupJobResult {
   readonly outcome: 'stop-requested' | 'already-ended';
   readonly message: string;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Issue 15, the dry run (DryRun: true; src/workflow/dry-run.ts, src/functions/preflight-instance).
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The pre-flight checks, in the order they are made and reported. */
+export type PreflightCheckName = 'tag' | 'state' | 'agent' | 'platform' | 'stop-permission' | 'vault' | 'role' | 'script';
+
+/** One check's answer. */
+export interface PreflightCheck {
+  readonly name: PreflightCheckName;
+  /** True when what a real run needs here is in place. */
+  readonly ok: boolean;
+  /** What was seen, and on failure why it would stop a real run. */
+  readonly detail: string;
+}
+
+/** The command that checks that a script is reachable from the instance (never the script itself). */
+export interface ScriptProbe {
+  readonly phase: 'pre' | 'post';
+  /** The SendCommand's CommandId; empty when the command could not be sent (see `detail`). */
+  readonly commandId: string;
+  /** SSM's invocation status: Pending until the probe's invocation is terminal. */
+  readonly status: string;
+  /** The step that failed and the end of its output, when it did not succeed. */
+  readonly detail: string;
+}
+
+/**
+ * preflight-instance: `check` makes every check of one instance and sends the script probes; `look` looks at the
+ * probes again (the chain waits between looks). Nothing that changes an instance, a vault or a job is ever called.
+ */
+export interface PreflightInstanceEvent {
+  readonly action: 'check' | 'look';
+  readonly execution: ExecutionContext;
+  readonly instance: DiscoveredInstance;
+  readonly config: RunConfig;
+  /** With `look`: the previous result. */
+  readonly previous?: PreflightResult;
+}
+
+/** One instance's pre-flight result; `done` when no probe is still waited for (or the bounded wait is over). */
+export interface PreflightResult extends PolledResult {
+  /** PREFLIGHT_READY or PREFLIGHT_NOT_READY; final once `done`. */
+  readonly verdict: string;
+  readonly checks: PreflightCheck[];
+  readonly probes: ScriptProbe[];
+}

@@ -51,4 +51,9 @@ export interface RunSummaryDetail {
   readonly failuresTruncated: boolean;
   /** The run's failure message; '' when the run succeeded. */
   readonly message: string;
+  /**
+   * Issue 15: `true` for a dry run (execution input `DryRun: true`): nothing was backed up, and a failed instance is one
+   * not ready for a real run. Absent on a real run's summary.
+   */
+  readonly dryRun?: boolean;
 }

@@ -83,6 +83,11 @@ export interface RunConfig {
   readonly leaseSeconds: number;
   /** When the application is released, and the freeze budget (issue 14). */
   readonly release: ReleaseRun;
+  /**
+   * Issue 15: `true` when the execution input asked for a dry run (`DryRun: true`): every targeted instance is checked
+   * (src/workflow/dry-run.ts, preflight-instance) and nothing is frozen, stopped or backed up. Absent otherwise.
+   */
+  readonly dryRun?: boolean;
 }
 
 /** The configuration the construct hands the validate-input handler (environment variable `SETTINGS`, JSON). */

@@ -127,3 +127,14 @@ export const RECOVERY_POINT_TAG_INSTANCE_ID = 'pre-post-script-backup:instance-i
 export const RECOVERY_POINT_TAG_EXECUTION_ID = 'pre-post-script-backup:execution-id';
 
 
+// Issue 15, the dry run (src/workflow/dry-run.ts).
+/** The verdict of an instance whose every pre-flight check passed. */
+export const PREFLIGHT_READY = 'ready';
+/** The verdict of an instance with at least one failed pre-flight check. */
+export const PREFLIGHT_NOT_READY = 'not-ready';
+/** EC2's answer to a DryRun request that had the permissions (an error, HTTP 412). */
+export const EC2_DRY_RUN_OPERATION = 'DryRunOperation';
+/** EC2's answer to a request (DryRun or not) without the permissions. */
+export const EC2_UNAUTHORIZED_OPERATION = 'UnauthorizedOperation';
+/** The note every step of a dry run's entry carries: nothing was done. */
+export const DRY_RUN_NOTE = 'dry run: only checked; nothing was frozen, stopped, started or backed up';

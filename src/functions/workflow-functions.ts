@@ -26,6 +26,8 @@ import { InspectChainFunction } from './inspect-chain/inspect-chain-function';
 import { inspectChainGrants } from './inspect-chain/inspect-chain.grants';
 import { ObserveReleaseFunction } from './observe-release/observe-release-function';
 import { observeReleaseGrants } from './observe-release/observe-release.grants';
+import { PreflightInstanceFunction } from './preflight-instance/preflight-instance-function';
+import { preflightInstanceGrants } from './preflight-instance/preflight-instance.grants';
 import { RecordInstanceFunction } from './record-instance/record-instance-function';
 import { recordInstanceGrants } from './record-instance/record-instance.grants';
 import { RecordPageFunction } from './record-page/record-page-function';
@@ -107,6 +109,8 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
   public readonly findUnfinished: lambda.IFunction;
   public readonly inspectChain: lambda.IFunction;
   public readonly recordRecovered: lambda.IFunction;
+  /** Issue 15: a dry run's pre-flight check of one instance (src/workflow/dry-run.ts). */
+  public readonly preflightInstance: lambda.IFunction;
 
   /** Every function, for metrics and alarms. */
   public readonly all: lambda.IFunction[] = [];
@@ -165,6 +169,8 @@ export class WorkflowHandlers extends Construct implements WorkflowFunctions {
     this.inspectChain = this.handler('InspectChain', InspectChainFunction, inspectChainGrants(ctx));
     this.recordRecovered = this.handler('RecordRecovered', RecordRecoveredFunction, recordRecoveredGrants(ctx));
     this.recordRun = this.handler('RecordRun', RecordRunFunction, recordRunGrants(ctx));
+    // Issue 15: the dry run (execution input DryRun: true) checks each instance without acting on it.
+    this.preflightInstance = this.handler('PreflightInstance', PreflightInstanceFunction, preflightInstanceGrants(ctx));
   }
 
   /**

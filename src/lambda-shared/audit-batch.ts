@@ -41,10 +41,17 @@ export function tallyOf(value: unknown): RunTally {
   return { ...emptyTally(), ...t, excludedSample: Array.isArray(t.excludedSample) ? t.excludedSample : [] };
 }
 
+/** Issue 15: the entry fields only a dry run's entries carry. */
+const DRY_RUN_ONLY_FIELDS: ReadonlyArray<keyof AuditEntry> = ['PreflightVerdict', 'PreflightChecks'];
+
 /** The entry fields of an instance item. */
 export function pickEntry(item: Record<string, unknown>): AuditEntry {
   const entry: Record<string, unknown> = {};
   for (const field of AUDIT_ENTRY_FIELDS) {
+    if (item[field] === undefined && DRY_RUN_ONLY_FIELDS.includes(field)) {
+      // Issue 15: only a dry run's entries have them; a real run's entries stay as they were.
+      continue;
+    }
     entry[field] = item[field] ?? '';
   }
   return entry as unknown as AuditEntry;

@@ -6,9 +6,11 @@
  */
 import { type AuditEntry, SCRIPT_OUTPUT_TAIL_LENGTH } from '../contract/audit-schema';
 import { type CaughtError, type DiscoveredInstance, type InstanceSteps, type StepName, type StepOutcome } from '../contract/instance';
-import { type BackupJobResult, type CheckAgentResult, CONSISTENCY, type CopyJobResult, type InstancePowerResult, type ScriptStatusResult } from '../contract/messages';
+import {
+  type BackupJobResult, type CheckAgentResult, CONSISTENCY, type CopyJobResult, type InstancePowerResult, type PreflightResult, type ScriptStatusResult,
+} from '../contract/messages';
 import { type RunConfig } from '../contract/settings';
-import { BACKUP_COMPLETED, BACKUP_JOB_FINAL_STATES, FAILED, IN_PROGRESS, notRun, NOT_APPLICABLE, NOT_RUN_EARLIER_FAILURE, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED, SKIPPED, SKIPPED_LEASE_HELD, SSM_PING_ONLINE, SUCCESS } from '../contract/status';
+import { BACKUP_COMPLETED, BACKUP_JOB_FINAL_STATES, FAILED, IN_PROGRESS, notRun, NOT_APPLICABLE, NOT_RUN_EARLIER_FAILURE, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED, SKIPPED, SKIPPED_LEASE_HELD, SSM_PING_ONLINE, SUCCESS, DRY_RUN_NOTE, PREFLIGHT_NOT_READY, PREFLIGHT_READY } from '../contract/status';
 import { commandIdOf, type WaitKind, waitedRecoveryPoint, waitedResource } from '../contract/waits';
 
 
@@ -192,6 +194,9 @@ function turnedOff(step: StepName, config: RunConfig): boolean {
 export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, steps: InstanceSteps | undefined | null): AuditEntry {
   const s: InstanceSteps = steps ?? {};
   const errors = s.errors ?? {};
+  if (config.dryRun === true || s.preflight) {
+    return dryRunEntry(instance, s);
+  }
   if (s.eligibility?.status === SKIPPED_LEASE_HELD && !errors.eligibility) {
     return leaseHeldEntry(instance, s.eligibility);
   }
@@ -353,6 +358,73 @@ function leaseHeldEntry(instance: DiscoveredInstance, eligibility: StepOutcome):
     PostBackupScriptOutput: '',
     // Issue 15, the safety thaw (work/thaw).
     SafetyThawFired: '',
+  };
+}
+
+const PROBE_LABELS = { pre: 'pre-backup script', post: 'post-backup script' } as const;
+
+/** Issue 15: the failed checks of a dry run, `<check>: <reason>`, in the order they were made. */
+export function preflightFailures(preflight: PreflightResult | undefined, error: CaughtError | undefined): string[] {
+  const failures: string[] = [];
+  for (const check of preflight?.checks ?? []) {
+    if (!check.ok) {
+      failures.push(`${check.name}: ${check.detail}`);
+    }
+  }
+  for (const probe of preflight?.probes ?? []) {
+    if (probe.status !== SUCCESS) {
+      failures.push(`script: ${PROBE_LABELS[probe.phase]} not reachable (probe ${probe.status}${probe.commandId ? ` ${probe.commandId}` : ''})`
+        + `${probe.detail ? `: ${probe.detail}` : ''}`);
+    }
+  }
+  if (error) {
+    failures.push(`check: the pre-flight check failed: ${causeMessage(error)}`);
+  } else if (!preflight) {
+    failures.push('check: the pre-flight check did not run');
+  }
+  return failures;
+}
+
+/**
+ * Issue 15: the entry of an instance a dry run checked. Every step reads `skipped` (nothing was done), the verdict and
+ * the failed checks are in PreflightVerdict / PreflightChecks, and the outcome is FAILED when the instance is not ready
+ * (so the run fails, as a real run would for that instance, and says which instances need work).
+ */
+function dryRunEntry(instance: DiscoveredInstance, steps: InstanceSteps): AuditEntry {
+  const failures = preflightFailures(steps.preflight, steps.errors?.preflight);
+  const ready = failures.length === 0 && steps.preflight?.verdict === PREFLIGHT_READY;
+  const passed = (steps.preflight?.checks ?? []).filter((c) => c.ok).map((c) => c.name);
+  const probed = (steps.preflight?.probes ?? []).filter((p) => p.status === SUCCESS).map((p) => `${p.phase}-script reachable`);
+  return {
+    InstanceId: instance.instanceId,
+    InstanceStateAtStart: instance.state,
+    Platform: instance.platform,
+    PreBackupScriptStatus: SKIPPED,
+    StopEc2InstanceStatus: SKIPPED,
+    BackupJobStatus: SKIPPED,
+    StartEc2InstanceStatus: SKIPPED,
+    PostBackupScriptStatus: SKIPPED,
+    FailureMessage: ready ? '' : `not ready for a real run: ${failures.join('; ')}`,
+    BackupJobId: '',
+    RecoveryPointArn: '',
+    PreBackupScriptCommandId: '',
+    PostBackupScriptCommandId: '',
+    CopyJobStatus: SKIPPED,
+    CopyJobId: '',
+    CopyRecoveryPointArn: '',
+    StoppedSeconds: 0,
+    Outcome: ready ? OUTCOME_SUCCEEDED : OUTCOME_FAILED,
+    Notes: `${DRY_RUN_NOTE}${passed.length + probed.length > 0 ? `; passed: ${[...passed, ...probed].join(', ')}` : ''}`,
+    FrozenSeconds: 0,
+    ReleasedAt: '',
+    ReleaseReason: '',
+    Consistency: CONSISTENCY.none,
+    ConsistencyReason: 'a dry run: nothing was backed up',
+    PreBackupScriptOutput: '',
+    PostBackupScriptOutput: '',
+    SafetyThawFired: '',
+    PreflightVerdict: ready ? PREFLIGHT_READY : PREFLIGHT_NOT_READY,
+    PreflightChecks: failures.join('; '),
   };
 }
 

@@ -4,6 +4,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { dryRunChain } from './dry-run';
 import { WorkflowFunctions } from './functions';
 import { INSTANCE_ITEM_SELECTOR, instanceChain } from './instance-chain';
 import { DYNAMODB_TRANSIENT_ERRORS, lambdaStep, retryWithBackoff } from './lambda-step';
@@ -229,7 +230,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   retryWithBackoff(writeManifest, DYNAMODB_TRANSIENT_ERRORS);
   // No instance of the page was touched: the run ends with the reason in its record.
   writeManifest.addCatch(recordRun, { errors: [sfn.Errors.ALL], resultPath: '$.runError' });
-  writeManifest.next(forEachInstance);
+  writeManifest.next(dryRunOrNot(scope, props, forEachInstance, findUnfinished));
 
   const validate = lambdaStep(scope, 'Validate input', {
     fn: functions.validateInput,
@@ -241,6 +242,29 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   discover.next(writeManifest);
   startRun.next(validate).next(discover);
   return startRun;
+}
+
+/**
+ * Issue 15: a dry run (validated input `DryRun: true`, `$.config.dryRun`) checks the page's instances with the dry-run
+ * chain (src/workflow/dry-run.ts) instead of backing them up; everything around the page (discovery, manifest, finding a
+ * chain that died, the page's entries, the run's record) is the real run's.
+ */
+function dryRunOrNot(scope: Construct, props: BackupWorkflowProps, forEachInstance: sfn.IChainable, afterMap: sfn.IChainable): sfn.IChainable {
+  const checkEach = new sfn.DistributedMap(scope, 'Dry run: for each instance', {
+    itemsPath: '$.page.items',
+    itemSelector: INSTANCE_ITEM_SELECTOR,
+    maxConcurrency: props.maxConcurrency,
+    mapExecutionType: sfn.StateMachineType.STANDARD,
+    label: 'DryRun',
+    toleratedFailurePercentage: 100,
+    resultPath: '$.page.items',
+  });
+  checkEach.itemProcessor(dryRunChain(scope, props.functions));
+  checkEach.addCatch(afterMap, { errors: [sfn.Errors.ALL], resultPath: '$.runError' });
+  checkEach.next(afterMap);
+  return new sfn.Choice(scope, 'Dry run?')
+    .when(sfn.Condition.and(sfn.Condition.isPresent('$.config.dryRun'), sfn.Condition.booleanEquals('$.config.dryRun', true)), checkEach)
+    .otherwise(forEachInstance);
 }
 
 /**

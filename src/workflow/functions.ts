@@ -36,4 +36,9 @@ export interface WorkflowFunctions {
   readonly inspectChain: lambda.IFunction;
   /** The audit entry of a recovered instance. */
   readonly recordRecovered: lambda.IFunction;
+  /**
+   * Issue 15: a dry run's check of one instance (src/workflow/dry-run.ts). Required: a workflow without it would run a
+   * `DryRun: true` input as a real backup.
+   */
+  readonly preflightInstance: lambda.IFunction;
 }

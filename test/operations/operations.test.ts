@@ -158,8 +158,9 @@ describe('VPC', () => {
     const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
     new PrePostScriptBackup(stack, 'B', { vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } });
     const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
-    // Every function: the 13 of the workflow and resume-wait, and the recovery's find-unfinished, inspect-chain, record-recovered.
-    expect(functions).toHaveLength(16);
+    // Every function: the 13 of the workflow and resume-wait, the recovery's find-unfinished, inspect-chain, record-recovered,
+    // and the dry run's preflight-instance (issue 15).
+    expect(functions).toHaveLength(17);
     for (const fn of functions) {
       expect(fn.Properties.VpcConfig.SubnetIds.length).toBe(3);
     }

@@ -110,10 +110,10 @@ describe('resources', () => {
 
   test('one Lambda function per job, each with a role of its own, on nodejs24.x', () => {
     const functions = t.findResources('AWS::Lambda::Function');
-    // 13, and the recovery's three (find-unfinished, inspect-chain, record-recovered).
-    expect(Object.keys(functions)).toHaveLength(16);
+    // 13, the recovery's three (find-unfinished, inspect-chain, record-recovered), and the dry run's preflight-instance.
+    expect(Object.keys(functions)).toHaveLength(17);
     const roles = new Set(Object.values(functions).map(f => JSON.stringify(f.Properties.Role)));
-    expect(roles.size).toBe(16);
+    expect(roles.size).toBe(17);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.LoggingConfig?.LogGroup).toBeDefined();
@@ -150,21 +150,43 @@ describe('IAM', () => {
   const taggedCondition = { StringEquals: { 'aws:ResourceTag/backup-job-pre-post-script': 'true' } };
   const instanceArn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:eu-west-1:123456789012:instance/*']] };
 
+  // Two roles hold each: the acting function's, and (issue 15) the dry run's preflight-instance, which only sends them
+  // with DryRun: true (EC2 answers a DryRun for the caller's own permissions, so it needs the same statement).
   test.each(['ec2:StopInstances', 'ec2:StartInstances'])('%s only on instances carrying the backup tag', action => {
     const found = withAction(action);
-    expect(found).toHaveLength(1);
-    expect(found[0].Resource).toEqual(instanceArn);
-    expect(found[0].Condition).toEqual(taggedCondition);
+    expect(found).toHaveLength(2);
+    for (const statement of found) {
+      expect(statement.Resource).toEqual(instanceArn);
+      expect(statement.Condition).toEqual(taggedCondition);
+    }
   });
 
+  // send-script's, and (issue 15) the dry run's probe: the same document, the same tagged instances.
   test('ssm:SendCommand on the AWS-RunRemoteScript document and on tagged instances only', () => {
     const found = withAction('ssm:SendCommand');
-    expect(found).toHaveLength(2);
-    const onInstances = found.find(s => JSON.stringify(s.Resource).includes('instance/*'));
-    expect(onInstances?.Condition).toEqual(taggedCondition);
-    const onDocument = found.find(s => JSON.stringify(s.Resource).includes('document/AWS-RunRemoteScript'));
-    expect(onDocument).toBeDefined();
-    expect(JSON.stringify(onDocument!.Resource)).not.toContain('*');
+    expect(found).toHaveLength(4);
+    const onInstances = found.filter(s => JSON.stringify(s.Resource).includes('instance/*'));
+    expect(onInstances).toHaveLength(2);
+    for (const statement of onInstances) expect(statement.Condition).toEqual(taggedCondition);
+    const onDocument = found.filter(s => JSON.stringify(s.Resource).includes('document/AWS-RunRemoteScript'));
+    expect(onDocument).toHaveLength(2);
+    for (const statement of onDocument) expect(JSON.stringify(statement.Resource)).not.toContain('*');
+  });
+
+  test('issue 15: the dry run\'s function may read the configured vault only, and holds no journal, lease or backup permission', () => {
+    const role = Object.entries(t.findResources('AWS::IAM::Role')).find(([id]) => /PreflightInstanceRole/.test(id))![0];
+    const own = Object.values(t.findResources('AWS::IAM::Policy'))
+      .filter(p => JSON.stringify(p.Properties.Roles).includes(role))
+      .flatMap(p => p.Properties.PolicyDocument.Statement as Statement[]);
+    const actions = own.flatMap(s => asList(s.Action)).sort();
+    expect(actions).toEqual([
+      'backup:DescribeBackupVault', 'ec2:DescribeInstances', 'ec2:StartInstances', 'ec2:StopInstances',
+      'logs:CreateLogStream', 'logs:PutLogEvents', 'ssm:DescribeInstanceInformation', 'ssm:ListCommandInvocations',
+      'ssm:SendCommand', 'ssm:SendCommand',
+    ]);
+    const vault = own.find(s => asList(s.Action).includes('backup:DescribeBackupVault'))!;
+    expect(JSON.stringify(vault.Resource)).toMatch(/BackupVault/);
+    expect(JSON.stringify(vault.Resource)).not.toContain('*');
   });
 
   test('iam:PassRole only for the backup role, only to AWS Backup', () => {

@@ -311,6 +311,48 @@ describe('the event bus resource policy', () => {
   });
 });
 
+// Issue 15: the dry run's function. EC2's DryRun answers for the caller's own permissions, so it holds the acting
+// roles' tag-conditioned stop/start statement (and sends them only with DryRun: true); nothing else that acts.
+describe('the PreflightInstance role (dry run)', () => {
+  let role: SynthesizedRole;
+  beforeAll(() => { role = iam.handlerRole('PreflightInstance'); });
+  const arnOf = (arn: string): RequestResource => ({ arn, account: arn.split(':')[4] });
+
+  test.each(['ec2:StopInstances', 'ec2:StartInstances'])('%s (its DryRun) is answered for tagged instances only, as for the acting roles', async (action) => {
+    await expect(evaluateAsRole(role, action, ec2Instance({ tags: TAGGED }))).resolves.toEqual(allowed);
+    await expect(evaluateAsRole(role, action, ec2Instance())).resolves.toEqual(denied);
+    await expect(evaluateAsRole(role, action, ec2Instance({ tags: { [TAG_KEY]: 'false' } }))).resolves.toEqual(denied);
+    await expect(evaluateAsRole(role, action, ec2Instance({ tags: TAGGED, account: OTHER_ACCOUNT }))).resolves.toEqual(denied);
+  });
+
+  test('the probe: AWS-RunRemoteScript on tagged instances only', async () => {
+    await expect(sendCommand(role, ssmDocument('AWS-RunRemoteScript'), ssmTargetInstance({ tags: TAGGED }))).resolves.toEqual(
+      { result: 'Allowed', onDocument: 'Allowed', onInstance: 'Allowed' });
+    await expect(sendCommand(role, ssmDocument('AWS-RunShellScript'), ssmTargetInstance({ tags: TAGGED }))).resolves.toMatchObject({ result: 'ImplicitlyDenied' });
+    await expect(sendCommand(role, ssmDocument('AWS-RunRemoteScript'), ssmTargetInstance())).resolves.toMatchObject({ result: 'ImplicitlyDenied' });
+  });
+
+  test('reads the configured vault only, and may not start a backup, pass the role, or terminate anything', async () => {
+    await expect(evaluateAsRole(role, 'backup:DescribeBackupVault', arnOf(iam.backupVaultArn))).resolves.toEqual(allowed);
+    const other = iam.backupVaultArn.replace(/backup-vault:.*$/, 'backup-vault:Default');
+    await expect(evaluateAsRole(role, 'backup:DescribeBackupVault', arnOf(other))).resolves.toEqual(denied);
+    await expect(evaluateAsRole(role, 'backup:StartBackupJob', arnOf(iam.backupVaultArn))).resolves.toEqual(denied);
+    await expect(evaluateAsRole(role, 'iam:PassRole', arnOf(iam.backupRoleArn), { 'iam:PassedToService': 'backup.amazonaws.com' })).resolves.toEqual(denied);
+    await expect(evaluateAsRole(role, 'ec2:TerminateInstances', ec2Instance({ tags: TAGGED }))).resolves.toEqual(denied);
+  });
+
+  test('writes nothing to the audit table (no lease, journal or waiting task): its entry is record-instance\'s', async () => {
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem']) {
+      await expect(evaluateAsRole(role, action, arnOf(iam.auditTableArn))).resolves.toEqual(denied);
+    }
+  });
+
+  test('the harness can tell: without its Condition the DryRun statement would answer for untagged instances', async () => {
+    const loose = widened(role.policies, hasSid('DryRunStopStartOfTaggedInstancesOnly'), withoutCondition);
+    await expect(evaluateAsRole(role, 'ec2:StopInstances', ec2Instance(), {}, loose)).resolves.toEqual(allowed);
+  });
+});
+
 describe('the state machine role', () => {
   let role: SynthesizedRole;
   beforeAll(() => { role = iam.stateMachineRole; });
@@ -319,8 +361,8 @@ describe('the state machine role', () => {
   test('may invoke each of the construct\'s own functions, and their versions', async () => {
     // resume-wait is EventBridge's target, not a step: the state machine may not invoke it.
     const own = iam.functions.filter(f => f.logicalId.startsWith('AppBackupHandlers') && !f.logicalId.includes('ResumeWait'));
-    // 12, and the recovery's three.
-    expect(own).toHaveLength(15);
+    // 12, the recovery's three, and (issue 15) the dry run's preflight-instance.
+    expect(own).toHaveLength(16);
     for (const f of own) {
       await expect(evaluateAsRole(role, 'lambda:InvokeFunction', fn(f.arn))).resolves.toEqual(allowed);
       await expect(evaluateAsRole(role, 'lambda:InvokeFunction', fn(`${f.arn}:1`))).resolves.toEqual(allowed);

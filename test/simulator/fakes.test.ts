@@ -1,5 +1,5 @@
 import {
-  BackupClient, DescribeBackupJobCommand, ListBackupJobsCommand, ListCopyJobsCommand, paginateListBackupJobs,
+  BackupClient, DescribeBackupJobCommand, DescribeBackupVaultCommand, ListBackupJobsCommand, ListCopyJobsCommand, paginateListBackupJobs,
   StartBackupJobCommand, StartCopyJobCommand,
 } from '@aws-sdk/client-backup';
 import { DescribeInstancesCommand, EC2Client, paginateDescribeInstances, StartInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
@@ -332,6 +332,60 @@ describe('SSM fake', () => {
       e.destroy();
       await f.stop();
     }
+  });
+});
+
+// Issue 15 (docs/fidelity/ec2.md, the dry run's block).
+describe('EC2 fake: DryRun', () => {
+  test('a permitted DryRun stop or start answers DryRunOperation (HTTP 412) and changes nothing, whatever the state', async () => {
+    world.addInstance({ id: id(1) });
+    world.addInstance({ id: id(2), state: 'pending' });
+    const commands = [
+      new StopInstancesCommand({ InstanceIds: [id(1)], DryRun: true }),
+      new StartInstancesCommand({ InstanceIds: [id(1)], DryRun: true }),
+      new StopInstancesCommand({ InstanceIds: [id(2)], DryRun: true }),
+    ];
+    for (const command of commands) {
+      const err = await ec2.send(command as StopInstancesCommand).catch((e) => e);
+      expect(err).toMatchObject({
+        name: 'DryRunOperation',
+        message: 'Request would have succeeded, but DryRun flag is set.',
+        $metadata: { httpStatusCode: 412 },
+      });
+    }
+    // (Read from the world: a DescribeInstances would advance the pending one.)
+    expect(world.instances.get(id(1))).toMatchObject({ state: 'running', stopCalls: 0, startCalls: 0, dryRunCalls: 2 });
+    expect(world.instances.get(id(2))).toMatchObject({ state: 'pending', stopCalls: 0, dryRunCalls: 1 });
+  });
+
+  test('without the permission: UnauthorizedOperation (the tag condition, or an UnauthorizedOperation fault)', async () => {
+    const w = new World({ requireTagForMutation: { key: 'backup', value: 'yes' } });
+    const f = await startFakes(w);
+    const c = new EC2Client(clientConfig(f.ec2));
+    try {
+      w.addInstance({ id: id(1), tags: {} });
+      w.addInstance({ id: id(2), tags: { backup: 'yes' }, faults: { startError: { code: 'UnauthorizedOperation' } } });
+      w.addInstance({ id: id(3), tags: { backup: 'yes' }, faults: { stopError: { code: 'InternalError', httpStatus: 500 } } });
+      await expect(c.send(new StopInstancesCommand({ InstanceIds: [id(1)], DryRun: true }))).rejects.toMatchObject({ name: 'UnauthorizedOperation' });
+      await expect(c.send(new StartInstancesCommand({ InstanceIds: [id(2)], DryRun: true }))).rejects.toMatchObject({ name: 'UnauthorizedOperation' });
+      await expect(c.send(new StopInstancesCommand({ InstanceIds: [id(2)], DryRun: true }))).rejects.toMatchObject({ name: 'DryRunOperation' });
+      // Only the permission is checked: another fault of the real call does not show in a DryRun.
+      await expect(c.send(new StopInstancesCommand({ InstanceIds: [id(3)], DryRun: true }))).rejects.toMatchObject({ name: 'DryRunOperation' });
+      expect(w.instanceStates()).toEqual({ [id(1)]: 'running', [id(2)]: 'running', [id(3)]: 'running' });
+    } finally {
+      c.destroy();
+      await f.stop();
+    }
+  });
+});
+
+describe('Backup fake: DescribeBackupVault (issue 15)', () => {
+  test('a vault answers AVAILABLE; a missing or forbidden one AccessDeniedException (403)', async () => {
+    const v = await backup.send(new DescribeBackupVaultCommand({ BackupVaultName: 'vault' }));
+    expect(v).toMatchObject({ BackupVaultName: 'vault', VaultState: 'AVAILABLE', Locked: false, NumberOfRecoveryPoints: 0 });
+    world.missingBackupVaults.add('gone');
+    await expect(backup.send(new DescribeBackupVaultCommand({ BackupVaultName: 'gone' })))
+      .rejects.toMatchObject({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } });
   });
 });
 

@@ -207,6 +207,8 @@ export interface Instance {
   commandCount: number;
   stopCalls: number;
   startCalls: number;
+  /** Issue 15: StopInstances / StartInstances calls with DryRun (they change nothing). */
+  dryRunCalls: number;
   /** Time mode: when the current stopping / pending state settles. */
   transitionEndsAt: number;
   /** Time mode: when the agent is back after a start. */
@@ -226,7 +228,8 @@ export interface Instance {
 export interface CommandInvocation {
   readonly commandId: string;
   readonly instanceId: string;
-  readonly phase: 'pre' | 'post' | 'unknown';
+  /** `dry-run-pre` / `dry-run-post`: a dry run's probe of that script (issue 15), from its Comment. */
+  readonly phase: 'pre' | 'post' | 'dry-run-pre' | 'dry-run-post' | 'unknown';
   readonly documentName: string;
   readonly comment: string;
   readonly parameters: Record<string, string[]>;
@@ -508,6 +511,8 @@ export class World {
   public readonly copyJobs = new Map<string, CopyJob>();
   private readonly copyJobsByToken = new Map<string, CopyJob>();
   public readonly backupJobsByToken = new Map<string, BackupJob>();
+  /** Issue 15: vaults that do not exist (DescribeBackupVault answers AccessDeniedException; every other vault exists). */
+  public readonly missingBackupVaults = new Set<string>();
   private readonly faults: Array<InjectedFault & { used: number }> = [];
   private readonly lostAnswers: Array<LostAnswer & { used: number }> = [];
   /** Jobs by instance id, in the order started (backupJobsFor / copyJobsFor stay cheap for large fleets). */
@@ -661,6 +666,7 @@ export class World {
       commandCount: 0,
       stopCalls: 0,
       startCalls: 0,
+      dryRunCalls: 0,
       transitionEndsAt: 0,
       agentOnlineAt: 0,
       power: [],
@@ -820,6 +826,20 @@ export class World {
     }
   }
 
+  /**
+   * Issue 15: StopInstances / StartInstances with `DryRun: true`. EC2 documents only a permission check ("Checks whether
+   * you have the required permissions ... If you have the required permissions, the error response is DryRunOperation.
+   * Otherwise, it is UnauthorizedOperation."), so the worst it allows is modelled: the permission (requireTagForMutation,
+   * or a stopError/startError fault whose code is UnauthorizedOperation) is checked, and nothing else is: the instance's
+   * state, other faults and counts are untouched; the caller (the fake) then answers DryRunOperation.
+   */
+  public dryRunPowerChange(inst: Instance, action: 'StopInstances' | 'StartInstances'): void {
+    inst.dryRunCalls++;
+    this.checkMutationAllowed(inst, action);
+    const fault = action === 'StopInstances' ? inst.faults.stopError : inst.faults.startError;
+    if (fault?.code === 'UnauthorizedOperation') throw new FakeApiError(fault);
+  }
+
   public stopInstance(inst: Instance): { previous: Ec2StateName; current: Ec2StateName } {
     inst.stopCalls++;
     this.checkMutationAllowed(inst, 'StopInstances');
@@ -910,11 +930,17 @@ export class World {
     if (ping === undefined) {
       throw new FakeApiError({ code: 'InvalidInstanceId', message: 'Instances [[' + inst.id + ']] not in a valid state for account ' + ACCOUNT_ID });
     }
-    inst.commandCount++;
+    // Issue 15: a dry run's probe (Comment `...:dry-run-pre|post`) downloads that script and tests the file: it fails
+    // only where the script's download fails (the script's own outcome is not the probe's); not counted as a script.
+    const probe = /(?:^|:)dry-run-(pre|post)$/.exec(cmd.comment ?? '');
+    if (!probe) inst.commandCount++;
     const m = /(?:^|:)(pre|post)$/.exec(cmd.comment ?? '');
-    const phase: CommandInvocation['phase'] = m ? m[1] as 'pre' | 'post'
+    const phase: CommandInvocation['phase'] = probe ? `dry-run-${probe[1]}` as 'dry-run-pre' | 'dry-run-post' : m ? m[1] as 'pre' | 'post'
       : inst.commandCount === 1 ? 'pre' : inst.commandCount === 2 ? 'post' : 'unknown';
-    const outcome = phase === 'post' ? inst.faults.post : phase === 'pre' ? inst.faults.pre : undefined;
+    const probed = probe ? (probe[1] === 'pre' ? inst.faults.pre : inst.faults.post) : undefined;
+    const outcome: ScriptOutcome | undefined = probe
+      ? { status: 'Success', downloadError: typeof probed === 'object' ? probed.downloadError : undefined }
+      : phase === 'post' ? inst.faults.post : phase === 'pre' ? inst.faults.pre : undefined;
     const inv: CommandInvocation = {
       ...cmd,
       instanceId: inst.id,
@@ -1021,6 +1047,29 @@ export class World {
    * StartBackupJob. A token answers the job it started for IDEMPOTENCY_TOKEN_SECONDS of the instance's clock, then
    * starts a new job; a job started while another job of the resource is running ends EXPIRED (`conflict`).
    */
+  /**
+   * Issue 15: DescribeBackupVault (docs/fidelity/ec2.md, the dry run's block): a vault outside `allowedBackupVaults`
+   * answers AccessDeniedException (as StartBackupJob does); so does a missing one, as reported from the field (aws-sdk-js
+   * issue 2625: "Insufficient privileges to perform this action.", HTTP 403) although the API reference lists
+   * ResourceNotFoundException: the worst for a caller, which cannot tell "missing" from "not allowed". The others are
+   * AVAILABLE, unlocked, with the recovery points the world's completed jobs made in them.
+   */
+  public describeBackupVault(vault: string): Record<string, unknown> {
+    if ((this.options.allowedBackupVaults && !this.options.allowedBackupVaults.includes(vault)) || this.missingBackupVaults.has(vault)) {
+      throw new FakeApiError({ code: 'AccessDeniedException', message: 'Insufficient privileges to perform this action.', httpStatus: 403 });
+    }
+    return {
+      BackupVaultName: vault,
+      BackupVaultArn: `arn:aws:backup:${REGION}:${ACCOUNT_ID}:backup-vault:${vault}`,
+      VaultType: 'BACKUP_VAULT',
+      VaultState: 'AVAILABLE',
+      EncryptionKeyArn: `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/00000000-0000-4000-8000-000000000000`,
+      CreationDate: this.clock.origin / 1000 - 86_400,
+      NumberOfRecoveryPoints: [...this.backupJobs.values()].filter((j) => j.backupVaultName === vault && j.state === 'COMPLETED').length,
+      Locked: false,
+    };
+  }
+
   public startBackupJob(params: Record<string, any>, instanceId: string | undefined): BackupJob {
     const token = params.IdempotencyToken as string | undefined;
     if (token) {

@@ -48,8 +48,8 @@ describe('the state machine definition', () => {
 
   test('the polled waits (the SSM agent\'s) are bounded polls: Wait → check → Choice leaving on done or expired', () => {
     const waits = states.filter(([, s]) => s.Type === 'Wait');
-    // Before the pre-script, after the start, and after the recovery's start.
-    expect(waits.length).toBe(3);
+    // Before the pre-script, after the start, after the recovery's start, and (issue 15) the dry run's script probes.
+    expect(waits.length).toBe(4);
     for (const [name, wait] of waits) {
       expect({ name, path: wait.SecondsPath }).toEqual({ name, path: expect.stringMatching(/\.poll\.nextWaitSeconds$/) });
       const check = byName.get(wait.Next!)!;
@@ -128,7 +128,9 @@ describe('the state machine definition', () => {
       ResultPath: '$.page',
       Parameters: { 'config.$': '$.config', 'nextToken.$': '$.page.nextToken', 'pageNumber.$': '$.tally.pages' },
     });
-    expect(S['Write page manifest'].Next).toBe('For each instance');
+    // Issue 15: a dry run checks the page's instances instead (the 'a dry run' tests below).
+    expect(S['Write page manifest'].Next).toBe('Dry run?');
+    expect(S['Dry run?'].Default).toBe('For each instance');
     expect(S['For each instance'].Next).toBe('Find instances whose chain died');
     expect(S['Find instances whose chain died']).toMatchObject({ Next: 'Any chain died?', ResultPath: '$.page' });
     expect(S['Any chain died?']).toMatchObject({
@@ -283,3 +285,56 @@ describe('a chain that dies where no Catch sees it', () => {
   });
 });
 
+
+describe('issue 15: a dry run (DryRun: true)', () => {
+  const S = definition.States;
+  const dryRunMap = byName.get('Dry run: for each instance')!;
+  const chain = (dryRunMap.ItemProcessor ?? dryRunMap.Iterator) as AslDefinition;
+  const chainStates = Object.entries(chain.States);
+
+  test('the fleet level chooses the dry-run chain only when the validated configuration says dryRun true', () => {
+    expect(S['Dry run?'].Choices).toEqual([{
+      And: [{ Variable: '$.config.dryRun', IsPresent: true }, { Variable: '$.config.dryRun', BooleanEquals: true }],
+      Next: 'Dry run: for each instance',
+    }]);
+    expect(S['Dry run?'].Default).toBe('For each instance');
+  });
+
+  test('its Map is the real one\'s: same items, same per-instance input, tolerated failures, then the same page recording', () => {
+    const real = S['For each instance'];
+    expect(dryRunMap).toMatchObject({
+      ItemsPath: real.ItemsPath,
+      ItemSelector: real.ItemSelector,
+      MaxConcurrency: real.MaxConcurrency,
+      ToleratedFailurePercentage: 100,
+      ResultPath: '$.page.items',
+      Next: 'Find instances whose chain died',
+    });
+    expect(dryRunMap.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Find instances whose chain died', ResultPath: '$.runError' })]);
+  });
+
+  test('the chain: check → bounded look at the probes → audit entry; no lease, no script, no stop, no backup', () => {
+    expect(chain.StartAt).toBe('Dry run: check instance');
+    const names = chainStates.map(([n]) => n).sort();
+    expect(names).toEqual([
+      'Dry run: audit entry not written', 'Dry run: check instance', 'Dry run: look at script probes', 'Dry run: script probes: done?',
+      'Dry run: script probes: wait', 'Dry run: write audit entry',
+    ]);
+    const lambdas = chainStates.filter(([, s]) => s.Type === 'Task').map(([, s]) => JSON.stringify(s.Resource));
+    for (const fn of lambdas) expect(fn).toMatch(/PreflightInstance|RecordInstance/);
+    expect(chain.States['Dry run: check instance']).toMatchObject({
+      ResultPath: '$.steps.preflight',
+      Parameters: { 'action': 'check', 'execution.$': '$.execution', 'instance.$': '$.instance', 'config.$': '$.config' },
+      Next: 'Dry run: script probes: done?',
+    });
+    expect(chain.States['Dry run: look at script probes']).toMatchObject({
+      ResultPath: '$.steps.preflight',
+      Parameters: expect.objectContaining({ 'action': 'look', 'previous.$': '$.steps.preflight' }),
+    });
+    // A check that fails after its retries still ends in the entry, with the error.
+    for (const name of ['Dry run: check instance', 'Dry run: look at script probes']) {
+      expect(chain.States[name].Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Dry run: write audit entry', ResultPath: '$.steps.errors.preflight' })]);
+    }
+    expect(chain.States['Dry run: write audit entry'].End).toBe(true);
+  });
+});

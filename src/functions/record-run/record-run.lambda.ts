@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { parseExecutionArn, RunCounts, runMetrics, runNotification, runSummary } from './run-summary';
-import { PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_RUN, RUN_EXECUTION_ID } from '../../contract/audit-schema';
+import { PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_RUN, RUN_DRY_RUN, RUN_EXECUTION_ID } from '../../contract/audit-schema';
 import { type AuditEntry } from '../../contract/audit-schema';
 import { type RunTally } from '../../contract/instance';
 import { type ExecutionContext, type RecordRunEvent, type RecordRunResult } from '../../contract/messages';
@@ -118,7 +118,8 @@ function runFailureMessage(event: RecordRunEvent, entries: AuditEntry[], counts:
     const shown = failed.slice(0, 10).map((e) => e.InstanceId);
     const more = counts.failed - shown.length;
     const list = shown.length > 0 ? `: ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ' (see their entries in the table)';
-    parts.push(`${counts.failed} of ${counts.instances} instances failed${list}`);
+    // Issue 15: a dry run's failed instance is one that is not ready for a real run.
+    parts.push(`${counts.failed} of ${counts.instances} instances ${event.config?.dryRun === true ? 'not ready (dry run)' : 'failed'}${list}`);
   }
   return parts.join('; ');
 }
@@ -170,6 +171,8 @@ function runItem(
     PreBackupScriptEnabled: config?.preScript.enabled,
     PostBackupScriptEnabled: config?.postScript.enabled,
     Input: truncatedInput(event.input),
+    // Issue 15: a dry run's record says so (absent on a real run's record).
+    ...(config?.dryRun === true ? { [RUN_DRY_RUN]: true } : {}),
     ...expiry(env.retentionDays, now),
   };
 
@@ -240,7 +243,14 @@ export const handler = async (received: RecordRunEvent): Promise<RecordRunResult
   }
   const status = item.Run_Status as RecordRunResult['status'];
   const message = item.Run_FailureMessage as string;
+  const dryRun = event.config?.dryRun === true;
   const notification = runNotification(execution, status, message, entries, env.tableName);
+  if (dryRun) {
+    // Issue 15: a dry run's notification says so: its failed instances are instances not ready for a real run.
+    const notReady = counts.failed;
+    notification.subject = `Dry run ${status}: ${notReady} of ${counts.instances} instances not ready`.slice(0, 100);
+    notification.message = `DRY RUN: nothing was frozen, stopped or backed up; a failed instance is not ready for a real run.\n${notification.message}`;
+  }
   const summary = runSummary(execution, { status, endTime: item.EndTime as string, excludedCount: counts.excluded, message }, entries);
   const result: RecordRunResult = {
     status,
@@ -257,6 +267,7 @@ export const handler = async (received: RecordRunEvent): Promise<RecordRunResult
       succeededCount: counts.succeeded,
       failedCount: counts.failed,
       failuresTruncated: summary.failuresTruncated || counts.failed > summary.failures.length,
+      ...(dryRun ? { dryRun: true } : {}),
     },
   };
   log.info('run recorded', {

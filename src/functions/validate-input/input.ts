@@ -23,6 +23,7 @@ export const TOP_LEVEL_KEYS = [
   'RunPostBackupScript',
   'RemoteRunCommandDetails',
   'BackupDetails',
+  'DryRun',
 ] as const;
 
 /** EC2 instance ids: `i-` and 8 or 17 hexadecimal digits. */
@@ -38,6 +39,19 @@ export const MIN_SCRIPT_TIMEOUT_SECONDS = 30;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 type Phase = 'pre' | 'post';
+
+/**
+ * Issue 15: `DryRun` is a JSON boolean only. The other flags also take the strings "true"/"false" because the original
+ * sample's users send them; DryRun is new, and a dry run is the one flag where a value read the wrong way freezes and
+ * stops a fleet in the middle of the day instead of checking it: anything but true or false is refused.
+ */
+const DRY_RUN = valueWhere((raw, fail): boolean => {
+  if (typeof raw !== 'boolean') {
+    fail(`must be true or false (a JSON boolean, not a string), got ${describe(raw)}`);
+    return false;
+  }
+  return raw;
+});
 
 const PHASE_LABELS: Record<Phase, string> = { pre: 'pre-backup script', post: 'post-backup script' };
 
@@ -175,6 +189,7 @@ export function inputSchema(settings: ConstructSettings) {
       BackupVaultName: absent(mustEqual('configured vault', settings.backupVaultName)),
       IamRoleArn: absent(mustEqual('configured backup role', settings.backupRoleArn)),
     }, mustBeObject)),
+    DryRun: absent(DRY_RUN),
   }, (input) => `must be a JSON object, got ${describe(input)}; allowed keys are ${TOP_LEVEL_KEYS.join(', ')}`);
 }
 
@@ -304,6 +319,8 @@ export function validateInput(input: unknown, settings: ConstructSettings): RunC
       ? settings.leaseSeconds
       : leaseSecondsFor(settings),
     release: settings.release,
+    // Issue 15: present only for a dry run, so a real run's configuration is unchanged.
+    ...(data.DryRun === true ? { dryRun: true } : {}),
   };
 }
 

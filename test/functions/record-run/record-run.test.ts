@@ -338,3 +338,24 @@ describe('record-run metrics (Powertools Metrics, embedded metric format)', () =
     expect(await emfLines(false)).toEqual([]);
   });
 });
+
+describe('record-run: a dry run (issue 15)', () => {
+  test('the record, the notification and the summary say it was a dry run; not-ready instances fail it', async () => {
+    const dryRun = { ...config, dryRun: true };
+    const tally = await pages([recorded(1), recorded(2, 'FAILED')]);
+    const result = await handler({ execution: EXECUTION, input: { DryRun: true }, config: dryRun, tally });
+    expect(result).toMatchObject({ status: 'FAILED', instanceCount: 2, failedCount: 1 });
+    expect(runItem(table)).toMatchObject({ DryRun: true, Run_Status: 'FAILED' });
+    expect(runItem(table).Run_FailureMessage).toBe(`1 of 2 instances not ready (dry run): ${id(2)}`);
+    expect(result.notificationSubject).toBe('Dry run FAILED: 1 of 2 instances not ready');
+    expect(result.notificationMessage).toMatch(/^DRY RUN: nothing was frozen, stopped or backed up/);
+    expect(result.summary.dryRun).toBe(true);
+  });
+
+  test('a real run\'s record and summary carry no DryRun', async () => {
+    const tally = await pages([recorded(1)]);
+    const result = await handler({ execution: EXECUTION, input: {}, config, tally });
+    expect(runItem(table).DryRun).toBeUndefined();
+    expect('dryRun' in result.summary).toBe(false);
+  });
+});

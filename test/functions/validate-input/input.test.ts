@@ -101,6 +101,13 @@ describe('validateInput: the empty input is exactly the settings', () => {
 describe('validateInput: accepted inputs', () => {
   test.each<[string, unknown, (c: ReturnType<typeof validateInput>) => void]>([
     ['StartStopEC2Required true', { StartStopEC2Required: true }, (c) => expect(c.stopInstances).toBe(true)],
+    // Issue 15: the dry run.
+    ['DryRun true', { DryRun: true }, (c) => expect(c.dryRun).toBe(true)],
+    ['DryRun false: a real run, the configuration unchanged', { DryRun: false }, (c) => expect(c).toEqual(validateInput({}, SETTINGS))],
+    ['DryRun null: a real run', { DryRun: null }, (c) => expect('dryRun' in c).toBe(false)],
+    ['DryRun with the other keys', { DryRun: true, StartStopEC2Required: true, RunPostBackupScript: false }, (c) => {
+      expect(c).toMatchObject({ dryRun: true, stopInstances: true, postScript: { enabled: false } });
+    }],
     ['StartStopEC2Required "TRUE"', { StartStopEC2Required: 'TRUE' }, (c) => expect(c.stopInstances).toBe(true)],
     ['StartStopEC2Required "false"', { StartStopEC2Required: 'false' }, (c) => expect(c.stopInstances).toBe(false)],
     ['RunPreBackupScript false', { RunPreBackupScript: false }, (c) => {
@@ -164,6 +171,11 @@ describe('validateInput: rejected inputs name the field, the problem and what is
     ['an unknown key in BackupDetails', { BackupDetails: { Region: 'x' } }, [/BackupDetails: unknown key "Region"; allowed keys are BackupVaultName, IamRoleArn/]],
     ['RemoteRunCommandDetails not an object', { RemoteRunCommandDetails: 'x' }, [/RemoteRunCommandDetails: must be an object/]],
     ['a boolean as a number', { StartStopEC2Required: 1 }, [/StartStopEC2Required: must be true or false/]],
+    // Issue 15: DryRun is a JSON boolean only (a value read the wrong way would freeze a fleet instead of checking it).
+    ['DryRun as the string "true"', { DryRun: 'true' }, [/DryRun: must be true or false \(a JSON boolean, not a string\), got the string "true"/]],
+    ['DryRun as a number', { DryRun: 1 }, [/DryRun: must be true or false \(a JSON boolean, not a string\), got number 1/]],
+    ['DryRun as an object', { DryRun: {} }, [/DryRun: must be true or false/]],
+    ['dryRun in another case', { dryRun: true }, [/input: unknown key "dryRun"; allowed keys are .*DryRun/]],
     ['a boolean as "yes"', { RunPreBackupScript: 'yes' }, [/RunPreBackupScript: must be true or false.*"yes"/]],
     ['RunPreBackupScript true without a script', { RunPreBackupScript: true }, [/RunPreBackupScript: is true but the construct has no pre-backup script configured/], noScripts],
     ['RunPostBackupScript "true" without a script', { RunPostBackupScript: 'true' }, [/RunPostBackupScript: is true but the construct has no post-backup script/], noScripts],

@@ -1,7 +1,7 @@
 /**
  * AWS Backup over REST-JSON: `PUT /backup-jobs` (StartBackupJob), `GET /backup-jobs/{id}` (DescribeBackupJob),
  * `GET /backup-jobs/` (ListBackupJobs), `PUT /copy-jobs` (StartCopyJob), `GET /copy-jobs/{id}` (DescribeCopyJob),
- * `GET /copy-jobs/` (ListCopyJobs). What each does and the AWS text it follows: docs/fidelity/backup.md.
+ * `GET /copy-jobs/` (ListCopyJobs), `GET /backup-vaults/{name}` (DescribeBackupVault, issue 15). What each does and the AWS text it follows: docs/fidelity/backup.md.
  */
 import { FakeHandler, FakeRequest, FakeResponse } from './http';
 import { recoveryPointArnOf } from './recovery-points';
@@ -172,6 +172,9 @@ export function backupHandler(world: World): FakeHandler {
       params = { BackupJobId: m[1] };
       const job = world.backupJobs.get(m[1]);
       instanceIds = job?.instanceId ? [job.instanceId] : [];
+    } else if (req.method === 'GET' && /^\/backup-vaults\/[^/]+$/.test(req.path)) {
+      action = 'DescribeBackupVault';
+      params = { BackupVaultName: decodeURIComponent(req.path.slice('/backup-vaults/'.length)) };
     } else if (req.method === 'GET' && m) {
       action = 'DescribeBackupJob';
       params = { BackupJobId: m[1] };
@@ -198,6 +201,9 @@ export function backupHandler(world: World): FakeHandler {
           CreationDate: epoch(job.creationDate),
           IsParent: false,
         });
+      }
+      if (action === 'DescribeBackupVault') {
+        return json(world.describeBackupVault(String(params.BackupVaultName)));
       }
       if (action === 'DescribeBackupJob') {
         const job = world.backupJobs.get(params.BackupJobId);

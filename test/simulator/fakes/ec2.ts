@@ -187,9 +187,14 @@ function describeInstances(world: World, params: URLSearchParams, ids: string[])
   return ok('DescribeInstances', `<reservationSet>${reservations}</reservationSet>${next}`);
 }
 
-function changeState(world: World, action: 'StopInstances' | 'StartInstances', ids: string[]): FakeResponse {
+function changeState(world: World, action: 'StopInstances' | 'StartInstances', ids: string[], dryRun = false): FakeResponse {
   if (ids.length === 0) {
     throw new FakeApiError({ code: 'MissingParameter', message: 'The request must contain the parameter InstanceId' });
+  }
+  if (dryRun) {
+    // Issue 15 (docs/fidelity/ec2.md, "DryRun"): permissions only, then DryRunOperation; nothing changes.
+    for (const inst of lookup(world, ids)) world.dryRunPowerChange(inst, action);
+    throw new FakeApiError({ code: 'DryRunOperation', message: 'Request would have succeeded, but DryRun flag is set.', httpStatus: 412 });
   }
   const items = lookup(world, ids).map((inst) => {
     const r = action === 'StopInstances' ? world.stopInstance(inst) : world.startInstance(inst);
@@ -325,7 +330,7 @@ export function ec2Handler(world: World): FakeHandler {
         case 'DescribeImages': return describeImages(world, params);
         case 'DescribeSnapshots': return describeSnapshots(world, params);
         case 'StopInstances':
-        case 'StartInstances': return changeState(world, action, ids);
+        case 'StartInstances': return changeState(world, action, ids, params.get('DryRun') === 'true');
         default: return ec2ErrorResponse('InvalidAction', `The action ${action} is not valid for this web service (fake).`, 400);
       }
     } catch (e) {

@@ -27,7 +27,7 @@ SERVICES = {
     'ssm': ('ssm', ['SendCommand', 'GetCommandInvocation', 'ListCommandInvocations', 'CancelCommand',
                     'DescribeInstanceInformation', 'ListCommands']),
     'backup': ('backup', ['StartBackupJob', 'DescribeBackupJob', 'StartCopyJob', 'DescribeCopyJob',
-                          'ListBackupJobs', 'ListCopyJobs', 'StopBackupJob']),
+                          'ListBackupJobs', 'ListCopyJobs', 'StopBackupJob', 'DescribeBackupVault']),
     'stepfunctions': ('sfn', ['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat']),
 }
 
