@@ -25,7 +25,26 @@ export interface ScriptRun {
   readonly outputS3BucketName: string;
   /** Key prefix for the command output. */
   readonly outputS3KeyPrefix: string;
+  /**
+   * Issue 15: how many times a failed attempt is tried again (0-3, Data Lifecycle Manager's `MaximumRetryCount`). A
+   * pre-script attempt is the agent check, the command and its wait; a post-script retries only itself.
+   */
+  readonly retries: number;
 }
+
+/** The most retries of one script (Data Lifecycle Manager's `MaximumRetryCount` range is 0-3). */
+export const MAX_SCRIPT_RETRIES = 3;
+/** Seconds the workflow waits between a failed script attempt and the next one (docs/workflow.md, "Script retries"). */
+export const SCRIPT_RETRY_WAIT_SECONDS = 15;
+
+/**
+ * Issue 15: what an instance whose pre-script failed (after its retries) gets. `skip-backup`: no stop, no backup (the
+ * post-script still runs); `backup-crash-consistent`: the post-script runs first, then stop (if on) and the backup
+ * go on, recorded crash-consistent (Data Lifecycle Manager's `ExecuteOperationOnScriptFailure: true`).
+ */
+export type PreScriptFailureAction = 'skip-backup' | 'backup-crash-consistent';
+export const PRE_SCRIPT_FAILURE_SKIP_BACKUP: PreScriptFailureAction = 'skip-backup';
+export const PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT: PreScriptFailureAction = 'backup-crash-consistent';
 
 export type ScriptPlatform = 'Linux' | 'Windows';
 
@@ -76,6 +95,8 @@ export interface RunConfig {
   readonly leaseSeconds: number;
   /** Releasing at the point in time (issue 14): present when the construct releases at the point in time. */
   readonly release?: ReleaseRun;
+  /** Issue 15: what an instance whose pre-script failed gets. */
+  readonly onPreScriptFailure: PreScriptFailureAction;
 }
 
 /** The configuration the construct hands the validate-input handler (environment variable `SETTINGS`, JSON). */
@@ -113,6 +134,8 @@ export interface ConstructSettings {
   readonly leaseSeconds?: number;
   /** Releasing at the point in time (issue 14); absent: released at the job's end. */
   readonly release?: ReleaseRun;
+  /** Issue 15: what an instance whose pre-script failed gets; absent: `skip-backup`. */
+  readonly onPreScriptFailure?: PreScriptFailureAction;
 }
 
 export interface ConfiguredScript {
@@ -122,6 +145,8 @@ export interface ConfiguredScript {
   readonly workingDirectory: string;
   readonly timeoutSeconds: number;
   readonly platform: ScriptPlatform;
+  /** Issue 15: retries of a failed attempt (0-3); absent: 0. */
+  readonly retries?: number;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

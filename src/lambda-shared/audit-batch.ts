@@ -109,6 +109,9 @@ export function missingEntry(missing: MissingInstance, reason: string): AuditEnt
     StoppedSeconds: 0,
     Outcome: missing.outcome,
     Notes: reason,
+    // Issue 15: not known.
+    PreBackupScriptAttempts: 0,
+    PostBackupScriptAttempts: 0,
   };
 }
 

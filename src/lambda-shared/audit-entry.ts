@@ -7,7 +7,7 @@
 import { type AuditEntry } from '../contract/audit-schema';
 import { type CaughtError, type DiscoveredInstance, type InstanceSteps, type StepName, type StepOutcome } from '../contract/instance';
 import { type BackupJobResult, type CheckAgentResult, type CopyJobResult, type InstancePowerResult, type ScriptStatusResult } from '../contract/messages';
-import { type RunConfig } from '../contract/settings';
+import { PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT, type RunConfig } from '../contract/settings';
 import { BACKUP_COMPLETED, BACKUP_JOB_FINAL_STATES, FAILED, IN_PROGRESS, notRun, NOT_APPLICABLE, NOT_RUN_EARLIER_FAILURE, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED, SKIPPED, SKIPPED_LEASE_HELD, SSM_PING_ONLINE, SUCCESS } from '../contract/status';
 import { commandIdOf, type WaitKind, waitedRecoveryPoint, waitedResource } from '../contract/waits';
 
@@ -276,6 +276,12 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
   if (releaseNote) {
     notes.push(releaseNote);
   }
+  // Issue 15: the failed attempts that were tried again, and a backup taken crash-consistent after a failed pre-script.
+  notes.push(...attemptNotes(s));
+  if (config.onPreScriptFailure === PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT && results.get('pre')?.failed && backup) {
+    notes.push('backed up crash-consistent: the pre-backup script failed and onPreScriptFailure is backup-crash-consistent '
+      + '(the post-backup script ran before the stop and the backup)');
+  }
 
   return {
     InstanceId: instance.instanceId,
@@ -298,6 +304,9 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
     StoppedSeconds: stoppedSeconds(s),
     Outcome: failed ? OUTCOME_FAILED : OUTCOME_SUCCEEDED,
     Notes: notes.join('; '),
+    // Issue 15, script retries.
+    PreBackupScriptAttempts: attemptsOf(s, 'pre'),
+    PostBackupScriptAttempts: attemptsOf(s, 'post'),
   };
 }
 
@@ -323,7 +332,35 @@ function leaseHeldEntry(instance: DiscoveredInstance, eligibility: StepOutcome):
     StoppedSeconds: 0,
     Outcome: OUTCOME_SKIPPED,
     Notes: `${SKIPPED_LEASE_HELD}: ${eligibility.message || 'another run holds the instance lease'}`,
+    PreBackupScriptAttempts: 0,
+    PostBackupScriptAttempts: 0,
   };
+}
+
+/**
+ * Issue 15: the attempts of a script the workflow began (an attempt begins with its agent check): the workflow's count,
+ * else 1 when the step holds a script's result (steps recorded before retries existed), else 0.
+ */
+function attemptsOf(steps: InstanceSteps, phase: 'pre' | 'post'): number {
+  const counted = (phase === 'pre' ? steps.preAttempts : steps.postAttempts)?.count;
+  if (typeof counted === 'number' && Number.isInteger(counted) && counted > 0) {
+    return counted;
+  }
+  const value = steps[phase];
+  return value && !isStepOutcome(value) ? 1 : 0;
+}
+
+/** Issue 15: one note per script with failed attempts that were tried again (their command, status and exit code). */
+function attemptNotes(steps: InstanceSteps): string[] {
+  const notes: string[] = [];
+  for (const phase of ['pre', 'post'] as const) {
+    const attempts = phase === 'pre' ? steps.preAttempts : steps.postAttempts;
+    const failed = (attempts?.failed ?? '').trim().replace(/;$/, '');
+    if (failed) {
+      notes.push(`${LABELS[phase]} attempts ${attemptsOf(steps, phase)}, tried again after ${failed}`);
+    }
+  }
+  return notes;
 }
 
 /** The downtime this run caused: from the stop step seeing `stopped` to the start step seeing `running`. */

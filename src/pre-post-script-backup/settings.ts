@@ -15,5 +15,6 @@ export function toConfiguredScript(script: BackupScriptConfig): ConfiguredScript
     workingDirectory: script.workingDirectory ?? '',
     timeoutSeconds: script.timeout.toSeconds(),
     platform: script.platform,
+    retries: script.retries ?? 0,
   };
 }

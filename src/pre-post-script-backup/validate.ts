@@ -1,7 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { PrePostScriptBackupProps, ReleaseTiming } from './props';
-import { ReleaseRun } from '../contract/settings';
+import { PrePostScriptBackupProps, PreScriptFailurePolicy, ReleaseTiming } from './props';
+import { PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT, PRE_SCRIPT_FAILURE_SKIP_BACKUP, PreScriptFailureAction, ReleaseRun } from '../contract/settings';
 import { validateEncryptionKey } from '../security/encryption-key';
 import { PropsCheck } from '../validation/errors';
 import {
@@ -24,6 +24,8 @@ export interface CheckedProps {
   readonly waitOnEvents: boolean;
   /** Releasing at the point in time (issue 14); absent: at the job's end. */
   readonly release?: ReleaseRun;
+  /** Issue 15: what an instance whose pre-script failed gets. */
+  readonly onPreScriptFailure: PreScriptFailureAction;
 }
 
 /** Seconds between two looks of the release loop (issue 14: "every 10-15 s"). */
@@ -58,6 +60,9 @@ export function checkProps(scope: Construct, props: PrePostScriptBackupProps): C
   validateTag(check, tagKey, tagValue);
   validateScriptToggle(check, 'runPreScript', props.runPreScript, 'preScript', props.preScript !== undefined);
   validateScriptToggle(check, 'runPostScript', props.runPostScript, 'postScript', props.postScript !== undefined);
+  if (props.onPreScriptFailure !== undefined && props.preScript === undefined) {
+    check.fail('onPreScriptFailure', 'onPreScriptFailure applies to a failed pre-backup script, but preScript is not set; set preScript or remove onPreScriptFailure.');
+  }
   validateSchedule(check, props.schedule);
   const startWindow = props.backupStartWindow ?? Duration.hours(1);
   const completionWindow = props.backupCompletionWindow ?? Duration.hours(8);
@@ -94,5 +99,7 @@ export function checkProps(scope: Construct, props: PrePostScriptBackupProps): C
     outputKeyPrefix: props.scriptOutputKeyPrefix ?? 'pre-post-script-backup',
     waitOnEvents: waitsOnEvents(scope),
     release: releaseRun(check, props),
+    onPreScriptFailure: props.onPreScriptFailure === PreScriptFailurePolicy.BACKUP_CRASH_CONSISTENT
+      ? PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT : PRE_SCRIPT_FAILURE_SKIP_BACKUP,
   };
 }

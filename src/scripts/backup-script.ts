@@ -4,6 +4,7 @@ import { Duration, Token } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { MAX_SCRIPT_RETRIES } from '../contract/settings';
 import { RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS } from '../contract/status';
 
 /**
@@ -50,6 +51,18 @@ export interface BackupScriptOptions {
    * @default - `WINDOWS` for a `.ps1` file, otherwise `LINUX`
    */
   readonly platform?: ScriptPlatform;
+
+  /**
+   * How many times a failed run of the script is tried again, from 0 to 3 (Amazon Data Lifecycle Manager's
+   * `MaximumRetryCount`). Only a script that ran and failed (a non-zero exit) or ran past its `timeout` is tried again,
+   * after a 15-second pause; an SSM agent that is offline, or a command SSM could not deliver, is not.
+   * As a pre-backup script, the whole attempt is repeated (the agent check, the command, its wait), before any stop or
+   * backup; the script should undo its own partial work when it fails (the post-backup script runs once, at the end).
+   * As a post-backup script, only the script is repeated. Every attempt is recorded in the audit entry.
+   *
+   * @default 0
+   */
+  readonly retries?: number;
 }
 
 /**
@@ -71,6 +84,11 @@ export interface BackupScriptConfig {
   readonly timeout: Duration;
   /** The operating system the script is written for. */
   readonly platform: ScriptPlatform;
+  /**
+   * How many times a failed run is tried again (0-3).
+   * @default 0
+   */
+  readonly retries?: number;
 }
 
 const MIN_TIMEOUT = Duration.seconds(30);
@@ -156,6 +174,15 @@ function validateOptions(options: BackupScriptOptions, fileName: string | undefi
       );
     }
   }
+  const retries = options.retries;
+  if (retries !== undefined && !Token.isUnresolved(retries)
+    && (!Number.isInteger(retries) || retries < 0 || retries > MAX_SCRIPT_RETRIES)) {
+    throw new Error(
+      `BackupScriptOptions.retries: ${retries} is not accepted. Set \`retries\` to a whole number from 0 to ${MAX_SCRIPT_RETRIES} `
+      + '(Amazon Data Lifecycle Manager\'s range), or leave it unset for no retry; a script that needs more tries should '
+      + 'retry inside itself.',
+    );
+  }
   if (options.commandLine !== undefined && !Token.isUnresolved(options.commandLine) && options.commandLine.trim() === '') {
     throw new Error('BackupScript commandLine must not be empty: leave it unset to run the script file itself.');
   }
@@ -183,6 +210,7 @@ function resolveConfig(bucket: s3.IBucket, key: string, fileName: string | undef
     workingDirectory: options.workingDirectory,
     timeout: options.timeout ?? DEFAULT_TIMEOUT,
     platform,
+    retries: options.retries ?? 0,
   };
 }
 

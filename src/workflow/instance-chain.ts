@@ -13,6 +13,7 @@ import {
   EXECUTION_NAME, INSTANCE_ID, INSTANCE_KEY_SEPARATOR, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_INSTANCE, RUN_EXECUTION_ID, UNRECORDED_INSTANCE,
   UNRECORDED_REASON, UNRECORDED_STEPS,
 } from '../contract/audit-schema';
+import { PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT } from '../contract/settings';
 import { BACKUP_COMPLETED, EC2_RUNNING, EC2_STOPPED, FAILED, NOT_APPLICABLE, SKIPPED, SKIPPED_LEASE_HELD } from '../contract/status';
 
 /**
@@ -116,6 +117,8 @@ export function instanceChain(
     // Post-backup script: whenever enabled and the instance is running.
     const postScript = postScriptPhase(scope, `${label}Post-backup script`, functions, waits, end);
     const postPhase = new sfn.Choice(scope, `${label}Post-backup script enabled?`)
+      // Issue 15: after a failed pre-script backed up crash-consistent, the post-script already ran before the stop.
+      .when(sfn.Condition.isPresent(stepPath('post')), end)
       .when(sfn.Condition.booleanEquals('$.config.postScript.enabled', true), postScript)
       .otherwise(skipped(scope, `${label}Post-backup script: skipped`, 'post').next(end));
 
@@ -170,8 +173,33 @@ export function instanceChain(
     .when(sfn.Condition.booleanEquals('$.config.stopInstances', true), stop)
     .otherwise(skipped(scope, 'Stop instance: skipped', 'stop').next(backup));
 
-  // Pre-backup script: on failure the backup would not be consistent, so stop and backup are left out,
-  // but the post-script still runs to undo whatever the pre-script did.
+  // Pre-backup script (issue 15: tried again up to its retries). When it failed, the onPreScriptFailure policy decides:
+  // - skip-backup (the default): the backup would not be consistent, so stop and backup are left out, but the
+  //   post-script still runs to undo whatever the pre-script did;
+  // - backup-crash-consistent (Data Lifecycle Manager's default): the post-script runs first (undo, and the application
+  //   runs again), then stop (if on) and the backup go on; the release tail then skips the post-script that already ran.
+  const crashConsistentPost = scriptPhase(scope, {
+    prefix: 'Crash-consistent: post-backup script',
+    phase: 'post',
+    agentKey: 'agentAfterStart',
+    agentPurpose: 'beforeScript',
+    functions,
+    waits,
+    onSuccess: stopPhase,
+    onFailure: stopPhase,
+    onNotRun: stopPhase,
+  });
+  const preFailed = new sfn.Choice(scope, 'Pre-backup script failed: back up crash-consistent?')
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.isPresent('$.config.onPreScriptFailure'),
+        sfn.Condition.stringEquals('$.config.onPreScriptFailure', PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT),
+      ),
+      new sfn.Choice(scope, 'Crash-consistent: post-backup script enabled?')
+        .when(sfn.Condition.booleanEquals('$.config.postScript.enabled', true), crashConsistentPost)
+        .otherwise(stopPhase),
+    )
+    .otherwise(postPhase);
   const preScript = scriptPhase(scope, {
     prefix: 'Pre-backup script',
     phase: 'pre',
@@ -180,7 +208,7 @@ export function instanceChain(
     functions,
     waits,
     onSuccess: stopPhase,
-    onFailure: postPhase,
+    onFailure: preFailed,
     onNotRun: finish,
   });
   const preSkipped = skipped(scope, 'Pre-backup script: skipped', 'pre').next(stopPhase);

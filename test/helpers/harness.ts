@@ -330,10 +330,11 @@ export function entryOf(run: SimRun, instanceId: string): Record<string, any> | 
   return (run.auditItem?.Workflow_Overall_Status ?? []).find((e: any) => e.InstanceId === instanceId);
 }
 
-/** The phase of a SendCommand call, from its idempotency comment `ppsb:<execution>:<phase>`. */
+/** The phase of a SendCommand call, from its idempotency comment `ppsb:<execution>:<phase>[:<attempt>]`. */
 export function commandPhase(call: ApiCall): 'pre' | 'post' | 'unknown' {
   const comment = String((call.params as any)?.Comment ?? '');
-  return comment.endsWith(':pre') ? 'pre' : comment.endsWith(':post') ? 'post' : 'unknown';
+  const m = /:(pre|post)(?::\d+)?$/.exec(comment);
+  return m ? m[1] as 'pre' | 'post' : 'unknown';
 }
 
 export type TimelineStep = 'pre' | 'stop' | 'backup' | 'start' | 'post';

@@ -73,6 +73,13 @@ export interface InstanceFaults {
   readonly pre?: ScriptOutcome;
   /** Outcome of the post-backup script (default Success). */
   readonly post?: ScriptOutcome;
+  /**
+   * Issue 15: outcomes of this instance's 1st, 2nd, ... pre-backup script commands (of any run), in order; a command
+   * past the list ends as `pre` says. `['Failed']` fails the first pre-script only.
+   */
+  readonly preAttempts?: readonly ScriptOutcome[];
+  /** The same for the post-backup script. */
+  readonly postAttempts?: readonly ScriptOutcome[];
   /** StopInstances on this instance fails with this API error (every call). */
   readonly stopError?: ApiError;
   /** The instance stays `stopping` forever after StopInstances. */
@@ -901,10 +908,14 @@ export class World {
       throw new FakeApiError({ code: 'InvalidInstanceId', message: 'Instances [[' + inst.id + ']] not in a valid state for account ' + ACCOUNT_ID });
     }
     inst.commandCount++;
-    const m = /(?:^|:)(pre|post)$/.exec(cmd.comment ?? '');
+    // `...:pre` / `...:post`, or `...:pre:<attempt>` for a retried attempt (issue 15).
+    const m = /(?:^|:)(pre|post)(?::\d+)?$/.exec(cmd.comment ?? '');
     const phase: CommandInvocation['phase'] = m ? m[1] as 'pre' | 'post'
       : inst.commandCount === 1 ? 'pre' : inst.commandCount === 2 ? 'post' : 'unknown';
-    const outcome = phase === 'post' ? inst.faults.post : phase === 'pre' ? inst.faults.pre : undefined;
+    // The Nth command of the phase on this instance takes the Nth outcome of `preAttempts` / `postAttempts`, if listed.
+    const nth = (this.invocationsByInstance.get(inst.id) ?? []).filter((i) => i.phase === phase).length;
+    const listed = phase === 'post' ? inst.faults.postAttempts : phase === 'pre' ? inst.faults.preAttempts : undefined;
+    const outcome = listed?.[nth] ?? (phase === 'post' ? inst.faults.post : phase === 'pre' ? inst.faults.pre : undefined);
     const inv: CommandInvocation = {
       ...cmd,
       instanceId: inst.id,
