@@ -35,10 +35,11 @@ export function leaseSecondsFor(settings: Pick<ConstructSettings,
 'preScript' | 'postScript' | 'startWindowMinutes' | 'completeWindowMinutes' | 'copyVaultArn'>): number {
   // Issue 15: a script may take retries + 1 attempts, each its own wait (a pre-script's with its agent check), a pause
   // between two, and up to one fallback interval late (waiting on events).
-  const scripts = [settings.preScript, settings.postScript]
-    .filter((s) => s !== undefined)
-    .reduce((sum, s) => sum + Math.max(0, s!.timeoutSeconds) + SCRIPT_GRACE_SECONDS
-      + retriesOf(s!) * (Math.max(0, s!.timeoutSeconds) + SCRIPT_GRACE_SECONDS + AGENT_BEFORE_SCRIPT_POLICY.maxSeconds
+  // (A retried post-script checks its agent with the after-start bound.)
+  const scripts = ([[settings.preScript, AGENT_BEFORE_SCRIPT_POLICY], [settings.postScript, AGENT_AFTER_START_POLICY]] as const)
+    .filter(([s]) => s !== undefined)
+    .reduce((sum, [s, agentPolicy]) => sum + Math.max(0, s!.timeoutSeconds) + SCRIPT_GRACE_SECONDS
+      + retriesOf(s!) * (Math.max(0, s!.timeoutSeconds) + SCRIPT_GRACE_SECONDS + agentPolicy.maxSeconds
         + SCRIPT_RETRY_WAIT_SECONDS + FALLBACK_SECONDS.script), 0);
   const power = 2 * INSTANCE_POWER_POLICY.maxSeconds;
   const agent = AGENT_BEFORE_SCRIPT_POLICY.maxSeconds + AGENT_AFTER_START_POLICY.maxSeconds;
