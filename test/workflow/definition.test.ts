@@ -1,6 +1,6 @@
+import { SCRIPT_RETRY_WAIT_SECONDS } from '../../src/contract/settings';
 import { allStates, AslDefinition, AslState, definitionOf } from '../helpers/definition';
 import { fullProps, template } from '../helpers/stacks';
-import { SCRIPT_RETRY_WAIT_SECONDS } from '../../src/contract/settings';
 
 /** Issue 15: the name suffix of the pause between two attempts of a script. */
 const RETRY_PAUSE = ': pause before the next attempt';
