@@ -129,8 +129,9 @@ export function scriptPhase(scope: Construct, props: ScriptPhaseProps): sfn.ICha
   const tryAgain = new sfn.Pass(scope, `${prefix}: attempt failed, try again`, {
     parameters: {
       'count.$': `States.MathAdd(${attempts}.count, 1)`,
-      'failed.$': `States.Format('{}attempt {}: command {} {} ({}, exit {}); ', ${attempts}.failed, ${attempts}.count, `
-        + `${resultPath}.commandId, ${resultPath}.status, ${resultPath}.statusDetails, ${resultPath}.responseCode)`,
+      // The numbers go through States.JsonToString: States.Format is documented with string arguments.
+      'failed.$': `States.Format('{}attempt {}: command {} {} ({}, exit {}); ', ${attempts}.failed, States.JsonToString(${attempts}.count), `
+        + `${resultPath}.commandId, ${resultPath}.status, ${resultPath}.statusDetails, States.JsonToString(${resultPath}.responseCode))`,
     },
     resultPath: attempts,
   });
