@@ -338,16 +338,22 @@ function leaseHeldEntry(instance: DiscoveredInstance, eligibility: StepOutcome):
 }
 
 /**
- * Issue 15: the attempts of a script the workflow began (an attempt begins with its agent check): the workflow's count,
- * else 1 when the step holds a script's result (steps recorded before retries existed), else 0.
+ * Issue 15: the attempts of a script the workflow began (an attempt begins with its agent check): 0 when the phase was
+ * never reached (its step, its agent check and their errors all absent, or the step turned off); else the workflow's
+ * count (it starts at 1 in the chain's input), or 1 for steps recorded without one.
  */
 function attemptsOf(steps: InstanceSteps, phase: 'pre' | 'post'): number {
-  const counted = (phase === 'pre' ? steps.preAttempts : steps.postAttempts)?.count;
-  if (typeof counted === 'number' && Number.isInteger(counted) && counted > 0) {
-    return counted;
-  }
+  const agentKey = phase === 'pre' ? 'agent' : 'agentAfterStart';
   const value = steps[phase];
-  return value && !isStepOutcome(value) ? 1 : 0;
+  const errors = steps.errors ?? {};
+  const reached = (value !== undefined && value !== null && !isStepOutcome(value))
+    || errors[phase] !== undefined || errors[agentKey] !== undefined
+    || (steps[agentKey] !== undefined && steps[agentKey] !== null && (value === undefined || value === null));
+  if (!reached) {
+    return 0;
+  }
+  const counted = (phase === 'pre' ? steps.preAttempts : steps.postAttempts)?.count;
+  return typeof counted === 'number' && Number.isInteger(counted) && counted > 0 ? counted : 1;
 }
 
 /** Issue 15: one note per script with failed attempts that were tried again (their command, status and exit code). */

@@ -6,7 +6,7 @@ import { WorkflowFunctions } from './functions';
 import { DYNAMODB_TRANSIENT_ERRORS, lambdaStep, retryWithBackoff } from './lambda-step';
 import { releaseLoop } from './release';
 import {
-  auditEntryStep, backupStep, copyStep, errorPath, NOT_RECORDED_OUTCOME, postScriptPhase, powerWait, releaseLeaseStep, scriptPhase, skipped, stepPath,
+  auditEntryStep, backupStep, copyStep, errorPath, FIRST_ATTEMPT, NOT_RECORDED_OUTCOME, postScriptPhase, powerWait, releaseLeaseStep, scriptPhase, skipped, stepPath,
 } from './steps';
 import { WaitSettings } from './waiting-task';
 import {
@@ -24,7 +24,8 @@ export const INSTANCE_ITEM_SELECTOR = {
   'instance.$': '$$.Map.Item.Value',
   'config.$': '$.config',
   'execution.$': '$.execution',
-  'steps': { errors: {} },
+  // Issue 15: each script's attempt counter starts here, at attempt 1, without a state transition of its own.
+  'steps': { errors: {}, preAttempts: FIRST_ATTEMPT, postAttempts: FIRST_ATTEMPT },
 };
 
 /** How the chain is built. */
@@ -115,7 +116,7 @@ export function instanceChain(
   // time: once for the paths that fail before the backup runs (names unchanged), once after the release loop.
   const releaseTail = (label: string, end: sfn.IChainable) => {
     // Post-backup script: whenever enabled and the instance is running.
-    const postScript = postScriptPhase(scope, `${label}Post-backup script`, functions, waits, end);
+    const postScript = postScriptPhase(scope, `${label}Post-backup script`, functions, waits, end, true);
     const postPhase = new sfn.Choice(scope, `${label}Post-backup script enabled?`)
       // Issue 15: after a failed pre-script backed up crash-consistent, the post-script already ran before the stop.
       .when(sfn.Condition.isPresent(stepPath('post')), end)
@@ -181,6 +182,7 @@ export function instanceChain(
   const crashConsistentPost = scriptPhase(scope, {
     prefix: 'Crash-consistent: post-backup script',
     phase: 'post',
+    attemptsCounted: true,
     agentKey: 'agentAfterStart',
     agentPurpose: 'beforeScript',
     functions,
@@ -203,6 +205,7 @@ export function instanceChain(
   const preScript = scriptPhase(scope, {
     prefix: 'Pre-backup script',
     phase: 'pre',
+    attemptsCounted: true,
     agentKey: 'agent',
     agentPurpose: 'beforeScript',
     functions,

@@ -53,7 +53,16 @@ export interface ScriptPhaseProps {
   readonly onFailure: sfn.IChainable;
   /** The script was not sent: the agent is not online or could not be checked. */
   readonly onNotRun: sfn.IChainable;
+  /**
+   * Issue 15: whether the input already holds `$.steps.<phase>Attempts` = attempt 1 (the instance chain's input does:
+   * INSTANCE_ITEM_SELECTOR, no state transition spent); otherwise the phase begins with a Pass that sets it.
+   * @default false
+   */
+  readonly attemptsCounted?: boolean;
 }
+
+/** Issue 15: the attempts of a script before its first attempt (`$.steps.preAttempts` / `$.steps.postAttempts`). */
+export const FIRST_ATTEMPT = { count: 1, failed: '' };
 
 /** Where the workflow counts a script's attempts (issue 15): `$.steps.preAttempts` / `$.steps.postAttempts`. */
 export const attemptsPath = (phase: 'pre' | 'post') => `$.steps.${phase}Attempts`;
@@ -81,7 +90,7 @@ function retryable(phase: 'pre' | 'post'): sfn.Condition {
 }
 
 /**
- * Attempt 1 → agent check (bounded) → SendCommand → the script's end, waited for on SSM's event or polled (bounded
+ * (Attempt 1 →) agent check (bounded) → SendCommand → the script's end, waited for on SSM's event or polled (bounded
  * either way; the handler cancels the command when the bound is reached) → success or failure route. Issue 15: a script
  * that ran and failed or timed out is tried again, at most `$.config.<phase>Script.retries` times, after a short Wait:
  * the whole attempt (agent check, command, wait) again. Once an attempt ran, a later attempt that cannot be sent goes
@@ -93,8 +102,8 @@ export function scriptPhase(scope: Construct, props: ScriptPhaseProps): sfn.ICha
   const resultPath = stepPath(phase);
   const attempts = attemptsPath(phase);
 
-  const firstAttempt = new sfn.Pass(scope, `${prefix}: attempt 1`, {
-    result: sfn.Result.fromObject({ count: 1, failed: '' }),
+  const firstAttempt = props.attemptsCounted ? undefined : new sfn.Pass(scope, `${prefix}: attempt 1`, {
+    result: sfn.Result.fromObject(FIRST_ATTEMPT),
     resultPath: attempts,
   });
   // Not sent this attempt: after an attempt that ran, the script's failure stands (and the post-script is owed).
@@ -169,7 +178,7 @@ export function scriptPhase(scope: Construct, props: ScriptPhaseProps): sfn.ICha
 
   boundedPoll(scope, `${prefix}: SSM agent`, { first: checkAgent, check: checkAgentAgain, resultPath: agentPath, whenDone: online });
   tryAgain.next(pause).next(checkAgent);
-  return firstAttempt.next(checkAgent);
+  return firstAttempt ? firstAttempt.next(checkAgent) : checkAgent;
 }
 
 export interface PowerWaitProps {
@@ -311,9 +320,10 @@ export function copyStep(scope: Construct, props: CopyStepProps): sfn.IChainable
  * script's outcome (or when it was not sent), the instance goes on to `next`.
  */
 export function postScriptPhase(
-  scope: Construct, prefix: string, functions: WorkflowFunctions, waits: WaitSettings, next: sfn.IChainable,
+  scope: Construct, prefix: string, functions: WorkflowFunctions, waits: WaitSettings, next: sfn.IChainable, attemptsCounted = false,
 ): sfn.IChainable {
   return scriptPhase(scope, {
+    attemptsCounted,
     prefix,
     phase: 'post',
     agentKey: 'agentAfterStart',

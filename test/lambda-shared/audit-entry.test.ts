@@ -462,6 +462,13 @@ describe('issue 15: script attempts and the crash-consistent policy', () => {
     expect([off.PreBackupScriptAttempts, off.PostBackupScriptAttempts]).toEqual([0, 0]);
     const old = toAuditEntry(instance(), stopConfig, allGood);
     expect([old.PreBackupScriptAttempts, old.PostBackupScriptAttempts]).toEqual([1, 1]);
+    // The chain's input counts attempt 1 before any script: an instance never reached has made none.
+    const counters = { preAttempts: { count: 1, failed: '' }, postAttempts: { count: 1, failed: '' } };
+    const notEligible = toAuditEntry(instance({ state: 'pending' }), stopConfig, { ...counters, eligibility: { status: 'Failed', message: 'instance was pending' } });
+    expect([notEligible.PreBackupScriptAttempts, notEligible.PostBackupScriptAttempts]).toEqual([0, 0]);
+    // An agent offline before the first attempt: one attempt begun, no command.
+    const agentOffline = toAuditEntry(instance(), stopConfig, { ...counters, agent: offline });
+    expect([agentOffline.PreBackupScriptAttempts, agentOffline.PostBackupScriptAttempts]).toEqual([1, 0]);
   });
 
   test('a backup after a failed pre-script under backup-crash-consistent: failed instance, the pre-script failure kept, the backup noted', () => {
