@@ -6,7 +6,8 @@ import { WorkflowFunctions } from './functions';
 import { DYNAMODB_TRANSIENT_ERRORS, lambdaStep, retryWithBackoff } from './lambda-step';
 import { releaseLoop } from './release';
 import {
-  auditEntryStep, backupStep, copyStep, errorPath, FIRST_ATTEMPT, NOT_RECORDED_OUTCOME, postScriptPhase, powerWait, releaseLeaseStep, scriptPhase, skipped, stepPath,
+  auditEntryStep, backupStep, copyStep, errorPath, FIRST_ATTEMPT, NOT_RECORDED_OUTCOME, postScriptPhase, powerWait, releaseLeaseStep, scriptPhase,
+  skipped, stepPath,
 } from './steps';
 import { WaitSettings } from './waiting-task';
 import {
