@@ -200,3 +200,46 @@ describe('pre-script failure policy BACKUP_CRASH_CONSISTENT', () => {
     expect(firstSeq(run, id, 'ssm:SendCommand', 'post')!).toBeGreaterThan(firstSeq(run, id, 'ec2:StartInstances')!);
   });
 });
+
+describe('a retry that cannot be sent', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await Harness.start({
+      props: fullProps({ stopInstances: true, ...withRetries(1) }),
+      intercept: ['Pre-backup script: check SSM agent', 'Post-backup script: check SSM agent'],
+    });
+  });
+  afterAll(async () => h?.stop());
+
+  test('the agent goes offline before the second pre-script attempt: the first attempt ran, so the post-script still runs', async () => {
+    const [id] = newInstanceIds(1);
+    let preChecks = 0;
+    const run = await h.run({
+      instances: [{ id, faults: { preAttempts: ['Failed'] } }],
+      healthy: [],
+      hooks: {
+        'Pre-backup script: check SSM agent': {
+          before: (_input, world) => {
+            // The second attempt's agent check finds the agent gone (and it stays gone for the bounded re-checks).
+            if (++preChecks === 2) world.instances.get(id)!.agent = 'ConnectionLost';
+          },
+        },
+        'Post-backup script: check SSM agent': { before: (_input, world) => { world.instances.get(id)!.agent = 'Online'; } },
+      },
+    });
+    assertInvariants(run);
+    expect(preChecks).toBe(2);
+    expect(commandsOf(run, id, 'pre')).toHaveLength(1);
+    expect(commandsOf(run, id, 'post')).toHaveLength(1);
+    expect(callsAbout(run, id, 'backup:StartBackupJob')).toHaveLength(0);
+    const entry = entryOf(run, id)!;
+    expect(entry).toMatchObject({
+      PreBackupScriptStatus: 'Failed',
+      PreBackupScriptAttempts: 2,
+      PreBackupScriptCommandId: commandsOf(run, id, 'pre')[0].commandId,
+      PostBackupScriptStatus: 'Success',
+      Outcome: 'FAILED',
+    });
+    expect(entry.FailureMessage).toMatch(/SSM agent not online \(PingStatus ConnectionLost\).*pre-backup script Failed \(exit 1\)/);
+  });
+});
