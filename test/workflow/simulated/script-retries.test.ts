@@ -1,4 +1,4 @@
-import { BackupScript, PreScriptFailurePolicy } from '../../../src';
+import { BackupScript, PreScriptFailurePolicy, ReleaseTiming } from '../../../src';
 import { assertInvariants, callsAbout, commandPhase, entryOf, Harness, newInstanceIds, SimRun } from '../../helpers/harness';
 import { fixture, fullProps } from '../../helpers/stacks';
 
@@ -155,6 +155,9 @@ describe('pre-script failure policy BACKUP_CRASH_CONSISTENT', () => {
     expect(firstSeq(run, id, 'ec2:StopInstances')!).toBeGreaterThan(postSent);
     expect(firstSeq(run, id, 'backup:StartBackupJob')!).toBeGreaterThan(postSent);
     expect(run.world.instances.get(id)!.state).toBe('running');
+    // After the start, the post-script that already ran is not gone through again (no agent check, no look at SSM).
+    const startedAgain = firstSeq(run, id, 'ec2:StartInstances')!;
+    expect(callsAbout(run, id).filter((c) => c.service === 'ssm' && c.seq > startedAgain).map((c) => c.action)).toEqual([]);
     const entry = entryOf(run, id)!;
     expect(entry).toMatchObject({
       PreBackupScriptStatus: 'Failed',
@@ -241,5 +244,28 @@ describe('a retry that cannot be sent', () => {
       Outcome: 'FAILED',
     });
     expect(entry.FailureMessage).toMatch(/SSM agent not online \(PingStatus ConnectionLost\).*pre-backup script Failed \(exit 1\)/);
+  });
+});
+
+describe('BACKUP_CRASH_CONSISTENT with releaseAt POINT_IN_TIME', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await Harness.start({
+      props: fullProps({
+        stopInstances: false, releaseAt: ReleaseTiming.POINT_IN_TIME, onPreScriptFailure: PreScriptFailurePolicy.BACKUP_CRASH_CONSISTENT,
+      }),
+    });
+  });
+  afterAll(async () => h?.stop());
+
+  test('the post-script runs once, before the backup; the release after the job\'s start runs no second post-script', async () => {
+    const [id] = newInstanceIds(1);
+    const run = await h.run({ instances: [{ id, faults: { pre: 'Failed' } }], healthy: [] });
+    assertInvariants(run);
+    expect(commandsOf(run, id, 'post')).toHaveLength(1);
+    expect(firstSeq(run, id, 'backup:StartBackupJob')!).toBeGreaterThan(firstSeq(run, id, 'ssm:SendCommand', 'post')!);
+    expect(entryOf(run, id)).toMatchObject({
+      PreBackupScriptStatus: 'Failed', PreBackupScriptAttempts: 1, BackupJobStatus: 'COMPLETED', PostBackupScriptStatus: 'Success', Outcome: 'FAILED',
+    });
   });
 });
