@@ -90,15 +90,33 @@ export const JOURNAL_ITEM_LIFETIME_SECONDS = 30 * 86_400;
 export type JournalAction = 'pre' | 'stop' | 'backup' | 'start' | 'post' | 'copy';
 export const JOURNAL_ACTIONS: readonly JournalAction[] = ['pre', 'stop', 'backup', 'start', 'post', 'copy'];
 
+/**
+ * Issue 15: a retried script attempt (the 2nd to 4th) is its own journal entry, `pre2`..`post4`, so a retried attempt
+ * sends a new command while a retried invocation of the same attempt still finds its command. The recovery reads only
+ * JOURNAL_ACTIONS: the first attempt's entry is enough to know a pre-script was sent.
+ */
+export type ScriptRetryAction = `${'pre' | 'post'}${2 | 3 | 4}`;
+/** Any entry of the journal. */
+export type JournalEntryName = JournalAction | ScriptRetryAction;
+
+/** The journal entry of a script attempt (1-based): `pre` / `post` for the first, `pre2`..`post4` after. */
+export function scriptJournalAction(phase: 'pre' | 'post', attempt: number | undefined): JournalEntryName {
+  const n = Math.floor(attempt ?? 1);
+  if (!(n >= 1 && n <= 4)) {
+    throw new Error(`script attempt ${String(attempt)} is not between 1 and 4`);
+  }
+  return n === 1 ? phase : `${phase}${n as 2 | 3 | 4}`;
+}
+
 /** The resource id of a stop or start EC2 accepted (StopInstances / StartInstances answer no id of their own). */
 export const POWER_REQUESTED = 'requested';
 
 /** The attribute holding when the action was first about to be done (ISO-8601), e.g. `Pre_IntentAt`. */
-export function intentAttribute(action: JournalAction): string {
+export function intentAttribute(action: JournalEntryName): string {
   return `${capitalize(action)}_IntentAt`;
 }
 /** The attribute holding the id AWS answered for the action (command id, job id; `requested` for stop/start). */
-export function resourceAttribute(action: JournalAction): string {
+export function resourceAttribute(action: JournalEntryName): string {
   return `${capitalize(action)}_ResourceId`;
 }
 
@@ -205,6 +223,11 @@ export interface AuditEntry {
   readonly PreflightVerdict?: string;
   /** The checks that failed, `<check>: <reason>` joined by `; `; empty when ready. */
   readonly PreflightChecks?: string;
+  // Issue 15, script retries (docs/audit-record.md): attempts made; each failed attempt's command and status is in Notes.
+  /** Attempts of the pre-backup script (agent check, command, wait): 0 when none was made, at most retries + 1. */
+  readonly PreBackupScriptAttempts: number;
+  /** Attempts of the post-backup script: 0 when none was made, at most retries + 1. */
+  readonly PostBackupScriptAttempts: number;
 }
 
 /**
@@ -247,6 +270,9 @@ export const AUDIT_ENTRY_FIELDS: ReadonlyArray<keyof AuditEntry> = [
   // Issue 15, the dry run.
   'PreflightVerdict',
   'PreflightChecks',
+  // Issue 15, script retries.
+  'PreBackupScriptAttempts',
+  'PostBackupScriptAttempts',
 ];
 
 // Issue 15, the dry run: the run record's flag.

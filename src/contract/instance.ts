@@ -72,6 +72,10 @@ export interface InstanceSteps {
   readonly consistency?: ConsistencyVerdict;
   /** Issue 15, a dry run: the pre-flight checks' result (src/workflow/dry-run.ts); no other step runs. */
   readonly preflight?: PreflightResult;
+  /** Issue 15: the pre-script's attempts (the workflow counts them; `pre` holds the last attempt's result). */
+  readonly preAttempts?: ScriptAttempts;
+  /** Issue 15: the post-script's attempts. */
+  readonly postAttempts?: ScriptAttempts;
   /**
    * Errors caught by the workflow, per step (Step Functions' `{ Error, Cause }`). `leaseRelease` is not a step:
    * a lease that could not be released is noted (it expires by itself), never a failure; nor are `release` (a release
@@ -82,6 +86,15 @@ export interface InstanceSteps {
 }
 
 export type StepName = 'eligibility' | 'agent' | 'pre' | 'stop' | 'backup' | 'start' | 'agentAfterStart' | 'post' | 'copy';
+
+/**
+ * Issue 15: the attempts of one script, kept by the workflow (src/workflow/steps.ts): `count` attempts begun, and one
+ * `attempt <n>: command <id> <status> (<details>, exit <code>); ` per failed attempt that was tried again.
+ */
+export interface ScriptAttempts {
+  readonly count: number;
+  readonly failed: string;
+}
 
 /** A step result the workflow sets itself (turned off, not applicable). */
 export interface StepOutcome {

@@ -10,8 +10,14 @@ import {
   INSTANCE_POWER_POLICY,
   SCRIPT_GRACE_SECONDS,
 } from './poll';
-import { type ConstructSettings } from './settings';
+import { type ConfiguredScript, type ConstructSettings, MAX_SCRIPT_RETRIES, SCRIPT_RETRY_WAIT_SECONDS } from './settings';
 import { FALLBACK_SECONDS } from './waits';
+
+/** A configured script's retries, as validate-input accepts them (0 when absent). */
+function retriesOf(script: ConfiguredScript): number {
+  const r = script.retries ?? 0;
+  return Number.isInteger(r) ? Math.max(0, Math.min(MAX_SCRIPT_RETRIES, r)) : 0;
+}
 
 /** Seconds between a lease's expiry and the table's TTL deleting its item. */
 export const LEASE_CLEANUP_DELAY_SECONDS = 86_400;
@@ -27,9 +33,14 @@ export const LEASE_MARGIN_SECONDS = 3_600;
  */
 export function leaseSecondsFor(settings: Pick<ConstructSettings,
 'preScript' | 'postScript' | 'startWindowMinutes' | 'completeWindowMinutes' | 'copyVaultArn'> & Partial<Pick<ConstructSettings, 'release'>>): number {
-  const scripts = [settings.preScript, settings.postScript]
-    .filter((s) => s !== undefined)
-    .reduce((sum, s) => sum + Math.max(0, s!.timeoutSeconds) + SCRIPT_GRACE_SECONDS, 0);
+  // Issue 15: a script may take retries + 1 attempts, each its own wait (a pre-script's with its agent check), a pause
+  // between two, and up to one fallback interval late (waiting on events).
+  // (A retried post-script checks its agent with the after-start bound.)
+  const scripts = ([[settings.preScript, AGENT_BEFORE_SCRIPT_POLICY], [settings.postScript, AGENT_AFTER_START_POLICY]] as const)
+    .filter(([s]) => s !== undefined)
+    .reduce((sum, [s, agentPolicy]) => sum + Math.max(0, s!.timeoutSeconds) + SCRIPT_GRACE_SECONDS
+      + retriesOf(s!) * (Math.max(0, s!.timeoutSeconds) + SCRIPT_GRACE_SECONDS + agentPolicy.maxSeconds
+        + SCRIPT_RETRY_WAIT_SECONDS + FALLBACK_SECONDS.script), 0);
   const power = 2 * INSTANCE_POWER_POLICY.maxSeconds;
   const agent = AGENT_BEFORE_SCRIPT_POLICY.maxSeconds + AGENT_AFTER_START_POLICY.maxSeconds;
   const backup = backupPolicy(settings).maxSeconds;

@@ -118,6 +118,8 @@ export interface SendScriptEvent {
   readonly execution: ExecutionContext;
   /** Waiting on events: the Task's token, answered once the script is over (src/contract/waits.ts). */
   readonly taskToken?: string;
+  /** Issue 15: which attempt of the script this is (1-4; absent: 1). Each attempt sends its own command. */
+  readonly attempt?: number;
 }
 
 /** The status of a script invocation; send-script returns the first one (status `Pending`). */

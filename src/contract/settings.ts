@@ -32,7 +32,26 @@ export interface ScriptRun {
   readonly document?: ScriptDocument;
   /** CloudWatch Logs group SSM sends the full output to (CloudWatchOutputConfig); empty or absent for none. */
   readonly outputLogGroupName?: string;
+  /**
+   * Issue 15: how many times a failed attempt is tried again (0-3, Data Lifecycle Manager's `MaximumRetryCount`). A
+   * pre-script attempt is the agent check, the command and its wait; a post-script retries only itself.
+   */
+  readonly retries: number;
 }
+
+/** The most retries of one script (Data Lifecycle Manager's `MaximumRetryCount` range is 0-3). */
+export const MAX_SCRIPT_RETRIES = 3;
+/** Seconds the workflow waits between a failed script attempt and the next one (docs/workflow.md, "Script retries"). */
+export const SCRIPT_RETRY_WAIT_SECONDS = 15;
+
+/**
+ * Issue 15: what an instance whose pre-script failed (after its retries) gets. `skip-backup`: no stop, no backup (the
+ * post-script still runs); `backup-crash-consistent`: the post-script runs first, then stop (if on) and the backup
+ * go on, recorded crash-consistent (Data Lifecycle Manager's `ExecuteOperationOnScriptFailure: true`).
+ */
+export type PreScriptFailureAction = 'skip-backup' | 'backup-crash-consistent';
+export const PRE_SCRIPT_FAILURE_SKIP_BACKUP: PreScriptFailureAction = 'skip-backup';
+export const PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT: PreScriptFailureAction = 'backup-crash-consistent';
 
 export type ScriptPlatform = 'Linux' | 'Windows';
 
@@ -88,6 +107,8 @@ export interface RunConfig {
    * (src/workflow/dry-run.ts, preflight-instance) and nothing is frozen, stopped or backed up. Absent otherwise.
    */
   readonly dryRun?: boolean;
+  /** Issue 15: what an instance whose pre-script failed gets. */
+  readonly onPreScriptFailure: PreScriptFailureAction;
 }
 
 /** The configuration the construct hands the validate-input handler (environment variable `SETTINGS`, JSON). */
@@ -127,6 +148,8 @@ export interface ConstructSettings {
   readonly leaseSeconds?: number;
   /** When the application is released, and the freeze budget (issue 14). */
   readonly release: ReleaseRun;
+  /** Issue 15: what an instance whose pre-script failed gets; absent: `skip-backup`. */
+  readonly onPreScriptFailure?: PreScriptFailureAction;
 }
 
 export interface ConfiguredScript {
@@ -138,6 +161,8 @@ export interface ConfiguredScript {
   readonly platform: ScriptPlatform;
   /** Issue 15: the Command document the script is (BackupScript.fromSsmDocument); absent for an S3 script. */
   readonly document?: ScriptDocument;
+  /** Issue 15: retries of a failed attempt (0-3); absent: 0. */
+  readonly retries?: number;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -125,6 +125,9 @@ export function missingEntry(missing: MissingInstance, reason: string): AuditEnt
     PostBackupScriptOutput: '',
     // Issue 15, the safety thaw (work/thaw).
     SafetyThawFired: '',
+    // Issue 15: not known.
+    PreBackupScriptAttempts: 0,
+    PostBackupScriptAttempts: 0,
   };
 }
 

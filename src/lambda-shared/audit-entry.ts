@@ -9,7 +9,7 @@ import { type CaughtError, type DiscoveredInstance, type InstanceSteps, type Ste
 import {
   type BackupJobResult, type CheckAgentResult, CONSISTENCY, type CopyJobResult, type InstancePowerResult, type PreflightResult, type ScriptStatusResult,
 } from '../contract/messages';
-import { type RunConfig } from '../contract/settings';
+import { PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT, type RunConfig } from '../contract/settings';
 import { BACKUP_COMPLETED, BACKUP_JOB_FINAL_STATES, FAILED, IN_PROGRESS, notRun, NOT_APPLICABLE, NOT_RUN_EARLIER_FAILURE, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED, SKIPPED, SKIPPED_LEASE_HELD, SSM_PING_ONLINE, SUCCESS, DRY_RUN_NOTE, PREFLIGHT_NOT_READY, PREFLIGHT_READY } from '../contract/status';
 import { commandIdOf, type WaitKind, waitedRecoveryPoint, waitedResource } from '../contract/waits';
 
@@ -287,6 +287,12 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
   if (releaseNote) {
     notes.push(releaseNote);
   }
+  // Issue 15: the failed attempts that were tried again, and a backup taken crash-consistent after a failed pre-script.
+  notes.push(...attemptNotes(s));
+  if (config.onPreScriptFailure === PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT && results.get('pre')?.failed && backup) {
+    notes.push('backed up crash-consistent: the pre-backup script failed and onPreScriptFailure is backup-crash-consistent '
+      + '(the post-backup script ran before the stop and the backup)');
+  }
 
   return {
     InstanceId: instance.instanceId,
@@ -315,6 +321,9 @@ export function toAuditEntry(instance: DiscoveredInstance, config: RunConfig, st
     ...releaseFields(s),
     // Issue 15, the safety thaw (work/thaw): as the post-script reported it.
     SafetyThawFired: typeof post?.safetyThawFired === 'boolean' ? post.safetyThawFired : '',
+    // Issue 15, script retries.
+    PreBackupScriptAttempts: attemptsOf(s, 'pre'),
+    PostBackupScriptAttempts: attemptsOf(s, 'post'),
   };
 }
 
@@ -358,6 +367,8 @@ function leaseHeldEntry(instance: DiscoveredInstance, eligibility: StepOutcome):
     PostBackupScriptOutput: '',
     // Issue 15, the safety thaw (work/thaw).
     SafetyThawFired: '',
+    PreBackupScriptAttempts: 0,
+    PostBackupScriptAttempts: 0,
   };
 }
 
@@ -423,9 +434,43 @@ function dryRunEntry(instance: DiscoveredInstance, steps: InstanceSteps): AuditE
     PreBackupScriptOutput: '',
     PostBackupScriptOutput: '',
     SafetyThawFired: '',
+    PreBackupScriptAttempts: 0,
+    PostBackupScriptAttempts: 0,
     PreflightVerdict: ready ? PREFLIGHT_READY : PREFLIGHT_NOT_READY,
     PreflightChecks: failures.join('; '),
   };
+}
+
+/**
+ * Issue 15: the attempts of a script the workflow began (an attempt begins with its agent check): 0 when the phase was
+ * never reached (its step, its agent check and their errors all absent, or the step turned off); else the workflow's
+ * count (it starts at 1 in the chain's input), or 1 for steps recorded without one.
+ */
+function attemptsOf(steps: InstanceSteps, phase: 'pre' | 'post'): number {
+  const agentKey = phase === 'pre' ? 'agent' : 'agentAfterStart';
+  const value = steps[phase];
+  const errors = steps.errors ?? {};
+  const reached = (value !== undefined && value !== null && !isStepOutcome(value))
+    || errors[phase] !== undefined || errors[agentKey] !== undefined
+    || (steps[agentKey] !== undefined && steps[agentKey] !== null && (value === undefined || value === null));
+  if (!reached) {
+    return 0;
+  }
+  const counted = (phase === 'pre' ? steps.preAttempts : steps.postAttempts)?.count;
+  return typeof counted === 'number' && Number.isInteger(counted) && counted > 0 ? counted : 1;
+}
+
+/** Issue 15: one note per script with failed attempts that were tried again (their command, status and exit code). */
+function attemptNotes(steps: InstanceSteps): string[] {
+  const notes: string[] = [];
+  for (const phase of ['pre', 'post'] as const) {
+    const attempts = phase === 'pre' ? steps.preAttempts : steps.postAttempts;
+    const failed = (attempts?.failed ?? '').trim().replace(/;$/, '');
+    if (failed) {
+      notes.push(`${LABELS[phase]} attempts ${attemptsOf(steps, phase)}, tried again after ${failed}`);
+    }
+  }
+  return notes;
 }
 
 /** The downtime this run caused: from the stop step seeing `stopped` to the start step seeing `running`. */

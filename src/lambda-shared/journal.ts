@@ -18,7 +18,7 @@
 // eslint-disable-next-line import/no-extraneous-dependencies
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailed, rethrowClassified } from './errors';
-import { EXPIRES_AT, INSTANCE_ID, intentAttribute, JOURNAL_ACTIONS, JOURNAL_ITEM_LIFETIME_SECONDS, type JournalAction, journalKey, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_JOURNAL, resourceAttribute } from '../contract/audit-schema';
+import { EXPIRES_AT, INSTANCE_ID, intentAttribute, JOURNAL_ACTIONS, JOURNAL_ITEM_LIFETIME_SECONDS, type JournalAction, type JournalEntryName, journalKey, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_JOURNAL, resourceAttribute } from '../contract/audit-schema';
 
 
 /** Which run and instance a journal write is about. */
@@ -57,7 +57,7 @@ export interface InstanceJournal {
  * Records that `action` is about to be done (only the first time: the earliest intent stays) and returns what an
  * earlier invocation recorded. Call it before the AWS call that acts; a failure here means nothing was done.
  */
-export async function beginAction(doc: DynamoDBDocumentClient, target: JournalTarget, action: JournalAction, now: Date): Promise<BeginResult> {
+export async function beginAction(doc: DynamoDBDocumentClient, target: JournalTarget, action: JournalEntryName, now: Date): Promise<BeginResult> {
   const key = journalKey(target.executionId, target.instanceId);
   let output;
   try {
@@ -99,7 +99,7 @@ export async function beginAction(doc: DynamoDBDocumentClient, target: JournalTa
  * is refused (`JournalConflictError`): one run starts one of each per instance.
  */
 export async function recordResource(
-  doc: DynamoDBDocumentClient, target: JournalTarget, action: JournalAction, resourceId: string,
+  doc: DynamoDBDocumentClient, target: JournalTarget, action: JournalEntryName, resourceId: string,
 ): Promise<void> {
   const key = journalKey(target.executionId, target.instanceId);
   try {
@@ -158,7 +158,7 @@ export class JournalConflictError extends Error {
  * was to act was refused for certain (a 4xx answer), so nothing was done and a later attempt may act. A no-op when
  * another intent or an id is recorded by then.
  */
-export async function abandonAction(doc: DynamoDBDocumentClient, target: JournalTarget, action: JournalAction, intentAt: string): Promise<void> {
+export async function abandonAction(doc: DynamoDBDocumentClient, target: JournalTarget, action: JournalEntryName, intentAt: string): Promise<void> {
   const key = journalKey(target.executionId, target.instanceId);
   try {
     await doc.send(new UpdateCommand({

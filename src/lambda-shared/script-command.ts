@@ -9,9 +9,14 @@ import { RUN_REMOTE_SCRIPT_DOCUMENT } from '../contract/status';
 /** Most characters SSM accepts in a command's Comment. */
 export const MAX_COMMENT_LENGTH = 100;
 
-/** `ppsb:<execution name>:<phase>`, at most 100 characters: marks the command of one execution, instance and phase. */
-export function commandComment(execution: ExecutionContext, phase: 'pre' | 'post'): string {
-  return `ppsb:${execution.name}:${phase}`.slice(0, MAX_COMMENT_LENGTH);
+/**
+ * `ppsb:<execution name>:<phase>`, at most 100 characters: marks the command of one execution, instance and phase.
+ * Issue 15: a retried attempt (2-4) appends `:<attempt>`, so the lost-answer recovery finds that attempt's command only.
+ */
+export function commandComment(execution: ExecutionContext, phase: 'pre' | 'post', attempt = 1): string {
+  const suffix = attempt > 1 ? `:${phase}:${attempt}` : `:${phase}`;
+  // The execution name is cut, never the phase or attempt (an execution name is at most 80 characters).
+  return `ppsb:${execution.name}`.slice(0, MAX_COMMENT_LENGTH - suffix.length) + suffix;
 }
 
 /** `<prefix>/<execution name>/<phase>` without double or leading slashes. */

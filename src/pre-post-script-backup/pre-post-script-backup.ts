@@ -108,6 +108,7 @@ export class PrePostScriptBackup extends Construct {
     // Every check runs before any resource is created.
     const {
       tagKey, tagValue, startWindow, completionWindow, deleteAfter, maxConcurrency, outputKeyPrefix, waitOnEvents, release,
+      onPreScriptFailure,
     } = checkProps(this, props);
     const encryptionKey = props.encryptionKey;
 
@@ -161,6 +162,7 @@ export class PrePostScriptBackup extends Construct {
       region: stack.region,
       instanceArnPrefix: stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '' }),
       release,
+      onPreScriptFailure,
     };
     // Each instance's lease outlasts the longest its chain can take, so an expired lease is a dead run's.
     const settings: ConstructSettings = { ...baseSettings, leaseSeconds: leaseSecondsFor(baseSettings) };

@@ -48,6 +48,23 @@ export enum FreezeBudgetAction {
 }
 
 /**
+ * What an instance whose pre-backup script failed (after its retries) gets.
+ */
+export enum PreScriptFailurePolicy {
+  /**
+   * No stop and no backup: a backup taken after a failed freeze would not be the consistent copy the script exists
+   * for. The post-backup script still runs.
+   */
+  SKIP_BACKUP = 'SKIP_BACKUP',
+  /**
+   * A crash-consistent backup, as Amazon Data Lifecycle Manager does by default (`ExecuteOperationOnScriptFailure`):
+   * the post-backup script runs first (the application runs again), then the stop (with `stopInstances`) and the
+   * backup go on. The audit entry keeps the pre-backup script's failure and notes the backup taken crash-consistent.
+   */
+  BACKUP_CRASH_CONSISTENT = 'BACKUP_CRASH_CONSISTENT',
+}
+
+/**
  * Properties of a PrePostScriptBackup.
  */
 export interface PrePostScriptBackupProps {
@@ -93,6 +110,16 @@ export interface PrePostScriptBackupProps {
    * @default - true when `postScript` is set
    */
   readonly runPostScript?: boolean;
+
+  /**
+   * What an instance whose pre-backup script failed gets, once the script's `retries` are spent. With either policy
+   * the post-backup script still runs, to undo whatever the pre-backup script did, and the instance is recorded as
+   * failed (its `FailureMessage` keeps the pre-backup script's failure; the run fails, so alarms fire).
+   * Applies only when a `preScript` is set.
+   *
+   * @default PreScriptFailurePolicy.SKIP_BACKUP
+   */
+  readonly onPreScriptFailure?: PreScriptFailurePolicy;
 
   /**
    * Whether each instance is stopped for its backup and started again afterwards. A stopped instance stays

@@ -27,5 +27,6 @@ export function toConfiguredScript(script: BackupScriptConfig): ConfiguredScript
         dlmConvention: document.dlmConvention,
       },
     } : {}),
+    retries: script.retries ?? 0,
   };
 }

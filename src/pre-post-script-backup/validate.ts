@@ -1,8 +1,8 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { FreezeBudgetAction, PrePostScriptBackupProps, ReleaseTiming } from './props';
+import { FreezeBudgetAction, PrePostScriptBackupProps, PreScriptFailurePolicy, ReleaseTiming } from './props';
 import { JOB_END_LOOK_SECONDS } from '../contract/messages';
-import { ReleaseRun } from '../contract/settings';
+import { PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT, PRE_SCRIPT_FAILURE_SKIP_BACKUP, PreScriptFailureAction, ReleaseRun } from '../contract/settings';
 import { validateEncryptionKey } from '../security/encryption-key';
 import { PropsCheck } from '../validation/errors';
 import {
@@ -25,6 +25,8 @@ export interface CheckedProps {
   readonly waitOnEvents: boolean;
   /** When the application is released, and the freeze budget (issue 14). */
   readonly release: ReleaseRun;
+  /** Issue 15: what an instance whose pre-script failed gets. */
+  readonly onPreScriptFailure: PreScriptFailureAction;
 }
 
 /** Seconds between two looks of the release loop for the point in time (issue 14: "every 10-15 s"). */
@@ -60,6 +62,9 @@ export function checkProps(scope: Construct, props: PrePostScriptBackupProps): C
   validateTag(check, tagKey, tagValue);
   validateScriptToggle(check, 'runPreScript', props.runPreScript, 'preScript', props.preScript !== undefined);
   validateScriptToggle(check, 'runPostScript', props.runPostScript, 'postScript', props.postScript !== undefined);
+  if (props.onPreScriptFailure !== undefined && props.preScript === undefined) {
+    check.fail('onPreScriptFailure', 'onPreScriptFailure applies to a failed pre-backup script, but preScript is not set; set preScript or remove onPreScriptFailure.');
+  }
   validateSchedule(check, props.schedule);
   const startWindow = props.backupStartWindow ?? Duration.hours(1);
   const completionWindow = props.backupCompletionWindow ?? Duration.hours(8);
@@ -96,5 +101,7 @@ export function checkProps(scope: Construct, props: PrePostScriptBackupProps): C
     outputKeyPrefix: props.scriptOutputKeyPrefix ?? 'pre-post-script-backup',
     waitOnEvents: waitsOnEvents(scope),
     release: releaseRun(check, props),
+    onPreScriptFailure: props.onPreScriptFailure === PreScriptFailurePolicy.BACKUP_CRASH_CONSISTENT
+      ? PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT : PRE_SCRIPT_FAILURE_SKIP_BACKUP,
   };
 }

@@ -10,6 +10,7 @@ import {
 } from '../contract/script-document';
 import { linuxFilesystemFreezeScript, linuxFilesystemThawScript } from './ready-made';
 import { LinuxFilesystemFreezeOptions, LinuxFilesystemThawOptions } from './ready-made-options';
+import { MAX_SCRIPT_RETRIES } from '../contract/settings';
 import { RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS } from '../contract/status';
 
 /**
@@ -57,6 +58,18 @@ export interface BackupScriptOptions {
    * @default - `WINDOWS` for a `.ps1` file, otherwise `LINUX`
    */
   readonly platform?: ScriptPlatform;
+
+  /**
+   * How many times a failed run of the script is tried again, from 0 to 3 (Amazon Data Lifecycle Manager's
+   * `MaximumRetryCount`). Only a script that ran and failed (a non-zero exit) or ran past its `timeout` is tried again,
+   * after a 15-second pause; an SSM agent that is offline, or a command SSM could not deliver, is not.
+   * As a pre-backup script, the whole attempt is repeated (the agent check, the command, its wait), before any stop or
+   * backup; the script should undo its own partial work when it fails (the post-backup script runs once, at the end).
+   * As a post-backup script, only the script is repeated. Every attempt is recorded in the audit entry.
+   *
+   * @default 0
+   */
+  readonly retries?: number;
 }
 
 /**
@@ -108,6 +121,14 @@ export interface SsmDocumentScriptOptions {
    * @default ScriptPlatform.LINUX
    */
   readonly platform?: ScriptPlatform;
+
+  /**
+   * How many times a failed run of the document is tried again, from 0 to 3, with the semantics of
+   * `BackupScriptOptions.retries` (a pre-backup document repeats the whole attempt, a post-backup one only itself).
+   *
+   * @default 0
+   */
+  readonly retries?: number;
 }
 
 /**
@@ -165,6 +186,11 @@ export interface BackupScriptConfig {
   readonly timeout: Duration;
   /** The operating system the script is written for. */
   readonly platform: ScriptPlatform;
+  /**
+   * How many times a failed run is tried again (0-3).
+   * @default 0
+   */
+  readonly retries?: number;
 }
 
 /**
@@ -332,6 +358,7 @@ class DocumentBackupScript extends BackupScript {
       }
     }
     validateTimeout(options.timeout, where);
+    validateRetries(options.retries, `${where}: retries`);
   }
 
   public bind(scope: Construct): BackupScriptConfig {
@@ -345,6 +372,7 @@ class DocumentBackupScript extends BackupScript {
       },
       timeout: this.options.timeout ?? DEFAULT_TIMEOUT,
       platform: this.options.platform ?? ScriptPlatform.LINUX,
+      retries: this.options.retries ?? 0,
     };
   }
 }
@@ -356,6 +384,18 @@ function validateTimeout(timeout: Duration | undefined, where: string): void {
       throw new Error(`${where}: timeout ${seconds} seconds is not accepted: give a whole number of seconds from `
         + 'Duration.seconds(30) to Duration.hours(8).');
     }
+  }
+}
+
+/** Retries: 0 to MAX_SCRIPT_RETRIES (DLM's range), checked at synth. */
+function validateRetries(retries: number | undefined, where: string): void {
+  if (retries !== undefined && !Token.isUnresolved(retries)
+    && (!Number.isInteger(retries) || retries < 0 || retries > MAX_SCRIPT_RETRIES)) {
+    throw new Error(
+      `${where}: ${retries} is not accepted. Set \`retries\` to a whole number from 0 to ${MAX_SCRIPT_RETRIES} `
+      + '(Amazon Data Lifecycle Manager\'s range), or leave it unset for no retry; a script that needs more tries should '
+      + 'retry inside itself.',
+    );
   }
 }
 
@@ -372,6 +412,7 @@ function validateOptions(options: BackupScriptOptions, fileName: string | undefi
       );
     }
   }
+  validateRetries(options.retries, 'BackupScriptOptions.retries');
   if (options.commandLine !== undefined && !Token.isUnresolved(options.commandLine) && options.commandLine.trim() === '') {
     throw new Error('BackupScript commandLine must not be empty: leave it unset to run the script file itself.');
   }
@@ -399,6 +440,7 @@ function resolveConfig(bucket: s3.IBucket, key: string, fileName: string | undef
     workingDirectory: options.workingDirectory,
     timeout: options.timeout ?? DEFAULT_TIMEOUT,
     platform,
+    retries: options.retries ?? 0,
   };
 }
 

@@ -6,7 +6,8 @@ import { WorkflowFunctions } from './functions';
 import { DYNAMODB_TRANSIENT_ERRORS, lambdaStep, retryWithBackoff } from './lambda-step';
 import { releaseLoop } from './release';
 import {
-  auditEntryStep, backupStep, copyStep, errorPath, NOT_RECORDED_OUTCOME, postScriptPhase, powerWait, releaseLeaseStep, scriptPhase, skipped, stepPath,
+  auditEntryStep, backupStep, copyStep, errorPath, FIRST_ATTEMPT, NOT_RECORDED_OUTCOME, postScriptPhase, powerWait, releaseLeaseStep, scriptPhase,
+  skipped, stepPath,
 } from './steps';
 import { WaitSettings } from './waiting-task';
 import {
@@ -14,6 +15,7 @@ import {
   UNRECORDED_REASON, UNRECORDED_STEPS,
 } from '../contract/audit-schema';
 import { RELEASE_REASONS } from '../contract/messages';
+import { PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT } from '../contract/settings';
 import { BACKUP_COMPLETED, EC2_RUNNING, EC2_STOPPED, FAILED, NOT_APPLICABLE, SKIPPED, SKIPPED_LEASE_HELD } from '../contract/status';
 
 /**
@@ -24,7 +26,8 @@ export const INSTANCE_ITEM_SELECTOR = {
   'instance.$': '$$.Map.Item.Value',
   'config.$': '$.config',
   'execution.$': '$.execution',
-  'steps': { errors: {} },
+  // Issue 15: each script's attempt counter starts here, at attempt 1, without a state transition of its own.
+  'steps': { errors: {}, preAttempts: FIRST_ATTEMPT, postAttempts: FIRST_ATTEMPT },
 };
 
 /**
@@ -104,8 +107,10 @@ export function instanceChain(
   // before the backup job runs (names unchanged), once after the release loop.
   const releaseTail = (label: string, end: sfn.IChainable) => {
     // Post-backup script: whenever enabled and the instance is running.
-    const postScript = postScriptPhase(scope, `${label}Post-backup script`, functions, waits, end);
+    const postScript = postScriptPhase(scope, `${label}Post-backup script`, functions, waits, end, true);
     const postPhase = new sfn.Choice(scope, `${label}Post-backup script enabled?`)
+      // Issue 15: after a failed pre-script backed up crash-consistent, the post-script already ran before the stop.
+      .when(sfn.Condition.isPresent(stepPath('post')), end)
       .when(sfn.Condition.booleanEquals('$.config.postScript.enabled', true), postScript)
       .otherwise(skipped(scope, `${label}Post-backup script: skipped`, 'post').next(end));
 
@@ -158,17 +163,44 @@ export function instanceChain(
     .when(sfn.Condition.booleanEquals('$.config.stopInstances', true), stop)
     .otherwise(skipped(scope, 'Stop instance: skipped', 'stop').next(backup));
 
-  // Pre-backup script: on failure the backup would not be consistent, so stop and backup are left out,
-  // but the post-script still runs to undo whatever the pre-script did.
+  // Pre-backup script (issue 15: tried again up to its retries). When it failed, the onPreScriptFailure policy decides:
+  // - skip-backup (the default): the backup would not be consistent, so stop and backup are left out, but the
+  //   post-script still runs to undo whatever the pre-script did;
+  // - backup-crash-consistent (Data Lifecycle Manager's default): the post-script runs first (undo, and the application
+  //   runs again), then stop (if on) and the backup go on; the release tail then skips the post-script that already ran.
+  const crashConsistentPost = scriptPhase(scope, {
+    prefix: 'Crash-consistent: post-backup script',
+    phase: 'post',
+    attemptsCounted: true,
+    agentKey: 'agentAfterStart',
+    agentPurpose: 'beforeScript',
+    functions,
+    waits,
+    onSuccess: stopPhase,
+    onFailure: stopPhase,
+    onNotRun: stopPhase,
+  });
+  const preFailed = new sfn.Choice(scope, 'Pre-backup script failed: back up crash-consistent?')
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.isPresent('$.config.onPreScriptFailure'),
+        sfn.Condition.stringEquals('$.config.onPreScriptFailure', PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT),
+      ),
+      new sfn.Choice(scope, 'Crash-consistent: post-backup script enabled?')
+        .when(sfn.Condition.booleanEquals('$.config.postScript.enabled', true), crashConsistentPost)
+        .otherwise(stopPhase),
+    )
+    .otherwise(postPhase);
   const preScript = scriptPhase(scope, {
     prefix: 'Pre-backup script',
     phase: 'pre',
+    attemptsCounted: true,
     agentKey: 'agent',
     agentPurpose: 'beforeScript',
     functions,
     waits,
     onSuccess: stopPhase,
-    onFailure: postPhase,
+    onFailure: preFailed,
     onNotRun: finish,
   });
   const preSkipped = skipped(scope, 'Pre-backup script: skipped', 'pre').next(stopPhase);

@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -6,7 +7,8 @@ import { boundedPoll } from './bounded-poll';
 import { WorkflowFunctions } from './functions';
 import { FailureRoute, lambdaStep } from './lambda-step';
 import { waitingTask, WaitSettings } from './waiting-task';
-import { SKIPPED, SUCCESS } from '../contract/status';
+import { SCRIPT_RETRY_WAIT_SECONDS } from '../contract/settings';
+import { FAILED, SKIPPED, SSM_TIMED_OUT, SUCCESS } from '../contract/status';
 
 /**
  * The building blocks of one instance's chain. Each step stores its result at `$.steps.<key>` and a caught
@@ -51,18 +53,65 @@ export interface ScriptPhaseProps {
   readonly onFailure: sfn.IChainable;
   /** The script was not sent: the agent is not online or could not be checked. */
   readonly onNotRun: sfn.IChainable;
+  /**
+   * Issue 15: whether the input already holds `$.steps.<phase>Attempts` = attempt 1 (the instance chain's input does:
+   * INSTANCE_ITEM_SELECTOR, no state transition spent); otherwise the phase begins with a Pass that sets it.
+   * @default false
+   */
+  readonly attemptsCounted?: boolean;
+}
+
+/** Issue 15: the attempts of a script before its first attempt (`$.steps.preAttempts` / `$.steps.postAttempts`). */
+export const FIRST_ATTEMPT = { count: 1, failed: '' };
+
+/** Where the workflow counts a script's attempts (issue 15): `$.steps.preAttempts` / `$.steps.postAttempts`. */
+export const attemptsPath = (phase: 'pre' | 'post') => `$.steps.${phase}Attempts`;
+
+/**
+ * Issue 15: whether the attempt that just ended is tried again. Only a script that ran and failed (SSM `Failed` with
+ * details `Failed`: a non-zero exit, or a download that failed) or ran past its timeout (`TimedOut` /
+ * `ExecutionTimedOut`) is, while attempts <= `$.config.<phase>Script.retries`. Not: an agent that did not take the
+ * command (DeliveryTimedOut, Undeliverable), a command the workflow's bound cancelled, a command whose fate is unknown,
+ * a Cancelled or AccessDenied or InvalidPlatform one, an error caught on the Task (docs/workflow.md, "Script retries").
+ */
+function retryable(phase: 'pre' | 'post'): sfn.Condition {
+  const result = stepPath(phase);
+  const retries = `$.config.${phase}Script.retries`;
+  return sfn.Condition.and(
+    sfn.Condition.isPresent(retries),
+    sfn.Condition.isPresent(`${attemptsPath(phase)}.count`),
+    sfn.Condition.isPresent(`${result}.statusDetails`),
+    sfn.Condition.numberLessThanEqualsJsonPath(`${attemptsPath(phase)}.count`, retries),
+    sfn.Condition.or(
+      sfn.Condition.and(sfn.Condition.stringEquals(`${result}.status`, FAILED), sfn.Condition.stringEquals(`${result}.statusDetails`, FAILED)),
+      sfn.Condition.and(sfn.Condition.stringEquals(`${result}.status`, SSM_TIMED_OUT), sfn.Condition.stringEquals(`${result}.statusDetails`, 'ExecutionTimedOut')),
+    ),
+  );
 }
 
 /**
- * Agent check (bounded) → SendCommand → the script's end, waited for on SSM's event or polled (bounded either way;
- * the handler cancels the command when the bound is reached) → success or failure route.
+ * (Attempt 1 →) agent check (bounded) → SendCommand → the script's end, waited for on SSM's event or polled (bounded
+ * either way; the handler cancels the command when the bound is reached) → success or failure route. Issue 15: a script
+ * that ran and failed or timed out is tried again, at most `$.config.<phase>Script.retries` times, after a short Wait:
+ * the whole attempt (agent check, command, wait) again. Once an attempt ran, a later attempt that cannot be sent goes
+ * to the failure route (a script ran: the post-script is owed), not to the not-run route.
  */
 export function scriptPhase(scope: Construct, props: ScriptPhaseProps): sfn.IChainable {
   const { prefix, phase, agentKey, functions } = props;
   const agentPath = stepPath(agentKey);
   const resultPath = stepPath(phase);
+  const attempts = attemptsPath(phase);
 
-  const agentError = { next: props.onNotRun, errorPath: errorPath(agentKey) };
+  const firstAttempt = props.attemptsCounted ? undefined : new sfn.Pass(scope, `${prefix}: attempt 1`, {
+    result: sfn.Result.fromObject(FIRST_ATTEMPT),
+    resultPath: attempts,
+  });
+  // Not sent this attempt: after an attempt that ran, the script's failure stands (and the post-script is owed).
+  const notRun = new sfn.Choice(scope, `${prefix}: not sent; an earlier attempt ran?`)
+    .when(sfn.Condition.and(sfn.Condition.isPresent(`${attempts}.count`), sfn.Condition.numberGreaterThan(`${attempts}.count`, 1)), props.onFailure)
+    .otherwise(props.onNotRun);
+
+  const agentError = { next: notRun, errorPath: errorPath(agentKey) };
   const checkAgent = lambdaStep(scope, `${prefix}: check SSM agent`, {
     fn: functions.checkAgent,
     payload: { 'instanceId.$': INSTANCE_ID_PATH, 'purpose': props.agentPurpose },
@@ -82,10 +131,26 @@ export function scriptPhase(scope: Construct, props: ScriptPhaseProps): sfn.ICha
     'phase': phase,
     'script.$': `$.config.${phase}Script`,
     'execution.$': '$.execution',
+    'attempt.$': `${attempts}.count`,
   };
+
+  // A failed attempt that is tried again: noted (command, status, exit code), counted, then a short pause.
+  const tryAgain = new sfn.Pass(scope, `${prefix}: attempt failed, try again`, {
+    parameters: {
+      'count.$': `States.MathAdd(${attempts}.count, 1)`,
+      // The numbers go through States.JsonToString: States.Format is documented with string arguments.
+      'failed.$': `States.Format('{}attempt {}: command {} {} ({}, exit {}); ', ${attempts}.failed, States.JsonToString(${attempts}.count), `
+        + `${resultPath}.commandId, ${resultPath}.status, ${resultPath}.statusDetails, States.JsonToString(${resultPath}.responseCode))`,
+    },
+    resultPath: attempts,
+  });
+  const pause = new sfn.Wait(scope, `${prefix}: pause before the next attempt`, {
+    time: sfn.WaitTime.duration(Duration.seconds(SCRIPT_RETRY_WAIT_SECONDS)),
+  });
 
   const succeeded = new sfn.Choice(scope, `${prefix}: succeeded?`)
     .when(sfn.Condition.stringEquals(`${resultPath}.status`, SUCCESS), props.onSuccess)
+    .when(retryable(phase), tryAgain)
     .otherwise(props.onFailure);
   let send: sfn.IChainable;
   if (props.waits.onEvents) {
@@ -109,10 +174,11 @@ export function scriptPhase(scope: Construct, props: ScriptPhaseProps): sfn.ICha
   }
   const online = new sfn.Choice(scope, `${prefix}: SSM agent online?`)
     .when(sfn.Condition.booleanEquals(`${agentPath}.online`, true), send)
-    .otherwise(props.onNotRun);
+    .otherwise(notRun);
 
   boundedPoll(scope, `${prefix}: SSM agent`, { first: checkAgent, check: checkAgentAgain, resultPath: agentPath, whenDone: online });
-  return checkAgent;
+  tryAgain.next(pause).next(checkAgent);
+  return firstAttempt ? firstAttempt.next(checkAgent) : checkAgent;
 }
 
 export interface PowerWaitProps {
@@ -254,9 +320,10 @@ export function copyStep(scope: Construct, props: CopyStepProps): sfn.IChainable
  * script's outcome (or when it was not sent), the instance goes on to `next`.
  */
 export function postScriptPhase(
-  scope: Construct, prefix: string, functions: WorkflowFunctions, waits: WaitSettings, next: sfn.IChainable,
+  scope: Construct, prefix: string, functions: WorkflowFunctions, waits: WaitSettings, next: sfn.IChainable, attemptsCounted = false,
 ): sfn.IChainable {
   return scriptPhase(scope, {
+    attemptsCounted,
     prefix,
     phase: 'post',
     agentKey: 'agentAfterStart',

@@ -1,5 +1,8 @@
 import { leaseKey } from '../../src/contract/audit-schema';
 import { LEASE_MARGIN_SECONDS, leaseSecondsFor } from '../../src/contract/lease';
+import { AGENT_AFTER_START_POLICY, AGENT_BEFORE_SCRIPT_POLICY, SCRIPT_GRACE_SECONDS } from '../../src/contract/poll';
+import { SCRIPT_RETRY_WAIT_SECONDS } from '../../src/contract/settings';
+import { FALLBACK_SECONDS } from '../../src/contract/waits';
 import { SETTINGS } from '../helpers/handler-fixtures';
 
 describe('leases', () => {
@@ -26,5 +29,27 @@ describe('leases', () => {
   test('unset backup windows use AWS Backup\'s defaults (1 h start, 8 h completion)', () => {
     const base = leaseSecondsFor(SETTINGS);
     expect(leaseSecondsFor({ ...SETTINGS, startWindowMinutes: 0, completeWindowMinutes: 0 })).toBe(base - 10_800 + 32_400);
+  });
+});
+
+describe('issue 15: retries lengthen the lease by whole attempts', () => {
+  const base = {
+    preScript: { bucketName: 'b', key: 'k', commandLine: 'bash k', workingDirectory: '', timeoutSeconds: 600, platform: 'Linux' as const },
+    postScript: { bucketName: 'b', key: 'p', commandLine: 'bash p', workingDirectory: '', timeoutSeconds: 300, platform: 'Linux' as const },
+    startWindowMinutes: 60,
+    completeWindowMinutes: 480,
+    copyVaultArn: '',
+  };
+  test('each pre-script retry: timeout + grace + the agent check before the script + the pause + one fallback look', () => {
+    const more = leaseSecondsFor({ ...base, preScript: { ...base.preScript, retries: 3 } }) - leaseSecondsFor(base);
+    expect(more).toBe(3 * (600 + SCRIPT_GRACE_SECONDS + AGENT_BEFORE_SCRIPT_POLICY.maxSeconds + SCRIPT_RETRY_WAIT_SECONDS + FALLBACK_SECONDS.script));
+  });
+  test('each post-script retry checks its agent with the after-start bound', () => {
+    const more = leaseSecondsFor({ ...base, postScript: { ...base.postScript, retries: 1 } }) - leaseSecondsFor(base);
+    expect(more).toBe(300 + SCRIPT_GRACE_SECONDS + AGENT_AFTER_START_POLICY.maxSeconds + SCRIPT_RETRY_WAIT_SECONDS + FALLBACK_SECONDS.script);
+  });
+  test('retries absent or out of range count as validate-input takes them (0; at most 3)', () => {
+    expect(leaseSecondsFor({ ...base, preScript: { ...base.preScript, retries: 9 } }))
+      .toBe(leaseSecondsFor({ ...base, preScript: { ...base.preScript, retries: 3 } }));
   });
 });

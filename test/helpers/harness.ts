@@ -338,10 +338,11 @@ export function entryOf(run: SimRun, instanceId: string): Record<string, any> | 
   return (run.auditItem?.Workflow_Overall_Status ?? []).find((e: any) => e.InstanceId === instanceId);
 }
 
-/** The phase of a SendCommand call, from its idempotency comment `ppsb:<execution>:<phase>`. */
+/** The phase of a SendCommand call, from its idempotency comment `ppsb:<execution>:<phase>[:<attempt>]`. */
 export function commandPhase(call: ApiCall): 'pre' | 'post' | 'unknown' {
   const comment = String((call.params as any)?.Comment ?? '');
-  return comment.endsWith(':pre') ? 'pre' : comment.endsWith(':post') ? 'post' : 'unknown';
+  const m = /:(pre|post)(?::\d+)?$/.exec(comment);
+  return m ? m[1] as 'pre' | 'post' : 'unknown';
 }
 
 export type TimelineStep = 'pre' | 'stop' | 'backup' | 'start' | 'post';
@@ -397,8 +398,18 @@ function scriptExpectation(run: SimRun, id: string, phase: 'pre' | 'post', enabl
   const field = phase === 'pre' ? 'PreBackupScriptStatus' : 'PostBackupScriptStatus';
   const status = entry[field];
   const invs = run.world.commandsFor(id).filter((i) => i.phase === phase && i.comment.includes(`:${run.result.executionName}:`));
-  if (invs.length > 1) v(`${id}: ${invs.length} ${phase}-script commands in one execution (expected at most one)`);
-  const inv = invs[0];
+  // Issue 15: one command per attempt (at most 1 + 3 retries); every attempt but the last ran and failed or timed out
+  // (the only ones tried again), each attempt's comment is its own, and the entry counts at least as many attempts.
+  if (invs.length > 4) v(`${id}: ${invs.length} ${phase}-script commands in one execution (expected at most 4: 1 + 3 retries)`);
+  if (new Set(invs.map((i) => i.comment)).size !== invs.length) v(`${id}: two ${phase}-script commands of one attempt (same comment)`);
+  for (const earlier of invs.slice(0, -1)) {
+    const retried = (earlier.status === 'Failed' && earlier.statusDetails === 'Failed')
+      || (earlier.status === 'TimedOut' && earlier.statusDetails === 'ExecutionTimedOut');
+    if (!retried) v(`${id}: the ${phase}-script was tried again after an attempt that ended ${earlier.status} (${earlier.statusDetails}): only a script that ran and failed or timed out is retried`);
+  }
+  const attemptsField = phase === 'pre' ? 'PreBackupScriptAttempts' : 'PostBackupScriptAttempts';
+  if (entry[attemptsField] !== undefined && entry[attemptsField] < invs.length) v(`${id}: ${attemptsField} is ${entry[attemptsField]}, but ${invs.length} commands were sent`);
+  const inv = invs[invs.length - 1];
   if (!enabled) {
     if (status !== 'skipped') v(`${id}: ${field} is ${status}, expected skipped (step turned off)`);
     if (inv) v(`${id}: a ${phase}-script command was sent although the step is off`);
@@ -568,7 +579,8 @@ export function checkInvariants(run: SimRun): string[] {
 
     // 2. Post whenever pre ran (unless turned off or the instance cannot be reached).
     const invs = world.commandsFor(id).filter((i) => i.comment.includes(`:${run.result.executionName}:`));
-    const pre = invs.find((i) => i.phase === 'pre');
+    // The last pre-script attempt and the first post-script command (issue 15: a script may be tried again).
+    const pre = invs.filter((i) => i.phase === 'pre').pop();
     const post = invs.find((i) => i.phase === 'post');
     if (pre && run.toggles.post && !post) {
       const reachable = finalState === 'running' && world.pingStatus(inst, false) === 'Online' && !inst.faults.agentNeverReconnects;
@@ -582,6 +594,14 @@ export function checkInvariants(run: SimRun): string[] {
       }
     }
     if (pre && post && post.requestedAt < pre.requestedAt) v(`2: ${id} received the post-script before the pre-script`);
+    // Issue 15: a backup after a pre-script that failed (onPreScriptFailure backup-crash-consistent) comes after the
+    // post-script was sent: the application is never left in a failed freeze for the stop and the backup.
+    if (pre && pre.status !== 'Success' && run.toggles.post) {
+      const postSent = callsAbout(run, id, 'ssm:SendCommand').find((c) => !c.error && commandPhase(c) === 'post')?.seq;
+      for (const c of [...callsAbout(run, id, 'ec2:StopInstances'), ...callsAbout(run, id, 'backup:StartBackupJob')]) {
+        if (postSent !== undefined && c.seq < postSent) v(`2: ${id}'s pre-script ended ${pre.status}, yet ${c.service}:${c.action} (call ${c.seq}) came before the post-script was sent`);
+      }
+    }
 
     // 3. Each status tells what the fakes saw.
     scriptExpectation(run, id, 'pre', run.toggles.pre, stoppedAtStart, v);

@@ -1,7 +1,7 @@
 import { type InstanceSteps } from '../../src/contract/instance';
 import { type BackupJobResult, type CheckAgentResult, type InstancePowerResult, type PollState, type ScriptStatusResult } from '../../src/contract/messages';
 import { causeMessage, toAuditEntry } from '../../src/lambda-shared/audit-entry';
-import { instance, runConfig } from '../helpers/handler-fixtures';
+import { backupOnlyConfig, backupSteps, instance, runConfig } from '../helpers/handler-fixtures';
 
 const poll: PollState = { attempt: 3, elapsedSeconds: 40, nextWaitSeconds: 20, maxSeconds: 900, expired: false };
 const online: CheckAgentResult = { online: true, pingStatus: 'Online', done: true, poll };
@@ -74,6 +74,8 @@ describe('toAuditEntry', () => {
       PreBackupScriptOutput: '',
       PostBackupScriptOutput: '',
       SafetyThawFired: '',
+      PreBackupScriptAttempts: 1,
+      PostBackupScriptAttempts: 1,
     });
   });
 
@@ -475,5 +477,48 @@ describe('toAuditEntry: script output (issue 15)', () => {
     });
     expect(entry.PreBackupScriptOutput).toBe('froze /data\n');
     expect(entry.PostBackupScriptOutput).toBe('');
+  });
+});
+
+describe('issue 15: script attempts and the crash-consistent policy', () => {
+  test('attempts come from the workflow\'s count; each failed attempt tried again is noted with its command', () => {
+    const entry = toAuditEntry(instance(), stopConfig, {
+      ...allGood,
+      pre: script('cmd-pre-3'),
+      preAttempts: { count: 3, failed: 'attempt 1: command cmd-pre-1 Failed (Failed, exit 1); attempt 2: command cmd-pre-2 TimedOut (ExecutionTimedOut, exit -1); ' },
+      postAttempts: { count: 1, failed: '' },
+    });
+    expect(entry).toMatchObject({ PreBackupScriptAttempts: 3, PostBackupScriptAttempts: 1, PreBackupScriptCommandId: 'cmd-pre-3', Outcome: 'SUCCEEDED', FailureMessage: '' });
+    expect(entry.Notes).toBe('pre-backup script attempts 3, tried again after attempt 1: command cmd-pre-1 Failed (Failed, exit 1); '
+      + 'attempt 2: command cmd-pre-2 TimedOut (ExecutionTimedOut, exit -1)');
+  });
+
+  test('no attempt when the script is off or never reached; one for steps recorded without a count', () => {
+    const off = toAuditEntry(instance(), backupOnlyConfig(), backupSteps('COMPLETED'));
+    expect([off.PreBackupScriptAttempts, off.PostBackupScriptAttempts]).toEqual([0, 0]);
+    const old = toAuditEntry(instance(), stopConfig, allGood);
+    expect([old.PreBackupScriptAttempts, old.PostBackupScriptAttempts]).toEqual([1, 1]);
+    // The chain's input counts attempt 1 before any script: an instance never reached has made none.
+    const counters = { preAttempts: { count: 1, failed: '' }, postAttempts: { count: 1, failed: '' } };
+    const notEligible = toAuditEntry(instance({ state: 'pending' }), stopConfig, { ...counters, eligibility: { status: 'Failed', message: 'instance was pending' } });
+    expect([notEligible.PreBackupScriptAttempts, notEligible.PostBackupScriptAttempts]).toEqual([0, 0]);
+    // An agent offline before the first attempt: one attempt begun, no command.
+    const agentOffline = toAuditEntry(instance(), stopConfig, { ...counters, agent: offline });
+    expect([agentOffline.PreBackupScriptAttempts, agentOffline.PostBackupScriptAttempts]).toEqual([1, 0]);
+  });
+
+  test('a backup after a failed pre-script under backup-crash-consistent: failed instance, the pre-script failure kept, the backup noted', () => {
+    const config = { ...stopConfig, onPreScriptFailure: 'backup-crash-consistent' as const };
+    const entry = toAuditEntry(instance(), config, {
+      ...allGood,
+      pre: script('cmd-pre', { status: 'Failed', statusDetails: 'Failed', responseCode: 1 }),
+      preAttempts: { count: 1, failed: '' },
+    });
+    expect(entry).toMatchObject({ PreBackupScriptStatus: 'Failed', BackupJobStatus: 'COMPLETED', PostBackupScriptStatus: 'Success', Outcome: 'FAILED' });
+    expect(entry.FailureMessage).toBe('pre-backup script Failed (exit 1)');
+    expect(entry.Notes).toContain('backed up crash-consistent: the pre-backup script failed');
+    // The same steps under skip-backup cannot happen (no backup); without a backup nothing is noted.
+    const skipped = toAuditEntry(instance(), config, { ...allGood, pre: script('cmd-pre', { status: 'Failed', statusDetails: 'Failed', responseCode: 1 }), backup: undefined, stop: undefined, start: undefined });
+    expect(skipped.Notes).not.toContain('crash-consistent');
   });
 });

@@ -5,7 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { BackupScript, PrePostScriptBackup, ReleaseTiming } from '../../src';
+import { BackupScript, PrePostScriptBackup, PreScriptFailurePolicy, ReleaseTiming } from '../../src';
 import { consumerStack, fullProps, template } from '../helpers/stacks';
 
 describe('resources', () => {
@@ -129,6 +129,25 @@ describe('resources', () => {
     // noticed at the next fallback look: scripts 600 s each, stop and start 300 s each, backup 900 s), and an hour's margin.
     const expected = 2 * (600 + 300) + 2 * 900 + 960 + (3600 + 8 * 3600 + 900) + (2 * 600 + 2 * 300 + 900) + 3600;
     expect(settings).toContain(`\\"leaseSeconds\\":${expected}`);
+  });
+
+  test('issue 15: the scripts\' retries and the pre-script failure policy are in the settings; the lease covers every attempt', () => {
+    // SETTINGS is an Fn::Join (bucket names are tokens): read it as text.
+    const settingsOf = (tpl: Template) => JSON.stringify(Object.values(tpl.findResources('AWS::Lambda::Function'))
+      .find(f => f.Properties.Environment?.Variables?.SETTINGS)!.Properties.Environment.Variables.SETTINGS).replace(/\\"/g, '"');
+    const retriesOf = (text: string) => [...text.matchAll(/"retries":(\d+)/g)].map(m => Number(m[1]));
+    const leaseOf = (text: string) => Number(/"leaseSeconds":(\d+)/.exec(text)![1]);
+    const plain = settingsOf(t);
+    expect(retriesOf(plain)).toEqual([0, 0]);
+    expect(plain).toContain('"onPreScriptFailure":"skip-backup"');
+    const retried = settingsOf(template(fullProps({
+      preScript: BackupScript.fromAsset(path.join(__dirname, '..', 'fixtures', 'freeze.sh'), { retries: 2 }),
+      onPreScriptFailure: PreScriptFailurePolicy.BACKUP_CRASH_CONSISTENT,
+    })));
+    expect(retriesOf(retried)).toEqual([2, 0]);
+    expect(retried).toContain('"onPreScriptFailure":"backup-crash-consistent"');
+    // Each retry of the pre-script: its timeout + 300 s, the agent check's 60 s, the 15 s pause, one 600 s fallback look.
+    expect(leaseOf(retried) - leaseOf(plain)).toBe(2 * (600 + 300 + 60 + 15 + 600));
   });
 
   test('the scripts are uploaded as assets and configured for the validation handler', () => {

@@ -50,6 +50,10 @@ describe('BackupScript', () => {
     ['a timeout over 8 h', () => BackupScript.fromAsset(fixture('freeze.sh'), { timeout: Duration.seconds(28801) }), /BackupScriptOptions.timeout: 28801 seconds is not accepted.*AWS-RunRemoteScript.*up to 28800.*Duration.hours\(8\)/],
     ['a timeout of 48 h (the old limit)', () => BackupScript.fromBucket(s3.Bucket.fromBucketName(new Stack(), 'Z', 'ops-scripts'), 'x.sh', { timeout: Duration.hours(48) }), /BackupScriptOptions.timeout: 172800 seconds/],
     ['a timeout that is not whole seconds', () => BackupScript.fromAsset(fixture('freeze.sh'), { timeout: Duration.millis(60_500) }), /BackupScriptOptions.timeout: 60.5 seconds is not accepted/],
+    // Issue 15: retries 0-3, Data Lifecycle Manager's MaximumRetryCount range.
+    ['4 retries', () => BackupScript.fromAsset(fixture('freeze.sh'), { retries: 4 }), /BackupScriptOptions.retries: 4 is not accepted. Set `retries` to a whole number from 0 to 3/],
+    ['negative retries', () => BackupScript.fromAsset(fixture('freeze.sh'), { retries: -1 }), /BackupScriptOptions.retries: -1 is not accepted/],
+    ['fractional retries', () => BackupScript.fromBucket(s3.Bucket.fromBucketName(new Stack(), 'R', 'ops-scripts'), 'x.sh', { retries: 1.5 }), /BackupScriptOptions.retries: 1.5/],
     ['a missing file', () => BackupScript.fromAsset(fixture('missing.sh')), /is not a file/],
     ['a directory', () => BackupScript.fromAsset(fixture('.')), /is not a file/],
     ['an empty command line', () => BackupScript.fromAsset(fixture('freeze.sh'), { commandLine: ' ' }), /commandLine must not be empty/],
@@ -57,6 +61,13 @@ describe('BackupScript', () => {
     ['an unknown extension without platform and command line', () => BackupScript.fromBucket(s3.Bucket.fromBucketName(new Stack(), 'Y', 'ops-scripts'), 'x.py'), /cannot tell how to run it/],
   ])('rejects %s', (_name, make, message) => {
     expect(make).toThrow(message);
+  });
+
+  test('issue 15: retries default to 0 and reach the bound config (0 to 3)', () => {
+    expect(bind(BackupScript.fromAsset(fixture('freeze.sh'))).config.retries).toBe(0);
+    for (const retries of [0, 3]) {
+      expect(bind(BackupScript.fromAsset(fixture('freeze.sh'), { retries })).config.retries).toBe(retries);
+    }
   });
 
   test('8 hours, the most AWS-RunRemoteScript accepts, is accepted', () => {

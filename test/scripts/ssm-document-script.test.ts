@@ -86,6 +86,7 @@ describe('the command sent for a document (src/lambda-shared/script-command.ts)'
     outputS3BucketName: '',
     outputS3KeyPrefix: '',
     document: { name: 'Doc-1', version: '', parameters: { mountPoints: ['/data'] }, dlmConvention: true },
+    retries: 0,
   };
 
   test('pre-script, post-script and dry-run: DLM\'s command value, one executionId (a UUID) per run and instance', () => {

@@ -184,6 +184,30 @@ describe('SSM fake', () => {
     expect(world.commandsFor(id(1))[0].parameters.commandLine).toEqual(['k.sh']);
   });
 
+  test('issue 15: preAttempts / postAttempts fail the Nth command of a phase; an attempt suffix in the comment keeps the phase', async () => {
+    world.addInstance({ id: id(1), faults: { preAttempts: ['Failed', 'TimedOut'], postAttempts: ['Failed'], post: 'Success' } });
+    const sendAttempt = (phase: 'pre' | 'post', attempt: number) => ssm.send(new SendCommandCommand({
+      InstanceIds: [id(1)],
+      DocumentName: 'AWS-RunRemoteScript',
+      Parameters: { sourceType: ['S3'], sourceInfo: ['{"path":"https://s3.us-east-1.amazonaws.com/b/k.sh"}'], commandLine: ['k.sh'] },
+      Comment: attempt > 1 ? `ppsb:exec-1:${phase}:${attempt}` : `ppsb:exec-1:${phase}`,
+    }));
+    const finalOf = async (commandId: string) => {
+      for (let k = 0; k < 5; k++) {
+        const r = await get(commandId, id(1)).catch(() => undefined);
+        if (r && ['Success', 'Failed', 'TimedOut', 'Cancelled'].includes(r.Status!)) return `${r.Status}/${r.StatusDetails}`;
+      }
+      return 'not final';
+    };
+    const outcomes: string[] = [];
+    for (const [phase, attempt] of [['pre', 1], ['pre', 2], ['pre', 3], ['post', 1], ['post', 2]] as const) {
+      outcomes.push(await finalOf((await sendAttempt(phase, attempt)).Command!.CommandId!));
+    }
+    // Past the list, `pre` / `post` decide (default Success).
+    expect(outcomes).toEqual(['Failed/Failed', 'TimedOut/ExecutionTimedOut', 'Success/Success', 'Failed/Failed', 'Success/Success']);
+    expect(world.commandsFor(id(1)).map((c) => c.phase)).toEqual(['pre', 'pre', 'pre', 'post', 'post']);
+  });
+
   test('hang, CancelCommand, offline agent, unmanaged instance, ListCommandInvocations, DescribeInstanceInformation', async () => {
     world.addInstance({ id: id(1), faults: { pre: 'hang' } });
     world.addInstance({ id: id(2), agent: 'ConnectionLost' });

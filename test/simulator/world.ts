@@ -73,6 +73,13 @@ export interface InstanceFaults {
   readonly pre?: ScriptOutcome;
   /** Outcome of the post-backup script (default Success). */
   readonly post?: ScriptOutcome;
+  /**
+   * Issue 15: outcomes of this instance's 1st, 2nd, ... pre-backup script commands (of any run), in order; a command
+   * past the list ends as `pre` says. `['Failed']` fails the first pre-script only.
+   */
+  readonly preAttempts?: readonly ScriptOutcome[];
+  /** The same for the post-backup script. */
+  readonly postAttempts?: readonly ScriptOutcome[];
   /** StopInstances on this instance fails with this API error (every call). */
   readonly stopError?: ApiError;
   /** The instance stays `stopping` forever after StopInstances. */
@@ -934,13 +941,17 @@ export class World {
     // only where the script's download fails (the script's own outcome is not the probe's); not counted as a script.
     const probe = /(?:^|:)dry-run-(pre|post)$/.exec(cmd.comment ?? '');
     if (!probe) inst.commandCount++;
-    const m = /(?:^|:)(pre|post)$/.exec(cmd.comment ?? '');
+    // `...:pre` / `...:post`, or `...:pre:<attempt>` for a retried attempt (issue 15).
+    const m = /(?:^|:)(pre|post)(?::\d+)?$/.exec(cmd.comment ?? '');
     const phase: CommandInvocation['phase'] = probe ? `dry-run-${probe[1]}` as 'dry-run-pre' | 'dry-run-post' : m ? m[1] as 'pre' | 'post'
       : inst.commandCount === 1 ? 'pre' : inst.commandCount === 2 ? 'post' : 'unknown';
     const probed = probe ? (probe[1] === 'pre' ? inst.faults.pre : inst.faults.post) : undefined;
+    // The Nth command of the phase on this instance takes the Nth outcome of `preAttempts` / `postAttempts`, if listed.
+    const nth = (this.invocationsByInstance.get(inst.id) ?? []).filter((i) => i.phase === phase).length;
+    const listed = phase === 'post' ? inst.faults.postAttempts : phase === 'pre' ? inst.faults.preAttempts : undefined;
     const outcome: ScriptOutcome | undefined = probe
       ? { status: 'Success', downloadError: typeof probed === 'object' ? probed.downloadError : undefined }
-      : phase === 'post' ? inst.faults.post : phase === 'pre' ? inst.faults.pre : undefined;
+      : listed?.[nth] ?? (phase === 'post' ? inst.faults.post : phase === 'pre' ? inst.faults.pre : undefined);
     const inv: CommandInvocation = {
       ...cmd,
       instanceId: inst.id,

@@ -2,7 +2,7 @@ import { App, Duration, Errors, Stack } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { BackupScript, PrePostScriptBackup, PrePostScriptBackupCentralAudit, PrePostScriptBackupProps, ReleaseTiming } from '../../src';
+import { BackupScript, PrePostScriptBackup, PrePostScriptBackupCentralAudit, PrePostScriptBackupProps, PreScriptFailurePolicy, ReleaseTiming } from '../../src';
 import { PropValidationError } from '../../src/validation/errors';
 import { WAITS_CONTEXT_KEY } from '../../src/workflow/waiting-task';
 import { consumerStack, fixture } from '../helpers/stacks';
@@ -36,6 +36,8 @@ describe('props validation: each error names the prop and says how to fix it', (
     ['a freeze budget without releasing at the point in time', { freezeBudget: Duration.minutes(10) }, /freezeBudget applies with releaseAt: ReleaseTiming.POINT_IN_TIME/],
     ['a freeze budget over 4 hours', { releaseAt: ReleaseTiming.POINT_IN_TIME, freezeBudget: Duration.hours(5) }, /freezeBudget must be between 1 minute and 4 hours/],
     ['a freeze budget under a minute', { releaseAt: ReleaseTiming.POINT_IN_TIME, freezeBudget: Duration.seconds(30) }, /freezeBudget must be between 1 minute and 4 hours/],
+    ['a pre-script failure policy without a pre-script', { onPreScriptFailure: PreScriptFailurePolicy.BACKUP_CRASH_CONSISTENT },
+      /onPreScriptFailure applies to a failed pre-backup script, but preScript is not set; set preScript or remove onPreScriptFailure/],
   ];
 
   test.each(cases)('%s', (_name, props, message) => {
@@ -62,6 +64,7 @@ describe('props validation: each error names the prop and says how to fix it', (
     'concurrency zero': 'maxConcurrency',
     'audit retention under a day': 'auditRetention',
     'a freeze budget over 4 hours': 'freezeBudget',
+    'a pre-script failure policy without a pre-script': 'onPreScriptFailure',
   };
   const everyCase: [string, (stack: Stack) => PrePostScriptBackupProps, string | undefined][] = [
     ...cases.map(([name, props]): [string, (stack: Stack) => PrePostScriptBackupProps, string | undefined] => [name, () => props, propOf[name]]),

@@ -1,5 +1,9 @@
+import { SCRIPT_RETRY_WAIT_SECONDS } from '../../src/contract/settings';
 import { allStates, AslDefinition, AslState, definitionOf } from '../helpers/definition';
 import { fullProps, template } from '../helpers/stacks';
+
+/** Issue 15: the name suffix of the pause between two attempts of a script. */
+const RETRY_PAUSE = ': pause before the next attempt';
 
 const definition = definitionOf(template(fullProps()));
 const states = allStates(definition);
@@ -47,8 +51,10 @@ describe('the state machine definition', () => {
   });
 
   test('the polled waits (the SSM agent\'s) are bounded polls: Wait → check → Choice leaving on done or expired', () => {
-    const waits = states.filter(([, s]) => s.Type === 'Wait');
-    // Before the pre-script, after the start, after the recovery's start, and (issue 15) the dry run's script probes.
+    // Issue 15's pauses between two script attempts are tested below.
+    const waits = states.filter(([name, s]) => s.Type === 'Wait' && !name.endsWith(RETRY_PAUSE));
+    // Before the pre-script, after the start, before the crash-consistent post-script, after the recovery's start, and
+    // the dry run's script probes.
     expect(waits.length).toBe(4);
     for (const [name, wait] of waits) {
       expect({ name, path: wait.SecondsPath }).toEqual({ name, path: expect.stringMatching(/\.poll\.nextWaitSeconds$/) });
@@ -61,6 +67,50 @@ describe('the state machine definition', () => {
       expect(conditions).toContain('.poll.expired');
       expect(choice.Default).toBe(name);
     }
+  });
+
+  test('issue 15: a failed script attempt is tried again only while attempts <= retries, after a fixed pause, from the agent check', () => {
+    const pauses = states.filter(([name, s]) => s.Type === 'Wait' && name.endsWith(RETRY_PAUSE));
+    // Pre-script, post-script, the crash-consistent post-script and the recovery's post-script.
+    expect(pauses.map(([name]) => name).sort()).toEqual([
+      `Crash-consistent: post-backup script${RETRY_PAUSE}`, `Post-backup script${RETRY_PAUSE}`,
+      `Pre-backup script${RETRY_PAUSE}`, `Recovery: post-backup script${RETRY_PAUSE}`,
+    ]);
+    for (const [name, pause] of pauses) {
+      const prefix = name.slice(0, -RETRY_PAUSE.length);
+      expect(pause.Seconds).toBe(SCRIPT_RETRY_WAIT_SECONDS);
+      // The whole attempt again: the agent check first.
+      expect(pause.Next).toBe(`${prefix}: check SSM agent`);
+      // Counted before the pause.
+      const tryAgain = byName.get(`${prefix}: attempt failed, try again`)!;
+      expect(tryAgain.Next).toBe(name);
+      expect(JSON.stringify(tryAgain.Parameters)).toContain('States.MathAdd');
+      // Entered only from the "succeeded?" Choice, on a retryable failure within the retries.
+      const succeeded = byName.get(`${prefix}: succeeded?`)!;
+      const retry = succeeded.Choices!.find((c) => c.Next === `${prefix}: attempt failed, try again`);
+      const rule = JSON.stringify(retry);
+      expect(rule).toContain('"NumericLessThanEqualsPath":"$.config.');
+      expect(rule).toContain('"StringEquals":"ExecutionTimedOut"');
+      expect(rule).not.toContain('DeliveryTimedOut');
+      // Every attempt starts counted: attempt 1 in the chain's input (the Map's ItemSelector), or a Pass before the first
+      // agent check where the input has no counter (the recovery of a chain that died).
+      const first = byName.get(`${prefix}: attempt 1`);
+      if (prefix.startsWith('Recovery')) expect(first!.Next).toBe(`${prefix}: check SSM agent`);
+      else expect(first).toBeUndefined();
+    }
+  });
+
+  test('issue 15: a failed pre-script goes to the failure policy: crash-consistent (post-script, then stop) or the skip path', () => {
+    const chain = instanceChain.States;
+    expect(chain['Pre-backup script: succeeded?'].Default).toBe('Pre-backup script failed: back up crash-consistent?');
+    const policy = chain['Pre-backup script failed: back up crash-consistent?'];
+    expect(JSON.stringify(policy.Choices)).toContain('"StringEquals":"backup-crash-consistent"');
+    expect(policy.Choices![0].Next).toBe('Crash-consistent: post-backup script enabled?');
+    expect(policy.Default).toBe('Post-backup script enabled?');
+    // The crash-consistent post-script leads to the stop whatever its outcome; the release tail skips a post-script
+    // that already ran.
+    expect(chain['Crash-consistent: post-backup script: succeeded?'].Choices![0].Next).toBe('Stop instance enabled?');
+    expect(chain['Post-backup script enabled?'].Choices![0]).toMatchObject({ Variable: '$.steps.post', IsPresent: true });
   });
 
   test('every Choice has a default', () => {
@@ -167,7 +217,8 @@ describe('the state machine definition', () => {
       'instance.$': '$$.Map.Item.Value',
       'config.$': '$.config',
       'execution.$': '$.execution',
-      'steps': { errors: {} },
+      // Issue 15: each script's attempt counter starts at attempt 1.
+      'steps': { errors: {}, preAttempts: { count: 1, failed: '' }, postAttempts: { count: 1, failed: '' } },
     });
   });
 
@@ -276,7 +327,7 @@ describe('a chain that dies where no Catch sees it', () => {
       Default: 'Recovery: post-backup script needed?',
     });
     expect(R['Recovery: post-backup script needed?']).toMatchObject({
-      Choices: [{ Variable: '$.recovery.needs.post', BooleanEquals: true, Next: 'Recovery: post-backup script: check SSM agent' }],
+      Choices: [{ Variable: '$.recovery.needs.post', BooleanEquals: true, Next: 'Recovery: post-backup script: attempt 1' }],
       Default: 'Recovery: release lease',
     });
     expect(R['Recovery: release lease'].Next).toBe('Recovery: write audit entry');

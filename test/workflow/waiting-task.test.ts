@@ -45,7 +45,8 @@ describe('waits on events (the default)', () => {
 
   test('each long wait is one waitForTaskToken Task: both scripts, stop, start, backup and copy (and the recovery\'s start and post-script)', () => {
     // The recovery of a chain that died (src/workflow/recovery.ts) reuses the chain's start and post-script steps.
-    expect(waiting.map(([, s]) => s.ResultPath).sort()).toEqual([...Object.keys(KIND_OF_STEP), '$.steps.start', '$.steps.post'].sort());
+    // Issue 15: and the post-script run before the stop after a failed pre-script (crash-consistent policy).
+    expect(waiting.map(([, s]) => s.ResultPath).sort()).toEqual([...Object.keys(KIND_OF_STEP), '$.steps.start', '$.steps.post', '$.steps.post'].sort());
   });
 
   test('TimeoutSeconds is the kind\'s fallback interval', () => {
@@ -98,8 +99,8 @@ describe('waits on events (the default)', () => {
     expect(fn('$.steps.copy')).toMatch(/HandlersStartCopyJob/);
   });
 
-  test('no Wait state except the SSM agent checks; no polling function exists', () => {
-    const waits = states.filter(([, s]) => s.Type === 'Wait');
+  test('no Wait state except the SSM agent checks (and issue 15\'s pauses between script attempts); no polling function exists', () => {
+    const waits = states.filter(([name, s]) => s.Type === 'Wait' && !name.endsWith(': pause before the next attempt'));
     expect(waits.length).toBeGreaterThan(0);
     for (const [name, wait] of waits) {
       expect({ name, path: wait.SecondsPath }).toEqual({ name, path: expect.stringMatching(/^\$\.steps\.(agent|agentAfterStart)\.poll\.nextWaitSeconds$/) });

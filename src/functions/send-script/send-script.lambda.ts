@@ -1,4 +1,5 @@
 import { paginateListCommandInvocations, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { scriptJournalAction } from '../../contract/audit-schema';
 import { type ScriptStatusResult, type SendScriptEvent } from '../../contract/messages';
 import { nextPoll, scriptPolicy } from '../../contract/poll';
 import { FAILED, SSM_PENDING } from '../../contract/status';
@@ -80,7 +81,11 @@ function refusedForCertain(err: unknown): boolean {
 export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResult> => {
   log.correlate(correlationOf(event));
   const { instanceId, phase, script, execution } = event;
-  const comment = commandComment(execution, phase);
+  // Issue 15: each attempt of a retried script is its own command, journaled apart (a retried invocation of the same
+  // attempt still finds that attempt's command and never sends a second).
+  const attempt = event.attempt ?? 1;
+  const action = scriptJournalAction(phase, attempt);
+  const comment = commandComment(execution, phase, attempt);
   const bucket = script.outputS3BucketName;
   const prefix = bucket ? outputKeyPrefix(script.outputS3KeyPrefix, execution, phase) : '';
   const outputLocation = bucket ? `s3://${bucket}/${prefix}` : '';
@@ -90,7 +95,7 @@ export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResul
   const journal: JournalTarget = { tableName: process.env.AUDIT_TABLE_NAME ?? '', executionId: execution.id, instanceId };
   const { doc } = waitClients();
   // The intent first (docs/workflow.md, "Exactly once"): a retried invocation learns that a command may have been sent.
-  const begun = await beginAction(doc, journal, phase, new Date());
+  const begun = await beginAction(doc, journal, action, new Date());
   let commandId = begun.resourceId;
   if (commandId) {
     log.info('command already sent; looking at it', { instanceId, phase, commandId });
@@ -101,7 +106,7 @@ export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResul
     if (!commandId) {
       return fateUnknown(event, outputLocation, begun.intentAt);
     }
-    await recordResource(doc, journal, phase, commandId);
+    await recordResource(doc, journal, action, commandId);
     log.warn('command recovered from SSM after a lost answer', { instanceId, phase, commandId });
   } else {
     try {
@@ -120,15 +125,15 @@ export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResul
     } catch (err) {
       if (refusedForCertain(err)) {
         // Refused (throttled, invalid...): no command exists, so a retry may send it.
-        await abandonAction(doc, journal, phase, begun.intentAt);
+        await abandonAction(doc, journal, action, begun.intentAt);
       }
       rethrowClassified(err, `SendCommand ${command.documentName} to ${instanceId}`);
     }
     if (!commandId) {
       rethrowClassified(Object.assign(new Error('SendCommand returned no CommandId'), { name: 'InternalError' }), `SendCommand to ${instanceId}`);
     }
-    await recordResource(doc, journal, phase, commandId);
-    log.info('command sent', { instanceId, phase, commandId, timeoutSeconds: script.timeoutSeconds, outputLocation });
+    await recordResource(doc, journal, action, commandId);
+    log.info('command sent', { instanceId, phase, attempt, commandId, timeoutSeconds: script.timeoutSeconds, outputLocation });
   }
 
   log.appendKeys({ commandId });

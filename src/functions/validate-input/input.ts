@@ -10,7 +10,9 @@ import { parse } from '@aws-lambda-powertools/parser';
 import * as z from 'zod/mini';
 import { absent, BOOLEAN, describe, isPlainObject, Problems, strictObjectOf, stringWhere, valueWhere } from './fields';
 import { leaseSecondsFor } from '../../contract/lease';
-import { type BackupRun, type ConfiguredScript, type ConstructSettings, type RunConfig, type ScriptRun } from '../../contract/settings';
+import {
+  type BackupRun, type ConfiguredScript, type ConstructSettings, MAX_SCRIPT_RETRIES, PRE_SCRIPT_FAILURE_SKIP_BACKUP, type RunConfig, type ScriptRun,
+} from '../../contract/settings';
 import { RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS } from '../../contract/status';
 import { parseS3Location, s3HttpsUrl } from '../../lambda-shared/s3-location';
 
@@ -124,6 +126,20 @@ function runSchema(phase: Phase, configured: ConfiguredScript | undefined) {
   }));
 }
 
+/** Issue 15: `Retries`, a whole number from 0 to the configured retries (the input may lower them, never raise them). */
+function retriesSchema(configured: number) {
+  const max = Math.max(0, Math.min(configured, MAX_SCRIPT_RETRIES));
+  return valueWhere((raw, fail): number | undefined => {
+    const value = typeof raw === 'number' ? raw
+      : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw.trim()) : undefined;
+    if (value === undefined || !Number.isInteger(value) || value < 0 || value > max) {
+      fail(`must be a whole number of retries from 0 to ${max} (the configured retries; the input may lower them, never raise them), got ${describe(raw)}`);
+      return undefined;
+    }
+    return value;
+  });
+}
+
 /** A phase's script details: only the configured script, command and output bucket; a shorter timeout. */
 function scriptDetailsSchema(phase: Phase, configured: ConfiguredScript | undefined, settings: ConstructSettings) {
   const label = PHASE_LABELS[phase];
@@ -154,6 +170,7 @@ function scriptDetailsSchema(phase: Phase, configured: ConfiguredScript | undefi
     WorkingDirectory: absent(stringWhere((dir) => notForDocument('working directory') ?? (dir.length > MAX_WORKING_DIRECTORY_LENGTH || CONTROL_CHARACTERS.test(dir)
       ? `must be at most ${MAX_WORKING_DIRECTORY_LENGTH} characters without control characters` : undefined))),
     TimeoutInSeconds: absent(timeoutSchema(configured.timeoutSeconds)),
+    Retries: absent(retriesSchema(configured.retries ?? 0)),
     OutputS3BucketName: absent(stringWhere((bucket) => {
       if (bucket === settings.outputS3BucketName) {
         return undefined;
@@ -197,6 +214,7 @@ type ParsedInput = z.output<ReturnType<typeof inputSchema>>;
 interface ParsedDetails {
   readonly WorkingDirectory?: string | null;
   readonly TimeoutInSeconds?: number | null;
+  readonly Retries?: number | null;
   readonly OutputS3BucketName?: string | null;
   readonly OutputS3KeyPrefix?: string | null;
 }
@@ -240,6 +258,7 @@ function disabledScript(): ScriptRun {
     platform: 'Linux',
     outputS3BucketName: '',
     outputS3KeyPrefix: '',
+    retries: 0,
   };
 }
 
@@ -266,6 +285,7 @@ function scriptRun(phase: Phase, input: ParsedInput, settings: ConstructSettings
     // Issue 15: a Command document (BackupScript.fromSsmDocument) and the CloudWatch Logs output group.
     ...(configuredScript.document ? { document: configuredScript.document } : {}),
     ...(settings.outputLogGroupName ? { outputLogGroupName: settings.outputLogGroupName } : {}),
+    retries: details.Retries ?? configuredScript.retries ?? 0,
   };
 }
 
@@ -321,6 +341,8 @@ export function validateInput(input: unknown, settings: ConstructSettings): RunC
     release: settings.release,
     // Issue 15: present only for a dry run, so a real run's configuration is unchanged.
     ...(data.DryRun === true ? { dryRun: true } : {}),
+    ...(settings.release ? { release: settings.release } : {}),
+    onPreScriptFailure: settings.onPreScriptFailure ?? PRE_SCRIPT_FAILURE_SKIP_BACKUP,
   };
 }
 

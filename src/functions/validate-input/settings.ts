@@ -6,7 +6,9 @@
 // eslint-disable-next-line import/no-extraneous-dependencies
 import * as z from 'zod/mini';
 import { isPlainObject } from './fields';
-import { type ConstructSettings } from '../../contract/settings';
+import {
+  type ConstructSettings, MAX_SCRIPT_RETRIES, PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT, PRE_SCRIPT_FAILURE_SKIP_BACKUP,
+} from '../../contract/settings';
 import { RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS } from '../../contract/status';
 import { ConfigurationError } from '../../lambda-shared/errors';
 
@@ -60,6 +62,17 @@ export function parseSettings(text: string | undefined): ConstructSettings {
       throw new ConfigurationError(`SETTINGS ${name}.timeoutSeconds ${String(seconds)} is not an executionTimeout AWS-RunRemoteScript `
         + `accepts (a whole number of seconds up to ${RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS}); deploy again with a valid BackupScript timeout`);
     }
+    // Issue 15: retries 0-3; absent in settings written before them (0).
+    const retries = script?.retries;
+    if (script && retries !== undefined && (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0 || retries > MAX_SCRIPT_RETRIES)) {
+      throw new ConfigurationError(`SETTINGS ${name}.retries ${String(retries)} is not a whole number from 0 to ${MAX_SCRIPT_RETRIES}; `
+        + 'deploy again with a valid BackupScript retries');
+    }
+  }
+  const policy = p.onPreScriptFailure;
+  if (policy !== undefined && policy !== PRE_SCRIPT_FAILURE_SKIP_BACKUP && policy !== PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT) {
+    throw new ConfigurationError(`SETTINGS onPreScriptFailure ${JSON.stringify(policy)} is neither ${PRE_SCRIPT_FAILURE_SKIP_BACKUP} nor `
+      + `${PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT}; deploy again`);
   }
   return {
     ...(p as ConstructSettings),

@@ -111,6 +111,39 @@ describe('send-script', () => {
     expect(ssm).not.toHaveReceivedCommand(ListCommandInvocationsCommand);
   });
 
+  test('issue 15: a retried attempt sends its own command, journaled apart and marked with its attempt', async () => {
+    journal.items.set(KEY, { Pre_IntentAt: '2026-12-03T02:00:01.000Z', Pre_ResourceId: 'cmd-attempt-1' });
+    const result = await handler({ instanceId: ID, phase: 'pre', script: pre, execution: EXECUTION, attempt: 2 });
+    expect(result.commandId).toBe('cmd-new');
+    expect(ssm).toHaveReceivedCommandWith(SendCommandCommand, { Comment: 'ppsb:run-1:pre:2' });
+    expect(journal.items.get(KEY)).toMatchObject({ Pre_ResourceId: 'cmd-attempt-1', Pre2_IntentAt: expect.any(String), Pre2_ResourceId: 'cmd-new' });
+    // The same attempt invoked again (its Task retried) only looks at its command.
+    ssm.resetHistory();
+    const again = await handler({ instanceId: ID, phase: 'pre', script: pre, execution: EXECUTION, attempt: 2 });
+    expect(again.commandId).toBe('cmd-new');
+    expect(ssm).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  test('issue 15: a lost answer of a retried attempt is recovered by that attempt\'s comment only', async () => {
+    journal.items.set(KEY, { Pre_IntentAt: '2026-12-03T02:00:01.000Z', Pre_ResourceId: 'cmd-attempt-1', Pre3_IntentAt: '2026-12-03T02:05:01.000Z' });
+    ssm.on(ListCommandInvocationsCommand).resolves({
+      CommandInvocations: [
+        { CommandId: 'cmd-attempt-1', Comment: 'ppsb:run-1:pre', DocumentName: 'AWS-RunRemoteScript' },
+        { CommandId: 'cmd-attempt-3', Comment: 'ppsb:run-1:pre:3', DocumentName: 'AWS-RunRemoteScript' },
+      ],
+    });
+    const result = await handler({ instanceId: ID, phase: 'pre', script: pre, execution: EXECUTION, attempt: 3 });
+    expect(result.commandId).toBe('cmd-attempt-3');
+    expect(ssm).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  test('issue 15: a long execution name is cut, never the phase and attempt', async () => {
+    await handler({ instanceId: ID, phase: 'post', script: post, execution: { ...EXECUTION, name: 'x'.repeat(120) }, attempt: 4 });
+    const comment = ssm.commandCalls(SendCommandCommand)[0].args[0].input.Comment!;
+    expect(comment).toHaveLength(100);
+    expect(comment.endsWith(':post:4')).toBe(true);
+  });
+
   test('an intent without an id (the answer was lost): the command is found by listing (paged), journaled, never sent again', async () => {
     journal.items.set(KEY, { Pre_IntentAt: '2026-12-03T02:00:01.000Z' });
     ssm.on(ListCommandInvocationsCommand)

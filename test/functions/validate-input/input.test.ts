@@ -39,6 +39,7 @@ describe('validateInput: the empty input is exactly the settings', () => {
         platform: 'Linux',
         outputS3BucketName: 'output-bucket',
         outputS3KeyPrefix: 'ssm-output/',
+        retries: 0,
       },
       postScript: {
         enabled: true,
@@ -51,6 +52,7 @@ describe('validateInput: the empty input is exactly the settings', () => {
         platform: 'Linux',
         outputS3BucketName: 'output-bucket',
         outputS3KeyPrefix: 'ssm-output/',
+        retries: 0,
       },
       backup: {
         instanceArnPrefix: 'arn:aws:ec2:eu-west-1:111122223333:instance/',
@@ -68,6 +70,7 @@ describe('validateInput: the empty input is exactly the settings', () => {
       scriptsEnabled: true,
       // Scripts 600 + 300 and 300 + 300, stop and start 900 each, agent 60 + 900, backup 60 + 120 min + 900, 1 h.
       leaseSeconds: 22_260,
+      onPreScriptFailure: 'skip-backup',
     });
   });
 
@@ -84,6 +87,7 @@ describe('validateInput: the empty input is exactly the settings', () => {
       platform: 'Linux',
       outputS3BucketName: '',
       outputS3KeyPrefix: '',
+      retries: 0,
     };
     expect(config.preScript).toEqual(disabled);
     expect(config.postScript).toEqual(disabled);
@@ -247,6 +251,17 @@ describe('parseSettings', () => {
       name: 'ConfigurationError', message: 'SETTINGS lacks or mistypes: tagKey (string), stopInstances (boolean), maxTargetInstances (number)',
     }));
   });
+  test.each([[4], [-1], [1.5], ['1']])('issue 15: refuses script retries %p (0-3), naming the setting', (retries) => {
+    const text = JSON.stringify({ ...SETTINGS, postScript: { ...SETTINGS.postScript!, retries } });
+    expect(() => parseSettings(text)).toThrow(expect.objectContaining({
+      name: 'ConfigurationError', message: expect.stringMatching(/postScript.retries .* not a whole number from 0 to 3/),
+    }));
+  });
+  test('issue 15: refuses an unknown pre-script failure policy', () => {
+    expect(() => parseSettings(JSON.stringify({ ...SETTINGS, onPreScriptFailure: 'ignore' }))).toThrow(expect.objectContaining({
+      name: 'ConfigurationError', message: expect.stringMatching(/onPreScriptFailure "ignore" is neither skip-backup nor backup-crash-consistent/),
+    }));
+  });
   test('refuses a script timeout AWS-RunRemoteScript would refuse (over 28800 s), naming it', () => {
     const text = JSON.stringify({ ...SETTINGS, preScript: { ...SETTINGS.preScript!, timeoutSeconds: 172800 } });
     expect(() => parseSettings(text)).toThrow(expect.objectContaining({
@@ -270,4 +285,30 @@ describe('TimeoutInSeconds is bounded by what AWS-RunRemoteScript accepts', () =
 
 test('runConfig fixture is the settings', () => {
   expect(runConfig().preScript.enabled).toBe(true);
+});
+
+describe('issue 15: retries and the pre-script failure policy', () => {
+  const withRetries = { ...SETTINGS, preScript: { ...SETTINGS.preScript!, retries: 2 }, postScript: { ...SETTINGS.postScript!, retries: 1 } };
+
+  test('the configured retries and policy reach the run configuration', () => {
+    const config = validateInput({}, { ...withRetries, onPreScriptFailure: 'backup-crash-consistent' });
+    expect(config.preScript.retries).toBe(2);
+    expect(config.postScript.retries).toBe(1);
+    expect(config.onPreScriptFailure).toBe('backup-crash-consistent');
+  });
+
+  test('settings written before issue 15 mean no retry and skip-backup', () => {
+    const config = validateInput({}, SETTINGS);
+    expect([config.preScript.retries, config.postScript.retries, config.onPreScriptFailure]).toEqual([0, 0, 'skip-backup']);
+  });
+
+  test('the input may lower the retries (a number or a string of digits)', () => {
+    const config = validateInput({ RemoteRunCommandDetails: { PreBackupScriptDetails: { Retries: 0 }, PostBackupScriptDetails: { Retries: '1' } } }, withRetries);
+    expect([config.preScript.retries, config.postScript.retries]).toEqual([0, 1]);
+  });
+
+  test.each([[3], [-1], [1.5], ['two'], [true]])('the input may not raise them or give a non-number: Retries %p', (retries) => {
+    expect(() => validateInput({ RemoteRunCommandDetails: { PreBackupScriptDetails: { Retries: retries } } }, withRetries))
+      .toThrow(/RemoteRunCommandDetails\.PreBackupScriptDetails\.Retries.*whole number of retries from 0 to 2/);
+  });
 });
