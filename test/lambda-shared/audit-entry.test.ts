@@ -76,7 +76,42 @@ describe('toAuditEntry', () => {
       SafetyThawFired: '',
       PreBackupScriptAttempts: 1,
       PostBackupScriptAttempts: 1,
+      // Issue 14: no release loop and no check at the job's end in these steps: said so, never blank.
+      FrozenSeconds: 0,
+      ReleasedAt: '',
+      ReleaseReason: '',
+      Consistency: 'crash-consistent',
+      ConsistencyReason: 'not verified: counted crash-consistent',
     });
+  });
+
+  test('issue 14: the release fields from the release loop, the pre-script\'s end and the post-script\'s request (SSM\'s clock), the check', () => {
+    const entry = toAuditEntry(instance(), stopConfig, {
+      ...allGood,
+      pre: script('cmd-pre', { endedAt: '2026-12-03T02:05:00.000Z' }),
+      post: script('cmd-post', { requestedAt: '2026-12-03T02:06:15.400Z' }),
+      release: {
+        state: 'captured', reason: '', backupJobId: 'job-1', volumeIds: ['vol-1'], jobState: 'RUNNING', recoveryPointArn: 'arn:aws:ec2:eu-west-1::image/ami-1',
+        snapshotIds: ['snap-1'], capturedAt: '2026-12-03T02:05:40.000Z', observedAt: '2026-12-03T02:05:50.000Z', mode: 'point-in-time',
+        lookSeconds: 10, waitedSeconds: 40, looks: 4, fallbackReason: '', releaseReason: 'point-in-time-captured',
+      },
+      consistency: { consistency: 'application-consistent', reason: 'every volume\'s snapshot started while the application was frozen' },
+    });
+    expect(entry).toMatchObject({
+      FrozenSeconds: 75,
+      ReleasedAt: '2026-12-03T02:05:50.000Z',
+      ReleaseReason: 'point-in-time-captured',
+      Consistency: 'application-consistent',
+    });
+    // A backup that did not complete has none; a stopped job after a spent budget fails the instance.
+    const stopped = toAuditEntry(instance(), stopConfig, {
+      ...allGood,
+      backup: { ...(allGood.backup as any), state: 'ABORTED' },
+      budgetStop: { backupJobId: 'job-1', outcome: 'stop-requested', message: 'freeze budget spent: StopBackupJob accepted' },
+    });
+    expect(stopped.Consistency).toBe('none');
+    expect(stopped.Outcome).toBe('FAILED');
+    expect(stopped.FailureMessage).toContain('freeze budget spent: backup job job-1 stopped');
   });
 
   test('SafetyThawFired is what the post-script reported, and empty when it did not report (issue 15)', () => {

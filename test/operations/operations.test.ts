@@ -159,8 +159,8 @@ describe('VPC', () => {
     new PrePostScriptBackup(stack, 'B', { vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } });
     const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
     // Every function: the 13 of the workflow and resume-wait, the recovery's find-unfinished, inspect-chain, record-recovered,
-    // and the dry run's preflight-instance (issue 15).
-    expect(functions).toHaveLength(17);
+    // the dry run's preflight-instance (issue 15), and observe-release (issue 14, always).
+    expect(functions).toHaveLength(18);
     for (const fn of functions) {
       expect(fn.Properties.VpcConfig.SubnetIds.length).toBe(3);
     }

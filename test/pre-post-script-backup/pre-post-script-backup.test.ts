@@ -5,7 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { BackupScript, PrePostScriptBackup, PreScriptFailurePolicy, ReleaseTiming } from '../../src';
+import { BackupScript, FreezeBudgetAction, PrePostScriptBackup, PreScriptFailurePolicy, ReleaseTiming } from '../../src';
 import { consumerStack, fullProps, template } from '../helpers/stacks';
 
 describe('resources', () => {
@@ -110,10 +110,10 @@ describe('resources', () => {
 
   test('one Lambda function per job, each with a role of its own, on nodejs24.x', () => {
     const functions = t.findResources('AWS::Lambda::Function');
-    // 13, the recovery's three (find-unfinished, inspect-chain, record-recovered), and the dry run's preflight-instance.
-    expect(Object.keys(functions)).toHaveLength(17);
+    // 14 (with issue 14's observe-release), the recovery's three (find-unfinished, inspect-chain, record-recovered), and the dry run's preflight-instance.
+    expect(Object.keys(functions)).toHaveLength(18);
     const roles = new Set(Object.values(functions).map(f => JSON.stringify(f.Properties.Role)));
-    expect(roles.size).toBe(17);
+    expect(roles.size).toBe(18);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.LoggingConfig?.LogGroup).toBeDefined();
@@ -127,7 +127,8 @@ describe('resources', () => {
     // Two scripts of the default timeout (600 s) + 300 s each, stop and start 900 s each, agent 60 + 900 s,
     // backup 1 h start + 8 h completion + 900 s, each wait's fallback interval once (waiting on events, a bound is
     // noticed at the next fallback look: scripts 600 s each, stop and start 300 s each, backup 900 s), and an hour's margin.
-    const expected = 2 * (600 + 300) + 2 * 900 + 960 + (3600 + 8 * 3600 + 900) + (2 * 600 + 2 * 300 + 900) + 3600;
+    // Issue 14: plus the release loop's freeze budget (30 minutes) and one look (10 s).
+    const expected = 2 * (600 + 300) + 2 * 900 + 960 + (3600 + 8 * 3600 + 900) + (2 * 600 + 2 * 300 + 900) + 1800 + 10 + 3600;
     expect(settings).toContain(`\\"leaseSeconds\\":${expected}`);
   });
 
@@ -154,8 +155,9 @@ describe('resources', () => {
     const fn = Object.values(t.findResources('AWS::Lambda::Function'))
       .find(f => f.Properties.Environment?.Variables?.SETTINGS);
     const settings = JSON.stringify(fn!.Properties.Environment.Variables.SETTINGS);
-    expect(settings).toContain('bash freeze.sh');
-    expect(settings).toContain('bash thaw.sh');
+    // SSM saves the script under its key's last segment (<asset hash>.sh): the command line names that file.
+    expect(settings).toMatch(/bash [0-9a-f]{64}\.sh/);
+    expect(settings).not.toContain('bash freeze.sh');
     expect(settings).toContain('cdk-hnb659fds-assets-123456789012-eu-west-1');
     expect(settings).toMatch(/[0-9a-f]{64}\.sh/);
   });
@@ -231,10 +233,18 @@ describe('IAM', () => {
     });
   });
 
-  test('releasing at the job\'s end (the default): no observe-release function', () => {
-    const functions = Object.values(template().findResources('AWS::Lambda::Function')).map(f => String(f.Properties.Description ?? ''));
-    expect(functions.some(d => d.includes('ObserveRelease'))).toBe(false);
-    expect(functions.length).toBeGreaterThan(0);
+  test('observe-release always (the release loop and the check at the job\'s end); stop-backup-job only with STOP_BACKUP_JOB', () => {
+    const functions = (tpl: Template) => Object.keys(tpl.findResources('AWS::Lambda::Function'));
+    const plain = functions(template());
+    expect(plain.some(id => id.includes('ObserveRelease'))).toBe(true);
+    expect(plain.some(id => id.includes('StopBackupJob'))).toBe(false);
+    const stopping = template(fullProps({ onFreezeBudgetSpent: FreezeBudgetAction.STOP_BACKUP_JOB }));
+    expect(functions(stopping).some(id => id.includes('StopBackupJob'))).toBe(true);
+    // StopBackupJob has no resource type (Service Authorization Reference): '*'; besides it the role writes its own logs only.
+    const role = Object.entries(stopping.findResources('AWS::IAM::Policy')).find(([id]) => id.includes('StopBackupJob'))![1];
+    const statements = role.Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>;
+    expect(statements.map(st => st.Action).flat().sort()).toEqual(['backup:StopBackupJob', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 'backup:StopBackupJob', Resource: '*' }));
   });
 
   test('backup:StartBackupJob only into the vault', () => {

@@ -361,8 +361,8 @@ describe('the state machine role', () => {
   test('may invoke each of the construct\'s own functions, and their versions', async () => {
     // resume-wait is EventBridge's target, not a step: the state machine may not invoke it.
     const own = iam.functions.filter(f => f.logicalId.startsWith('AppBackupHandlers') && !f.logicalId.includes('ResumeWait'));
-    // 12, the recovery's three, and (issue 15) the dry run's preflight-instance.
-    expect(own).toHaveLength(16);
+    // 12, the recovery's three, the dry run's preflight-instance (issue 15) and observe-release (issue 14).
+    expect(own).toHaveLength(17);
     for (const f of own) {
       await expect(evaluateAsRole(role, 'lambda:InvokeFunction', fn(f.arn))).resolves.toEqual(allowed);
       await expect(evaluateAsRole(role, 'lambda:InvokeFunction', fn(`${f.arn}:1`))).resolves.toEqual(allowed);

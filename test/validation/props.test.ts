@@ -33,7 +33,7 @@ describe('props validation: each error names the prop and says how to fix it', (
     ['output prefix with leading slash', { scriptOutputKeyPrefix: '/logs' }, /scriptOutputKeyPrefix '\/logs' must not start with '\/'/],
     ['reserved recovery point tag', { recoveryPointTags: { 'aws:owner': 'x' } }, /recoveryPointTags key 'aws:owner'/],
     ['audit retention under a day', { auditRetention: Duration.hours(2) }, /auditRetention must be at least 1 day/],
-    ['a freeze budget without releasing at the point in time', { freezeBudget: Duration.minutes(10) }, /freezeBudget applies with releaseAt: ReleaseTiming.POINT_IN_TIME/],
+    ['a freeze budget over 4 hours, releasing at the job\'s end', { releaseAt: ReleaseTiming.JOB_COMPLETION, freezeBudget: Duration.hours(5) }, /freezeBudget must be between 1 minute and 4 hours/],
     ['a freeze budget over 4 hours', { releaseAt: ReleaseTiming.POINT_IN_TIME, freezeBudget: Duration.hours(5) }, /freezeBudget must be between 1 minute and 4 hours/],
     ['a freeze budget under a minute', { releaseAt: ReleaseTiming.POINT_IN_TIME, freezeBudget: Duration.seconds(30) }, /freezeBudget must be between 1 minute and 4 hours/],
     ['a pre-script failure policy without a pre-script', { onPreScriptFailure: PreScriptFailurePolicy.BACKUP_CRASH_CONSISTENT },

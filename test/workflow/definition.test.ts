@@ -52,10 +52,13 @@ describe('the state machine definition', () => {
 
   test('the polled waits (the SSM agent\'s) are bounded polls: Wait → check → Choice leaving on done or expired', () => {
     // Issue 15's pauses between two script attempts are tested below.
-    const waits = states.filter(([name, s]) => s.Type === 'Wait' && !name.endsWith(RETRY_PAUSE));
+    const waits = states.filter(([name, s]) => s.Type === 'Wait' && !name.endsWith(RETRY_PAUSE) && name !== 'Release: wait');
     // Before the pre-script, after the start, before the crash-consistent post-script, after the recovery's start, and
     // the dry run's script probes.
-    expect(waits.length).toBe(4);
+    expect(waits.map(([name]) => name).sort()).toEqual([
+      'Crash-consistent: post-backup script: SSM agent: wait', 'Dry run: script probes: wait', 'Post-backup script: SSM agent: wait',
+      'Pre-backup script: SSM agent: wait', 'Recovery: post-backup script: SSM agent: wait', 'Released: Post-backup script: SSM agent: wait',
+    ]);
     for (const [name, wait] of waits) {
       expect({ name, path: wait.SecondsPath }).toEqual({ name, path: expect.stringMatching(/\.poll\.nextWaitSeconds$/) });
       const check = byName.get(wait.Next!)!;
@@ -74,7 +77,7 @@ describe('the state machine definition', () => {
     // Pre-script, post-script, the crash-consistent post-script and the recovery's post-script.
     expect(pauses.map(([name]) => name).sort()).toEqual([
       `Crash-consistent: post-backup script${RETRY_PAUSE}`, `Post-backup script${RETRY_PAUSE}`,
-      `Pre-backup script${RETRY_PAUSE}`, `Recovery: post-backup script${RETRY_PAUSE}`,
+      `Pre-backup script${RETRY_PAUSE}`, `Recovery: post-backup script${RETRY_PAUSE}`, `Released: Post-backup script${RETRY_PAUSE}`,
     ]);
     for (const [name, pause] of pauses) {
       const prefix = name.slice(0, -RETRY_PAUSE.length);
@@ -227,12 +230,16 @@ describe('the state machine definition', () => {
     for (const [name, state] of stopStates) {
       const exits = successors(state).filter(n => !n.startsWith('Stop instance'));
       for (const exit of exits) {
-        expect({ name, exit }).toEqual({ name, exit: expect.stringMatching(/^(Instance stopped by this run\?|Backup job)$/) });
+        expect({ name, exit }).toEqual({ name, exit: expect.stringMatching(/^(Instance stopped by this run\?|Backup: start job)$/) });
       }
     }
-    const backupExits = Object.entries(instanceChain.States).filter(([n]) => n.startsWith('Backup'))
-      .flatMap(([, s]) => successors(s)).filter(n => !n.startsWith('Backup'));
-    expect(new Set(backupExits)).toEqual(new Set(['Instance stopped by this run?']));
+    // The job's start leads to the release loop, or (not started) to the start step at once; the release loop only
+    // to the release's start step (issue 14); the check at the job's end comes after the release, before the lease.
+    const startJob = instanceChain.States['Backup: start job'];
+    expect(new Set(successors(startJob))).toEqual(new Set(['Release: begin', 'Instance stopped by this run?']));
+    const releaseExits = Object.entries(instanceChain.States).filter(([n]) => n.startsWith('Release:'))
+      .flatMap(([, s]) => successors(s)).filter(n => !n.startsWith('Release:'));
+    expect(new Set(releaseExits)).toEqual(new Set(['Released: Instance stopped by this run?']));
   });
 });
 

@@ -46,7 +46,9 @@ describe('waits on events (the default)', () => {
   test('each long wait is one waitForTaskToken Task: both scripts, stop, start, backup and copy (and the recovery\'s start and post-script)', () => {
     // The recovery of a chain that died (src/workflow/recovery.ts) reuses the chain's start and post-script steps.
     // Issue 15: and the post-script run before the stop after a failed pre-script (crash-consistent policy).
-    expect(waiting.map(([, s]) => s.ResultPath).sort()).toEqual([...Object.keys(KIND_OF_STEP), '$.steps.start', '$.steps.post', '$.steps.post'].sort());
+    // Issue 14: the start and post-script of the paths that fail before the job, and of the release after it.
+    expect(waiting.map(([, s]) => s.ResultPath).sort())
+      .toEqual([...Object.keys(KIND_OF_STEP), '$.steps.start', '$.steps.start', '$.steps.post', '$.steps.post', '$.steps.post'].sort());
   });
 
   test('TimeoutSeconds is the kind\'s fallback interval', () => {
@@ -99,11 +101,14 @@ describe('waits on events (the default)', () => {
     expect(fn('$.steps.copy')).toMatch(/HandlersStartCopyJob/);
   });
 
-  test('no Wait state except the SSM agent checks (and issue 15\'s pauses between script attempts); no polling function exists', () => {
-    const waits = states.filter(([name, s]) => s.Type === 'Wait' && !name.endsWith(': pause before the next attempt'));
+  test('no Wait state except the SSM agent checks (and issue 15\'s pauses between script attempts, issue 14\'s release loop); no polling function exists', () => {
+    // The release loop's Wait is its look interval, bounded by the freeze budget (test/workflow/release-loop.test.ts).
+    const release = states.filter(([name, s]) => s.Type === 'Wait' && name === 'Release: wait');
+    expect(release.map(([, s]) => s.SecondsPath)).toEqual(['$.steps.release.lookSeconds']);
+    const waits = states.filter(([name, s]) => s.Type === 'Wait' && !name.endsWith(': pause before the next attempt') && name !== 'Release: wait');
     expect(waits.length).toBeGreaterThan(0);
     for (const [name, wait] of waits) {
-      expect({ name, path: wait.SecondsPath }).toEqual({ name, path: expect.stringMatching(/^\$\.steps\.(agent|agentAfterStart)\.poll\.nextWaitSeconds$/) });
+      expect({ name, path: wait.SecondsPath }).toEqual({ name, path: expect.stringMatching(/^\$\.steps\.(agent|agentAfterStart|preflight)\.poll\.nextWaitSeconds$/) });
     }
     const descriptions = Object.values(template.findResources('AWS::Lambda::Function')).map(f => String(f.Properties.Description));
     for (const polling of ['GetScriptStatus', 'DescribeBackupJob', 'DescribeCopyJob']) {

@@ -42,6 +42,8 @@ describe('get-script-status', () => {
       responseCode: 0,
       outputExcerpt: '',
       done: true,
+      // Issue 14: when the invocation ended, from the steps' ResponseFinishDateTime (none here: the look's time).
+      endedAt: expect.any(String),
       poll: { attempt: 2, elapsedSeconds: 5, nextWaitSeconds: 10, maxSeconds: 360, expired: false },
     });
   });

@@ -327,6 +327,7 @@ describe('record-run metrics (Powertools Metrics, embedded metric format)', () =
         { Name: 'InstancesExcluded', Unit: 'Count' },
         { Name: 'InstancesSkipped', Unit: 'Count' },
         { Name: 'InstanceStoppedSeconds', Unit: 'Seconds' },
+        { Name: 'InstanceFrozenSeconds', Unit: 'Seconds' },
       ],
     }]);
     expect(record).toMatchObject({ InstancesSucceeded: 1, InstancesFailed: 1, InstancesExcluded: 0, InstancesSkipped: 0 });

@@ -68,9 +68,11 @@ describe('validateInput: the empty input is exactly the settings', () => {
         copyDeleteAfterDays: 0,
       },
       scriptsEnabled: true,
-      // Scripts 600 + 300 and 300 + 300, stop and start 900 each, agent 60 + 900, backup 60 + 120 min + 900, 1 h.
-      leaseSeconds: 22_260,
+      // Scripts 600 + 300 and 300 + 300, stop and start 900 each, agent 60 + 900, backup 60 + 120 min + 900, the
+      // release loop's budget and one look (1800 + 10), 1 h.
+      leaseSeconds: 24_070,
       onPreScriptFailure: 'skip-backup',
+      release: { mode: 'point-in-time', lookSeconds: 10, budgetSeconds: 1800, onBudgetSpent: 'release' },
     });
   });
 
