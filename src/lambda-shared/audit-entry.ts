@@ -7,7 +7,8 @@
 import { type AuditEntry, SCRIPT_OUTPUT_TAIL_LENGTH } from '../contract/audit-schema';
 import { type CaughtError, type DiscoveredInstance, type InstanceSteps, type StepName, type StepOutcome } from '../contract/instance';
 import {
-  type BackupJobResult, type CheckAgentResult, CONSISTENCY, type CopyJobResult, type InstancePowerResult, type PreflightResult, type ScriptStatusResult,
+  type BackupJobResult, type CheckAgentResult, CONSISTENCY, type CopyJobResult, type InstancePowerResult, type PreflightResult,
+  type ScriptStatusResult,
 } from '../contract/messages';
 import { PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT, type RunConfig } from '../contract/settings';
 import { BACKUP_COMPLETED, BACKUP_JOB_FINAL_STATES, FAILED, IN_PROGRESS, notRun, NOT_APPLICABLE, NOT_RUN_EARLIER_FAILURE, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED, SKIPPED, SKIPPED_LEASE_HELD, SSM_PING_ONLINE, SUCCESS, DRY_RUN_NOTE, PREFLIGHT_NOT_READY, PREFLIGHT_READY } from '../contract/status';

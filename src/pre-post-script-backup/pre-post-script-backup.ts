@@ -1,4 +1,4 @@
-import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -14,7 +14,7 @@ import { Construct } from 'constructs';
 import { PrePostScriptBackupProps } from './props';
 import { createScriptOutputLogGroup, outputToCloudWatchLogs } from './script-output-logs';
 import { MAX_TARGET_INSTANCES, toConfiguredScript } from './settings';
-import { checkProps, FREEZE_BUDGET_DEFAULT } from './validate';
+import { checkProps } from './validate';
 import { createAuditTable } from '../audit/audit-table';
 import { AUDIT_RUN_INDEX_NAME } from '../contract/audit-schema';
 import { leaseSecondsFor } from '../contract/lease';
@@ -113,7 +113,8 @@ export class PrePostScriptBackup extends Construct {
     const encryptionKey = props.encryptionKey;
 
     // The ready-made freeze arms its on-instance safety timer for the freeze budget plus a margin (invariant 7).
-    const scriptBindOptions: BackupScriptBindOptions = { freezeBudget: props.freezeBudget ?? FREEZE_BUDGET_DEFAULT };
+    // The scripts' safety thaw is derived from the freeze budget as the release loop applies it (per release timing).
+    const scriptBindOptions: BackupScriptBindOptions = { freezeBudget: Duration.seconds(release.budgetSeconds) };
     const preScript = props.preScript?.bind(new Construct(this, 'PreScript'), scriptBindOptions);
     const postScript = props.postScript?.bind(new Construct(this, 'PostScript'), scriptBindOptions);
     this.scripts = [preScript, postScript].filter((s): s is BackupScriptConfig => s !== undefined);

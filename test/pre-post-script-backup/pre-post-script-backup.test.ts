@@ -242,9 +242,9 @@ describe('IAM', () => {
     expect(functions(stopping).some(id => id.includes('StopBackupJob'))).toBe(true);
     // StopBackupJob has no resource type (Service Authorization Reference): '*'; besides it the role writes its own logs only.
     const role = Object.entries(stopping.findResources('AWS::IAM::Policy')).find(([id]) => id.includes('StopBackupJob'))![1];
-    const statements = role.Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>;
-    expect(statements.map(st => st.Action).flat().sort()).toEqual(['backup:StopBackupJob', 'logs:CreateLogStream', 'logs:PutLogEvents']);
-    expect(statements).toContainEqual(expect.objectContaining({ Action: 'backup:StopBackupJob', Resource: '*' }));
+    const stopStatements = role.Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>;
+    expect(stopStatements.map(st => st.Action).flat().sort()).toEqual(['backup:StopBackupJob', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(stopStatements).toContainEqual(expect.objectContaining({ Action: 'backup:StopBackupJob', Resource: '*' }));
   });
 
   test('backup:StartBackupJob only into the vault', () => {

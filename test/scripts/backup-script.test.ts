@@ -12,7 +12,9 @@ function bind(script: BackupScript) {
 describe('BackupScript', () => {
   test('fromAsset uploads the file and runs a shell script with bash by default', () => {
     const { stack, config } = bind(BackupScript.fromAsset(fixture('freeze.sh')));
-    expect(config.commandLine).toBe('bash freeze.sh');
+    // SSM saves the object under its key's last segment (<asset hash>.sh): the default command line names that file.
+    expect(config.commandLine).toMatch(/^bash [0-9a-f]{64}\.sh$/);
+    expect(config.commandLine).toBe(`bash ${config.key}`);
     expect(config.platform).toBe(ScriptPlatform.LINUX);
     expect(config.timeout.toSeconds()).toBe(600);
     expect(config.workingDirectory).toBeUndefined();
@@ -23,7 +25,7 @@ describe('BackupScript', () => {
   test('a .ps1 file is a Windows PowerShell script', () => {
     const { config } = bind(BackupScript.fromAsset(fixture('vss-prepare.ps1')));
     expect(config.platform).toBe(ScriptPlatform.WINDOWS);
-    expect(config.commandLine).toBe('.\\vss-prepare.ps1');
+    expect(config.commandLine).toMatch(/^\.\\[0-9a-f]{64}\.ps1$/);
   });
 
   test('options override the command line, working directory and timeout', () => {

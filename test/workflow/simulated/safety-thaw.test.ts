@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { BackupScript } from '../../../src';
+import { BackupScript, ReleaseTiming } from '../../../src';
 import { assertInvariants, callsAbout, entryOf, FAST_WORLD, Harness, newInstanceIds, startingState } from '../../helpers/harness';
 import { InstanceShell } from '../../simulator/fakes/instance-shell';
 
@@ -135,9 +135,14 @@ describe('a backup longer than the safety-thaw delay (issue 15, time mode)', () 
   beforeAll(async () => {
     h = await Harness.start({
       props: {
-        // Released at the job's end (the default), the job takes an hour: the safety timer (31 min) thaws first.
+        // Released at the job's end, bounded by a 30-minute budget counted from the job's start call, the job takes an
+        // hour, and the stop and start come between the freeze and the release: the safety timer (31 minutes from the
+        // freeze) thaws first.
         preScript: BackupScript.linuxFilesystemFreeze({ mountPoints: ['/data'], safetyThawDelay: Duration.minutes(31) }),
         postScript: BackupScript.linuxFilesystemThaw(),
+        stopInstances: true,
+        releaseAt: ReleaseTiming.JOB_COMPLETION,
+        freezeBudget: Duration.minutes(30),
       },
       world: {
         ...FAST_WORLD,
