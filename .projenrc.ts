@@ -179,7 +179,7 @@ project.tsconfigDev.addInclude('examples/**/*.ts');
 project.tsconfigDev.addInclude('.projenrc.ts');
 project.eslint?.addLintPattern('examples');
 project.npmignore?.exclude('/examples/', '/.ci/', '/.tmp/', '/tools/');
-project.addTask('dry-run', {
+project.addTask('simulate', {
   description: 'Synthesize the example app and run it locally against a simulated fleet (no AWS account needed)',
   steps: [
     { spawn: 'bundle' },

@@ -3,10 +3,10 @@
  * then runs the synthesized state machine and the bundled Lambda handlers locally against a simulated fleet
  * (loopback stand-ins for EC2, SSM, AWS Backup and DynamoDB). No AWS account or credentials are needed.
  *
- *   npx projen dry-run                                   4 instances, one pre-backup script failing
- *   npx projen dry-run --instances 10 --no-stop --fault 2:backup=EXPIRED --fault 5:agent=offline
- *   npx projen dry-run --no-fault --input '{"RunPostBackupScript": false}'
- *   npx projen dry-run --help
+ *   npx projen simulate                                   4 instances, one pre-backup script failing
+ *   npx projen simulate --instances 10 --no-stop --fault 2:backup=EXPIRED --fault 5:agent=offline
+ *   npx projen simulate --no-fault --input '{"RunPostBackupScript": false}'
+ *   npx projen simulate --help
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -18,7 +18,7 @@ import { InstanceFaults, InstanceSpec } from '../../test/simulator/world';
 
 const TAG_KEY = 'backup-job-pre-post-script';
 
-const USAGE = `Usage: npx projen dry-run [options]
+const USAGE = `Usage: npx projen simulate [options]
 
   --instances N          fleet size (default 4)
   --stop / --no-stop     stop each instance for its backup (default: stop)
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     }
     console.log(`  input: ${JSON.stringify(options.input)}`);
 
-    const result = await sim.run(options.input, { executionName: 'dry-run' });
+    const result = await sim.run(options.input, { executionName: 'example-run' });
     const record = await sim.getAuditItem(result.executionArn) as Record<string, any> | undefined;
 
     console.log('\nPer instance: the calls the simulated AWS saw, then each step\'s status in the audit record');

@@ -5,6 +5,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { JOURNAL_KEY_PREFIX, LEASE_KEY_PREFIX, WAIT_KEY_PREFIX } from '../contract/audit-schema';
 import { ConstructSettings } from '../contract/settings';
+import { RUN_REMOTE_SCRIPT_DOCUMENT } from '../contract/status';
+import { documentArn } from '../scripts/document-arn';
 
 /**
  * The building blocks of the functions' own grants (`src/functions/<name>/<name>.grants.ts`): each function's module
@@ -128,4 +130,21 @@ export function passBackupRole(backupRole: iam.IRole): iam.PolicyStatement {
 export function describeEverything(ctx: GrantContext): iam.PolicyStatement {
   return unscoped(['ec2:DescribeInstances', 'ssm:ListCommandInvocations', 'backup:DescribeBackupJob',
     ...(ctx.copyVault ? ['backup:DescribeCopyJob'] : [])]);
+}
+
+/**
+ * The SSM documents a function may send for the configured scripts: AWS-RunRemoteScript for an S3 script (and when no
+ * script is configured), each Command document by its own ARN (BackupScript.fromSsmDocument) when `documents` keeps it.
+ * send-script sends every one; preflight-instance's probe only documents following DLM's convention (`command=dry-run`).
+ */
+export function scriptDocumentArns(ctx: GrantContext, documents: (dlmConvention: boolean) => boolean = () => true): string[] {
+  const runRemoteScript = ctx.stack.formatArn({ service: 'ssm', account: '', resource: 'document', resourceName: RUN_REMOTE_SCRIPT_DOCUMENT });
+  const scripts = [ctx.settings.preScript, ctx.settings.postScript].filter((s) => s !== undefined);
+  const arns = scripts.flatMap((s) => (s.document
+    ? (documents(s.document.dlmConvention) ? [documentArn(ctx.stack, s.document.name)] : [])
+    : [runRemoteScript]));
+  if (scripts.length === 0) {
+    arns.push(runRemoteScript);
+  }
+  return [...new Set(arns)];
 }

@@ -208,7 +208,7 @@ async function vaultCheck(
 
 async function sendProbe(clients: PreflightClients, event: PreflightInstanceEvent, phase: 'pre' | 'post'): Promise<ScriptProbe> {
   const script = phase === 'pre' ? event.config.preScript : event.config.postScript;
-  const request = probeRequest(script, event.execution, phase);
+  const request = probeRequest(script, event.execution, phase, event.instance.instanceId)!;
   try {
     const sent = await clients.ssm.send(new SendCommandCommand({ ...request, InstanceIds: [event.instance.instanceId] }));
     const commandId = sent.Command?.CommandId ?? '';
@@ -273,7 +273,16 @@ export async function checkInstance(clients: PreflightClients, event: PreflightI
       // The same object twice (one script for both phases) is probed once.
       if (script.enabled && !(phase === 'post' && config.preScript.enabled && config.preScript.sourceS3Path === script.sourceS3Path
         && config.preScript.workingDirectory === script.workingDirectory)) {
-        probes.push(await sendProbe(clients, event, phase));
+        if (script.document && !script.document.dlmConvention) {
+          // Nothing in such a document is known to run nothing: not sent, and said so (not counted against readiness).
+          checks.push({
+            name: 'script',
+            ok: true,
+            detail: `${phase}-script document ${script.document.name} not probed: without DLM's convention it has no dry-run stage`,
+          });
+        } else {
+          probes.push(await sendProbe(clients, event, phase));
+        }
       }
     }
   }

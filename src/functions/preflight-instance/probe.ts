@@ -20,7 +20,7 @@
 import type { ExecutionContext } from '../../contract/messages';
 import type { ScriptPlatform, ScriptRun } from '../../contract/settings';
 import { RUN_REMOTE_SCRIPT_DOCUMENT } from '../../contract/status';
-import { MAX_COMMENT_LENGTH } from '../../lambda-shared/script-command';
+import { MAX_COMMENT_LENGTH, scriptCommand } from '../../lambda-shared/script-command';
 
 /** Seconds the probe's command line may run (AWS-RunRemoteScript `executionTimeout`): a file test. */
 export const PROBE_EXECUTION_TIMEOUT_SECONDS = 60;
@@ -30,6 +30,7 @@ export const PROBE_DELIVERY_TIMEOUT_SECONDS = 60;
 /** What SendCommand is given for one probe. */
 export interface ProbeRequest {
   readonly DocumentName: string;
+  readonly DocumentVersion?: string;
   readonly Parameters: Record<string, string[]>;
   readonly Comment: string;
   readonly TimeoutSeconds: number;
@@ -89,24 +90,29 @@ export function remoteScriptProbe(script: ScriptRun, execution: ExecutionContext
 }
 
 /**
- * HOOK (issue 15 x BackupScript.fromSsmDocument, another branch): the probe of a script that is an SSM document following
- * Data Lifecycle Manager's convention: the document itself with `command=dry-run` (and `executionId`, as DLM passes it).
- * Not called yet: ScriptRun does not name a document on this branch. When it does (e.g. `script.documentName`),
- * `probeRequest` returns `documentProbe(script.documentName, ...)` for such scripts.
+ * The probe of a script that is a Command document following Data Lifecycle Manager's convention
+ * (BackupScript.fromSsmDocument): the document itself with `command=dry-run` ("intended for validating the document
+ * execution without triggering any commands on the instance"), its own parameters, version and `executionId`, exactly
+ * as the real run sends it at a stage (src/lambda-shared/script-command.ts).
  */
-export function documentProbe(documentName: string, execution: ExecutionContext, phase: 'pre' | 'post'): ProbeRequest {
+export function documentProbe(script: ScriptRun, execution: ExecutionContext, phase: 'pre' | 'post', instanceId: string): ProbeRequest {
+  const command = scriptCommand(script, 'dry-run', execution, instanceId);
   return {
-    DocumentName: documentName,
-    // DLM passes a UUID or `None` (docs/workflow.md); an execution name that is no UUID is sent as `None`.
-    Parameters: { command: ['dry-run'], executionId: [UUID.test(execution.name) ? execution.name : 'None'] },
+    DocumentName: command.documentName,
+    ...(command.documentVersion ? { DocumentVersion: command.documentVersion } : {}),
+    Parameters: command.parameters,
     Comment: probeComment(execution, phase),
     TimeoutSeconds: PROBE_DELIVERY_TIMEOUT_SECONDS,
   };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** The probe of one script. */
-export function probeRequest(script: ScriptRun, execution: ExecutionContext, phase: 'pre' | 'post'): ProbeRequest {
+/**
+ * The probe of one script; undefined for a document without DLM's convention: nothing in it is known to run nothing,
+ * so a dry run does not send it (the check says so).
+ */
+export function probeRequest(script: ScriptRun, execution: ExecutionContext, phase: 'pre' | 'post', instanceId: string): ProbeRequest | undefined {
+  if (script.document) {
+    return script.document.dlmConvention ? documentProbe(script, execution, phase, instanceId) : undefined;
+  }
   return remoteScriptProbe(script, execution, phase);
 }

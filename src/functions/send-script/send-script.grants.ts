@@ -1,22 +1,5 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { RUN_REMOTE_SCRIPT_DOCUMENT } from '../../contract/status';
-import { documentArn } from '../../scripts/document-arn';
-import { acting, FunctionGrants, GrantContext, onTaggedInstances, unscoped } from '../grants';
-
-/**
- * The documents send-script may run: AWS-RunRemoteScript for an S3 script (and when no script is configured, as
- * before), each configured Command document by its own ARN (BackupScript.fromSsmDocument). Nothing else.
- */
-function scriptDocumentArns(ctx: GrantContext): string[] {
-  const scripts = [ctx.settings.preScript, ctx.settings.postScript].filter((s) => s !== undefined);
-  const arns = scripts.map((s) => (s.document
-    ? documentArn(ctx.stack, s.document.name)
-    : ctx.stack.formatArn({ service: 'ssm', account: '', resource: 'document', resourceName: RUN_REMOTE_SCRIPT_DOCUMENT })));
-  if (arns.length === 0) {
-    arns.push(ctx.stack.formatArn({ service: 'ssm', account: '', resource: 'document', resourceName: RUN_REMOTE_SCRIPT_DOCUMENT }));
-  }
-  return [...new Set(arns)];
-}
+import { acting, FunctionGrants, GrantContext, onTaggedInstances, scriptDocumentArns, unscoped } from '../grants';
 
 /** send-script runs the script document on a tagged instance, journaled, and looks at (or cancels) its invocation. */
 export function sendScriptGrants(ctx: GrantContext): FunctionGrants {

@@ -8,7 +8,8 @@ import { type PreflightInstanceEvent, type PreflightResult } from '../../../src/
 import { type RunConfig } from '../../../src/contract/settings';
 import { forgetVaultAnswers } from '../../../src/functions/preflight-instance/checks';
 import { handler } from '../../../src/functions/preflight-instance/preflight-instance.lambda';
-import { documentProbe, probeCommandLine, probeComment } from '../../../src/functions/preflight-instance/probe';
+import { probeCommandLine, probeComment, probeRequest } from '../../../src/functions/preflight-instance/probe';
+import { scriptCommand } from '../../../src/lambda-shared/script-command';
 import { toAuditEntry } from '../../../src/lambda-shared/audit-entry';
 import { awsError, EXECUTION, runConfig, throttling } from '../../helpers/handler-fixtures';
 
@@ -275,10 +276,16 @@ describe('the script probe', () => {
     expect(probeComment({ ...EXECUTION, name: 'x'.repeat(120) }, 'post')).toHaveLength(100);
   });
 
-  test('the hook for DLM-style documents: command=dry-run', () => {
-    expect(documentProbe('MyDlmDocument', { ...EXECUTION, name: '3f2504e0-4f89-41d3-9a0c-0305e82c3301' }, 'pre').Parameters)
-      .toEqual({ command: ['dry-run'], executionId: ['3f2504e0-4f89-41d3-9a0c-0305e82c3301'] });
-    expect(documentProbe('MyDlmDocument', EXECUTION, 'pre').Parameters.executionId).toEqual(['None']);
+  test('a DLM-style document is probed with command=dry-run, as the real run sends it; one without the convention is not sent', () => {
+    const document = { name: 'MyDlmDocument', version: '3', parameters: { mountPoints: ['/data'] }, dlmConvention: true };
+    const script = { ...runConfig().preScript, document };
+    const probe = probeRequest(script, EXECUTION, 'pre', 'i-1')!;
+    const real = scriptCommand(script, 'pre', EXECUTION, 'i-1');
+    expect(probe).toMatchObject({ DocumentName: 'MyDlmDocument', DocumentVersion: '3', Comment: probeComment(EXECUTION, 'pre') });
+    expect(probe.Parameters).toEqual({ ...real.parameters, command: ['dry-run'] });
+    expect(probeRequest({ ...script, document: { ...document, dlmConvention: false } }, EXECUTION, 'pre', 'i-1')).toBeUndefined();
+    // An S3 script: AWS-RunRemoteScript with the file test, never the script's command line.
+    expect(probeRequest(runConfig().preScript, EXECUTION, 'pre', 'i-1')!.DocumentName).toBe('AWS-RunRemoteScript');
   });
 });
 

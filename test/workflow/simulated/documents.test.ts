@@ -58,6 +58,22 @@ describe('a DLM-style document as the pre- and post-script', () => {
     expect(executionIds.size).toBe(ids.length);
   });
 
+  test('a dry run sends the document once per instance with command = dry-run (the real run\'s parameters and executionId), nothing else', async () => {
+    const ids = newInstanceIds(2);
+    const run = await h.run({ instances: ids.map((id) => ({ id })), input: { DryRun: true, StartStopEC2Required: false } });
+    // (The harness's invariants are a real run's: a dry run's are asserted here and in dry-run.test.ts.)
+    expect(run.result.status).toBe('SUCCEEDED');
+    expect(run.calls.filter((c) => ['StopInstances', 'StartInstances', 'StartBackupJob'].includes(c.action))).toEqual([]);
+    for (const id of ids) {
+      const commands = run.world.commandsFor(id);
+      expect(commands.map((c) => [c.phase, c.documentName, c.parameters.command])).toEqual([['dry-run-pre', DOCUMENT, ['dry-run']]]);
+      expect(commands[0].parameters.mountPoints).toEqual(['/data']);
+      expect(commands[0].parameters.executionId[0]).toMatch(UUID);
+      expect(callsAbout(run, id, 'backup:StartBackupJob')).toHaveLength(0);
+      expect(entryOf(run, id)).toMatchObject({ PreflightVerdict: 'ready', PreBackupScriptStatus: 'skipped', Outcome: 'SUCCEEDED' });
+    }
+  });
+
   test('a failed pre-script: its output (stdout, the agent\'s ERROR title, stderr) ends up in the audit entry, and the post-script still runs', async () => {
     const [id] = newInstanceIds(1);
     const stderr = 'fsfreeze: /data: freeze failed: Device or resource busy';
