@@ -13,7 +13,7 @@ let h: Harness;
 beforeAll(async () => {
   // Handlers read DISCOVERY_PAGE_SIZE at each call; the simulator restores the environment when it stops.
   h = await Harness.start({ props: fullProps({ maxConcurrency: 5 }), env: { DISCOVERY_PAGE_SIZE: String(PAGE_SIZE) } });
-}, 120_000);
+}, 300_000);
 afterAll(async () => h?.stop());
 
 function invocations(run: SimRun, fn: string): number {
@@ -69,7 +69,7 @@ describe('a run in pages of 10', () => {
     for (const id of terminated) {
       expect(run.calls.filter((c) => c.instanceIds.includes(id) && c.action !== 'DescribeInstances')).toEqual([]);
     }
-  }, 120_000);
+  }, 300_000);
 
   test('TargetEC2Instances: 12 of 30 listed, 2 pages, only those 12 touched', async () => {
     const ids = newInstanceIds(30);
@@ -83,7 +83,7 @@ describe('a run in pages of 10', () => {
     expect(invocations(run, 'DiscoverInstances')).toBe(pages);
     const touched = new Set(run.calls.filter((c) => c.action === 'StartBackupJob').flatMap((c) => c.instanceIds));
     expect([...touched].sort()).toEqual([...listed].sort());
-  }, 120_000);
+  }, 300_000);
 
   test('the largest state payload does not grow with the number of pages (2 vs 6 pages)', async () => {
     // Pages of 25: the fleet level's states (a page of instances or outcomes next to the run's configuration) are
@@ -111,5 +111,5 @@ describe('a run in pages of 10', () => {
     } finally {
       realProcess.env.DISCOVERY_PAGE_SIZE = String(PAGE_SIZE);
     }
-  }, 180_000);
+  }, 600_000);
 });

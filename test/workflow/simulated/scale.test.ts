@@ -14,7 +14,7 @@ let h: Harness;
 beforeAll(async () => {
   // Handlers read DISCOVERY_PAGE_SIZE at each call; the simulator restores the environment when it stops.
   h = await Harness.start({ props: fullProps({ maxConcurrency: 100 }), env: { DISCOVERY_PAGE_SIZE: String(PAGE_SIZE) } });
-}, 120_000);
+}, 300_000);
 afterAll(async () => h?.stop());
 
 /**
@@ -75,4 +75,4 @@ test(`${FLEET} instances in pages of ${PAGE_SIZE}, a few failing: every invarian
   }
   // The payloads stay far below Step Functions' 256 KB whatever the fleet.
   expect(run.result.stats.largestStatePayloadBytes).toBeLessThan(64 * 1024);
-}, 600_000);
+}, 1_200_000);
