@@ -5,7 +5,7 @@ import { ReleaseRun } from '../contract/settings';
 import { validateEncryptionKey } from '../security/encryption-key';
 import { PropsCheck } from '../validation/errors';
 import {
-  validateAuditRetention, validateBackupWindows, validateConcurrency, validateKeyPrefix, validateNotifications,
+  validateAuditRetention, validateBackupWindows, validateConcurrency, DEFAULT_MAX_CONCURRENCY, validateKeyPrefix, validateNotifications,
   validateOrganizationId, validateRecoveryPointTags, validateSchedule, validateScriptToggle, validateTag, validateVaultLock,
 } from '../validation/props';
 import { waitsOnEvents } from '../workflow/waiting-task';
@@ -72,7 +72,7 @@ export function checkProps(scope: Construct, props: PrePostScriptBackupProps): C
     deleteAfter,
     moveToColdStorageAfter: props.backupMoveToColdStorageAfter,
   });
-  const maxConcurrency = props.maxConcurrency ?? 10;
+  const maxConcurrency = props.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
   validateConcurrency(check, maxConcurrency);
   if (props.copyDeleteAfter && !props.copyToVault) {
     check.fail('copyDeleteAfter', 'copyDeleteAfter is set but copyToVault is not; set copyToVault or remove copyDeleteAfter.');
