@@ -103,7 +103,7 @@ export function validateBackupWindows(check: PropsCheck, w: BackupWindows): void
 }
 
 /** The default of the `maxConcurrency` prop (docs/design.md "Fleet scale"). */
-export const DEFAULT_MAX_CONCURRENCY = 10;
+export const DEFAULT_MAX_CONCURRENCY = 1000;
 /** Its limit: a page of the discovery (1,000 instances) is the most one Map Run is given. */
 export const MAX_CONCURRENCY_LIMIT = 1000;
 

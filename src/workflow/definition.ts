@@ -1,3 +1,4 @@
+import { Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -33,6 +34,19 @@ export interface BackupWorkflowProps {
   readonly notifyOnSuccess?: boolean;
   /** A central event bus every run's summary is sent to. @default - none */
   readonly forwardRunSummariesTo?: events.IEventBus;
+}
+
+/**
+ * Fleet scale (docs/design.md "Fleet scale"): at most this many chains per second, on average, start their first
+ * action when a page's wave of chains starts. Releasing at job completion: 2 (AWS Backup StartBackupJob 5/s and EC2
+ * StartInstances 2 instances/s after its burst). Releasing at the point in time: 0.25, because every frozen chain
+ * looks (DescribeBackupJob, 15/s for the account) every 10 s until its job's snapshots start.
+ */
+export const ENTRY_PER_SECOND = { jobCompletion: 2, pointInTime: 0.25 } as const;
+
+/** The window a page's first chains are spread over: maxConcurrency chains at ENTRY_PER_SECOND. */
+export function entrySpreadSeconds(maxConcurrency: number, releaseAtPointInTime: boolean): number {
+  return Math.ceil(maxConcurrency / (releaseAtPointInTime ? ENTRY_PER_SECOND.pointInTime : ENTRY_PER_SECOND.jobCompletion));
 }
 
 /** The error the execution fails with when any instance failed or the run was rejected. */
@@ -177,7 +191,10 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
     toleratedFailurePercentage: 100,
     resultPath: '$.page.items',
   });
-  forEachInstance.itemProcessor(instanceChain(scope, functions, props.waits, props.auditTable, { releaseAtPointInTime: props.releaseAtPointInTime }));
+  forEachInstance.itemProcessor(instanceChain(scope, functions, props.waits, props.auditTable, {
+    releaseAtPointInTime: props.releaseAtPointInTime,
+    entrySpreadSeconds: Token.isUnresolved(props.maxConcurrency) ? 0 : entrySpreadSeconds(props.maxConcurrency, props.releaseAtPointInTime ?? false),
+  }));
 
   // After the Map (also when it failed as a whole): the instances of the page whose chain ended without its audit
   // entry, from the page's manifest; each is recovered in a child execution of its own (the parent's history holds

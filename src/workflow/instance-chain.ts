@@ -35,6 +35,12 @@ export interface InstanceChainOptions {
    * the job's end)
    */
   readonly releaseAtPointInTime?: boolean;
+  /**
+   * Fleet scale (docs/design.md "Fleet scale"): before its lease, each chain waits a random 0 to this many seconds, so
+   * a page's wave of chains does not send its SendCommand / StopInstances / StartBackupJob calls in one burst.
+   * @default 0 (no wait)
+   */
+  readonly entrySpreadSeconds?: number;
 }
 
 /**
@@ -251,7 +257,14 @@ export function instanceChain(
     .when(scriptNotFor('post'), platformMismatch('post', 'Post-backup script'))
     .when(sfn.Condition.booleanEquals('$.config.preScript.enabled', true), preScript)
     .otherwise(preSkipped);
-  return acquireLease.next(decide);
+  acquireLease.next(decide);
+  const spreadSeconds = options.entrySpreadSeconds ?? 0;
+  if (spreadSeconds < 1) return acquireLease;
+  const draw = new sfn.Pass(scope, 'Instance: draw its turn', {
+    parameters: { 'seconds.$': `States.MathRandom(0, ${Math.ceil(spreadSeconds)})` },
+    resultPath: '$.entry',
+  });
+  return draw.next(new sfn.Wait(scope, 'Instance: wait for its turn', { time: sfn.WaitTime.secondsPath('$.entry.seconds') })).next(acquireLease);
 }
 
 interface BackupAndReleaseProps {

@@ -47,8 +47,8 @@ describe('the state machine definition', () => {
   });
 
   test('the polled waits (the SSM agent\'s) are bounded polls: Wait → check → Choice leaving on done or expired', () => {
-    const waits = states.filter(([, s]) => s.Type === 'Wait');
-    // Before the pre-script, after the start, and after the recovery's start.
+    // Before the pre-script, after the start, and after the recovery's start (the entry spread's Wait is not a poll).
+    const waits = states.filter(([name, s]) => s.Type === 'Wait' && name !== 'Instance: wait for its turn');
     expect(waits.length).toBe(3);
     for (const [name, wait] of waits) {
       expect({ name, path: wait.SecondsPath }).toEqual({ name, path: expect.stringMatching(/\.poll\.nextWaitSeconds$/) });
@@ -158,7 +158,7 @@ describe('the state machine definition', () => {
   });
 
   test('one iteration per instance, with its own input only, concurrency bounded; outcomes replace the page\'s instances', () => {
-    expect(map.MaxConcurrency).toBe(10);
+    expect(map.MaxConcurrency).toBe(1000);
     expect(map.ItemsPath).toBe('$.page.items');
     expect(map.ResultPath).toBe('$.page.items');
     expect(map.ItemSelector).toEqual({
@@ -205,7 +205,10 @@ describe('per-instance leases', () => {
   }
 
   test('the first state of an instance chain takes its lease, with retries, passing the run\'s lease duration', () => {
-    expect(instanceChain.StartAt).toBe(ACQUIRE);
+    // After the entry spread (docs/design.md "Fleet scale"): a random wait of 0 to maxConcurrency / 0.25 s.
+    expect(instanceChain.StartAt).toBe('Instance: draw its turn');
+    expect(chain['Instance: draw its turn']).toMatchObject({ Type: 'Pass', Parameters: { 'seconds.$': 'States.MathRandom(0, 4000)' } });
+    expect(chain['Instance: wait for its turn']).toMatchObject({ Type: 'Wait', SecondsPath: '$.entry.seconds', Next: ACQUIRE });
     const acquire = chain[ACQUIRE];
     expect(acquire.Retry![0].ErrorEquals).toContain('TransientError');
     // payloadResponseOnly: the Lambda ARN is the Resource and Parameters are the payload itself.
@@ -264,7 +267,7 @@ describe('a chain that dies where no Catch sees it', () => {
   });
 
   test('each instance whose chain died: inspect → start (if needed) → post-script (if needed) → lease released → entry', () => {
-    expect(S['For each instance whose chain died']).toMatchObject({ ItemsPath: '$.page.unfinished', ResultPath: null, MaxConcurrency: 10 });
+    expect(S['For each instance whose chain died']).toMatchObject({ ItemsPath: '$.page.unfinished', ResultPath: null, MaxConcurrency: 1000 });
     expect(recovery.StartAt).toBe('Recovery: inspect the instance');
     const R = recovery.States;
     expect(R['Recovery: inspect the instance'].Next).toBe('Recovery: steps so far');
