@@ -108,7 +108,7 @@ function bound(times: readonly number[], t: number, upper: boolean): number {
   let lo = 0;
   let hi = times.length;
   while (lo < hi) {
-    const mid = (lo + hi) >> 1;
+    const mid = Math.floor((lo + hi) / 2);
     if (times[mid] < t || (upper && times[mid] === t)) lo = mid + 1;
     else hi = mid;
   }
