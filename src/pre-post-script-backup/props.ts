@@ -190,8 +190,8 @@ export interface PrePostScriptBackupProps {
    * How many instances a run works on at the same time (1 to 1000; each is a child execution of a distributed
    * Map over a page of up to 1,000 discovered instances; pages run one after another).
    *
-   * The request rates do not grow with it: each chain first waits a random 0 to maxConcurrency / r seconds, so a
-   * page's chains start their calls (SendCommand, StopInstances, StartBackupJob) at about r per second: r = 2 when
+   * The request rates do not grow with it: each chain first waits a random 0 to min(page, maxConcurrency) / r seconds,
+   * so a page's chains start their calls (SendCommand, StopInstances, StartBackupJob) at about r per second: r = 2 when
    * releasing at job completion (AWS Backup's StartBackupJob quota is 5 per second, EC2 StartInstances refills 2
    * instances per second), r = 0.25 when releasing at the point in time (each frozen application's chain calls
    * DescribeBackupJob every 10 seconds until its job's snapshots start, and AWS Backup allows 15 per second for the

@@ -14,9 +14,11 @@ import {
   EXECUTION_NAME, FAILED_COUNT, INSTANCE_COUNT, PAGE_MANIFEST_ITEMS, PAGE_MANIFEST_KEY_PREFIX, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_PAGE,
   RECORD_TYPE_RUN, RUN_FAILURE_MESSAGE, RUN_STATUS, RUN_TALLY_JSON, START_TIME,
 } from '../contract/audit-schema';
+import { EntrySpread } from '../contract/fleet';
 import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../contract/run-summary-event';
 import { emptyTally } from '../contract/run-tally';
 import { OUTCOME_FAILED, OUTCOME_SUCCEEDED } from '../contract/status';
+import { MAX_CONCURRENCY_LIMIT } from '../validation/props';
 
 export interface BackupWorkflowProps {
   readonly functions: WorkflowFunctions;
@@ -44,9 +46,10 @@ export interface BackupWorkflowProps {
  */
 export const ENTRY_PER_SECOND = { jobCompletion: 2, pointInTime: 0.25 } as const;
 
-/** The window a page's first chains are spread over: maxConcurrency chains at ENTRY_PER_SECOND. */
-export function entrySpreadSeconds(maxConcurrency: number, releaseAtPointInTime: boolean): number {
-  return Math.ceil(maxConcurrency / (releaseAtPointInTime ? ENTRY_PER_SECOND.pointInTime : ENTRY_PER_SECOND.jobCompletion));
+/** What discover-instances needs to size each page's spread window (src/contract/fleet.ts). */
+export function entrySpread(maxConcurrency: number, releaseAtPointInTime: boolean): EntrySpread {
+  if (Token.isUnresolved(maxConcurrency)) return { maxConcurrency: MAX_CONCURRENCY_LIMIT, secondsPerChain: 1 / ENTRY_PER_SECOND.jobCompletion };
+  return { maxConcurrency, secondsPerChain: 1 / (releaseAtPointInTime ? ENTRY_PER_SECOND.pointInTime : ENTRY_PER_SECOND.jobCompletion) };
 }
 
 /** The error the execution fails with when any instance failed or the run was rejected. */
@@ -147,7 +150,12 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   // DISCOVERY_PAGE_SIZE, default 1000), so no state holds the whole fleet.
   const discover = lambdaStep(scope, 'Discover instances', {
     fn: functions.discoverInstances,
-    payload: { 'config.$': '$.config', 'nextToken.$': '$.page.nextToken', 'pageNumber.$': '$.tally.pages' },
+    payload: {
+      'config.$': '$.config',
+      'nextToken.$': '$.page.nextToken',
+      'pageNumber.$': '$.tally.pages',
+      'entry': entrySpread(props.maxConcurrency, props.releaseAtPointInTime ?? false),
+    },
     resultPath: '$.page',
     onError: runError,
   });
@@ -184,7 +192,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   // failure is tolerated; the instances whose chain died are then recovered (docs/workflow.md).
   const forEachInstance = new sfn.DistributedMap(scope, 'For each instance', {
     itemsPath: '$.page.items',
-    itemSelector: INSTANCE_ITEM_SELECTOR,
+    itemSelector: { ...INSTANCE_ITEM_SELECTOR, 'entrySpreadSeconds.$': '$.page.entrySpreadSeconds' },
     maxConcurrency: props.maxConcurrency,
     mapExecutionType: sfn.StateMachineType.STANDARD,
     label: 'Instance',
@@ -193,7 +201,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   });
   forEachInstance.itemProcessor(instanceChain(scope, functions, props.waits, props.auditTable, {
     releaseAtPointInTime: props.releaseAtPointInTime,
-    entrySpreadSeconds: Token.isUnresolved(props.maxConcurrency) ? 0 : entrySpreadSeconds(props.maxConcurrency, props.releaseAtPointInTime ?? false),
+    spreadEntry: true,
   }));
 
   // After the Map (also when it failed as a whole): the instances of the page whose chain ended without its audit

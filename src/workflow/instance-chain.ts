@@ -36,11 +36,11 @@ export interface InstanceChainOptions {
    */
   readonly releaseAtPointInTime?: boolean;
   /**
-   * Fleet scale (docs/design.md "Fleet scale"): before its lease, each chain waits a random 0 to this many seconds, so
-   * a page's wave of chains does not send its SendCommand / StopInstances / StartBackupJob calls in one burst.
-   * @default 0 (no wait)
+   * Fleet scale (docs/design.md "Fleet scale"): before its lease, each chain waits a random 0 to
+   * `$.entrySpreadSeconds` seconds (the page's window, from discover-instances), so a page's wave of chains does not
+   * send its SendCommand / StopInstances / StartBackupJob calls in one burst. @default false (no wait)
    */
-  readonly entrySpreadSeconds?: number;
+  readonly spreadEntry?: boolean;
 }
 
 /**
@@ -258,10 +258,9 @@ export function instanceChain(
     .when(sfn.Condition.booleanEquals('$.config.preScript.enabled', true), preScript)
     .otherwise(preSkipped);
   acquireLease.next(decide);
-  const spreadSeconds = options.entrySpreadSeconds ?? 0;
-  if (spreadSeconds < 1) return acquireLease;
+  if (!options.spreadEntry) return acquireLease;
   const draw = new sfn.Pass(scope, 'Instance: draw its turn', {
-    parameters: { 'seconds.$': `States.MathRandom(0, ${Math.ceil(spreadSeconds)})` },
+    parameters: { 'seconds.$': 'States.MathRandom(0, $.entrySpreadSeconds)' },
     resultPath: '$.entry',
   });
   return draw.next(new sfn.Wait(scope, 'Instance: wait for its turn', { time: sfn.WaitTime.secondsPath('$.entry.seconds') })).next(acquireLease);

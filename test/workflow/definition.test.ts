@@ -166,7 +166,11 @@ describe('the state machine definition', () => {
       'config.$': '$.config',
       'execution.$': '$.execution',
       'steps': { errors: {} },
+      // Fleet scale: the page's spread window, sized by discover-instances.
+      'entrySpreadSeconds.$': '$.page.entrySpreadSeconds',
     });
+    // Releasing at job completion (this stack): 2 chains per s, so 0.5 s of window per chain, at most 1,000 chains.
+    expect(definition.States['Discover instances'].Parameters.entry).toEqual({ maxConcurrency: 1000, secondsPerChain: 0.5 });
   });
 
   test('an instance this run tried to stop is always started again: stop failures lead to the start step', () => {
@@ -205,9 +209,9 @@ describe('per-instance leases', () => {
   }
 
   test('the first state of an instance chain takes its lease, with retries, passing the run\'s lease duration', () => {
-    // After the entry spread (docs/design.md "Fleet scale"): a random wait of 0 to maxConcurrency / 0.25 s.
+    // After the entry spread (docs/design.md "Fleet scale"): a random wait of 0 to the page's window.
     expect(instanceChain.StartAt).toBe('Instance: draw its turn');
-    expect(chain['Instance: draw its turn']).toMatchObject({ Type: 'Pass', Parameters: { 'seconds.$': 'States.MathRandom(0, 4000)' } });
+    expect(chain['Instance: draw its turn']).toMatchObject({ Type: 'Pass', Parameters: { 'seconds.$': 'States.MathRandom(0, $.entrySpreadSeconds)' } });
     expect(chain['Instance: wait for its turn']).toMatchObject({ Type: 'Wait', SecondsPath: '$.entry.seconds', Next: ACQUIRE });
     const acquire = chain[ACQUIRE];
     expect(acquire.Retry![0].ErrorEquals).toContain('TransientError');
