@@ -170,7 +170,7 @@ describe('the state machine definition', () => {
       'entrySpreadSeconds.$': '$.page.entrySpreadSeconds',
     });
     // Releasing at job completion (this stack): 2 chains per s, so 0.5 s of window per chain, at most 1,000 chains.
-    expect(definition.States['Discover instances'].Parameters.entry).toEqual({ maxConcurrency: 1000, secondsPerChain: 0.5 });
+    expect(definition.States['Discover instances'].Parameters).toMatchObject({ entry: { maxConcurrency: 1000, secondsPerChain: 0.5 } });
   });
 
   test('an instance this run tried to stop is always started again: stop failures lead to the start step', () => {
