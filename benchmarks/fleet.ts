@@ -19,26 +19,57 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import { dynamoCounts, runCost } from './cost';
-import { ExampleBackupStack } from '../examples/app/stack';
+import { BackupScript, PrePostScriptBackup } from '../src';
 import { DEFAULT_PAGE_SIZE } from '../src/functions/discover-instances/discover-instances.lambda';
+import { ReleaseTiming } from '../src/pre-post-script-backup/props';
 import { FIXED_POLL_CONTEXT_KEY, WAITS_CONTEXT_KEY } from '../src/workflow/waiting-task';
+import { throttledCalls } from '../test/simulator/fakes/throttling';
+import { InstanceStats } from '../test/simulator/measures';
 import { Simulator } from '../test/simulator/simulator';
+import { Durations, World, WorldOptions } from '../test/simulator/world';
 
 // 50 minutes, not 60: a 60-minute job ends 4 s before the backup wait's 5th fallback look (every 901 s), which would
 // hide how late the job's event comes; a 50-minute one ends 604 s before the next look.
 const DURATIONS = { scriptSeconds: 300, backupSeconds: 3000, copySeconds: 600, stopSeconds: 60, startSeconds: 60, agentReconnectSeconds: 30 };
 const MAX_CONCURRENCY = 10;
 
-type Strategy = 'events' | 'polling' | 'baseline';
-const CONTEXT: Record<Strategy, Record<string, string>> = {
+export type Strategy = 'events' | 'polling' | 'baseline';
+export const CONTEXT: Record<Strategy, Record<string, string>> = {
   events: { [WAITS_CONTEXT_KEY]: 'events' },
   polling: { [WAITS_CONTEXT_KEY]: 'polling' },
   baseline: { [WAITS_CONTEXT_KEY]: 'polling', [FIXED_POLL_CONTEXT_KEY]: JSON.stringify({ script: 1, backup: 10, power: 1, agent: 1 }) },
 };
 
-interface Row {
+/** What a benchmark varies besides the strategy and the fleet size (benchmarks/release.ts). */
+export interface FleetScenario {
+  /** @default DURATIONS */
+  readonly durations?: Durations;
+  /** @default MAX_CONCURRENCY */
+  readonly maxConcurrency?: number;
+  /** @default - the construct's default */
+  readonly releaseAt?: ReleaseTiming;
+  /** Other world options (start delays, throttling). */
+  readonly world?: Partial<WorldOptions>;
+}
+
+/** Per-instance figures from the stand-ins' clocks (virtual seconds). */
+export interface InstanceFigures {
+  /** Pre-script end (its SendCommand + the script's duration) → the post-script's SendCommand, per instance with both. */
+  readonly freezeSeconds: number[];
+  /** Reaching `stopped` → the StartInstances request, summed per stopped instance. */
+  readonly stoppedSeconds: number[];
+  /** Each instance's chain, in discovery order (its child execution, on the instance's clock). */
+  readonly chainSeconds: number[];
+  /** Throttled calls per bucket (world.throttling). */
+  readonly throttled: Record<string, number>;
+  /** Instances whose audit entry says FAILED. */
+  readonly failedInstances: number;
+}
+
+export interface Row {
   readonly strategy: Strategy;
   readonly instances: number;
   readonly status: string;
@@ -57,19 +88,49 @@ interface Row {
   readonly auditEntries: number;
   readonly largestItemBytes: number;
   readonly wallSeconds: number;
+  readonly figures: InstanceFigures;
 }
 
-async function runFleet(strategy: Strategy, size: number): Promise<Row> {
+/** The example app's backup (examples/app/stack.ts: its scripts and tag), all toggles on, with the scenario's settings. */
+function benchStack(app: App, scenario: FleetScenario): Stack {
+  const stack = new Stack(app, 'Bench', { env: { account: '123456789012', region: 'us-east-1' } });
+  const scripts = path.join(__dirname, '..', 'examples', 'app', 'scripts');
+  new PrePostScriptBackup(stack, 'AppBackup', {
+    tagKey: 'backup-job-pre-post-script',
+    tagValue: 'true',
+    preScript: BackupScript.fromAsset(path.join(scripts, 'freeze.sh')),
+    postScript: BackupScript.fromAsset(path.join(scripts, 'thaw.sh')),
+    stopInstances: true,
+    schedule: events.Schedule.cron({ hour: '2', minute: '0' }),
+    maxConcurrency: scenario.maxConcurrency ?? MAX_CONCURRENCY,
+    releaseAt: scenario.releaseAt,
+  });
+  return stack;
+}
+
+/** Freeze and stopped seconds of every instance, from the SSM and EC2 stand-ins' records. */
+function instanceFigures(world: World, ids: string[], stats: Record<string, InstanceStats>): Pick<InstanceFigures, 'freezeSeconds' | 'stoppedSeconds'> {
+  const freezeSeconds: number[] = [];
+  for (const id of ids) {
+    const invocations = world.invocationsByInstance.get(id) ?? [];
+    const pre = invocations.find(i => i.phase === 'pre');
+    const post = pre && invocations.find(i => i.phase === 'post' && i.startedAt >= pre.startedAt);
+    if (pre && post) freezeSeconds.push(post.startedAt - (pre.startedAt + world.durationsOf(id).scriptSeconds));
+  }
+  const stoppedSeconds = ids.map(id => stats[id]?.downtimeSeconds).filter((v): v is number => v !== undefined);
+  return { freezeSeconds, stoppedSeconds };
+}
+
+export async function runFleet(strategy: Strategy, size: number, scenario: FleetScenario = {}): Promise<Row> {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ppsb-bench-'));
   const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true, ...CONTEXT[strategy] } });
-  const stack = new ExampleBackupStack(app, 'Bench', { stopInstances: true }, { env: { account: '123456789012', region: 'us-east-1' } });
+  const stack = benchStack(app, scenario);
   const template = app.synth().getStackByName(stack.stackName).template;
-  const sim = await Simulator.start({ template, assetDir: outdir, env: { LOG_LEVEL: 'silent' }, world: { durations: DURATIONS } });
+  const durations = scenario.durations ?? DURATIONS;
+  const sim = await Simulator.start({ template, assetDir: outdir, env: { LOG_LEVEL: 'silent' }, world: { ...scenario.world, durations } });
   try {
-    sim.world.addInstances(Array.from({ length: size }, (_, i) => ({
-      id: `i-${(i + 1).toString(16).padStart(17, '0')}`,
-      tags: { 'backup-job-pre-post-script': 'true' },
-    })));
+    const ids = Array.from({ length: size }, (_, i) => `i-${(i + 1).toString(16).padStart(17, '0')}`);
+    sim.world.addInstances(ids.map(id => ({ id, tags: { 'backup-job-pre-post-script': 'true' } })));
     const started = Date.now();
     const result = await sim.run({}, { executionName: `bench-${strategy}-${size}` });
     const wallSeconds = (Date.now() - started) / 1000;
@@ -104,6 +165,12 @@ async function runFleet(strategy: Strategy, size: number): Promise<Row> {
       auditEntries,
       largestItemBytes,
       wallSeconds,
+      figures: {
+        ...instanceFigures(sim.world, ids, s.instances),
+        chainSeconds: ids.map(id => s.instances[id]?.chainSeconds ?? 0),
+        throttled: throttledCalls(sim.world),
+        failedInstances: items.filter(i => i.RecordType === 'INSTANCE' && i.Outcome === 'FAILED').length,
+      },
     };
   } finally {
     await sim.stop();
@@ -121,7 +188,28 @@ function runSeconds(size: number, chainSeconds: number): number {
   return waves * chainSeconds;
 }
 
-function option(name: string): string | undefined {
+/**
+ * The makespan of a real run from each chain's measured duration (the simulator starts every child of a page at once,
+ * so its clocks give durations, not the schedule): pages one after another (discovery order, `pageSize` instances),
+ * and within a page a Map Run that starts the next chain as soon as one of its `maxConcurrency` slots is free.
+ */
+export function makespanSeconds(chainSeconds: readonly number[], maxConcurrency: number, pageSize = DEFAULT_PAGE_SIZE): number {
+  let total = 0;
+  for (let first = 0; first < chainSeconds.length; first += pageSize) {
+    const slots = new Array<number>(Math.min(maxConcurrency, pageSize)).fill(0);
+    let pageEnd = 0;
+    for (const d of chainSeconds.slice(first, first + pageSize)) {
+      let k = 0;
+      for (let j = 1; j < slots.length; j++) if (slots[j] < slots[k]) k = j;
+      slots[k] += d;
+      pageEnd = Math.max(pageEnd, slots[k]);
+    }
+    total += pageEnd;
+  }
+  return total;
+}
+
+export function option(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
@@ -163,7 +251,9 @@ async function main(): Promise<void> {
   console.log('invocation) and DynamoDB requests at us-east-1 list prices; AWS service events on the default bus are free.');
 }
 
-main().catch(err => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch(err => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,3 +1,4 @@
+import { EntrySpread } from './fleet';
 import type { CaughtError, DiscoveredInstance, ExcludedInstance, FailedChildEntry, InstanceOutcome, InstanceSteps, RunTally, UnfinishedInstance } from './instance';
 import type { RunSummaryDetail } from './run-summary-event';
 import type { BackupRun, RunConfig, ScriptPlatform, ScriptRun } from './settings';
@@ -61,6 +62,8 @@ export interface DiscoverInstancesEvent {
   readonly nextToken?: string;
   /** Pages discovered so far in this run (bounds the loop); absent for 0. */
   readonly pageNumber?: number;
+  /** Fleet scale: how the page's wave of chains is spread (src/contract/fleet.ts). @default - a 1 s window */
+  readonly entry?: EntrySpread;
 }
 
 /** One page of discovery: at most the page size (environment `DISCOVERY_PAGE_SIZE`, default 1000) of instances. */
@@ -76,6 +79,8 @@ export interface DiscoverInstancesResult {
   readonly excludedCount: number;
   /** Where the next page starts; empty when this page was the last. Opaque to the workflow. */
   readonly nextToken: string;
+  /** Fleet scale: each of the page's chains waits a random 0 to this many seconds first (src/contract/fleet.ts). */
+  readonly entrySpreadSeconds?: number;
 }
 
 /**

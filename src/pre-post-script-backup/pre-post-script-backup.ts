@@ -202,6 +202,7 @@ export class PrePostScriptBackup extends Construct {
       comment: 'Pre-backup script, stop, AWS Backup job, start, post-backup script for every tagged EC2 instance',
       definitionBody: sfn.DefinitionBody.fromChainable(backupWorkflow(this, {
         functions: handlers,
+        releaseAtPointInTime: release.mode === 'point-in-time',
         waits: { onEvents: waitOnEvents, boundSeconds: waitBounds(settings) },
         auditTable,
         maxConcurrency,

@@ -248,10 +248,17 @@ export interface PrePostScriptBackupProps {
 
   /**
    * How many instances a run works on at the same time (1 to 1000; each is a child execution of a distributed
-   * Map). A run takes about ceil(instances / maxConcurrency) times one instance's chain, so raise it for large
-   * fleets; keep it low enough for the SSM, EC2 and AWS Backup request rates of your account.
+   * Map over a page of up to 1,000 discovered instances; pages run one after another).
    *
-   * @default 10
+   * The request rates do not grow with it: each chain first waits a random 0 to min(page, maxConcurrency) / r seconds,
+   * so a page's chains start their calls (SendCommand, StopInstances, StartBackupJob) at about r per second: r = 2 when
+   * releasing at job completion (AWS Backup's StartBackupJob quota is 5 per second, EC2 StartInstances refills 2
+   * instances per second), r = 0.25 when releasing at the point in time (each frozen application's chain calls
+   * DescribeBackupJob every 10 seconds until its job's snapshots start, and AWS Backup allows 15 per second for the
+   * account). Lower it if other tools share those quotas in your account; the arithmetic is in docs/design.md
+   * ("Fleet scale").
+   *
+   * @default 1000
    */
   readonly maxConcurrency?: number;
 

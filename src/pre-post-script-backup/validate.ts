@@ -6,7 +6,7 @@ import { PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT, PRE_SCRIPT_FAILURE_SKIP_BAC
 import { validateEncryptionKey } from '../security/encryption-key';
 import { PropsCheck } from '../validation/errors';
 import {
-  validateAuditRetention, validateBackupWindows, validateConcurrency, validateKeyPrefix, validateNotifications,
+  validateAuditRetention, validateBackupWindows, validateConcurrency, DEFAULT_MAX_CONCURRENCY, validateKeyPrefix, validateNotifications,
   validateOrganizationId, validateRecoveryPointTags, validateSchedule, validateScriptToggle, validateTag, validateVaultLock,
 } from '../validation/props';
 import { waitsOnEvents } from '../workflow/waiting-task';
@@ -79,7 +79,7 @@ export function checkProps(scope: Construct, props: PrePostScriptBackupProps): C
     deleteAfter,
     moveToColdStorageAfter: props.backupMoveToColdStorageAfter,
   });
-  const maxConcurrency = props.maxConcurrency ?? 10;
+  const maxConcurrency = props.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
   validateConcurrency(check, maxConcurrency);
   if (props.copyDeleteAfter && !props.copyToVault) {
     check.fail('copyDeleteAfter', 'copyDeleteAfter is set but copyToVault is not; set copyToVault or remove copyDeleteAfter.');

@@ -102,12 +102,17 @@ export function validateBackupWindows(check: PropsCheck, w: BackupWindows): void
   }
 }
 
+/** The default of the `maxConcurrency` prop (docs/design.md "Fleet scale"). */
+export const DEFAULT_MAX_CONCURRENCY = 1000;
+/** Its limit: a page of the discovery (1,000 instances) is the most one Map Run is given. */
+export const MAX_CONCURRENCY_LIMIT = 1000;
+
 export function validateConcurrency(check: PropsCheck, maxConcurrency: number): void {
   if (Token.isUnresolved(maxConcurrency)) {
     return;
   }
-  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 1000) {
-    check.fail('maxConcurrency', `maxConcurrency must be a whole number from 1 to 1000; got ${maxConcurrency}.`);
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > MAX_CONCURRENCY_LIMIT) {
+    check.fail('maxConcurrency', `maxConcurrency must be a whole number from 1 to ${MAX_CONCURRENCY_LIMIT}; got ${maxConcurrency}.`);
   }
 }
 

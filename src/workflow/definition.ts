@@ -1,3 +1,4 @@
+import { Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -14,9 +15,11 @@ import {
   EXECUTION_NAME, FAILED_COUNT, INSTANCE_COUNT, PAGE_MANIFEST_ITEMS, PAGE_MANIFEST_KEY_PREFIX, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_PAGE,
   RECORD_TYPE_RUN, RUN_FAILURE_MESSAGE, RUN_STATUS, RUN_TALLY_JSON, START_TIME,
 } from '../contract/audit-schema';
+import { EntrySpread } from '../contract/fleet';
 import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../contract/run-summary-event';
 import { emptyTally } from '../contract/run-tally';
 import { OUTCOME_FAILED, OUTCOME_SUCCEEDED } from '../contract/status';
+import { MAX_CONCURRENCY_LIMIT } from '../validation/props';
 
 export interface BackupWorkflowProps {
   readonly functions: WorkflowFunctions;
@@ -26,12 +29,31 @@ export interface BackupWorkflowProps {
   readonly auditTable: dynamodb.ITable;
   /** How many instances are worked on at the same time. */
   readonly maxConcurrency: number;
+  /**
+   * Whether the application is released at the point in time (the release loop looks every 10 s while frozen): a page's
+   * chains then enter more slowly (docs/design.md "Fleet scale"). @default false
+   */
+  readonly releaseAtPointInTime?: boolean;
   /** Where each finished run's notification goes. @default - no notifications */
   readonly notificationTopic?: sns.ITopic;
   /** Whether runs that succeeded are notified too (failed runs always are, when there is a topic). */
   readonly notifyOnSuccess?: boolean;
   /** A central event bus every run's summary is sent to. @default - none */
   readonly forwardRunSummariesTo?: events.IEventBus;
+}
+
+/**
+ * Fleet scale (docs/design.md "Fleet scale"): at most this many chains per second, on average, start their first
+ * action when a page's wave of chains starts. Releasing at job completion: 2 (AWS Backup StartBackupJob 5/s and EC2
+ * StartInstances 2 instances/s after its burst). Releasing at the point in time: 0.25, because every frozen chain
+ * looks (DescribeBackupJob, 15/s for the account) every 10 s until its job's snapshots start.
+ */
+export const ENTRY_PER_SECOND = { jobCompletion: 2, pointInTime: 0.25 } as const;
+
+/** What discover-instances needs to size each page's spread window (src/contract/fleet.ts). */
+export function entrySpread(maxConcurrency: number, releaseAtPointInTime: boolean): EntrySpread {
+  if (Token.isUnresolved(maxConcurrency)) return { maxConcurrency: MAX_CONCURRENCY_LIMIT, secondsPerChain: 1 / ENTRY_PER_SECOND.jobCompletion };
+  return { maxConcurrency, secondsPerChain: 1 / (releaseAtPointInTime ? ENTRY_PER_SECOND.pointInTime : ENTRY_PER_SECOND.jobCompletion) };
 }
 
 /** The error the execution fails with when any instance failed or the run was rejected. */
@@ -132,7 +154,12 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   // DISCOVERY_PAGE_SIZE, default 1000), so no state holds the whole fleet.
   const discover = lambdaStep(scope, 'Discover instances', {
     fn: functions.discoverInstances,
-    payload: { 'config.$': '$.config', 'nextToken.$': '$.page.nextToken', 'pageNumber.$': '$.tally.pages' },
+    payload: {
+      'config.$': '$.config',
+      'nextToken.$': '$.page.nextToken',
+      'pageNumber.$': '$.tally.pages',
+      'entry': entrySpread(props.maxConcurrency, props.releaseAtPointInTime ?? false),
+    },
     resultPath: '$.page',
     onError: runError,
   });
@@ -169,14 +196,14 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   // failure is tolerated; the instances whose chain died are then recovered (docs/workflow.md).
   const forEachInstance = new sfn.DistributedMap(scope, 'For each instance', {
     itemsPath: '$.page.items',
-    itemSelector: INSTANCE_ITEM_SELECTOR,
+    itemSelector: { ...INSTANCE_ITEM_SELECTOR, 'entrySpreadSeconds.$': '$.page.entrySpreadSeconds' },
     maxConcurrency: props.maxConcurrency,
     mapExecutionType: sfn.StateMachineType.STANDARD,
     label: 'Instance',
     toleratedFailurePercentage: 100,
     resultPath: '$.page.items',
   });
-  forEachInstance.itemProcessor(instanceChain(scope, functions, props.waits, props.auditTable));
+  forEachInstance.itemProcessor(instanceChain(scope, functions, props.waits, props.auditTable, { spreadEntry: true }));
 
   // After the Map (also when it failed as a whole): the instances of the page whose chain ended without its audit
   // entry, from the page's manifest; each is recovered in a child execution of its own (the parent's history holds

@@ -30,6 +30,16 @@ export const INSTANCE_ITEM_SELECTOR = {
   'steps': { errors: {}, preAttempts: FIRST_ATTEMPT, postAttempts: FIRST_ATTEMPT },
 };
 
+/** How the chain is built. */
+export interface InstanceChainOptions {
+  /**
+   * Fleet scale (docs/design.md "Fleet scale"): before its lease, each chain waits a random 0 to
+   * `$.entrySpreadSeconds` seconds (the page's window, from discover-instances), so a page's wave of chains does not
+   * send its SendCommand / StopInstances / StartBackupJob calls in one burst. @default false (no wait)
+   */
+  readonly spreadEntry?: boolean;
+}
+
 /**
  * One instance, start to end: lease → eligibility → pre-script → stop → backup → start → post-script → (copy) →
  * lease released → audit entry.
@@ -46,7 +56,7 @@ export const INSTANCE_ITEM_SELECTOR = {
  * distributed Map, or as a child state machine.
  */
 export function instanceChain(
-  scope: Construct, functions: WorkflowFunctions, waits: WaitSettings, auditTable: dynamodb.ITable,
+  scope: Construct, functions: WorkflowFunctions, waits: WaitSettings, auditTable: dynamodb.ITable, options: InstanceChainOptions = {},
 ): sfn.IChainable {
   // The end of every path: the audit entry of this instance.
   // When record-instance fails (Lambda throttled, DynamoDB refusing its write), the chain's raw results go to the
@@ -271,7 +281,13 @@ export function instanceChain(
     .when(scriptNotFor('post'), platformMismatch('post', 'Post-backup script'))
     .when(sfn.Condition.booleanEquals('$.config.preScript.enabled', true), preScript)
     .otherwise(preSkipped);
-  return acquireLease.next(decide);
+  acquireLease.next(decide);
+  if (!options.spreadEntry) return acquireLease;
+  const draw = new sfn.Pass(scope, 'Instance: draw its turn', {
+    parameters: { 'seconds.$': 'States.MathRandom(0, $.entrySpreadSeconds)' },
+    resultPath: '$.entry',
+  });
+  return draw.next(new sfn.Wait(scope, 'Instance: wait for its turn', { time: sfn.WaitTime.secondsPath('$.entry.seconds') })).next(acquireLease);
 }
 
 interface BackupAndReleaseProps {

@@ -117,10 +117,16 @@ describe('throttling: true', () => {
     const jobId = world.backupJobsFor(id(1))[0].backupJobId;
     const looks = await burst(16, () => backup.send(new DescribeBackupJobCommand({ BackupJobId: jobId })));
     expect(looks).toEqual([...Array(15).fill('ok'), 'ThrottlingException']);
-    // Instance 1's chain moves on by one simulated second; its next call carries the account's time forward.
+    // Each call is judged at its own chain's time: instance 1's chain a simulated second later finds the buckets refilled.
     world.clock.startInstance(id(1));
     world.clock.advance(id(1), 1);
     expect(await burst(1, () => backup.send(new DescribeBackupJobCommand({ BackupJobId: jobId })))).toEqual(['ok']);
+    // Chains still at 0 s find the StartBackupJob bucket as the first burst left it; a second later it holds 5 again.
+    expect(await burst(1, (k) => start(k + 10))).toEqual(['ThrottlingException']);
+    for (let k = 11; k <= 17; k++) {
+      world.clock.startInstance(id(k));
+      world.clock.advance(id(k), 1);
+    }
     expect(await burst(6, (k) => start(k + 10))).toEqual([...Array(5).fill('ok'), 'ThrottlingException']);
   });
 

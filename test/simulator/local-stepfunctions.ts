@@ -9,6 +9,8 @@
  * the literals only: JsonToString "returns a string which is a JSON text representing the data identified by the
  * Path", and a value substituted into a template is inserted as it is.
  *
+ * A second correction: an unseeded States.MathRandom draws a different number per call (see below).
+ *
  * The correction: the result is left alone; a string literal argument has its escapes resolved (`\x` -> `x`); in a
  * States.Format template an escaped brace is a literal brace, and only an unescaped `{}` is a placeholder.
  * The library's source is evaluated with the correction appended (its module-level names are in scope there); the
@@ -56,6 +58,17 @@ const CORRECTION = `
       throw new StatesRuntimeError('Number of arguments in ' + this.funcDefinition.name + ' do not match the occurrences of {}');
     }
     return out;
+  };
+  // States.MathRandom without a seed: the library seeds it with Date.now(), so every call of the same millisecond
+  // (a wave of chains starting together) draws the same number. Step Functions draws a random number per call: here
+  // each unseeded call takes the next seed of a sequence (reproducible for a given order of calls).
+  if (typeof StatesMathRandom !== 'function') {
+    throw new Error('aws-local-stepfunctions changed: test/simulator/local-stepfunctions.ts no longer knows States.MathRandom');
+  }
+  const seededExecute = StatesMathRandom.prototype.execute;
+  let unseededCalls = 0;
+  StatesMathRandom.prototype.execute = function execute(min, max, seed) {
+    return seededExecute.call(this, min, max, seed ?? 1_000_003 * ++unseededCalls);
   };
 })();
 `;

@@ -52,9 +52,10 @@ describe('the state machine definition', () => {
 
   test('the polled waits (the SSM agent\'s) are bounded polls: Wait → check → Choice leaving on done or expired', () => {
     // Issue 15's pauses between two script attempts are tested below.
-    const waits = states.filter(([name, s]) => s.Type === 'Wait' && !name.endsWith(RETRY_PAUSE) && name !== 'Release: wait');
+    const waits = states.filter(([name, s]) => s.Type === 'Wait' && !name.endsWith(RETRY_PAUSE) && name !== 'Release: wait'
+      && name !== 'Instance: wait for its turn');
     // Before the pre-script, after the start, before the crash-consistent post-script, after the recovery's start, and
-    // the dry run's script probes.
+    // the dry run's script probes (the entry spread's Wait is not a poll).
     expect(waits.map(([name]) => name).sort()).toEqual([
       'Crash-consistent: post-backup script: SSM agent: wait', 'Dry run: script probes: wait', 'Post-backup script: SSM agent: wait',
       'Pre-backup script: SSM agent: wait', 'Recovery: post-backup script: SSM agent: wait', 'Released: Post-backup script: SSM agent: wait',
@@ -213,7 +214,7 @@ describe('the state machine definition', () => {
   });
 
   test('one iteration per instance, with its own input only, concurrency bounded; outcomes replace the page\'s instances', () => {
-    expect(map.MaxConcurrency).toBe(10);
+    expect(map.MaxConcurrency).toBe(1000);
     expect(map.ItemsPath).toBe('$.page.items');
     expect(map.ResultPath).toBe('$.page.items');
     expect(map.ItemSelector).toEqual({
@@ -222,7 +223,11 @@ describe('the state machine definition', () => {
       'execution.$': '$.execution',
       // Issue 15: each script's attempt counter starts at attempt 1.
       'steps': { errors: {}, preAttempts: { count: 1, failed: '' }, postAttempts: { count: 1, failed: '' } },
+      // Fleet scale: the page's spread window, sized by discover-instances.
+      'entrySpreadSeconds.$': '$.page.entrySpreadSeconds',
     });
+    // Releasing at job completion (this stack): 2 chains per s, so 0.5 s of window per chain, at most 1,000 chains.
+    expect(definition.States['Discover instances'].Parameters).toMatchObject({ entry: { maxConcurrency: 1000, secondsPerChain: 0.5 } });
   });
 
   test('an instance this run tried to stop is always started again: stop failures lead to the start step', () => {
@@ -265,7 +270,10 @@ describe('per-instance leases', () => {
   }
 
   test('the first state of an instance chain takes its lease, with retries, passing the run\'s lease duration', () => {
-    expect(instanceChain.StartAt).toBe(ACQUIRE);
+    // After the entry spread (docs/design.md "Fleet scale"): a random wait of 0 to the page's window.
+    expect(instanceChain.StartAt).toBe('Instance: draw its turn');
+    expect(chain['Instance: draw its turn']).toMatchObject({ Type: 'Pass', Parameters: { 'seconds.$': 'States.MathRandom(0, $.entrySpreadSeconds)' } });
+    expect(chain['Instance: wait for its turn']).toMatchObject({ Type: 'Wait', SecondsPath: '$.entry.seconds', Next: ACQUIRE });
     const acquire = chain[ACQUIRE];
     expect(acquire.Retry![0].ErrorEquals).toContain('TransientError');
     // payloadResponseOnly: the Lambda ARN is the Resource and Parameters are the payload itself.
@@ -324,7 +332,7 @@ describe('a chain that dies where no Catch sees it', () => {
   });
 
   test('each instance whose chain died: inspect → start (if needed) → post-script (if needed) → lease released → entry', () => {
-    expect(S['For each instance whose chain died']).toMatchObject({ ItemsPath: '$.page.unfinished', ResultPath: null, MaxConcurrency: 10 });
+    expect(S['For each instance whose chain died']).toMatchObject({ ItemsPath: '$.page.unfinished', ResultPath: null, MaxConcurrency: 1000 });
     expect(recovery.StartAt).toBe('Recovery: inspect the instance');
     const R = recovery.States;
     expect(R['Recovery: inspect the instance'].Next).toBe('Recovery: steps so far');

@@ -1,5 +1,6 @@
 import { DescribeInstancesCommand, EC2Client, type Filter, type Instance, paginateDescribeInstances } from '@aws-sdk/client-ec2';
 import { paginateDescribeInstanceInformation, SSMClient } from '@aws-sdk/client-ssm';
+import { entrySpreadSeconds } from '../../contract/fleet';
 import { type DiscoveredInstance, type ExcludedInstance } from '../../contract/instance';
 import { type DiscoverInstancesEvent, type DiscoverInstancesResult } from '../../contract/messages';
 import { type RunConfig } from '../../contract/settings';
@@ -231,6 +232,7 @@ export const handler = async (event: DiscoverInstancesEvent): Promise<DiscoverIn
     excluded: excluded.slice(0, EXCLUDED_SAMPLE_SIZE),
     excludedCount: excluded.length,
     nextToken: raw.nextToken,
+    entrySpreadSeconds: entrySpreadSeconds(instances.length, event.entry),
   };
   log.info('page discovered', {
     tag: tagText(config),

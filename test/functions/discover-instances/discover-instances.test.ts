@@ -23,6 +23,20 @@ beforeEach(() => {
 const STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'];
 
 describe('discover-instances', () => {
+  test('fleet scale: the page\'s spread window is its chains that start together (at most maxConcurrency) times the seconds per chain', async () => {
+    ec2.on(DescribeInstancesCommand).resolves({
+      Reservations: [{ Instances: Array.from({ length: 30 }, (_, k) => ec2Instance(id(k + 1), 'running')) }],
+    });
+    const entry = (maxConcurrency: number, secondsPerChain: number) => ({ config: runConfig(), entry: { maxConcurrency, secondsPerChain } });
+    // 30 instances, 4 s each (releasing at the point in time: 0.25 chains per s): 120 s, not maxConcurrency x 4.
+    expect((await handler(entry(1000, 4))).entrySpreadSeconds).toBe(120);
+    // Only maxConcurrency of them start together.
+    expect((await handler(entry(10, 4))).entrySpreadSeconds).toBe(40);
+    expect((await handler(entry(1000, 0.5))).entrySpreadSeconds).toBe(15);
+    // No spread asked for: a window of 1 s (States.MathRandom(0, 1)).
+    expect((await handler({ config: runConfig() })).entrySpreadSeconds).toBe(1);
+  });
+
   test('one page per call: filters on the tag and every state, reads every reservation and instance, hands on the token', async () => {
     ec2.on(DescribeInstancesCommand)
       .resolvesOnce({
@@ -49,6 +63,7 @@ describe('discover-instances', () => {
       excluded: [{ instanceId: id(5), state: 'terminated', reason: expect.stringContaining('terminated') }],
       excludedCount: 1,
       nextToken: 'tag:page-2',
+      entrySpreadSeconds: 1,
     });
     expect(ssm).toHaveReceivedCommandWith(DescribeInstanceInformationCommand, {
       Filters: [{ Key: 'InstanceIds', Values: [id(1), id(3)] }],

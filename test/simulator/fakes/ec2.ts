@@ -3,7 +3,7 @@
  * DescribeInstances, StopInstances, StartInstances.
  */
 import { FakeHandler, FakeRequest, FakeResponse, xmlEscape } from './http';
-import { allImages, allSnapshots, findImage, findSnapshot, ImageView, SnapshotView } from './recovery-points';
+import { allImages, allSnapshots, findImage, findSnapshot, ImageView, instancesOfRecoveryIds, SnapshotView } from './recovery-points';
 import { checkThrottle } from './throttling';
 import { ACCOUNT_ID, EC2_STATE_CODES, Ec2StateName, FakeApiError, Instance, REGION, World } from '../world';
 
@@ -321,7 +321,10 @@ export function ec2Handler(world: World): FakeHandler {
     const fields = Object.fromEntries([...params].filter(([k]) => k !== 'Action' && k !== 'Version'));
     try {
       world.recordCall('ec2', action, ids.length > 0 ? ids : idFilter, fields);
-      checkThrottle(world, 'ec2', action, ids.length > 0 ? ids : idFilter, {
+      // A call about AMIs or snapshots is judged at the clock of the instance whose backup made them.
+      const about = ids.length > 0 ? ids : idFilter.length > 0 ? idFilter
+        : instancesOfRecoveryIds(world, [...list(params, 'ImageId'), ...list(params, 'SnapshotId')]);
+      checkThrottle(world, 'ec2', action, about, {
         resources: ids.length,
         filteredOrPaginated: filters(params).length > 0 || params.has('MaxResults'),
       });

@@ -86,6 +86,17 @@ function index(world: World): Index {
   return ix;
 }
 
+/** The instances whose backup jobs made these AMIs / snapshots (whose chain's clock a call about them runs on). */
+export function instancesOfRecoveryIds(world: World, ids: readonly string[]): string[] {
+  const ix = index(world);
+  const out = new Set<string>();
+  for (const id of ids) {
+    const hit = ix.images.get(id) ?? ix.snapshots.get(id);
+    if (hit) out.add(hit.job.instanceId);
+  }
+  return [...out];
+}
+
 function attempts(world: World, job: BackupJob): Attempt[] {
   // Time mode: the job's state is a function of time; bring it up to now (a look that is not counted as one).
   if (world.timed && !isTerminalJob(job.state)) {

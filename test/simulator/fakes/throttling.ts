@@ -3,9 +3,8 @@
  * The rates and the error each service answers are AWS's where documented (docs/fidelity/ec2.md, backup.md, ssm.md);
  * SSM documents none, so its buckets are a conservative choice, marked as such.
  *
- * Time: the simulator has one clock per instance chain and none is the account's; buckets refill up to the latest
- * simulated time any call has seen (the account's time never goes back). Chains whose clocks lag behind the latest
- * one therefore see buckets refilled "in their future": lenient when clocks diverge (see the ledger rows).
+ * Time: the simulator has one clock per instance chain and none is the account's; each call is judged at its own
+ * chain's time against the draws of every chain (see checkThrottle).
  */
 import { BucketRate, FakeApiError, ServiceName, World } from '../world';
 
@@ -58,7 +57,8 @@ export const THROTTLING_ERRORS: Readonly<Record<'ec2' | 'backup' | 'ssm', { code
   ssm: { code: 'ThrottlingException', message: 'Rate exceeded', httpStatus: 400 },
 };
 
-interface Bucket { tokens: number; at: number; readonly spec: BucketSpec }
+/** The draws a bucket has granted, in virtual-time order (one entry per token). */
+interface Bucket { readonly times: number[]; readonly spec: BucketSpec }
 
 interface State {
   readonly buckets: Map<string, Bucket>;
@@ -66,14 +66,12 @@ interface State {
   readonly throttled: Map<string, number>;
   /** world.calls.length at the last check (a drop means the world was reset). */
   callsSeen: number;
-  /** The latest simulated time seen by any call (buckets refill up to it). */
-  latest: number;
 }
 const states = new WeakMap<World, State>();
 
 function stateOf(world: World): State {
   let s = states.get(world);
-  if (!s) states.set(world, s = { buckets: new Map(), throttled: new Map(), callsSeen: 0, latest: 0 });
+  if (!s) states.set(world, s = { buckets: new Map(), throttled: new Map(), callsSeen: 0 });
   return s;
 }
 
@@ -105,9 +103,49 @@ function bucketsFor(all: Record<string, BucketSpec>, service: ServiceName, actio
   return names;
 }
 
+/** First index of `times` (ascending) whose value is > t (upper) or >= t (lower). */
+function bound(times: readonly number[], t: number, upper: boolean): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (times[mid] < t || (upper && times[mid] === t)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The longest window checked (seconds): a token bucket that starts full admits draws at times t1 <= ... <= tn iff
+ * every window [a, t] holds at most capacity + refill x (t - a) of them; windows longer than this are not checked
+ * (lenient for a rate only slightly above the refill sustained for longer).
+ */
+export function windowSeconds(spec: BucketRate): number {
+  return Math.max(120, (10 * spec.capacity) / spec.refillPerSecond);
+}
+
+/** Whether `cost` more tokens at time t fit the bucket's draws so far (windows ending at t). */
+function fits(b: Bucket, t: number, cost: number): boolean {
+  const { capacity, refillPerSecond } = b.spec;
+  const end = bound(b.times, t, true);
+  const start = bound(b.times, t - windowSeconds(b.spec), false);
+  if (end - start + cost <= capacity) return true;
+  for (let i = start; i < end; i++) {
+    if (end - i + cost > capacity + refillPerSecond * (t - b.times[i])) return false;
+  }
+  return true;
+}
+
 /**
  * Draw this call's tokens; throws the service's throttling error (and draws nothing) when a bucket lacks them.
  * `resources`: instances named by the request (EC2 resource buckets); `filteredOrPaginated`: EC2 Filter or MaxResults given.
+ *
+ * Time: the call's time is its instance's clock (the latest of the instances it names; the run clock for a call about
+ * none). Each bucket keeps its granted draws in virtual-time order, and a call at t is refused when some window [a, t]
+ * would hold more than capacity + refill x (t - a) draws: chains whose clocks differ (one spread over an hour, another
+ * at its start) are judged at their own times, whatever order they reach the fake in. A call whose time is earlier
+ * than draws already granted is checked against the windows ending at its own time only (the later ones are not
+ * judged again: lenient, see the ledger rows).
  */
 export function checkThrottle(world: World, service: ServiceName, action: string, instanceIds: string[],
   info: { resources?: number; filteredOrPaginated?: boolean } = {}): void {
@@ -120,29 +158,25 @@ export function checkThrottle(world: World, service: ServiceName, action: string
   }
   st.callsSeen = world.calls.length;
   const all = specs(world);
-  // The account's time: the latest simulated time any throttled call has seen (a chain's clock, or the run clock).
-  const callTime = instanceIds.length > 0 ? Math.max(...instanceIds.map((id) => world.now(id))) : world.clock.runSeconds;
-  st.latest = Math.max(st.latest, callTime, world.clock.runSeconds);
-  const now = st.latest;
+  const now = instanceIds.length > 0 ? Math.max(...instanceIds.map((id) => world.now(id))) : world.clock.runSeconds;
   const names = bucketsFor(all, service, action, info.filteredOrPaginated ?? true);
-  const draws: Array<[Bucket, number, string]> = [];
+  const draws: Array<[Bucket, number]> = [];
   for (const name of names) {
     const spec = all[name];
     let b = st.buckets.get(name);
-    if (!b) st.buckets.set(name, b = { tokens: spec.capacity, at: now, spec });
-    if (now > b.at) {
-      b.tokens = Math.min(spec.capacity, b.tokens + (now - b.at) * spec.refillPerSecond);
-      b.at = now;
-    }
+    if (!b) st.buckets.set(name, b = { times: [], spec });
     const cost = spec.unit === 'resource' ? Math.max(1, info.resources ?? 1) : 1;
-    if (b.tokens < cost) {
+    if (!fits(b, now, cost)) {
       st.throttled.set(name, (st.throttled.get(name) ?? 0) + 1);
       const err = THROTTLING_ERRORS[service];
       throw new FakeApiError(err);
     }
-    draws.push([b, cost, name]);
+    draws.push([b, cost]);
   }
-  for (const [b, cost] of draws) b.tokens -= cost;
+  for (const [b, cost] of draws) {
+    const at = bound(b.times, now, true);
+    b.times.splice(at, 0, ...new Array<number>(cost).fill(now));
+  }
 }
 
 /** Throttled calls so far, by bucket name (for tests and measurements). */

@@ -1,0 +1,99 @@
+/**
+ * Release benchmark (issue 14): the same fleets, side by side in one run, for three ways of releasing the application:
+ *
+ *   point-in-time   releaseAt POINT_IN_TIME, waits on events (the construct's default waits)
+ *   job-completion  releaseAt JOB_COMPLETION, waits on events
+ *   baseline        the original sample's polling model (benchmarks/fleet.ts `baseline`: scripts every 1 s, backups
+ *                   every 10 s), released at job completion
+ *
+ * Scenario: all toggles on (pre-script, stop, post-script), 5-minute scripts, 60-minute jobs that wait a seeded 30 s to
+ * 10 min in CREATED first (the backup stand-in's `backupStartDelaySeconds`), stop/start 60 s, agent reconnect 30 s,
+ * events delayed, lost and duplicated as AWS documents (the simulator's default), the construct's default
+ * maxConcurrency unless --max-concurrency is given, throttling stand-ins on with --throttling.
+ *
+ *   npx projen benchmark -- ...   runs benchmarks/fleet.ts; this one:
+ *   . tools/supported-node.sh && npx ts-node --project tsconfig.dev.json benchmarks/release.ts [--sizes 1,100] \
+ *     [--modes point-in-time,job-completion,baseline] [--max-concurrency 1000] [--throttling]
+ *
+ * Every figure comes from the stand-ins' virtual clocks: freeze = the pre-script's end (its SendCommand + the script's
+ * duration) → the post-script's SendCommand; stopped = `stopped` → StartInstances; makespan = each chain's measured
+ * duration scheduled as a real run would (pages one after another, maxConcurrency chains at a time:
+ * `makespanSeconds`), the simulator starting every child of a page at once.
+ */
+import { makespanSeconds, option, Row, runFleet, Strategy } from './fleet';
+import { ReleaseTiming } from '../src/pre-post-script-backup/props';
+import { DEFAULT_MAX_CONCURRENCY } from '../src/validation/props';
+import { Durations } from '../test/simulator/world';
+
+type Mode = 'point-in-time' | 'job-completion' | 'baseline';
+const MODES: Record<Mode, { strategy: Strategy; releaseAt: ReleaseTiming }> = {
+  'point-in-time': { strategy: 'events', releaseAt: ReleaseTiming.POINT_IN_TIME },
+  'job-completion': { strategy: 'events', releaseAt: ReleaseTiming.JOB_COMPLETION },
+  'baseline': { strategy: 'baseline', releaseAt: ReleaseTiming.JOB_COMPLETION },
+};
+
+export const RELEASE_DURATIONS: Durations = {
+  scriptSeconds: 300, backupSeconds: 3600, copySeconds: 600, stopSeconds: 60, startSeconds: 60, agentReconnectSeconds: 30,
+};
+export const START_DELAY = { min: 30, max: 600 };
+
+/** The q-quantile (nearest rank) of the values. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+function spread(values: readonly number[]): string {
+  if (values.length === 0) return '- / - / -';
+  return [quantile(values, 0.5), quantile(values, 0.99), Math.max(...values)].map(v => v.toFixed(0)).join(' / ');
+}
+
+function hours(seconds: number): string {
+  return `${(seconds / 3600).toFixed(2)} h`;
+}
+
+async function main(): Promise<void> {
+  const sizes = (option('sizes') ?? '1,100,10000').split(',').map(Number).filter(n => n > 0);
+  const modes = (option('modes') ?? 'point-in-time,job-completion,baseline').split(',') as Mode[];
+  const maxConcurrency = Number(option('max-concurrency') ?? DEFAULT_MAX_CONCURRENCY);
+  const throttling = process.argv.includes('--throttling');
+  console.log(`Scenario: all toggles on, scripts ${RELEASE_DURATIONS.scriptSeconds / 60} min, backup jobs ${RELEASE_DURATIONS.backupSeconds / 60} min `
+    + `after a start delay drawn from ${START_DELAY.min}-${START_DELAY.max} s, stop/start ${RELEASE_DURATIONS.stopSeconds} s, agent `
+    + `${RELEASE_DURATIONS.agentReconnectSeconds} s, maxConcurrency ${maxConcurrency}, pages of 1,000, events as AWS documents, `
+    + `throttling stand-ins ${throttling ? 'on (documented rates)' : 'off'}.\n`);
+  const header = ['instances', 'mode', 'status', 'failed', 'freeze s p50/p99/max', 'stopped s p50/p99/max', 'makespan',
+    'transitions/inst', '$ per 1,000 backups', 'throttled calls', 'wall s'];
+  console.log(`| ${header.join(' | ')} |`);
+  console.log(`| ${header.map(() => '---').join(' | ')} |`);
+  for (const size of sizes) {
+    for (const mode of modes) {
+      const { strategy, releaseAt } = MODES[mode];
+      const r: Row = await runFleet(strategy, size, {
+        durations: RELEASE_DURATIONS,
+        maxConcurrency,
+        releaseAt,
+        world: { backupStartDelaySeconds: START_DELAY, ...(throttling ? { throttling: true } : {}) },
+      });
+      const f = r.figures;
+      const throttled = Object.values(f.throttled).reduce((a, b) => a + b, 0);
+      console.log(`| ${[
+        size, mode, r.status, f.failedInstances, spread(f.freezeSeconds), spread(f.stoppedSeconds),
+        hours(makespanSeconds(f.chainSeconds, maxConcurrency)), r.transitionsPerInstance.toFixed(1), r.dollarsPer1000.toFixed(2),
+        throttled, r.wallSeconds.toFixed(0),
+      ].join(' | ')} |`);
+    }
+  }
+  console.log('\nfreeze s: pre-script end → post-script start, per instance (p50 / p99 / max); stopped s: stopped → StartInstances.');
+  console.log('makespan: first chain start → last chain end: each chain\'s measured duration, pages one after another, maxConcurrency');
+  console.log('chains at a time within a page. transitions/inst: states entered plus retries, fleet level included (billed).');
+  console.log('$ per 1,000 backups: Step Functions transitions, Lambda requests and GB-seconds, DynamoDB requests (benchmarks/cost.ts).');
+  console.log('throttled calls: refused by the throttling stand-ins (then retried by the SDK or the state machine).');
+}
+
+if (require.main === module) {
+  main().catch(err => {
+    console.error(err);
+    process.exit(1);
+  });
+}
