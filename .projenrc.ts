@@ -199,6 +199,15 @@ project.addTask('benchmark', {
   ],
 });
 
+// Issue 14's benchmark: release at the point in time, at job completion and the original polling, side by side.
+project.addTask('benchmark:release', {
+  description: 'Freeze and stopped seconds (p50/p99/max), makespan, transitions and dollars per 1,000 for the three release modes',
+  steps: [
+    { spawn: 'bundle' },
+    { exec: 'ts-node --project tsconfig.dev.json benchmarks/release.ts', receiveArgs: true },
+  ],
+});
+
 // Integration test (test/integ): integ-runner synthesizes it and compares it with the committed snapshot, offline
 // (no AWS account); a real run deploys it (see the test file). Asset bodies are not committed: synthesis
 // rebuilds them, and the comparison ignores asset hashes.
