@@ -21,6 +21,9 @@ import { emptyTally } from '../contract/run-tally';
 import { OUTCOME_FAILED, OUTCOME_SUCCEEDED } from '../contract/status';
 import { MAX_CONCURRENCY_LIMIT } from '../validation/props';
 
+/** Each chain's input: the instance chain's, and the page's entry-spread window (docs/design.md "Fleet scale"). */
+const PAGE_ITEM_SELECTOR = { ...INSTANCE_ITEM_SELECTOR, 'entrySpreadSeconds.$': '$.page.entrySpreadSeconds' };
+
 export interface BackupWorkflowProps {
   readonly functions: WorkflowFunctions;
   /** How each instance's chain waits for scripts, stops, starts and jobs. */
@@ -196,7 +199,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   // failure is tolerated; the instances whose chain died are then recovered (docs/workflow.md).
   const forEachInstance = new sfn.DistributedMap(scope, 'For each instance', {
     itemsPath: '$.page.items',
-    itemSelector: { ...INSTANCE_ITEM_SELECTOR, 'entrySpreadSeconds.$': '$.page.entrySpreadSeconds' },
+    itemSelector: PAGE_ITEM_SELECTOR,
     maxConcurrency: props.maxConcurrency,
     mapExecutionType: sfn.StateMachineType.STANDARD,
     label: 'Instance',
@@ -279,7 +282,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
 function dryRunOrNot(scope: Construct, props: BackupWorkflowProps, forEachInstance: sfn.IChainable, afterMap: sfn.IChainable): sfn.IChainable {
   const checkEach = new sfn.DistributedMap(scope, 'Dry run: for each instance', {
     itemsPath: '$.page.items',
-    itemSelector: INSTANCE_ITEM_SELECTOR,
+    itemSelector: PAGE_ITEM_SELECTOR,
     maxConcurrency: props.maxConcurrency,
     mapExecutionType: sfn.StateMachineType.STANDARD,
     label: 'DryRun',

@@ -226,8 +226,9 @@ describe('the state machine definition', () => {
       // Fleet scale: the page's spread window, sized by discover-instances.
       'entrySpreadSeconds.$': '$.page.entrySpreadSeconds',
     });
-    // Releasing at job completion (this stack): 2 chains per s, so 0.5 s of window per chain, at most 1,000 chains.
-    expect(definition.States['Discover instances'].Parameters).toMatchObject({ entry: { maxConcurrency: 1000, secondsPerChain: 0.5 } });
+    // Releasing at the point in time (the default, this stack): 0.25 chains per s, so 4 s of window per chain, at most
+    // 1,000 chains.
+    expect(definition.States['Discover instances'].Parameters).toMatchObject({ entry: { maxConcurrency: 1000, secondsPerChain: 4 } });
   });
 
   test('an instance this run tried to stop is always started again: stop failures lead to the start step', () => {

@@ -105,7 +105,10 @@ describe('waits on events (the default)', () => {
     // The release loop's Wait is its look interval, bounded by the freeze budget (test/workflow/release-loop.test.ts).
     const release = states.filter(([name, s]) => s.Type === 'Wait' && name === 'Release: wait');
     expect(release.map(([, s]) => s.SecondsPath)).toEqual(['$.steps.release.lookSeconds']);
-    const waits = states.filter(([name, s]) => s.Type === 'Wait' && !name.endsWith(': pause before the next attempt') && name !== 'Release: wait');
+    // The entry spread's Wait (fleet scale) waits a random draw, once, before the lease.
+    expect(states.filter(([name]) => name === 'Instance: wait for its turn').map(([, s]) => s.SecondsPath)).toEqual(['$.entry.seconds']);
+    const waits = states.filter(([name, s]) => s.Type === 'Wait' && !name.endsWith(': pause before the next attempt') && name !== 'Release: wait'
+      && name !== 'Instance: wait for its turn');
     expect(waits.length).toBeGreaterThan(0);
     for (const [name, wait] of waits) {
       expect({ name, path: wait.SecondsPath }).toEqual({ name, path: expect.stringMatching(/^\$\.steps\.(agent|agentAfterStart|preflight)\.poll\.nextWaitSeconds$/) });
