@@ -113,7 +113,8 @@ def test_the_local_scripts_are_assets_and_configured(synthesized):
             content = f.read()
         assert content in shipped, f"{name} is not among the stack's file assets"
         assert f"{shipped[content]}.sh" in settings, f"the settings do not name {name}'s asset"
-        assert f'bash {name}' in settings
+        # SSM saves the script under its key's last segment: the command line runs the downloaded <hash>.sh.
+        assert f'bash {shipped[content]}.sh' in settings
     assert re.search(r'\\"preScript\\":\{.*?\\"timeoutSeconds\\":300', settings), settings
 
 

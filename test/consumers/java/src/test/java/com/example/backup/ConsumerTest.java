@@ -118,7 +118,8 @@ class ConsumerTest {
             String content = Files.readString(SCRIPTS.resolve(name));
             assertTrue(shipped.containsKey(content), name + " is not among the stack's file assets");
             assertTrue(settings.contains(shipped.get(content) + ".sh"), "the settings do not name " + name + "'s asset");
-            assertTrue(settings.contains("bash " + name), settings);
+            // SSM saves the script under its key's last segment: the command line runs the downloaded <hash>.sh.
+            assertTrue(settings.contains("bash " + shipped.get(content) + ".sh"), settings);
         }
         assertTrue(settings.matches(".*\\\\\"preScript\\\\\":\\{.*?\\\\\"timeoutSeconds\\\\\":300.*"), settings);
     }
