@@ -5,11 +5,11 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { documentArn } from './document-arn';
+import { linuxFilesystemFreezeScript, linuxFilesystemThawScript } from './ready-made';
+import { LinuxFilesystemFreezeOptions, LinuxFilesystemThawOptions } from './ready-made-options';
 import {
   DLM_COMMAND_PARAMETER, DLM_EXECUTION_ID_PARAMETER, DOCUMENT_ARN_PATTERN, DOCUMENT_NAME_PATTERN, SEND_COMMAND_DOCUMENT_PATTERN,
 } from '../contract/script-document';
-import { linuxFilesystemFreezeScript, linuxFilesystemThawScript } from './ready-made';
-import { LinuxFilesystemFreezeOptions, LinuxFilesystemThawOptions } from './ready-made-options';
 import { MAX_SCRIPT_RETRIES } from '../contract/settings';
 import { RUN_REMOTE_SCRIPT_MAX_EXECUTION_TIMEOUT_SECONDS } from '../contract/status';
 

@@ -9,8 +9,8 @@ import { type RunConfig } from '../../../src/contract/settings';
 import { forgetVaultAnswers } from '../../../src/functions/preflight-instance/checks';
 import { handler } from '../../../src/functions/preflight-instance/preflight-instance.lambda';
 import { probeCommandLine, probeComment, probeRequest } from '../../../src/functions/preflight-instance/probe';
-import { scriptCommand } from '../../../src/lambda-shared/script-command';
 import { toAuditEntry } from '../../../src/lambda-shared/audit-entry';
+import { scriptCommand } from '../../../src/lambda-shared/script-command';
 import { awsError, EXECUTION, runConfig, throttling } from '../../helpers/handler-fixtures';
 
 const ec2 = mockClient(EC2Client);
