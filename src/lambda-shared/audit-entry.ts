@@ -337,8 +337,13 @@ function scriptOutputOf(result: ScriptStatusResult | undefined): string {
   return output.length > SCRIPT_OUTPUT_TAIL_LENGTH ? output.slice(output.length - SCRIPT_OUTPUT_TAIL_LENGTH) : output;
 }
 
-/** The entry of an instance another run was working on: every step skipped, nothing failed, the holder noted. */
-function leaseHeldEntry(instance: DiscoveredInstance, eligibility: StepOutcome): AuditEntry {
+/**
+ * The entry of an instance nothing was done to (another run held it, or a dry run only checked it): every step
+ * `skipped`, no resource, nothing frozen or backed up; `fields` says why and what the outcome is.
+ */
+function untouchedEntry(
+  instance: DiscoveredInstance, fields: Pick<AuditEntry, 'Outcome' | 'Notes' | 'ConsistencyReason'> & Partial<AuditEntry>,
+): AuditEntry {
   return {
     InstanceId: instance.instanceId,
     InstanceStateAtStart: instance.state,
@@ -357,20 +362,26 @@ function leaseHeldEntry(instance: DiscoveredInstance, eligibility: StepOutcome):
     CopyJobId: '',
     CopyRecoveryPointArn: '',
     StoppedSeconds: 0,
-    Outcome: OUTCOME_SKIPPED,
     FrozenSeconds: 0,
     ReleasedAt: '',
     ReleaseReason: '',
     Consistency: CONSISTENCY.none,
-    ConsistencyReason: 'not backed up: another run held the instance',
-    Notes: `${SKIPPED_LEASE_HELD}: ${eligibility.message || 'another run holds the instance lease'}`,
     PreBackupScriptOutput: '',
     PostBackupScriptOutput: '',
-    // Issue 15, the safety thaw (work/thaw).
     SafetyThawFired: '',
     PreBackupScriptAttempts: 0,
     PostBackupScriptAttempts: 0,
+    ...fields,
   };
+}
+
+/** The entry of an instance another run was working on: every step skipped, nothing failed, the holder noted. */
+function leaseHeldEntry(instance: DiscoveredInstance, eligibility: StepOutcome): AuditEntry {
+  return untouchedEntry(instance, {
+    Outcome: OUTCOME_SKIPPED,
+    Notes: `${SKIPPED_LEASE_HELD}: ${eligibility.message || 'another run holds the instance lease'}`,
+    ConsistencyReason: 'not backed up: another run held the instance',
+  });
 }
 
 const PROBE_LABELS = { pre: 'pre-backup script', post: 'post-backup script' } as const;
@@ -407,39 +418,14 @@ function dryRunEntry(instance: DiscoveredInstance, steps: InstanceSteps): AuditE
   const ready = failures.length === 0 && steps.preflight?.verdict === PREFLIGHT_READY;
   const passed = (steps.preflight?.checks ?? []).filter((c) => c.ok).map((c) => c.name);
   const probed = (steps.preflight?.probes ?? []).filter((p) => p.status === SUCCESS).map((p) => `${p.phase}-script reachable`);
-  return {
-    InstanceId: instance.instanceId,
-    InstanceStateAtStart: instance.state,
-    Platform: instance.platform,
-    PreBackupScriptStatus: SKIPPED,
-    StopEc2InstanceStatus: SKIPPED,
-    BackupJobStatus: SKIPPED,
-    StartEc2InstanceStatus: SKIPPED,
-    PostBackupScriptStatus: SKIPPED,
+  return untouchedEntry(instance, {
     FailureMessage: ready ? '' : `not ready for a real run: ${failures.join('; ')}`,
-    BackupJobId: '',
-    RecoveryPointArn: '',
-    PreBackupScriptCommandId: '',
-    PostBackupScriptCommandId: '',
-    CopyJobStatus: SKIPPED,
-    CopyJobId: '',
-    CopyRecoveryPointArn: '',
-    StoppedSeconds: 0,
     Outcome: ready ? OUTCOME_SUCCEEDED : OUTCOME_FAILED,
     Notes: `${DRY_RUN_NOTE}${passed.length + probed.length > 0 ? `; passed: ${[...passed, ...probed].join(', ')}` : ''}`,
-    FrozenSeconds: 0,
-    ReleasedAt: '',
-    ReleaseReason: '',
-    Consistency: CONSISTENCY.none,
     ConsistencyReason: 'a dry run: nothing was backed up',
-    PreBackupScriptOutput: '',
-    PostBackupScriptOutput: '',
-    SafetyThawFired: '',
-    PreBackupScriptAttempts: 0,
-    PostBackupScriptAttempts: 0,
     PreflightVerdict: ready ? PREFLIGHT_READY : PREFLIGHT_NOT_READY,
     PreflightChecks: failures.join('; '),
-  };
+  });
 }
 
 /**
