@@ -189,24 +189,30 @@ function runSeconds(size: number, chainSeconds: number): number {
 }
 
 /**
- * The makespan of a real run from each chain's measured duration (the simulator starts every child of a page at once,
- * so its clocks give durations, not the schedule): pages one after another (discovery order, `pageSize` instances),
- * and within a page a Map Run that starts the next chain as soon as one of its `maxConcurrency` slots is free.
+ * The makespan of a real run from each chain's measured duration (its entry wait included): pages of `pageSize`
+ * instances in discovery order; floor(maxConcurrency / min(maxConcurrency, pageSize)) pages at once (the pages'
+ * Map), the next page starting when one ends; within a page a Map Run that starts the next chain as soon as one of its
+ * min(maxConcurrency, pageSize) slots is free. src/workflow/definition.ts `concurrency` decides the same split.
  */
 export function makespanSeconds(chainSeconds: readonly number[], maxConcurrency: number, pageSize = DEFAULT_PAGE_SIZE): number {
-  let total = 0;
+  const perPage = Math.max(1, Math.min(maxConcurrency, pageSize));
+  const pageSlots = new Array<number>(Math.max(1, Math.floor(maxConcurrency / perPage))).fill(0);
+  let end = 0;
   for (let first = 0; first < chainSeconds.length; first += pageSize) {
-    const slots = new Array<number>(Math.min(maxConcurrency, pageSize)).fill(0);
-    let pageEnd = 0;
+    const slots = new Array<number>(perPage).fill(0);
+    let pageSeconds = 0;
     for (const d of chainSeconds.slice(first, first + pageSize)) {
       let k = 0;
       for (let j = 1; j < slots.length; j++) if (slots[j] < slots[k]) k = j;
       slots[k] += d;
-      pageEnd = Math.max(pageEnd, slots[k]);
+      pageSeconds = Math.max(pageSeconds, slots[k]);
     }
-    total += pageEnd;
+    let p = 0;
+    for (let j = 1; j < pageSlots.length; j++) if (pageSlots[j] < pageSlots[p]) p = j;
+    pageSlots[p] += pageSeconds;
+    end = Math.max(end, pageSlots[p]);
   }
-  return total;
+  return end;
 }
 
 export function option(name: string): string | undefined {

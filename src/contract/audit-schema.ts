@@ -134,6 +134,15 @@ export function journalKey(executionId: string, instanceId: string): string {
 export const PAGE_MANIFEST_KEY_PREFIX = 'PAGE#';
 /** The attribute holding the page's discovered instances, as JSON. */
 export const PAGE_MANIFEST_ITEMS = 'Page_Items_Json';
+/** The attribute holding the page's excluded instances (a bounded sample), as JSON. */
+export const PAGE_MANIFEST_EXCLUDED = 'Page_Excluded_Json';
+/** The attribute holding how many of the page's tagged instances were excluded (a number). */
+export const PAGE_MANIFEST_EXCLUDED_COUNT = 'Page_Excluded_Count';
+/**
+ * The attribute the page writes when it ends, as JSON: `{ tally, runError }` (its RunTally, and the error that ended
+ * the page's Map or its record as a whole, `{}` when none). No result: the page ended early.
+ */
+export const PAGE_MANIFEST_RESULT = 'Page_Result_Json';
 /** `RecordType` of a manifest item. */
 export const RECORD_TYPE_PAGE = 'PAGE';
 

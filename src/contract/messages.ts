@@ -1,4 +1,4 @@
-import { EntrySpread } from './fleet';
+import { EntrySpread, PageDescriptor } from './fleet';
 import type { CaughtError, DiscoveredInstance, ExcludedInstance, FailedChildEntry, InstanceOutcome, InstanceSteps, RunTally, UnfinishedInstance } from './instance';
 import type { RunSummaryDetail } from './run-summary-event';
 import type { BackupRun, RunConfig, ScriptPlatform, ScriptRun } from './settings';
@@ -64,6 +64,8 @@ export interface DiscoverInstancesEvent {
   readonly pageNumber?: number;
   /** Fleet scale: how the page's wave of chains is spread (src/contract/fleet.ts). @default - a 1 s window */
   readonly entry?: EntrySpread;
+  /** The pages discovered before this one (the fleet level runs them after discovery). @default [] */
+  readonly pages?: PageDescriptor[];
 }
 
 /** One page of discovery: at most the page size (environment `DISCOVERY_PAGE_SIZE`, default 1000) of instances. */
@@ -79,8 +81,15 @@ export interface DiscoverInstancesResult {
   readonly excludedCount: number;
   /** Where the next page starts; empty when this page was the last. Opaque to the workflow. */
   readonly nextToken: string;
-  /** Fleet scale: each of the page's chains waits a random 0 to this many seconds first (src/contract/fleet.ts). */
-  readonly entrySpreadSeconds?: number;
+  /** The page's number in the run, from 0 (its manifest's key). */
+  readonly pageNumber: number;
+  /** Fleet scale: where the page's chains enter the fleet's schedule (src/contract/fleet.ts). */
+  readonly entryFromSeconds: number;
+  readonly entryToSeconds: number;
+  /** Every page discovered so far, this one last: what the fleet level runs once discovery is done. */
+  readonly pages: PageDescriptor[];
+  /** Instances and excluded instances of every page so far (what the run's fallback record can say). */
+  readonly discovered: { readonly instanceCount: number; readonly excludedCount: number };
 }
 
 /**
@@ -296,6 +305,11 @@ export interface RecordRunEvent {
    * absent or `{}` (the workflow's placeholder) otherwise.
    */
   readonly runError?: CaughtError;
+  /**
+   * How many pages the run discovered: each page's tally is read from its manifest, where the page wrote it when it
+   * ended (a page without one ended early, and the run fails saying so). Absent: `tally` is the run's.
+   */
+  readonly pageCount?: number;
 }
 
 export interface RecordRunResult {

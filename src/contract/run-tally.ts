@@ -17,3 +17,19 @@ export function emptyTally(): RunTally {
     excludedSample: [],
   };
 }
+
+/** The run's tally from its pages' tallies (pages that run at the same time each record their own). */
+export function mergeTallies(tallies: readonly RunTally[], sampleSize: number): RunTally {
+  const merged = emptyTally();
+  return tallies.reduce<RunTally>((sum, t) => ({
+    pages: sum.pages + t.pages,
+    instanceCount: sum.instanceCount + t.instanceCount,
+    succeededCount: sum.succeededCount + t.succeededCount,
+    failedCount: sum.failedCount + t.failedCount,
+    skippedCount: sum.skippedCount + t.skippedCount,
+    maxStoppedSeconds: Math.max(sum.maxStoppedSeconds, t.maxStoppedSeconds),
+    maxFrozenSeconds: Math.max(sum.maxFrozenSeconds, t.maxFrozenSeconds ?? 0),
+    excludedCount: sum.excludedCount + t.excludedCount,
+    excludedSample: [...sum.excludedSample, ...t.excludedSample].slice(0, sampleSize),
+  }), merged);
+}

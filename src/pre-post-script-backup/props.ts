@@ -247,18 +247,20 @@ export interface PrePostScriptBackupProps {
   readonly scriptOutputToCloudWatchLogs?: boolean;
 
   /**
-   * How many instances a run works on at the same time (1 to 1000; each is a child execution of a distributed
-   * Map over a page of up to 1,000 discovered instances; pages run one after another).
+   * How many instances a run works on at the same time, at most (1 to 10,000). Discovery splits the fleet into pages
+   * of up to 1,000 instances; each page is a distributed Map running min(1000, maxConcurrency) chains at once, and
+   * floor(maxConcurrency / that) pages run at the same time (so 10 at the default; with 1,000 or fewer, one page at a
+   * time, as before).
    *
-   * The request rates do not grow with it: each chain first waits a random 0 to min(page, maxConcurrency) / r seconds,
-   * so a page's chains start their calls (SendCommand, StopInstances, StartBackupJob) at about r per second: r = 2 when
-   * releasing at job completion (AWS Backup's StartBackupJob quota is 5 per second, EC2 StartInstances refills 2
-   * instances per second), r = 0.25 when releasing at the point in time (each frozen application's chain calls
-   * DescribeBackupJob every 10 seconds until its job's snapshots start, and AWS Backup allows 15 per second for the
-   * account). Lower it if other tools share those quotas in your account; the arithmetic is in docs/design.md
-   * ("Fleet scale").
+   * The request rates do not grow with it: the chains of the pages that run together share one entry schedule, each
+   * waiting a random time in its page's window first, so the fleet starts its calls (SendCommand, StopInstances,
+   * StartBackupJob) at about r chains per second for the whole run: r = 2 when releasing at job completion (AWS
+   * Backup's StartBackupJob quota is 5 per second, EC2 StartInstances refills 2 instances per second), r = 0.25 when
+   * releasing at the point in time (each frozen application's chain calls DescribeBackupJob every 10 seconds until
+   * its job's snapshots start, and AWS Backup allows 15 per second for the account). Lower it if other tools share
+   * those quotas in your account; the arithmetic and the resulting makespan are in docs/design.md ("Fleet scale").
    *
-   * @default 1000
+   * @default 10000
    */
   readonly maxConcurrency?: number;
 

@@ -102,10 +102,13 @@ export function validateBackupWindows(check: PropsCheck, w: BackupWindows): void
   }
 }
 
-/** The default of the `maxConcurrency` prop (docs/design.md "Fleet scale"). */
-export const DEFAULT_MAX_CONCURRENCY = 1000;
-/** Its limit: a page of the discovery (1,000 instances) is the most one Map Run is given. */
-export const MAX_CONCURRENCY_LIMIT = 1000;
+/**
+ * The default of the `maxConcurrency` prop (docs/design.md "Fleet scale"): ten pages of 1,000 at once. The entry
+ * schedule, not this cap, keeps the request rates within AWS's quotas.
+ */
+export const DEFAULT_MAX_CONCURRENCY = 10_000;
+/** Its limit: Step Functions runs at most 10,000 child executions of one Map Run at once (the pages' Map). */
+export const MAX_CONCURRENCY_LIMIT = 10_000;
 
 export function validateConcurrency(check: PropsCheck, maxConcurrency: number): void {
   if (Token.isUnresolved(maxConcurrency)) {

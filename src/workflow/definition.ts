@@ -12,8 +12,9 @@ import { DYNAMODB_TRANSIENT_ERRORS, lambdaStep, retryWithBackoff } from './lambd
 import { RECOVERY_ITEM_SELECTOR, recoveryChain } from './recovery';
 import { WaitSettings } from './waiting-task';
 import {
-  EXECUTION_NAME, FAILED_COUNT, INSTANCE_COUNT, PAGE_MANIFEST_ITEMS, PAGE_MANIFEST_KEY_PREFIX, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_PAGE,
-  RECORD_TYPE_RUN, RUN_FAILURE_MESSAGE, RUN_STATUS, RUN_TALLY_JSON, START_TIME,
+  EXECUTION_NAME, INSTANCE_COUNT, PAGE_MANIFEST_EXCLUDED, PAGE_MANIFEST_EXCLUDED_COUNT, PAGE_MANIFEST_ITEMS,
+  PAGE_MANIFEST_KEY_PREFIX, PAGE_MANIFEST_RESULT, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_PAGE, RECORD_TYPE_RUN, RUN_FAILURE_MESSAGE,
+  RUN_STATUS, RUN_TALLY_JSON, START_TIME,
 } from '../contract/audit-schema';
 import { EntrySpread } from '../contract/fleet';
 import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../contract/run-summary-event';
@@ -21,8 +22,19 @@ import { emptyTally } from '../contract/run-tally';
 import { OUTCOME_FAILED, OUTCOME_SUCCEEDED } from '../contract/status';
 import { MAX_CONCURRENCY_LIMIT } from '../validation/props';
 
-/** Each chain's input: the instance chain's, and the page's entry-spread window (docs/design.md "Fleet scale"). */
-const PAGE_ITEM_SELECTOR = { ...INSTANCE_ITEM_SELECTOR, 'entrySpreadSeconds.$': '$.page.entrySpreadSeconds' };
+/** Each chain's input: the instance chain's, and its page's place in the entry schedule (docs/design.md "Fleet scale"). */
+const PAGE_ITEM_SELECTOR = {
+  ...INSTANCE_ITEM_SELECTOR,
+  'entryFromSeconds.$': '$.page.entryFromSeconds',
+  'entryToSeconds.$': '$.page.entryToSeconds',
+};
+
+/** Each page's input: the run's context and the page's descriptor (PageDescriptor, src/contract/fleet.ts). */
+const PAGE_SELECTOR = {
+  'execution.$': '$.execution',
+  'config.$': '$.config',
+  'descriptor.$': '$$.Map.Item.Value',
+};
 
 export interface BackupWorkflowProps {
   readonly functions: WorkflowFunctions;
@@ -30,7 +42,10 @@ export interface BackupWorkflowProps {
   readonly waits: WaitSettings;
   /** Written directly by the state machine only when the record-run handler cannot write the run's record. */
   readonly auditTable: dynamodb.ITable;
-  /** How many instances are worked on at the same time. */
+  /**
+   * How many instances are worked on at the same time, at most: a page's Map runs min(this, the page size) chains at
+   * once and floor(this / that) pages run at once.
+   */
   readonly maxConcurrency: number;
   /**
    * Whether the application is released at the point in time (the release loop looks every 10 s while frozen): a page's
@@ -53,10 +68,21 @@ export interface BackupWorkflowProps {
  */
 export const ENTRY_PER_SECOND = { jobCompletion: 2, pointInTime: 0.25 } as const;
 
-/** What discover-instances needs to size each page's spread window (src/contract/fleet.ts). */
+/** Instances per page (discover-instances' default DISCOVERY_PAGE_SIZE): a page's Map runs at most this many chains. */
+export const PAGE_SIZE = 1000;
+
+/** How the fleet's chains run at once: per page, and pages at once (their product is at most maxConcurrency). */
+export function concurrency(maxConcurrency: number): { perPage: number; pages: number } {
+  if (Token.isUnresolved(maxConcurrency)) return { perPage: PAGE_SIZE, pages: MAX_CONCURRENCY_LIMIT / PAGE_SIZE };
+  const perPage = Math.max(1, Math.min(maxConcurrency, PAGE_SIZE));
+  return { perPage, pages: Math.max(1, Math.floor(maxConcurrency / perPage)) };
+}
+
+/** What discover-instances needs to place each page in the entry schedule (src/contract/fleet.ts). */
 export function entrySpread(maxConcurrency: number, releaseAtPointInTime: boolean): EntrySpread {
-  if (Token.isUnresolved(maxConcurrency)) return { maxConcurrency: MAX_CONCURRENCY_LIMIT, secondsPerChain: 1 / ENTRY_PER_SECOND.jobCompletion };
-  return { maxConcurrency, secondsPerChain: 1 / (releaseAtPointInTime ? ENTRY_PER_SECOND.pointInTime : ENTRY_PER_SECOND.jobCompletion) };
+  const { perPage, pages } = concurrency(maxConcurrency);
+  const rate = Token.isUnresolved(maxConcurrency) || !releaseAtPointInTime ? ENTRY_PER_SECOND.jobCompletion : ENTRY_PER_SECOND.pointInTime;
+  return { maxConcurrency: perPage, secondsPerChain: 1 / rate, concurrentPages: pages };
 }
 
 /** The error the execution fails with when any instance failed or the run was rejected. */
@@ -88,9 +114,10 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
         'startTime.$': '$$.Execution.StartTime',
       },
       'config': {},
-      // The current page: its instances, then their outcomes (DiscoverInstancesResult, src/contract/shapes.ts).
-      'page': { items: [], excluded: [], excludedCount: 0, nextToken: '' },
-      // What the pages recorded so far (RunTally): counts and a bounded sample, never a list of the fleet.
+      // The page being discovered (DiscoverInstancesResult, src/contract/messages.ts); its instances go to its manifest.
+      // `pages`: the pages discovered (PageDescriptor, src/contract/fleet.ts): about 100 bytes each, never their instances.
+      'page': { items: [], excluded: [], excludedCount: 0, nextToken: '', pages: [], discovered: { instanceCount: 0, excludedCount: 0 } },
+      // The run's tally before any page (each page records its own on its manifest; record-run adds them up).
       'tally': emptyTally(),
       'runError': {},
     },
@@ -122,10 +149,10 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
         sfn.JsonPath.format('The full audit record could not be written ({}): {}',
           sfn.JsonPath.stringAt('$.auditError.Error'), sfn.JsonPath.stringAt('$.auditError.Cause')),
       ),
-      // The pages' counts; each instance's own entry is in the table already (written page by page).
-      [INSTANCE_COUNT]: tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.jsonToString(sfn.JsonPath.numberAt('$.tally.instanceCount'))),
-      [FAILED_COUNT]: tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.jsonToString(sfn.JsonPath.numberAt('$.tally.failedCount'))),
-      [RUN_TALLY_JSON]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.tally'))),
+      // What discovery found (each page's counts by outcome are on its manifest, each instance's entry in the table).
+      [INSTANCE_COUNT]: tasks.DynamoAttributeValue.numberFromString(
+        sfn.JsonPath.jsonToString(sfn.JsonPath.numberAt('$.page.discovered.instanceCount'))),
+      [RUN_TALLY_JSON]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.page.discovered'))),
     },
     resultPath: sfn.JsonPath.DISCARD,
   });
@@ -141,6 +168,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
       'config.$': '$.config',
       'tally.$': '$.tally',
       'runError.$': '$.runError',
+      'pageCount.$': 'States.ArrayLength($.page.pages)',
     },
     resultPath: '$.result',
     onError: { next: fallbackAudit, errorPath: '$.auditError' },
@@ -152,23 +180,160 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   recordRun.next(props.forwardRunSummariesTo ? forward(scope, props.forwardRunSummariesTo, afterForwarding) : afterForwarding);
 
   const runError = { next: recordRun, errorPath: '$.runError' };
+  // No page runs when discovery did not finish: the run ends with the reason in its record, no instance touched.
+  const noPageRuns = new sfn.Pass(scope, 'No page runs', { result: sfn.Result.fromArray([]), resultPath: '$.page.pages' });
+  noPageRuns.next(recordRun);
 
-  // One page of instances at a time (DescribeInstances pages; the page size is the discover function's
-  // DISCOVERY_PAGE_SIZE, default 1000), so no state holds the whole fleet.
+  // Discovery first, page by page (DescribeInstances pages; the page size is the discover function's
+  // DISCOVERY_PAGE_SIZE, default 1000): each page's instances go to its manifest, and only its descriptor stays in the
+  // state. Then the pages run, several at once, each in a child execution of its own (runPages).
   const discover = lambdaStep(scope, 'Discover instances', {
     fn: functions.discoverInstances,
     payload: {
       'config.$': '$.config',
       'nextToken.$': '$.page.nextToken',
-      'pageNumber.$': '$.tally.pages',
+      'pageNumber.$': 'States.ArrayLength($.page.pages)',
       'entry': entrySpread(props.maxConcurrency, props.releaseAtPointInTime ?? false),
+      'pages.$': '$.page.pages',
     },
     resultPath: '$.page',
+    onError: { next: noPageRuns, errorPath: '$.runError' },
+  });
+
+  // The page's instances, written before any of them is touched: whatever happens to the page, the run knows them.
+  const writeManifest = new tasks.DynamoPutItem(scope, 'Write page manifest', {
+    table: props.auditTable,
+    item: {
+      [PARTITION_KEY]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format(`${PAGE_MANIFEST_KEY_PREFIX}{}#{}`,
+        sfn.JsonPath.stringAt('$.execution.id'), sfn.JsonPath.stringAt('$.page.pageNumber'))),
+      [RECORD_TYPE]: tasks.DynamoAttributeValue.fromString(RECORD_TYPE_PAGE),
+      [PAGE_MANIFEST_ITEMS]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.page.items'))),
+      [PAGE_MANIFEST_EXCLUDED]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.page.excluded'))),
+      [PAGE_MANIFEST_EXCLUDED_COUNT]: tasks.DynamoAttributeValue.numberFromString(
+        sfn.JsonPath.jsonToString(sfn.JsonPath.numberAt('$.page.excludedCount'))),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  retryWithBackoff(writeManifest, DYNAMODB_TRANSIENT_ERRORS);
+  writeManifest.addCatch(noPageRuns, { errors: [sfn.Errors.ALL], resultPath: '$.runError' });
+
+  // The page's descriptor joins the list; its instances leave the state (they are in the manifest).
+  const pageQueued = new sfn.Pass(scope, 'Page discovered', {
+    parameters: {
+      'items': [],
+      'excluded': [],
+      'excludedCount': 0,
+      'nextToken.$': '$.page.nextToken',
+      'pages.$': '$.page.pages',
+      'discovered.$': '$.page.discovered',
+    },
+    resultPath: '$.page',
+  });
+  const runEachPage = runPages(scope, props, recordRun);
+  const morePages = new sfn.Choice(scope, 'More instances to discover?')
+    .when(sfn.Condition.isPresent('$.runError.Error'), noPageRuns)
+    .when(sfn.Condition.stringEquals('$.page.nextToken', ''), runEachPage)
+    .otherwise(discover);
+  writeManifest.next(pageQueued).next(morePages);
+
+  const validate = lambdaStep(scope, 'Validate input', {
+    fn: functions.validateInput,
+    payload: { 'input.$': '$.input', 'execution.$': '$.execution' },
+    resultPath: '$.config',
     onError: runError,
   });
 
-  // The page's entries are in the table (written here when a chain could not write its own) and its counts are
-  // added to the tally; a failure here fails the run (after the run's record), with the pages recorded so far.
+  discover.next(writeManifest);
+  startRun.next(validate).next(discover);
+  return startRun;
+}
+
+/**
+ * The pages, several at once (`concurrency(maxConcurrency).pages`), each a child execution of a distributed Map:
+ * its instances from its manifest → one chain per instance (a distributed Map of its own) → the instances whose chain
+ * died, recovered → the page's audit entries → the page's result (tally and error) on its manifest, where record-run
+ * reads it. The pages' chains share one entry schedule (each page's window starts where the previous page's ends), so
+ * the fleet enters at one rate for the whole night instead of page after page.
+ *
+ * A page that fails where no Catch sees it does not fail the others (every failure is tolerated); it leaves no result
+ * on its manifest, and the run fails saying so.
+ */
+function runPages(scope: Construct, props: BackupWorkflowProps, recordRun: sfn.IChainable): sfn.IChainable {
+  const { functions } = props;
+  const { perPage, pages } = concurrency(props.maxConcurrency);
+
+  const readManifest = new tasks.DynamoGetItem(scope, 'Read page manifest', {
+    table: props.auditTable,
+    key: {
+      [PARTITION_KEY]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format(`${PAGE_MANIFEST_KEY_PREFIX}{}#{}`,
+        sfn.JsonPath.stringAt('$.execution.id'), sfn.JsonPath.stringAt('$.descriptor.pageNumber'))),
+    },
+    consistentRead: true,
+    resultSelector: {
+      'items.$': `States.StringToJson($.Item.${PAGE_MANIFEST_ITEMS}.S)`,
+      'excluded.$': `States.StringToJson($.Item.${PAGE_MANIFEST_EXCLUDED}.S)`,
+      'excludedCount.$': `States.StringToJson($.Item.${PAGE_MANIFEST_EXCLUDED_COUNT}.N)`,
+    },
+    resultPath: '$.manifest',
+  });
+  retryWithBackoff(readManifest, DYNAMODB_TRANSIENT_ERRORS);
+  // The page, as the fleet level used to hold it (DiscoverInstancesResult), and an empty tally of its own.
+  const setUp = new sfn.Pass(scope, 'Page set up', {
+    parameters: {
+      'execution.$': '$.execution',
+      'config.$': '$.config',
+      // Beside the page: find-unfinished's result replaces `page`.
+      'pageNumber.$': '$.descriptor.pageNumber',
+      'page': {
+        'entryFromSeconds.$': '$.descriptor.entryFromSeconds',
+        'entryToSeconds.$': '$.descriptor.entryToSeconds',
+        'items.$': '$.manifest.items',
+        'excluded.$': '$.manifest.excluded',
+        'excludedCount.$': '$.manifest.excludedCount',
+        'nextToken': '',
+      },
+      'tally': emptyTally(),
+      'runError': {},
+    },
+  });
+
+  // The page's result on its manifest: what record-run adds up. A page that cannot write it ends early (no result).
+  const result = new sfn.Pass(scope, 'Page result', {
+    parameters: { 'tally.$': '$.tally', 'runError.$': '$.runError' },
+    resultPath: '$.result',
+  });
+  const writeResult = new tasks.DynamoUpdateItem(scope, 'Write page result', {
+    table: props.auditTable,
+    key: {
+      [PARTITION_KEY]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format(`${PAGE_MANIFEST_KEY_PREFIX}{}#{}`,
+        sfn.JsonPath.stringAt('$.execution.id'), sfn.JsonPath.stringAt('$.pageNumber'))),
+    },
+    updateExpression: 'SET #result = :result',
+    expressionAttributeNames: { '#result': PAGE_MANIFEST_RESULT },
+    expressionAttributeValues: {
+      ':result': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.result'))),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+    // The page's output stays small whatever the page held (the pages' Map keeps no results).
+    outputPath: '$.pageNumber',
+  });
+  retryWithBackoff(writeResult, DYNAMODB_TRANSIENT_ERRORS);
+  const pageEndedEarly = new sfn.Fail(scope, 'Page result not written', {
+    error: 'PageResultNotWritten',
+    cause: 'The page\'s result could not be written to its manifest; the run\'s record says the page ended early.',
+  });
+  writeResult.addCatch(pageEndedEarly, { errors: [sfn.Errors.ALL], resultPath: '$.resultError' });
+  const noManifest = new sfn.Fail(scope, 'Page manifest not read', {
+    error: 'PageManifestNotRead',
+    cause: 'The page\'s manifest could not be read: none of its instances was touched; the run\'s record says the page ended early.',
+  });
+  readManifest.addCatch(noManifest, { errors: [sfn.Errors.ALL], resultPath: '$.manifestError' });
+  result.next(writeResult);
+
+  const pageError = { next: result, errorPath: '$.runError' };
+
+  // The page's entries are in the table (written here when a chain could not write its own) and its counts are in
+  // its tally.
   const recordPage = lambdaStep(scope, 'Write page audit entries', {
     fn: functions.recordPage,
     payload: {
@@ -180,18 +345,13 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
       'tally.$': '$.tally',
     },
     resultPath: '$.tally',
-    onError: runError,
+    onError: pageError,
   });
-  const morePages = new sfn.Choice(scope, 'More instances to discover?')
-    // A Map that failed as a whole ends the run: its page is recorded, later pages are not started.
-    .when(sfn.Condition.isPresent('$.runError.Error'), recordRun)
-    .when(sfn.Condition.stringEquals('$.page.nextToken', ''), recordRun)
-    .otherwise(discover);
-  recordPage.next(morePages);
+  recordPage.next(result);
 
-  // A distributed Map: every instance's chain is a child execution with a history of its own, so the
-  // parent's history stays small however large the fleet (a Standard execution holds 25,000 events).
-  // The outcomes replace the page's instances at the same path: the state never holds both.
+  // A distributed Map: every instance's chain is a child execution with a history of its own, so the page's history
+  // stays small however large the page (a Standard execution holds 25,000 events). The outcomes replace the page's
+  // instances at the same path: the state never holds both.
   //
   // A child that fails where no Catch sees it (States.Runtime, States.DataLimitExceeded, a Lambda killed at its timeout
   // outside a Catch) must not fail the Map Run: with Step Functions' default (no failure tolerated) the Map Run would
@@ -200,7 +360,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   const forEachInstance = new sfn.DistributedMap(scope, 'For each instance', {
     itemsPath: '$.page.items',
     itemSelector: PAGE_ITEM_SELECTOR,
-    maxConcurrency: props.maxConcurrency,
+    maxConcurrency: perPage,
     mapExecutionType: sfn.StateMachineType.STANDARD,
     label: 'Instance',
     toleratedFailurePercentage: 100,
@@ -209,12 +369,12 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   forEachInstance.itemProcessor(instanceChain(scope, functions, props.waits, props.auditTable, { spreadEntry: true }));
 
   // After the Map (also when it failed as a whole): the instances of the page whose chain ended without its audit
-  // entry, from the page's manifest; each is recovered in a child execution of its own (the parent's history holds
-  // 25,000 events: no inline Map over up to 1,000 instances here). The page then records every entry.
+  // entry, from the page's manifest; each is recovered in a child execution of its own (no inline Map over up to
+  // 1,000 instances here). The page then records every entry.
   const recoverEach = new sfn.DistributedMap(scope, 'For each instance whose chain died', {
     itemsPath: '$.page.unfinished',
     itemSelector: RECOVERY_ITEM_SELECTOR,
-    maxConcurrency: props.maxConcurrency,
+    maxConcurrency: perPage,
     mapExecutionType: sfn.StateMachineType.STANDARD,
     label: 'Recovery',
     toleratedFailurePercentage: 100,
@@ -231,7 +391,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
     fn: functions.findUnfinished,
     payload: {
       'execution.$': '$.execution',
-      'pageNumber.$': '$.tally.pages',
+      'pageNumber.$': '$.pageNumber',
       'items.$': '$.page.items',
       'excluded.$': '$.page.excluded',
       'excludedCount.$': '$.page.excludedCount',
@@ -246,32 +406,21 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
   forEachInstance.addCatch(findUnfinished, { errors: [sfn.Errors.ALL], resultPath: '$.runError' });
   forEachInstance.next(findUnfinished);
 
-  // The page's instances, written before any of them is touched: whatever the Map returns, the run knows the page.
-  const writeManifest = new tasks.DynamoPutItem(scope, 'Write page manifest', {
-    table: props.auditTable,
-    item: {
-      SM_Execution_ID: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format(`${PAGE_MANIFEST_KEY_PREFIX}{}#{}`,
-        sfn.JsonPath.stringAt('$.execution.id'), sfn.JsonPath.stringAt('$.tally.pages'))),
-      RecordType: tasks.DynamoAttributeValue.fromString(RECORD_TYPE_PAGE),
-      [PAGE_MANIFEST_ITEMS]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.page.items'))),
-    },
+  readManifest.next(setUp).next(dryRunOrNot(scope, props, forEachInstance, findUnfinished, perPage));
+
+  const forEachPage = new sfn.DistributedMap(scope, 'For each page', {
+    itemsPath: '$.page.pages',
+    itemSelector: PAGE_SELECTOR,
+    maxConcurrency: pages,
+    mapExecutionType: sfn.StateMachineType.STANDARD,
+    label: 'Page',
+    toleratedFailurePercentage: 100,
     resultPath: sfn.JsonPath.DISCARD,
   });
-  retryWithBackoff(writeManifest, DYNAMODB_TRANSIENT_ERRORS);
-  // No instance of the page was touched: the run ends with the reason in its record.
-  writeManifest.addCatch(recordRun, { errors: [sfn.Errors.ALL], resultPath: '$.runError' });
-  writeManifest.next(dryRunOrNot(scope, props, forEachInstance, findUnfinished));
-
-  const validate = lambdaStep(scope, 'Validate input', {
-    fn: functions.validateInput,
-    payload: { 'input.$': '$.input', 'execution.$': '$.execution' },
-    resultPath: '$.config',
-    onError: runError,
-  });
-
-  discover.next(writeManifest);
-  startRun.next(validate).next(discover);
-  return startRun;
+  forEachPage.itemProcessor(readManifest);
+  forEachPage.addCatch(recordRun, { errors: [sfn.Errors.ALL], resultPath: '$.runError' });
+  forEachPage.next(recordRun);
+  return forEachPage;
 }
 
 /**
@@ -279,11 +428,12 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
  * chain (src/workflow/dry-run.ts) instead of backing them up; everything around the page (discovery, manifest, finding a
  * chain that died, the page's entries, the run's record) is the real run's.
  */
-function dryRunOrNot(scope: Construct, props: BackupWorkflowProps, forEachInstance: sfn.IChainable, afterMap: sfn.IChainable): sfn.IChainable {
+function dryRunOrNot(scope: Construct, props: BackupWorkflowProps, forEachInstance: sfn.IChainable, afterMap: sfn.IChainable,
+  perPage: number): sfn.IChainable {
   const checkEach = new sfn.DistributedMap(scope, 'Dry run: for each instance', {
     itemsPath: '$.page.items',
     itemSelector: PAGE_ITEM_SELECTOR,
-    maxConcurrency: props.maxConcurrency,
+    maxConcurrency: perPage,
     mapExecutionType: sfn.StateMachineType.STANDARD,
     label: 'DryRun',
     toleratedFailurePercentage: 100,

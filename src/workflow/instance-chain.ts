@@ -33,9 +33,10 @@ export const INSTANCE_ITEM_SELECTOR = {
 /** How the chain is built. */
 export interface InstanceChainOptions {
   /**
-   * Fleet scale (docs/design.md "Fleet scale"): before its lease, each chain waits a random 0 to
-   * `$.entrySpreadSeconds` seconds (the page's window, from discover-instances), so a page's wave of chains does not
-   * send its SendCommand / StopInstances / StartBackupJob calls in one burst. @default false (no wait)
+   * Fleet scale (docs/design.md "Fleet scale"): before its lease, each chain waits a random `$.entryFromSeconds` to
+   * `$.entryToSeconds` seconds (its page's place in the fleet's entry schedule, from discover-instances), so the
+   * fleet's chains do not send their SendCommand / StopInstances / StartBackupJob calls in one burst. @default false
+   * (no wait)
    */
   readonly spreadEntry?: boolean;
 }
@@ -284,7 +285,7 @@ export function instanceChain(
   acquireLease.next(decide);
   if (!options.spreadEntry) return acquireLease;
   const draw = new sfn.Pass(scope, 'Instance: draw its turn', {
-    parameters: { 'seconds.$': 'States.MathRandom(0, $.entrySpreadSeconds)' },
+    parameters: { 'seconds.$': 'States.MathRandom($.entryFromSeconds, $.entryToSeconds)' },
     resultPath: '$.entry',
   });
   return draw.next(new sfn.Wait(scope, 'Instance: wait for its turn', { time: sfn.WaitTime.secondsPath('$.entry.seconds') })).next(acquireLease);

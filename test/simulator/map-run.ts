@@ -68,7 +68,7 @@ export function uncatchableError(name: string, message: string): Error {
   return Object.assign(new Error(message), { name, isRetryable: false, isCatchable: false });
 }
 
-/** A distributed Map at the top level of a definition. */
+/** A distributed Map state (at any level: a child execution may run a distributed Map of its own). */
 export function isDistributedMap(state: AslState): boolean {
   return state.Type === 'Map' && (state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED');
 }
@@ -136,6 +136,31 @@ export interface MapRunDeps {
   readonly stopExecution?: () => void;
   /** Map Runs of this run (appended). */
   readonly records: MapRunRecord[];
+  /**
+   * Set for a Map Run started inside a child execution (a nested distributed Map): the events of its children are
+   * tagged with it (`mapRun`), so the timeline keeps each Map Run's children apart from other Map Runs of the same
+   * state running at the same time.
+   */
+  readonly mapRunTag?: string;
+  /** The run's stop (StopExecution): shared by every Map Run of the run, nested ones included. */
+  readonly stop?: StopSignal;
+}
+
+/** StopExecution of the parent: every Map Run of the run stops its children where they are, none starts after. */
+export class StopSignal {
+  public stopped = false;
+  private readonly listeners = new Set<() => void>();
+  constructor(private readonly stopParent?: () => void) {}
+  public onStop(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  public stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const l of [...this.listeners]) l();
+    this.stopParent?.();
+  }
 }
 
 function thresholdExceeded(state: AslState, input: unknown, failed: number, total: number): boolean {
@@ -164,9 +189,12 @@ export async function runMapRun(deps: MapRunDeps, name: string, state: AslState,
   const running = new Map<number, any>();
   let failed = 0;
   let exceeded = false;
-  /** The run was stopped (ChainKill `stopExecution`). */
-  let stopped = false;
+  const signal = deps.stop ?? new StopSignal(deps.stopExecution);
+  const unsubscribe = signal.onStop(() => {
+    for (const other of running.values()) other.abort();
+  });
   const mapRunId = `${deps.records.length}`;
+  const tag = (ev: any) => (deps.mapRunTag ? { ...ev, mapRun: deps.mapRunTag } : ev);
 
   const runChild = async (index: number): Promise<void> => {
     const childInput = template === undefined ? items[index] : selectItem(template, input, items[index], index);
@@ -182,10 +210,8 @@ export async function runMapRun(deps: MapRunDeps, name: string, state: AslState,
         if (k >= 0) {
           const kill = deps.kills.splice(k, 1)[0];
           if (kill.stopExecution) {
-            // StopExecution: every child of the Map Run is stopped where it is, none starts after, then the parent.
-            stopped = true;
-            for (const other of running.values()) other.abort();
-            deps.stopExecution?.();
+            // StopExecution: every child of every Map Run is stopped where it is, none starts after, then the parent.
+            signal.stop();
             // The stopped Task's own end is never seen: its execution was aborted first.
             throw uncatchableError('States.Runtime', `The execution was stopped at '${stateName}' of ${instanceId} (StopExecution, simulated).`);
           }
@@ -195,7 +221,18 @@ export async function runMapRun(deps: MapRunDeps, name: string, state: AslState,
         return h(taskInput);
       };
     }
-    const machine = new deps.StateMachine(childDefinition, { validationOptions: { noValidate: true } });
+    // A distributed Map inside the child runs as a Map Run of its own (its children tagged with its Map Run).
+    const { definition: runnableChild, maps: nested } = withMapRunTasks(childDefinition as AslDefinition);
+    for (const [nestedName, nestedState] of Object.entries(nested)) {
+      handlers[nestedName] = (nestedInput) => runMapRun({
+        ...deps,
+        handlers: deps.handlers,
+        stop: signal,
+        // The timeline finds the nested Map Run's children by the enclosing iteration: `<this Map>[<this index>]`.
+        mapRunTag: `${name}[${index}]`,
+      }, nestedName, nestedState, nestedInput);
+    }
+    const machine = new deps.StateMachine(runnableChild, { validationOptions: { noValidate: true } });
     const execution = machine.run(childInput, {
       overrides: {
         taskResourceLocalHandlers: handlers,
@@ -205,11 +242,11 @@ export async function runMapRun(deps: MapRunDeps, name: string, state: AslState,
       context: { ...deps.context, Execution: { ...(deps.context.Execution as object), Id: childArn, Name: childName, Input: childInput } },
     });
     running.set(index, execution);
-    deps.onEvent({ type: 'MapIterationStarted', parentState: { name }, index, input: childInput });
+    deps.onEvent(tag({ type: 'MapIterationStarted', parentState: { name }, index, input: childInput }));
     const consumer = (async () => {
       for await (const ev of execution.eventLogs) {
         if (String(ev.type).startsWith('Execution')) continue; // the child's own start/end: synthesized below
-        deps.onEvent(ev.index === undefined ? { ...ev, index } : ev);
+        deps.onEvent(tag(ev.index === undefined ? { ...ev, index } : ev));
       }
     })();
     const startDate = new Date().toISOString();
@@ -245,11 +282,11 @@ export async function runMapRun(deps: MapRunDeps, name: string, state: AslState,
     }
     await consumer;
     running.delete(index);
-    deps.onEvent({
+    deps.onEvent(tag({
       type: child.status === 'SUCCEEDED' ? 'MapIterationSucceeded' : child.status === 'ABORTED' ? 'MapIterationAborted' : 'MapIterationFailed',
       parentState: { name },
       index,
-    });
+    }));
     if (!exceeded && child.status === 'FAILED' && thresholdExceeded(state, input, failed, items.length)) {
       exceeded = true;
       // The Map Run fails: Step Functions stops the children still running (they count as aborted).
@@ -260,12 +297,13 @@ export async function runMapRun(deps: MapRunDeps, name: string, state: AslState,
   let next = 0;
   const workers: Promise<void>[] = [];
   const worker = async () => {
-    while (!exceeded && !stopped && next < items.length) {
+    while (!exceeded && !signal.stopped && next < items.length) {
       await runChild(next++);
     }
   };
   for (let w = 0; w < Math.min(maxConcurrency, items.length); w++) workers.push(worker());
   await Promise.all(workers);
+  unsubscribe();
 
   if (exceeded) {
     record.status = 'FAILED';

@@ -22,7 +22,7 @@ import { sfnHandler } from './fakes/sfn';
 import { ssmHandler } from './fakes/ssm';
 import { describeFunctions, Handler, LambdaFunction, loadHandler, realProcess, toTaskError, unionEnvironment } from './lambda';
 import { localStepFunctions } from './local-stepfunctions';
-import { ChainKill, MapRunRecord, runMapRun, withMapRunTasks } from './map-run';
+import { ChainKill, isDistributedMap, MapRunRecord, runMapRun, withMapRunTasks } from './map-run';
 import { instanceStats, InstanceStats } from './measures';
 import { emptyBucket, IterationInstance, StateInfo, Timeline, WaitBucket } from './timeline';
 import { runTokenTask, TOKEN_PLACEHOLDER, tokenTaskProblems, WAIT_FOR_TOKEN_RESOURCE } from './token-task';
@@ -225,7 +225,9 @@ export class Simulator {
     });
     walkStates(this.stateMachine.definition, (name, state, parents) => {
       if (this.stateInfo.has(name)) throw new Error(`state name ${name} is used twice; Step Functions requires unique names`);
-      const outer = parents[0];
+      // The execution a state runs in: the innermost distributed Map around it (each of its iterations is a child
+      // execution, map-run.ts), else the outermost Map / Parallel (inline iterations run in their enclosing one).
+      const outer = [...parents].reverse().find((p) => isDistributedMap(p.state)) ?? parents[0];
       this.stateInfo.set(name, {
         state,
         container: outer ? { name: outer.name, kind: outer.state.Type, branch: outer.branch } : undefined,

@@ -75,14 +75,23 @@ export class Timeline {
     return run > 1 ? `${container}#${run}` : container;
   }
 
-  private slot(stateName: string, index: number | undefined): Slot | undefined {
-    const c = this.info.get(stateName)?.container;
-    if (!c) return undefined;
-    return this.slotOf(c.name, c.kind === 'Map' ? index ?? 0 : c.branch);
+  /**
+   * The group of a Map's iterations: its name (and run) for a top-level Map; for a distributed Map inside a child
+   * execution (a nested Map Run, map-run.ts), its name and the child execution that runs it (`mapRun`), because several
+   * such Map Runs of the same state run at the same time.
+   */
+  private groupFor(container: string, mapRun?: string): string {
+    return mapRun ? `${container}@${mapRun}` : this.groupOf(container);
   }
 
-  private slotOf(container: string, i: number): Slot {
-    const group = this.groupOf(container);
+  private slot(stateName: string, index: number | undefined, mapRun?: string): Slot | undefined {
+    const c = this.info.get(stateName)?.container;
+    if (!c) return undefined;
+    return this.slotOf(c.name, c.kind === 'Map' ? index ?? 0 : c.branch, mapRun);
+  }
+
+  private slotOf(container: string, i: number, mapRun?: string): Slot {
+    const group = this.groupFor(container, mapRun);
     const key = `${group}|${i}`;
     let s = this.slots.get(key);
     if (!s) {
@@ -93,10 +102,10 @@ export class Timeline {
   }
 
   /** The execution whose history an event of this state belongs to. */
-  private executionOf(stateName: string, index: number | undefined): string {
+  private executionOf(stateName: string, index: number | undefined, mapRun?: string): string {
     const c = this.info.get(stateName)?.container;
     if (!c || c.kind !== 'Map') return 'execution';
-    return `${this.groupOf(c.name)}[${index ?? 0}]`;
+    return `${this.groupFor(c.name, mapRun)}[${index ?? 0}]`;
   }
 
   private advance(slot: Slot | undefined, seconds: number, field: 'waitSeconds' | 'retrySeconds' | 'taskSeconds'): void {
@@ -161,7 +170,7 @@ export class Timeline {
         this.onFailed(ev);
         break;
       case 'StateCaught':
-        this.caught.add(`${this.executionOf(ev.state.name, ev.index)}|${ev.state.name}`);
+        this.caught.add(`${this.executionOf(ev.state.name, ev.index, ev.mapRun)}|${ev.state.name}`);
         break;
       case 'StateRetried':
         this.onRetried(ev);
@@ -171,9 +180,9 @@ export class Timeline {
 
   private onIteration(ev: any): void {
     const mapName: string = ev.parentState?.name;
-    if (this.topLevelMap(mapName)) {
-      const key = `${this.groupOf(mapName)}[${ev.index}]`;
-      const slot = this.slotOf(mapName, ev.index);
+    if (this.topLevelMap(mapName) || ev.mapRun) {
+      const key = `${this.groupFor(mapName, ev.mapRun)}[${ev.index}]`;
+      const slot = this.slotOf(mapName, ev.index, ev.mapRun);
       if (ev.type === 'MapIterationStarted') {
         this.history.add(key, 'ExecutionStarted');
         const id = this.iterationInstance(ev.input);
@@ -190,7 +199,7 @@ export class Timeline {
       }
     } else if (this.info.has(mapName)) {
       // An inline Map inside an iteration: its iterations are events of the enclosing execution.
-      const exec = this.executionOf(mapName, ev.index);
+      const exec = this.executionOf(mapName, ev.index, ev.mapRun);
       this.history.add(exec, ev.type);
     }
   }
@@ -201,7 +210,7 @@ export class Timeline {
     const info = this.info.get(name);
     if (!info) return;
     const type = info.state.Type as string;
-    const exec = this.executionOf(name, ev.index);
+    const exec = this.executionOf(name, ev.index, ev.mapRun);
     this.caught.delete(`${exec}|${name}`);
     this.history.add(exec, `${type}StateEntered`);
     if (type === 'Task') this.history.add(exec, ...attemptStartEvents(taskKind(String(info.state.Resource))));
@@ -213,7 +222,7 @@ export class Timeline {
     }
     if (type === 'Wait') {
       const seconds = this.waitSeconds(name, info.state, ev.state.input);
-      const slot = this.slot(name, ev.index);
+      const slot = this.slot(name, ev.index, ev.mapRun);
       this.advance(slot, seconds, 'waitSeconds');
       const b = slot ? slot.bucket : this.stats.topLevel;
       b.byState[name] = (b.byState[name] ?? 0) + seconds;
@@ -226,7 +235,7 @@ export class Timeline {
     const info = this.info.get(name);
     if (!info) return;
     const type = info.state.Type as string;
-    const exec = this.executionOf(name, ev.index);
+    const exec = this.executionOf(name, ev.index, ev.mapRun);
     const wasCaught = this.caught.delete(`${exec}|${name}`);
     if (!wasCaught) {
       if (type === 'Task') this.history.add(exec, attemptEndEvent(taskKind(String(info.state.Resource)), 'succeeded'));
@@ -235,6 +244,7 @@ export class Timeline {
     }
     this.history.add(exec, `${type}StateExited`);
     if (this.topLevelMap(name)) this.closeGroup(name);
+    else this.closeNestedRun(name, ev);
   }
 
   private onFailed(ev: any): void {
@@ -242,13 +252,14 @@ export class Timeline {
     const info = this.info.get(name);
     if (!info) return;
     const type = info.state.Type as string;
-    const exec = this.executionOf(name, ev.index);
+    const exec = this.executionOf(name, ev.index, ev.mapRun);
     if (type === 'Task') {
       this.history.add(exec, attemptEndEvent(taskKind(String(info.state.Resource)), ev.Error === 'States.Timeout' ? 'timedOut' : 'failed'));
     }
     if (type === 'Map') this.history.add(exec, info.container ? 'MapStateFailed' : 'MapRunFailed');
     if (type === 'Parallel') this.history.add(exec, 'ParallelStateFailed');
     if (this.topLevelMap(name)) this.closeGroup(name);
+    else this.closeNestedRun(name, ev);
   }
 
   private onRetried(ev: any): void {
@@ -258,12 +269,29 @@ export class Timeline {
     const attempt: number = ev.retry.attempt; // 1 for the first retry
     let s = (r.IntervalSeconds ?? 1) * Math.pow(r.BackoffRate ?? 2, attempt - 1);
     if (r.MaxDelaySeconds !== undefined) s = Math.min(s, r.MaxDelaySeconds);
-    this.advance(this.slot(name, ev.index), s, 'retrySeconds');
+    this.advance(this.slot(name, ev.index, ev.mapRun), s, 'retrySeconds');
     const info = this.info.get(name);
-    const exec = this.executionOf(name, ev.index);
+    const exec = this.executionOf(name, ev.index, ev.mapRun);
     if (info?.state.Type === 'Task') this.history.add(exec, ...attemptStartEvents(taskKind(String(info.state.Resource))));
     if (info?.state.Type === 'Map') this.history.add(exec, info.container ? 'MapStateStarted' : 'MapRunStarted');
     if (info?.state.Type === 'Parallel') this.history.add(exec, 'ParallelStateStarted');
+  }
+
+  /**
+   * A distributed Map inside a child execution ended (a nested Map Run: its children's events carry
+   * `mapRun` = `<enclosing Map>[<enclosing index>]`, map-run.ts): the enclosing iteration waited for its longest child.
+   */
+  private closeNestedRun(name: string, ev: any): void {
+    const info = this.info.get(name);
+    const c = info?.container;
+    if (!info || info.state.Type !== 'Map' || info.state.ItemProcessor?.ProcessorConfig?.Mode !== 'DISTRIBUTED' || c?.kind !== 'Map') return;
+    const group = this.groupFor(name, `${c.name}[${ev.index ?? 0}]`);
+    const longest = Math.max(0, ...[...this.slots.values()].filter((x) => x.group === group).map((x) => x.bucket.seconds));
+    const enclosing = this.slot(name, ev.index, ev.mapRun);
+    if (enclosing) {
+      enclosing.bucket.taskSeconds += longest;
+      enclosing.bucket.seconds += longest;
+    }
   }
 
   /** A top-level Map / Parallel ended: the run clock moves on by its longest iteration / branch. */
@@ -306,7 +334,8 @@ export class Timeline {
     let total = this.stats.topLevel.seconds;
     for (const [group, list] of Object.entries(groups)) {
       for (let i = 0; i < list.length; i++) list[i] ??= emptyBucket();
-      total += Math.max(0, ...list.map((b) => b.seconds));
+      // A nested Map Run's longest child is already in its enclosing iteration (closeNestedRun).
+      if (!group.includes('@')) total += Math.max(0, ...list.map((b) => b.seconds));
       this.stats.iterations[group] = list;
     }
     this.stats.virtualSeconds = total;

@@ -8,7 +8,10 @@ const RETRY_PAUSE = ': pause before the next attempt';
 const definition = definitionOf(template(fullProps()));
 const states = allStates(definition);
 const byName = new Map(states);
-const map = states.find(([, s]) => s.Type === 'Map')![1];
+/** A page: a child execution of the pages' Map (its instances, their chains, its entries, its result). */
+const page = definition.States['For each page'].ItemProcessor as AslDefinition;
+const P = page.States;
+const map = P['For each instance'];
 const instanceChain = (map.ItemProcessor ?? map.Iterator) as AslDefinition;
 
 function successors(state: AslState): string[] {
@@ -159,56 +162,86 @@ describe('the state machine definition', () => {
     expect(predecessors('Audit record not written')).toEqual(['Write fallback audit record']);
     expect(predecessors('Only a fallback audit record written')).toEqual(['Write fallback audit record']);
     expect(predecessors('Write fallback audit record')).toEqual(['Write run audit record']);
+    // A page fails (its child execution only) when it cannot read its manifest or write its result: the run's record
+    // then says the page ended early (record-run).
+    expect(Object.entries(P).filter(([, s]) => s.Type === 'Fail').map(([n]) => n).sort()).toEqual(['Page manifest not read', 'Page result not written']);
   });
 
-  test('every failure before the instances goes to the run audit record; a failed Map first to its page\'s entries', () => {
-    for (const name of ['Validate input', 'Discover instances', 'Write page audit entries']) {
-      expect(definition.States[name].Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Write run audit record', ResultPath: '$.runError' })]);
+  test('every failure before the instances goes to the run audit record, no page run; a page\'s failures to its result', () => {
+    for (const name of ['Discover instances', 'Write page manifest']) {
+      expect(definition.States[name].Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'No page runs', ResultPath: '$.runError' })]);
     }
-    expect(definition.States['For each instance'].Catch).toEqual([
+    expect(definition.States['No page runs']).toMatchObject({ Result: [], ResultPath: '$.page.pages', Next: 'Write run audit record' });
+    expect(definition.States['Validate input'].Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Write run audit record', ResultPath: '$.runError' })]);
+    expect(definition.States['For each page'].Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Write run audit record', ResultPath: '$.runError' })]);
+    expect(P['For each instance'].Catch).toEqual([
       expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Find instances whose chain died', ResultPath: '$.runError' }),
     ]);
-    // No instance of the page touched yet: straight to the run's record.
-    expect(definition.States['Write page manifest'].Catch).toEqual([
-      expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Write run audit record', ResultPath: '$.runError' }),
-    ]);
+    expect(P['Write page audit entries'].Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Page result', ResultPath: '$.runError' })]);
   });
 
-  test('the fleet level loops page by page: discover → Map → page entries → next page or the run record', () => {
+  test('discovery first, page by page, keeping only each page\'s descriptor; then the pages, several at once', () => {
     const S = definition.States;
     expect(S['Validate input'].Next).toBe('Discover instances');
     expect(S['Discover instances']).toMatchObject({
       Next: 'Write page manifest',
       ResultPath: '$.page',
-      Parameters: { 'config.$': '$.config', 'nextToken.$': '$.page.nextToken', 'pageNumber.$': '$.tally.pages' },
+      Parameters: { 'config.$': '$.config', 'nextToken.$': '$.page.nextToken', 'pageNumber.$': 'States.ArrayLength($.page.pages)', 'pages.$': '$.page.pages' },
     });
-    // Issue 15: a dry run checks the page's instances instead (the 'a dry run' tests below).
-    expect(S['Write page manifest'].Next).toBe('Dry run?');
-    expect(S['Dry run?'].Default).toBe('For each instance');
-    expect(S['For each instance'].Next).toBe('Find instances whose chain died');
-    expect(S['Find instances whose chain died']).toMatchObject({ Next: 'Any chain died?', ResultPath: '$.page' });
-    expect(S['Any chain died?']).toMatchObject({
-      Choices: [{ Variable: '$.page.unfinishedCount', NumericGreaterThan: 0, Next: 'For each instance whose chain died' }],
-      Default: 'Write page audit entries',
-    });
-    expect(S['For each instance whose chain died'].Next).toBe('Write page audit entries');
-    expect(S['Write page audit entries']).toMatchObject({
+    expect(S['Write page manifest'].Next).toBe('Page discovered');
+    // The page's instances leave the state (they are in its manifest); its descriptor stays.
+    expect(S['Page discovered']).toMatchObject({
+      ResultPath: '$.page',
+      Parameters: { 'items': [], 'excluded': [], 'excludedCount': 0, 'nextToken.$': '$.page.nextToken', 'pages.$': '$.page.pages' },
       Next: 'More instances to discover?',
-      ResultPath: '$.tally',
-      Parameters: expect.objectContaining({ 'items.$': '$.page.items', 'tally.$': '$.tally' }),
     });
     const more = S['More instances to discover?'];
     expect(more.Choices).toEqual([
-      { Variable: '$.runError.Error', IsPresent: true, Next: 'Write run audit record' },
-      { Variable: '$.page.nextToken', StringEquals: '', Next: 'Write run audit record' },
+      { Variable: '$.runError.Error', IsPresent: true, Next: 'No page runs' },
+      { Variable: '$.page.nextToken', StringEquals: '', Next: 'For each page' },
     ]);
     expect(more.Default).toBe('Discover instances');
-    // The run record gets the tally, never a list of the fleet.
+    // The pages: a distributed Map over the descriptors, every failure tolerated, no result kept.
+    expect(S['For each page']).toMatchObject({
+      ItemsPath: '$.page.pages',
+      ItemSelector: { 'execution.$': '$.execution', 'config.$': '$.config', 'descriptor.$': '$$.Map.Item.Value' },
+      MaxConcurrency: 10,
+      ToleratedFailurePercentage: 100,
+      ResultPath: null,
+      Next: 'Write run audit record',
+    });
+    // A page: its manifest → the page as the fleet level used to hold it → the instances → the chains that died →
+    // its entries → its result on its manifest.
+    expect(page.StartAt).toBe('Read page manifest');
+    expect(P['Read page manifest']).toMatchObject({ Next: 'Page set up', ResultPath: '$.manifest' });
+    expect(P['Page set up'].Next).toBe('Dry run?');
+    // Issue 15: a dry run checks the page's instances instead (the 'a dry run' tests below).
+    expect(P['Dry run?'].Default).toBe('For each instance');
+    expect(P['For each instance'].Next).toBe('Find instances whose chain died');
+    expect(P['Find instances whose chain died']).toMatchObject({ Next: 'Any chain died?', ResultPath: '$.page' });
+    expect(P['Any chain died?']).toMatchObject({
+      Choices: [{ Variable: '$.page.unfinishedCount', NumericGreaterThan: 0, Next: 'For each instance whose chain died' }],
+      Default: 'Write page audit entries',
+    });
+    expect(P['For each instance whose chain died'].Next).toBe('Write page audit entries');
+    expect(P['Write page audit entries']).toMatchObject({
+      Next: 'Page result',
+      ResultPath: '$.tally',
+      Parameters: expect.objectContaining({ 'items.$': '$.page.items', 'tally.$': '$.tally' }),
+    });
+    expect(P['Page result']).toMatchObject({ Parameters: { 'tally.$': '$.tally', 'runError.$': '$.runError' }, Next: 'Write page result' });
+    expect(P['Write page result']).toMatchObject({ OutputPath: '$.pageNumber', End: true });
+    // The run record gets the run's tally and the number of pages (it reads each page's result), never a list of the fleet.
     expect(S['Write run audit record'].Parameters).toEqual({
-      'execution.$': '$.execution', 'input.$': '$.input', 'config.$': '$.config', 'tally.$': '$.tally', 'runError.$': '$.runError',
+      'execution.$': '$.execution',
+      'input.$': '$.input',
+      'config.$': '$.config',
+      'tally.$': '$.tally',
+      'runError.$': '$.runError',
+      'pageCount.$': 'States.ArrayLength($.page.pages)',
     });
     expect(S['Start run'].Parameters).toMatchObject({
-      page: { items: [], excluded: [], excludedCount: 0, nextToken: '' },
+      page: { items: [], excluded: [], excludedCount: 0, nextToken: '', pages: [] },
       tally: { pages: 0, instanceCount: 0, excludedSample: [] },
     });
   });
@@ -223,12 +256,13 @@ describe('the state machine definition', () => {
       'execution.$': '$.execution',
       // Issue 15: each script's attempt counter starts at attempt 1.
       'steps': { errors: {}, preAttempts: { count: 1, failed: '' }, postAttempts: { count: 1, failed: '' } },
-      // Fleet scale: the page's spread window, sized by discover-instances.
-      'entrySpreadSeconds.$': '$.page.entrySpreadSeconds',
+      // Fleet scale: the page's place in the fleet's entry schedule, from discover-instances.
+      'entryFromSeconds.$': '$.page.entryFromSeconds',
+      'entryToSeconds.$': '$.page.entryToSeconds',
     });
     // Releasing at the point in time (the default, this stack): 0.25 chains per s, so 4 s of window per chain, at most
-    // 1,000 chains.
-    expect(definition.States['Discover instances'].Parameters).toMatchObject({ entry: { maxConcurrency: 1000, secondsPerChain: 4 } });
+    // 1,000 chains a page, 10 pages at once (the default maxConcurrency, 10,000).
+    expect(definition.States['Discover instances'].Parameters).toMatchObject({ entry: { maxConcurrency: 1000, secondsPerChain: 4, concurrentPages: 10 } });
   });
 
   test('an instance this run tried to stop is always started again: stop failures lead to the start step', () => {
@@ -271,9 +305,9 @@ describe('per-instance leases', () => {
   }
 
   test('the first state of an instance chain takes its lease, with retries, passing the run\'s lease duration', () => {
-    // After the entry spread (docs/design.md "Fleet scale"): a random wait of 0 to the page's window.
+    // After the entry spread (docs/design.md "Fleet scale"): a random wait within the page's window of the fleet's schedule.
     expect(instanceChain.StartAt).toBe('Instance: draw its turn');
-    expect(chain['Instance: draw its turn']).toMatchObject({ Type: 'Pass', Parameters: { 'seconds.$': 'States.MathRandom(0, $.entrySpreadSeconds)' } });
+    expect(chain['Instance: draw its turn']).toMatchObject({ Type: 'Pass', Parameters: { 'seconds.$': 'States.MathRandom($.entryFromSeconds, $.entryToSeconds)' } });
     expect(chain['Instance: wait for its turn']).toMatchObject({ Type: 'Wait', SecondsPath: '$.entry.seconds', Next: ACQUIRE });
     const acquire = chain[ACQUIRE];
     expect(acquire.Retry![0].ErrorEquals).toContain('TransientError');
@@ -313,23 +347,42 @@ describe('per-instance leases', () => {
 });
 
 describe('a chain that dies where no Catch sees it', () => {
-  const S = definition.States;
+  const S = P;
   const recovery = (S['For each instance whose chain died'].ItemProcessor) as AslDefinition;
 
   test('no Map Run fails because some children did: every failure is tolerated (AWS\'s default tolerates none)', () => {
     for (const name of ['For each instance', 'For each instance whose chain died']) {
       expect(S[name]).toMatchObject({ ToleratedFailurePercentage: 100, ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } } });
     }
+    // Nor does the pages' Map because a page did (its instances' entries are then checked by record-run).
+    expect(definition.States['For each page']).toMatchObject({ ToleratedFailurePercentage: 100, ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' } } });
   });
 
-  test('the page\'s instances are written before any of them is touched, keyed by execution and page', () => {
-    const manifest = S['Write page manifest'];
+  test('the page\'s instances are written before any of them is touched, keyed by execution and page; the page reads them back', () => {
+    const manifest = definition.States['Write page manifest'];
     expect(manifest.Resource).toBe('arn:<Ref:AWS::Partition>:states:::dynamodb:putItem');
     const item = (manifest.Parameters as { Item: Record<string, Record<string, unknown>> }).Item;
-    expect(item.SM_Execution_ID['S.$']).toBe("States.Format('PAGE#{}#{}', $.execution.id, $.tally.pages)");
+    expect(item.SM_Execution_ID['S.$']).toBe("States.Format('PAGE#{}#{}', $.execution.id, $.page.pageNumber)");
     expect(item.Page_Items_Json['S.$']).toBe('States.JsonToString($.page.items)');
+    expect(item.Page_Excluded_Json['S.$']).toBe('States.JsonToString($.page.excluded)');
     expect(manifest.Retry![0].ErrorEquals).toEqual(expect.arrayContaining(['DynamoDB.ThrottlingException']));
-    expect(S['Find instances whose chain died'].Parameters).toMatchObject({ 'pageNumber.$': '$.tally.pages', 'items.$': '$.page.items', 'mapError.$': '$.runError' });
+    const read = S['Read page manifest'];
+    expect(read.Resource).toBe('arn:<Ref:AWS::Partition>:states:::dynamodb:getItem');
+    expect(read.Parameters).toMatchObject({ ConsistentRead: true, Key: { SM_Execution_ID: { 'S.$': "States.Format('PAGE#{}#{}', $.execution.id, $.descriptor.pageNumber)" } } });
+    expect(read.ResultSelector).toEqual({
+      'items.$': 'States.StringToJson($.Item.Page_Items_Json.S)',
+      'excluded.$': 'States.StringToJson($.Item.Page_Excluded_Json.S)',
+      'excludedCount.$': 'States.StringToJson($.Item.Page_Excluded_Count.N)',
+    });
+    expect(S['Find instances whose chain died'].Parameters).toMatchObject({ 'pageNumber.$': '$.pageNumber', 'items.$': '$.page.items', 'mapError.$': '$.runError' });
+    const result = S['Write page result'];
+    expect(result.Resource).toBe('arn:<Ref:AWS::Partition>:states:::dynamodb:updateItem');
+    expect(result.Parameters).toMatchObject({
+      Key: { SM_Execution_ID: { 'S.$': "States.Format('PAGE#{}#{}', $.execution.id, $.pageNumber)" } },
+      UpdateExpression: 'SET #result = :result',
+      ExpressionAttributeNames: { '#result': 'Page_Result_Json' },
+      ExpressionAttributeValues: { ':result': { 'S.$': 'States.JsonToString($.result)' } },
+    });
   });
 
   test('each instance whose chain died: inspect → start (if needed) → post-script (if needed) → lease released → entry', () => {
@@ -354,7 +407,7 @@ describe('a chain that dies where no Catch sees it', () => {
 
 
 describe('issue 15: a dry run (DryRun: true)', () => {
-  const S = definition.States;
+  const S = P;
   const dryRunMap = byName.get('Dry run: for each instance')!;
   const chain = (dryRunMap.ItemProcessor ?? dryRunMap.Iterator) as AslDefinition;
   const chainStates = Object.entries(chain.States);

@@ -1,6 +1,6 @@
 import { DescribeInstancesCommand, EC2Client, type Filter, type Instance, paginateDescribeInstances } from '@aws-sdk/client-ec2';
 import { paginateDescribeInstanceInformation, SSMClient } from '@aws-sdk/client-ssm';
-import { entrySpreadSeconds } from '../../contract/fleet';
+import { discoveredCounts, type PageDescriptor, pageEntry } from '../../contract/fleet';
 import { type DiscoveredInstance, type ExcludedInstance } from '../../contract/instance';
 import { type DiscoverInstancesEvent, type DiscoverInstancesResult } from '../../contract/messages';
 import { type RunConfig } from '../../contract/settings';
@@ -23,10 +23,11 @@ export const DEFAULT_PAGE_SIZE = 1000;
 export const MIN_PAGE_SIZE = 5;
 export const MAX_PAGE_SIZE = 1000;
 /**
- * Most pages one run discovers: bounds the fleet level's loop. A Standard execution's history (25,000 events)
- * holds about 1,200 pages of about 20 events each.
+ * Most pages one run discovers (200,000 instances at the default page size): the fleet level keeps one descriptor of
+ * about 100 bytes per page in its state, beside the page being discovered (up to about 150 KB of instances), under
+ * Step Functions' 256 KiB; its history holds about 15 events a page of its 25,000.
  */
-export const MAX_DISCOVERY_PAGES = 1000;
+export const MAX_DISCOVERY_PAGES = 200;
 
 /** Where a page starts: `tag:<EC2 NextToken>` when scanning by tag, `ids:<offset>` when the input listed instances. */
 const TAG_TOKEN = 'tag:';
@@ -224,7 +225,10 @@ export const handler = async (event: DiscoverInstancesEvent): Promise<DiscoverIn
   const pings = config.scriptsEnabled && instances.length > 0
     ? await pingStatuses(instances.map((i) => i.instanceId))
     : undefined;
+  const previous: PageDescriptor[] = Array.isArray(event.pages) ? event.pages : [];
+  const entry = pageEntry(pageNumber, instances.length, event.entry, previous[previous.length - 1]);
   const result: DiscoverInstancesResult = {
+    pageNumber,
     items: instances.map((i) => ({
       ...i,
       ssmPingStatus: pings ? pings.get(i.instanceId) ?? SSM_NOT_MANAGED : SSM_NOT_CHECKED,
@@ -232,7 +236,9 @@ export const handler = async (event: DiscoverInstancesEvent): Promise<DiscoverIn
     excluded: excluded.slice(0, EXCLUDED_SAMPLE_SIZE),
     excludedCount: excluded.length,
     nextToken: raw.nextToken,
-    entrySpreadSeconds: entrySpreadSeconds(instances.length, event.entry),
+    ...entry,
+    pages: [...previous, { pageNumber, instanceCount: instances.length, excludedCount: excluded.length, ...entry }],
+    discovered: discoveredCounts([...previous, { pageNumber, instanceCount: instances.length, excludedCount: excluded.length, ...entry }]),
   };
   log.info('page discovered', {
     tag: tagText(config),

@@ -1,12 +1,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { parseExecutionArn, RunCounts, runMetrics, runNotification, runSummary } from './run-summary';
-import { PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_RUN, RUN_DRY_RUN, RUN_EXECUTION_ID } from '../../contract/audit-schema';
+import {
+  PAGE_MANIFEST_RESULT, pageManifestKey, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_RUN, RUN_DRY_RUN, RUN_EXECUTION_ID,
+} from '../../contract/audit-schema';
 import { type AuditEntry } from '../../contract/audit-schema';
-import { type RunTally } from '../../contract/instance';
+import { type CaughtError, type RunTally } from '../../contract/instance';
 import { type ExecutionContext, type RecordRunEvent, type RecordRunResult } from '../../contract/messages';
+import { mergeTallies } from '../../contract/run-tally';
 import { isFailedOutcome, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_SUCCEEDED } from '../../contract/status';
-import { pickEntry, tallyOf } from '../../lambda-shared/audit-batch';
+import { chunks, EXCLUDED_SAMPLE_SIZE, pickEntry, tallyOf } from '../../lambda-shared/audit-batch';
 import { causeMessage } from '../../lambda-shared/audit-entry';
 import { auditEnvironment, expiry } from '../../lambda-shared/audit-item';
 import { backoff } from '../../lambda-shared/backoff';
@@ -210,9 +213,9 @@ function runItem(
  */
 export const handler = async (received: RecordRunEvent): Promise<RecordRunResult> => {
   log.correlate(correlationOf(received));
-  const event = withoutPlaceholders(received);
   const env = auditEnvironment(true);
   const now = new Date();
+  const event = await withPageResults(env.tableName, withoutPlaceholders(received));
   const execution = event.execution;
   const tally = tallyOf(event.tally);
 
@@ -288,6 +291,77 @@ export const handler = async (received: RecordRunEvent): Promise<RecordRunResult
   }, now);
   return result;
 };
+
+/** Keys per BatchGetItem call (DynamoDB's limit). */
+const BATCH_GET_KEYS = 100;
+const BATCH_GET_ATTEMPTS = 5;
+
+/** The result each page wrote on its manifest when it ended, by page number (a page that ended early wrote none). */
+async function readPageResults(tableName: string, executionId: string, pageCount: number): Promise<Map<number, unknown>> {
+  const results = new Map<number, unknown>();
+  const pages = Array.from({ length: pageCount }, (_, p) => p);
+  for (const chunk of chunks(pages, BATCH_GET_KEYS)) {
+    let keys: Array<Record<string, unknown>> = chunk.map((p) => ({ [PARTITION_KEY]: pageManifestKey(executionId, p) }));
+    for (let attempt = 1; keys.length > 0; attempt++) {
+      if (attempt > BATCH_GET_ATTEMPTS) {
+        throw new Error(`BatchGetItem left ${keys.length} page manifests unread after ${BATCH_GET_ATTEMPTS} attempts`);
+      }
+      if (attempt > 1) await backoff(INDEX_BACKOFF_MS, attempt - 1);
+      let answer;
+      try {
+        answer = await dynamo.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
+      } catch (err) {
+        rethrowClassified(err, 'BatchGetItem page manifests');
+      }
+      for (const item of answer.Responses?.[tableName] ?? []) {
+        const page = Number(String(item[PARTITION_KEY]).split('#').pop());
+        const raw = item[PAGE_MANIFEST_RESULT];
+        if (Number.isInteger(page) && typeof raw === 'string') {
+          try {
+            results.set(page, JSON.parse(raw));
+          } catch {
+            log.warn('a page result is not JSON', { page });
+          }
+        }
+      }
+      keys = (answer.UnprocessedKeys?.[tableName]?.Keys ?? []) as Array<Record<string, unknown>>;
+    }
+  }
+  return results;
+}
+
+/**
+ * Pages run at the same time, each recording its own tally on its manifest: the run's tally is their sum, and the
+ * first page error (or a page that ended without its result) is the run's error unless the run already has one.
+ */
+async function withPageResults(tableName: string, event: RecordRunEvent): Promise<RecordRunEvent> {
+  const pageCount = event.pageCount;
+  if (typeof pageCount !== 'number' || pageCount <= 0) return event;
+  const results = await readPageResults(tableName, event.execution.id, pageCount);
+  const tallies = [tallyOf(event.tally)];
+  const missing: number[] = [];
+  let pageError: CaughtError | undefined;
+  for (let p = 0; p < pageCount; p++) {
+    const result = results.get(p) as { tally?: unknown; runError?: CaughtError } | undefined;
+    if (!result) {
+      missing.push(p);
+      continue;
+    }
+    tallies.push(tallyOf(result.tally));
+    if (!pageError && result.runError && typeof result.runError.Error === 'string' && result.runError.Error !== '') {
+      pageError = result.runError;
+    }
+  }
+  if (missing.length > 0) {
+    log.error('pages ended without recording their result', { pages: missing.map((p) => p + 1) });
+    pageError ??= {
+      Error: 'PageEndedEarly',
+      Cause: `page${missing.length > 1 ? 's' : ''} ${missing.map((p) => p + 1).join(', ')} of ${pageCount} ended without recording `
+        + 'their result (the page\'s child execution failed or was stopped): their instances\' entries may be missing; see the Map Run "Page" of the execution',
+    };
+  }
+  return { ...event, tally: mergeTallies(tallies, EXCLUDED_SAMPLE_SIZE), runError: event.runError ?? pageError };
+}
 
 /**
  * The workflow starts every run with `config: {}` and `runError: {}` so that its paths always exist;

@@ -28,13 +28,32 @@ describe('discover-instances', () => {
       Reservations: [{ Instances: Array.from({ length: 30 }, (_, k) => ec2Instance(id(k + 1), 'running')) }],
     });
     const entry = (maxConcurrency: number, secondsPerChain: number) => ({ config: runConfig(), entry: { maxConcurrency, secondsPerChain } });
+    const window = (r: { entryFromSeconds: number; entryToSeconds: number }) => r.entryToSeconds - r.entryFromSeconds;
     // 30 instances, 4 s each (releasing at the point in time: 0.25 chains per s): 120 s, not maxConcurrency x 4.
-    expect((await handler(entry(1000, 4))).entrySpreadSeconds).toBe(120);
+    expect(window(await handler(entry(1000, 4)))).toBe(120);
     // Only maxConcurrency of them start together.
-    expect((await handler(entry(10, 4))).entrySpreadSeconds).toBe(40);
-    expect((await handler(entry(1000, 0.5))).entrySpreadSeconds).toBe(15);
+    expect(window(await handler(entry(10, 4)))).toBe(40);
+    expect(window(await handler(entry(1000, 0.5)))).toBe(15);
     // No spread asked for: a window of 1 s (States.MathRandom(0, 1)).
-    expect((await handler({ config: runConfig() })).entrySpreadSeconds).toBe(1);
+    expect(await handler({ config: runConfig() })).toMatchObject({ entryFromSeconds: 0, entryToSeconds: 1 });
+  });
+
+  test('fleet scale: pages that run together share one entry schedule; a page that waits for a free slot starts its own', async () => {
+    ec2.on(DescribeInstancesCommand).resolves({
+      Reservations: [{ Instances: Array.from({ length: 30 }, (_, k) => ec2Instance(id(k + 1), 'running')) }],
+    });
+    const spread = { maxConcurrency: 1000, secondsPerChain: 0.5, concurrentPages: 2 };
+    const first = await handler({ config: runConfig(), entry: spread });
+    expect(first).toMatchObject({ pageNumber: 0, entryFromSeconds: 0, entryToSeconds: 15 });
+    expect(first.pages).toEqual([{ pageNumber: 0, instanceCount: 30, excludedCount: 0, entryFromSeconds: 0, entryToSeconds: 15 }]);
+    // The second page runs beside the first: its window starts where the first's ends.
+    const second = await handler({ config: runConfig(), entry: spread, pageNumber: 1, nextToken: 'tag:x', pages: first.pages });
+    expect(second).toMatchObject({ pageNumber: 1, entryFromSeconds: 15, entryToSeconds: 30, discovered: { instanceCount: 60, excludedCount: 0 } });
+    expect(second.pages.map((p) => p.pageNumber)).toEqual([0, 1]);
+    // Only two pages run at once: the third starts when one of them ends, with a window of its own from 0.
+    const third = await handler({ config: runConfig(), entry: spread, pageNumber: 2, nextToken: 'tag:y', pages: second.pages });
+    expect(third).toMatchObject({ pageNumber: 2, entryFromSeconds: 0, entryToSeconds: 15 });
+    expect(third.pages).toHaveLength(3);
   });
 
   test('one page per call: filters on the tag and every state, reads every reservation and instance, hands on the token', async () => {
@@ -63,7 +82,11 @@ describe('discover-instances', () => {
       excluded: [{ instanceId: id(5), state: 'terminated', reason: expect.stringContaining('terminated') }],
       excludedCount: 1,
       nextToken: 'tag:page-2',
-      entrySpreadSeconds: 1,
+      pageNumber: 0,
+      entryFromSeconds: 0,
+      entryToSeconds: 1,
+      pages: [{ pageNumber: 0, instanceCount: 2, excludedCount: 1, entryFromSeconds: 0, entryToSeconds: 1 }],
+      discovered: { instanceCount: 2, excludedCount: 1 },
     });
     expect(ssm).toHaveReceivedCommandWith(DescribeInstanceInformationCommand, {
       Filters: [{ Key: 'InstanceIds', Values: [id(1), id(3)] }],

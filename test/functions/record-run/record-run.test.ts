@@ -360,3 +360,45 @@ describe('record-run: a dry run (issue 15)', () => {
     expect('dryRun' in result.summary).toBe(false);
   });
 });
+
+describe('record-run: pages that ran at the same time (their results on their manifests)', () => {
+  /** What the workflow's "Write page result" puts on page `p`'s manifest: the page's own tally and error. */
+  function pageResult(p: number, tally: RunTally | undefined, runError: object = {}): void {
+    const key = `PAGE#${EXECUTION.id}#${p}`;
+    table.items.set(key, { SM_Execution_ID: key, RecordType: 'PAGE', ...(tally ? { Page_Result_Json: JSON.stringify({ tally, runError }) } : {}) });
+  }
+
+  test('three pages: the run\'s counts are the sum of the pages\' tallies, the excluded sample the first 100 of theirs', async () => {
+    const excluded = (p: number, n: number) => Array.from({ length: n }, (_, k) => ({ instanceId: id(900 + p * 100 + k), state: 'terminated', reason: 'gone' }));
+    pageResult(0, await pages([recorded(1), recorded(2)], excluded(0, 60)));
+    pageResult(1, await pages([recorded(3), recorded(4, 'FAILED')], excluded(1, 60)));
+    pageResult(2, await pages([recorded(5, 'SKIPPED')]));
+    const result = await handler({ execution: EXECUTION, input: {}, config, tally: undefined, pageCount: 3 } as RecordRunEvent);
+    expect(result).toMatchObject({ status: 'FAILED', instanceCount: 5, failedCount: 1, skippedCount: 1 });
+    expect(runItem(table)).toMatchObject({
+      DiscoveryPages: 3, InstanceCount: 5, FailedCount: 1, SkippedCount: 1, SucceededCount: 3, ExcludedCount: 120,
+    });
+    const shown = runItem(table).ExcludedInstances as Array<{ InstanceId: string }>;
+    expect(shown).toHaveLength(100);
+    expect(shown[0].InstanceId).toBe(id(900));
+    expect(shown[99].InstanceId).toBe(id(1000 + 39));
+  });
+
+  test('a page that ended without its result fails the run, naming the page', async () => {
+    pageResult(0, await pages([recorded(1)]));
+    pageResult(1, undefined);
+    const result = await handler({ execution: EXECUTION, input: {}, config, pageCount: 2 } as RecordRunEvent);
+    expect(result.status).toBe('FAILED');
+    expect(runItem(table).Run_FailureMessage).toMatch(/PageEndedEarly: page 2 of 2 ended without recording/);
+  });
+
+  test('a page whose Map failed as a whole: its error is the run\'s; an error the run already has comes first', async () => {
+    pageResult(0, await pages([recorded(1)]), { Error: 'States.ExceedToleratedFailureThreshold', Cause: 'too many' });
+    const result = await handler({ execution: EXECUTION, input: {}, config, pageCount: 1 } as RecordRunEvent);
+    expect(result.status).toBe('FAILED');
+    expect(runItem(table).Run_FailureMessage).toMatch(/ExceedToleratedFailureThreshold/);
+    const first = await handler({ execution: EXECUTION, input: {}, config, pageCount: 1, runError: { Error: 'States.Runtime', Cause: 'the pages\' Map' } } as RecordRunEvent);
+    expect(first.status).toBe('FAILED');
+    expect(runItem(table).Run_FailureMessage).toMatch(/States.Runtime/);
+  });
+});

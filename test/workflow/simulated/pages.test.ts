@@ -1,6 +1,8 @@
+import { MAX_DISCOVERY_PAGES } from '../../../src/functions/discover-instances/discover-instances.lambda';
 import { assertInvariants, Harness, newInstanceIds, SimRun } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
 import { realProcess } from '../../simulator/lambda';
+import { PAYLOAD_LIMIT_BYTES } from '../../simulator/map-run';
 
 /**
  * The fleet level in pages: discovery hands out DISCOVERY_PAGE_SIZE instances at a time (10 here), each page gets
@@ -85,7 +87,7 @@ describe('a run in pages of 10', () => {
     expect([...touched].sort()).toEqual([...listed].sort());
   }, 300_000);
 
-  test('the largest state payload does not grow with the number of pages (2 vs 6 pages)', async () => {
+  test('the largest state payload grows only by a page descriptor per page (2 vs 6 pages), bounded at the most pages', async () => {
     // Pages of 25: the fleet level's states (a page of instances or outcomes next to the run's configuration) are
     // then larger than any state of an instance's chain, so the largest payload is the fleet level's.
     const pageSize = 25;
@@ -106,8 +108,13 @@ describe('a run in pages of 10', () => {
         + `6 pages ${p6} B (${six.result.stats.largestStatePayloadState})\n`);
       expect(topLevel).toContain(two.result.stats.largestStatePayloadState);
       expect(topLevel).toContain(six.result.stats.largestStatePayloadState);
-      // Only the digits of the counts may differ.
-      expect(p6).toBeLessThanOrEqual(p2 + 32);
+      // The fleet level keeps one descriptor per page (PageDescriptor: number, counts, entry window), never the pages'
+      // instances: four more pages add at most 4 x 120 bytes (and the digits of the counts).
+      expect(p6 - p2).toBeLessThanOrEqual(4 * 120 + 32);
+      // At the most pages a run may discover, the descriptors and a page of 1,000 instances still fit in 256 KiB.
+      const perPage = (p6 - p2) / 4;
+      const pageOfInstances = (p2 - 2 * perPage) * (1000 / pageSize);
+      expect(MAX_DISCOVERY_PAGES * Math.max(perPage, 120) + pageOfInstances).toBeLessThan(PAYLOAD_LIMIT_BYTES);
     } finally {
       realProcess.env.DISCOVERY_PAGE_SIZE = String(PAGE_SIZE);
     }
