@@ -139,8 +139,8 @@ export const PAGE_MANIFEST_EXCLUDED = 'Page_Excluded_Json';
 /** The attribute holding how many of the page's tagged instances were excluded (a number). */
 export const PAGE_MANIFEST_EXCLUDED_COUNT = 'Page_Excluded_Count';
 /**
- * The attribute the page writes when it ends, as JSON: `{ tally, runError }` (its RunTally, and the error that ended
- * the page's Map or its record as a whole, `{}` when none). No result: the page ended early.
+ * The attribute of the page's result item (pageResultKey) as JSON: `{ tally, runError }` (its RunTally, and the error
+ * that ended the page's Map or its record as a whole, `{}` when none). No result item: the page ended early.
  */
 export const PAGE_MANIFEST_RESULT = 'Page_Result_Json';
 /** `RecordType` of a manifest item. */
@@ -149,6 +149,17 @@ export const RECORD_TYPE_PAGE = 'PAGE';
 /** `PAGE#<execution ARN>#<page>`. */
 export function pageManifestKey(executionId: string, page: number): string {
   return `${PAGE_MANIFEST_KEY_PREFIX}${executionId}#${page}`;
+}
+
+/**
+ * The suffix of the item a page writes when it ends (`PAGE#<execution ARN>#<page>#RESULT`): a new item (PutItem), so
+ * the state machine never needs UpdateItem on the audit table.
+ */
+export const PAGE_RESULT_KEY_SUFFIX = '#RESULT';
+
+/** `PAGE#<execution ARN>#<page>#RESULT`. */
+export function pageResultKey(executionId: string, page: number): string {
+  return `${pageManifestKey(executionId, page)}${PAGE_RESULT_KEY_SUFFIX}`;
 }
 
 // ---- Added for the construct side (issue 13): the run record's attributes the state machine writes itself (its

@@ -13,8 +13,8 @@ import { RECOVERY_ITEM_SELECTOR, recoveryChain } from './recovery';
 import { WaitSettings } from './waiting-task';
 import {
   EXECUTION_NAME, INSTANCE_COUNT, PAGE_MANIFEST_EXCLUDED, PAGE_MANIFEST_EXCLUDED_COUNT, PAGE_MANIFEST_ITEMS,
-  PAGE_MANIFEST_KEY_PREFIX, PAGE_MANIFEST_RESULT, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_PAGE, RECORD_TYPE_RUN, RUN_FAILURE_MESSAGE,
-  RUN_STATUS, RUN_TALLY_JSON, START_TIME,
+  PAGE_MANIFEST_KEY_PREFIX, PAGE_MANIFEST_RESULT, PAGE_RESULT_KEY_SUFFIX, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_PAGE,
+  RECORD_TYPE_RUN, RUN_FAILURE_MESSAGE, RUN_STATUS, RUN_TALLY_JSON, START_TIME,
 } from '../contract/audit-schema';
 import { EntrySpread } from '../contract/fleet';
 import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../contract/run-summary-event';
@@ -297,21 +297,19 @@ function runPages(scope: Construct, props: BackupWorkflowProps, recordRun: sfn.I
     },
   });
 
-  // The page's result on its manifest: what record-run adds up. A page that cannot write it ends early (no result).
+  // The page's result beside its manifest: what record-run adds up. A page that cannot write it ends early (no result).
   const result = new sfn.Pass(scope, 'Page result', {
     parameters: { 'tally.$': '$.tally', 'runError.$': '$.runError' },
     resultPath: '$.result',
   });
-  const writeResult = new tasks.DynamoUpdateItem(scope, 'Write page result', {
+  // A new item beside the manifest (PutItem, like the manifest's): the state machine never updates an audit item.
+  const writeResult = new tasks.DynamoPutItem(scope, 'Write page result', {
     table: props.auditTable,
-    key: {
-      [PARTITION_KEY]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format(`${PAGE_MANIFEST_KEY_PREFIX}{}#{}`,
+    item: {
+      [PARTITION_KEY]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format(`${PAGE_MANIFEST_KEY_PREFIX}{}#{}${PAGE_RESULT_KEY_SUFFIX}`,
         sfn.JsonPath.stringAt('$.execution.id'), sfn.JsonPath.stringAt('$.pageNumber'))),
-    },
-    updateExpression: 'SET #result = :result',
-    expressionAttributeNames: { '#result': PAGE_MANIFEST_RESULT },
-    expressionAttributeValues: {
-      ':result': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.result'))),
+      [RECORD_TYPE]: tasks.DynamoAttributeValue.fromString(RECORD_TYPE_PAGE),
+      [PAGE_MANIFEST_RESULT]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.result'))),
     },
     resultPath: sfn.JsonPath.DISCARD,
     // The page's output stays small whatever the page held (the pages' Map keeps no results).

@@ -210,7 +210,7 @@ describe('copies to another vault', () => {
     const states = JSON.stringify(definitionOf(withCopies()));
     expect(states).toContain('"Copy the recovery point?"');
     expect(states).toContain('"Copy job"');
-    expect(definitionOf(Template.fromStack(consumerStack(fullProps()).stack)).States['For each instance']).toBeDefined();
+    expect(definitionOf(Template.fromStack(consumerStack(fullProps()).stack)).States['For each page'].ItemProcessor!.States['For each instance']).toBeDefined();
     expect(JSON.stringify(definitionOf(Template.fromStack(consumerStack(fullProps()).stack)))).not.toContain('Copy');
   });
 

@@ -375,13 +375,15 @@ describe('a chain that dies where no Catch sees it', () => {
       'excludedCount.$': 'States.StringToJson($.Item.Page_Excluded_Count.N)',
     });
     expect(S['Find instances whose chain died'].Parameters).toMatchObject({ 'pageNumber.$': '$.pageNumber', 'items.$': '$.page.items', 'mapError.$': '$.runError' });
+    // The page's result: a new item beside the manifest (the state machine never updates an audit item).
     const result = S['Write page result'];
-    expect(result.Resource).toBe('arn:<Ref:AWS::Partition>:states:::dynamodb:updateItem');
+    expect(result.Resource).toBe('arn:<Ref:AWS::Partition>:states:::dynamodb:putItem');
     expect(result.Parameters).toMatchObject({
-      Key: { SM_Execution_ID: { 'S.$': "States.Format('PAGE#{}#{}', $.execution.id, $.pageNumber)" } },
-      UpdateExpression: 'SET #result = :result',
-      ExpressionAttributeNames: { '#result': 'Page_Result_Json' },
-      ExpressionAttributeValues: { ':result': { 'S.$': 'States.JsonToString($.result)' } },
+      Item: {
+        SM_Execution_ID: { 'S.$': "States.Format('PAGE#{}#{}#RESULT', $.execution.id, $.pageNumber)" },
+        RecordType: { S: 'PAGE' },
+        Page_Result_Json: { 'S.$': 'States.JsonToString($.result)' },
+      },
     });
   });
 

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { parseExecutionArn, RunCounts, runMetrics, runNotification, runSummary } from './run-summary';
 import {
-  PAGE_MANIFEST_RESULT, pageManifestKey, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_RUN, RUN_DRY_RUN, RUN_EXECUTION_ID,
+  PAGE_MANIFEST_RESULT, pageResultKey, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_RUN, RUN_DRY_RUN, RUN_EXECUTION_ID,
 } from '../../contract/audit-schema';
 import { type AuditEntry } from '../../contract/audit-schema';
 import { type CaughtError, type RunTally } from '../../contract/instance';
@@ -296,12 +296,12 @@ export const handler = async (received: RecordRunEvent): Promise<RecordRunResult
 const BATCH_GET_KEYS = 100;
 const BATCH_GET_ATTEMPTS = 5;
 
-/** The result each page wrote on its manifest when it ended, by page number (a page that ended early wrote none). */
+/** The result each page wrote when it ended (pageResultKey), by page number (a page that ended early wrote none). */
 async function readPageResults(tableName: string, executionId: string, pageCount: number): Promise<Map<number, unknown>> {
   const results = new Map<number, unknown>();
   const pages = Array.from({ length: pageCount }, (_, p) => p);
   for (const chunk of chunks(pages, BATCH_GET_KEYS)) {
-    let keys: Array<Record<string, unknown>> = chunk.map((p) => ({ [PARTITION_KEY]: pageManifestKey(executionId, p) }));
+    let keys: Array<Record<string, unknown>> = chunk.map((p) => ({ [PARTITION_KEY]: pageResultKey(executionId, p) }));
     for (let attempt = 1; keys.length > 0; attempt++) {
       if (attempt > BATCH_GET_ATTEMPTS) {
         throw new Error(`BatchGetItem left ${keys.length} page manifests unread after ${BATCH_GET_ATTEMPTS} attempts`);
@@ -314,7 +314,7 @@ async function readPageResults(tableName: string, executionId: string, pageCount
         rethrowClassified(err, 'BatchGetItem page manifests');
       }
       for (const item of answer.Responses?.[tableName] ?? []) {
-        const page = Number(String(item[PARTITION_KEY]).split('#').pop());
+        const page = Number(String(item[PARTITION_KEY]).split('#').slice(-2)[0]);
         const raw = item[PAGE_MANIFEST_RESULT];
         if (Number.isInteger(page) && typeof raw === 'string') {
           try {

@@ -361,11 +361,15 @@ describe('record-run: a dry run (issue 15)', () => {
   });
 });
 
-describe('record-run: pages that ran at the same time (their results on their manifests)', () => {
-  /** What the workflow's "Write page result" puts on page `p`'s manifest: the page's own tally and error. */
+describe('record-run: pages that ran at the same time (their results beside their manifests)', () => {
+  /** What the workflow's "Write page result" puts beside page `p`'s manifest: the page's own tally and error. */
   function pageResult(p: number, tally: RunTally | undefined, runError: object = {}): void {
-    const key = `PAGE#${EXECUTION.id}#${p}`;
-    table.items.set(key, { SM_Execution_ID: key, RecordType: 'PAGE', ...(tally ? { Page_Result_Json: JSON.stringify({ tally, runError }) } : {}) });
+    const manifest = `PAGE#${EXECUTION.id}#${p}`;
+    table.items.set(manifest, { SM_Execution_ID: manifest, RecordType: 'PAGE', Page_Items_Json: '[]' });
+    if (tally) {
+      const key = `${manifest}#RESULT`;
+      table.items.set(key, { SM_Execution_ID: key, RecordType: 'PAGE', Page_Result_Json: JSON.stringify({ tally, runError }) });
+    }
   }
 
   test('three pages: the run\'s counts are the sum of the pages\' tallies, the excluded sample the first 100 of theirs', async () => {

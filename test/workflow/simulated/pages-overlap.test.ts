@@ -34,7 +34,7 @@ test('three pages at once: page p\'s chains enter in [p x W, (p + 1) x W), and t
   expect(run.result.mapRuns!.filter((m) => m.stateName === 'For each instance')).toHaveLength(3);
   const items = await h.sim.scanTable();
   const pageOf = new Map<string, number>();
-  for (const item of items.filter((i) => String(i.SM_Execution_ID).startsWith(`PAGE#${run.result.executionArn}#`))) {
+  for (const item of items.filter((i) => String(i.SM_Execution_ID).startsWith(`PAGE#${run.result.executionArn}#`) && i.Page_Items_Json)) {
     const page = Number(String(item.SM_Execution_ID).split('#').pop());
     for (const instance of JSON.parse(item.Page_Items_Json)) pageOf.set(instance.instanceId, page);
   }
