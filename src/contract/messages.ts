@@ -306,7 +306,7 @@ export interface RecordRunEvent {
    */
   readonly runError?: CaughtError;
   /**
-   * How many pages the run discovered: each page's tally is read from its manifest, where the page wrote it when it
+   * How many pages the run discovered: each page's tally is read from the item beside its manifest the page wrote when it
    * ended (a page without one ended early, and the run fails saying so). Absent: `tally` is the run's.
    */
   readonly pageCount?: number;

@@ -117,7 +117,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
       // The page being discovered (DiscoverInstancesResult, src/contract/messages.ts); its instances go to its manifest.
       // `pages`: the pages discovered (PageDescriptor, src/contract/fleet.ts): about 100 bytes each, never their instances.
       'page': { items: [], excluded: [], excludedCount: 0, nextToken: '', pages: [], discovered: { instanceCount: 0, excludedCount: 0 } },
-      // The run's tally before any page (each page records its own on its manifest; record-run adds them up).
+      // The run's tally before any page (each page records its own beside its manifest; record-run adds them up).
       'tally': emptyTally(),
       'runError': {},
     },
@@ -149,7 +149,7 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
         sfn.JsonPath.format('The full audit record could not be written ({}): {}',
           sfn.JsonPath.stringAt('$.auditError.Error'), sfn.JsonPath.stringAt('$.auditError.Cause')),
       ),
-      // What discovery found (each page's counts by outcome are on its manifest, each instance's entry in the table).
+      // What discovery found (each page's counts by outcome are beside its manifest, each instance's entry in the table).
       [INSTANCE_COUNT]: tasks.DynamoAttributeValue.numberFromString(
         sfn.JsonPath.jsonToString(sfn.JsonPath.numberAt('$.page.discovered.instanceCount'))),
       [RUN_TALLY_JSON]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.page.discovered'))),
@@ -251,12 +251,12 @@ export function backupWorkflow(scope: Construct, props: BackupWorkflowProps): sf
 /**
  * The pages, several at once (`concurrency(maxConcurrency).pages`), each a child execution of a distributed Map:
  * its instances from its manifest → one chain per instance (a distributed Map of its own) → the instances whose chain
- * died, recovered → the page's audit entries → the page's result (tally and error) on its manifest, where record-run
+ * died, recovered → the page's audit entries → the page's result (tally and error) beside its manifest, where record-run
  * reads it. The pages' chains share one entry schedule (each page's window starts where the previous page's ends), so
  * the fleet enters at one rate for the whole night instead of page after page.
  *
  * A page that fails where no Catch sees it does not fail the others (every failure is tolerated); it leaves no result
- * on its manifest, and the run fails saying so.
+ * beside its manifest, and the run fails saying so.
  */
 function runPages(scope: Construct, props: BackupWorkflowProps, recordRun: sfn.IChainable): sfn.IChainable {
   const { functions } = props;

@@ -331,7 +331,7 @@ async function readPageResults(tableName: string, executionId: string, pageCount
 }
 
 /**
- * Pages run at the same time, each recording its own tally on its manifest: the run's tally is their sum, and the
+ * Pages run at the same time, each recording its own tally beside its manifest: the run's tally is their sum, and the
  * first page error (or a page that ended without its result) is the run's error unless the run already has one.
  */
 async function withPageResults(tableName: string, event: RecordRunEvent): Promise<RecordRunEvent> {
