@@ -444,13 +444,41 @@ export interface ObserveReleaseResult {
   readonly jobState: string;
   /** The job's RecoveryPointArn seen; empty when absent. */
   readonly recoveryPointArn: string;
-  /** With `captured`: the snapshot ids, in the order of `volumeIds`. */
+  /**
+   * With `captured`: the snapshot ids, in the order of `volumeIds` (from the run's snapshot view: every snapshot of
+   * the volume that started after the job's start was requested, possibly more than one per volume).
+   */
   readonly snapshotIds: string[];
   /** With `captured`: the latest snapshot StartTime (ISO-8601): the backup's point in time. Else empty. */
   readonly capturedAt: string;
   /** ISO-8601 time of this look. */
   readonly observedAt: string;
+  // Issue 14, the run's shared snapshot view (src/lambda-shared/snapshot-view.ts), carried from look to look:
+  /**
+   * ISO-8601 time the backup job's start was about to be requested (the instance journal's intent, after the
+   * pre-script ended and after the stop): a snapshot of one of the instance's volumes counts only if it started later.
+   */
+  readonly jobRequestedAt?: string;
+  /**
+   * The look's use of the run's snapshot view: absent until the instance is registered; `registered`; `off` (the
+   * chain looks on its own, as before the view: `viewOffReason` says why).
+   */
+  readonly view?: SnapshotViewUse;
+  /** Why the chain does not use the run's snapshot view (with `view: 'off'`). */
+  readonly viewOffReason?: string;
 }
+
+/** How a chain's looks use the run's snapshot view. */
+export type SnapshotViewUse = 'registered' | 'off';
+
+/**
+ * With the snapshot view, DescribeBackupJob is called on every this many looks only (to notice a job that ended
+ * before its snapshots started); the view (EC2) says when the point in time is captured.
+ */
+export const VIEW_JOB_CHECK_EVERY_LOOKS = 6;
+
+/** Seconds between two refreshes of a run's snapshot view (at most one refresh per run in each such slot). */
+export const SNAPSHOT_VIEW_REFRESH_SECONDS = 10;
 
 /** Why the release loop released the application (`$.steps.release.releaseReason`). */
 export const RELEASE_REASONS = {
