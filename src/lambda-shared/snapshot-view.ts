@@ -155,8 +155,12 @@ export async function registerInstance(
       ConditionExpression: 'attribute_not_exists(#reg) AND (attribute_not_exists(#count) OR #count < :max)',
       ExpressionAttributeNames: { '#reg': `${REG_PREFIX}${instance.instanceId}`, '#count': COUNT, '#type': RECORD_TYPE, '#exp': EXPIRES_AT },
       ExpressionAttributeValues: {
-        ':reg': registration, ':zero': 0, ':one': 1, ':max': MAX_REGISTRATIONS_PER_SHARD,
-        ':type': RECORD_TYPE_SNAPSHOT_VIEW, ':exp': expiresAt(now),
+        ':reg': registration,
+        ':zero': 0,
+        ':one': 1,
+        ':max': MAX_REGISTRATIONS_PER_SHARD,
+        ':type': RECORD_TYPE_SNAPSHOT_VIEW,
+        ':exp': expiresAt(now),
       },
     }));
     return { registered: true };
