@@ -104,11 +104,8 @@ export type ViewAnswer =
 
 /** The shard of an instance (a stable hash of its id). */
 export function shardOf(instanceId: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < instanceId.length; i++) {
-    h ^= instanceId.charCodeAt(i);
-    h = Math.imul(h, 16777619) >>> 0;
-  }
+  let h = 0;
+  for (let i = 0; i < instanceId.length; i++) h = (h * 31 + instanceId.charCodeAt(i)) % 2_147_483_647;
   return h % VIEW_SHARDS;
 }
 

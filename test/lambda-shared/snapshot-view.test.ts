@@ -42,6 +42,9 @@ function snap(id: number, volume: string, startIso: string, state = 'pending'): 
 beforeAll(async () => {
   table = await startAuditTable(TABLE);
 });
+async function getItem(key: string): Promise<Record<string, any> | undefined> {
+  return (await table.doc.send(new GetCommand({ TableName: TABLE, Key: { SM_Execution_ID: key } }))).Item;
+}
 afterAll(async () => table?.stop());
 beforeEach(() => {
   ec2Mock.reset();
@@ -85,7 +88,9 @@ test('claim contention: one refresh per run and slot, whoever asks; the next slo
   const claims = await Promise.all(Array.from({ length: 8 }, (_, k) => claimRefresh(target, slot, instanceId(k), T0)));
   expect(claims.filter(Boolean)).toHaveLength(1);
   // Eight looks of eight instances at once, in one slot: one DescribeSnapshots.
-  const instances = Array.from({ length: 8 }, (_, k) => ({ instanceId: instanceId(100 + k), volumeIds: [volumeId(100 + k)], jobRequestedAt: REQUESTED }));
+  const instances = Array.from({ length: 8 }, (_, k) => ({
+    instanceId: instanceId(100 + k), volumeIds: [volumeId(100 + k)], jobRequestedAt: REQUESTED,
+  }));
   for (const i of instances) await registerInstance(target, i, T0);
   ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
   const looks = await Promise.all(instances.map((i) => lookThroughView(target, i, at(10))));
@@ -110,7 +115,10 @@ test('chunking: at most 200 volume ids a call, every page read', async () => {
     // Two pages per call: the first half, then the second.
     const half = Math.ceil(values.length / 2);
     const page = input.NextToken ? values.slice(half) : values.slice(0, half);
-    return { Snapshots: page.map((v: string, k: number) => snap(parseInt(v.slice(4), 16) * 10 + k, v, '2026-12-03T02:04:30.000Z')), NextToken: input.NextToken ? undefined : 'next' };
+    return {
+      Snapshots: page.map((v: string, k: number) => snap(parseInt(v.slice(4), 16) * 10 + k, v, '2026-12-03T02:04:30.000Z')),
+      NextToken: input.NextToken ? undefined : 'next',
+    };
   });
   const look = await lookThroughView(target, instances[149], T0);
   expect(look).toMatchObject({ state: 'captured' });
@@ -127,23 +135,29 @@ test('chunking: at most 200 volume ids a call, every page read', async () => {
 test('the 400 KB bound: a full shard refuses the next instance (it looks on its own), and its items stay under the limit', async () => {
   const target = newTarget();
   const shard0: string[] = [];
-  for (let n = 0; shard0.length < MAX_REGISTRATIONS_PER_SHARD + 1; n++) if (shardOf(instanceId(10_000 + n)) === 0) shard0.push(instanceId(10_000 + n));
+  for (let n = 0; shard0.length < MAX_REGISTRATIONS_PER_SHARD + 1; n++) {
+    if (shardOf(instanceId(10_000 + n)) === 0) shard0.push(instanceId(10_000 + n));
+  }
   // Every instance with the most volumes the view takes; each volume with more snapshots than are kept.
   const vols = (i: number) => Array.from({ length: MAX_VOLUMES_PER_INSTANCE }, (_, k) => volumeId(50_000 + i, k));
   for (let i = 0; i < MAX_REGISTRATIONS_PER_SHARD; i++) {
-    expect(await registerInstance(target, { instanceId: shard0[i], volumeIds: vols(i), jobRequestedAt: REQUESTED }, T0)).toEqual({ registered: true });
+    const registered = await registerInstance(target, { instanceId: shard0[i], volumeIds: vols(i), jobRequestedAt: REQUESTED }, T0);
+    expect(registered).toEqual({ registered: true });
   }
-  const refused = await registerInstance(target, { instanceId: shard0[MAX_REGISTRATIONS_PER_SHARD], volumeIds: vols(999), jobRequestedAt: REQUESTED }, T0);
+  const refused = await registerInstance(target,
+    { instanceId: shard0[MAX_REGISTRATIONS_PER_SHARD], volumeIds: vols(999), jobRequestedAt: REQUESTED }, T0);
   expect(refused).toEqual({ registered: false, reason: expect.stringContaining('full') });
-  expect(await registerInstance(target, { instanceId: instanceId(1), volumeIds: vols(1000).concat(['vol-00000000000000fff']), jobRequestedAt: REQUESTED }, T0))
+  expect(await registerInstance(target,
+    { instanceId: instanceId(1), volumeIds: vols(1000).concat(['vol-00000000000000fff']), jobRequestedAt: REQUESTED }, T0))
     .toEqual({ registered: false, reason: expect.stringContaining('volumes') });
   ec2Mock.on(DescribeSnapshotsCommand).callsFake((input) => ({
-    Snapshots: (input.Filters[0].Values as string[]).flatMap((v, k) => [0, 1, 2].map((j) => snap(k * 3 + j + 1, v, `2026-12-03T02:0${j + 1}:00.000Z`))),
+    Snapshots: (input.Filters[0].Values as string[])
+      .flatMap((v, k) => [0, 1, 2].map((j) => snap(k * 3 + j + 1, v, `2026-12-03T02:0${j + 1}:00.000Z`))),
   }));
   const look = await lookThroughView(target, { instanceId: shard0[0], volumeIds: vols(0), jobRequestedAt: REQUESTED }, T0);
   expect(look.state).toBe('captured');
-  const reg = (await table.doc.send(new GetCommand({ TableName: TABLE, Key: { SM_Execution_ID: snapshotViewRegistrationKey(target.executionId, 0) } }))).Item!;
-  const seen = (await table.doc.send(new GetCommand({ TableName: TABLE, Key: { SM_Execution_ID: snapshotViewSeenKey(target.executionId, 0) } }))).Item!;
+  const reg = (await getItem(snapshotViewRegistrationKey(target.executionId, 0)))!;
+  const seen = (await getItem(snapshotViewSeenKey(target.executionId, 0)))!;
   expect(Object.keys(seen.Seen)).toHaveLength(MAX_REGISTRATIONS_PER_SHARD);
   // Both written by DynamoDB (which refuses items over 400 KB): measured here with margin.
   expect(JSON.stringify(reg).length).toBeLessThan(400 * 1024);
@@ -170,7 +184,9 @@ test('a snapshot someone else took (DLM) in the window: the release may come ear
   const look = await lookThroughView(target, i, T0);
   expect(look).toMatchObject({ state: 'captured', snapshotIds: [snapId(81)] });
   // The job's recovery point holds AWS Backup's snapshot, which started after the release: crash-consistent.
-  ec2Mock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: 'ami-0123456789abcdef0', State: 'available', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snapId(82) } }] }] });
+  ec2Mock.on(DescribeImagesCommand).resolves({
+    Images: [{ ImageId: 'ami-0123456789abcdef0', State: 'available', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snapId(82) } }] }],
+  });
   ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snap(82, volumeId(8), '2026-12-03T02:06:00.000Z', 'completed')] });
   const input = {
     jobState: 'COMPLETED',
@@ -184,9 +200,11 @@ test('a snapshot someone else took (DLM) in the window: the release may come ear
   expect(await verifyConsistency(ec2, input)).toMatchObject({ consistency: 'crash-consistent' });
   // AWS Backup's snapshot started before the release, but it was not the one seen: still not claimed consistent.
   ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snap(82, volumeId(8), '2026-12-03T02:02:00.000Z', 'completed')] });
-  expect(await verifyConsistency(ec2, input)).toMatchObject({ consistency: 'crash-consistent', reason: expect.stringContaining('not the ones seen at release') });
+  expect(await verifyConsistency(ec2, input))
+    .toMatchObject({ consistency: 'crash-consistent', reason: expect.stringContaining('not the ones seen at release') });
   // Both seen at release (DLM's and AWS Backup's): the recovery point's snapshot was among them: application-consistent.
-  expect(await verifyConsistency(ec2, { ...input, capturedSnapshotIds: [snapId(81), snapId(82)] })).toMatchObject({ consistency: 'application-consistent' });
+  expect(await verifyConsistency(ec2, { ...input, capturedSnapshotIds: [snapId(81), snapId(82)] }))
+    .toMatchObject({ consistency: 'application-consistent' });
 });
 
 test('decide: no refresh yet, the instance not seen yet, a snapshot in error does not count', () => {
@@ -223,8 +241,12 @@ describe('the release loop\'s look (observeRelease with a loop)', () => {
     const target = newTarget();
     const id = instanceId(20);
     const clients = { backup: new BackupClient({ region: 'eu-west-1' }), ec2, doc: table.doc, tableName: TABLE };
-    await table.doc.send(new PutCommand({ TableName: TABLE, Item: { SM_Execution_ID: journalKey(target.executionId, id), Backup_IntentAt: REQUESTED, Backup_ResourceId: JOB } }));
-    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: id, BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeId: volumeId(20) } }] }] }] });
+    await table.doc.send(new PutCommand({
+      TableName: TABLE, Item: { SM_Execution_ID: journalKey(target.executionId, id), Backup_IntentAt: REQUESTED, Backup_ResourceId: JOB },
+    }));
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [{ Instances: [{ InstanceId: id, BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeId: volumeId(20) } }] }] }],
+    });
     ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
     backupMock.on(DescribeBackupJobCommand).resolves({ BackupJobId: JOB, State: 'CREATED' });
     const execution = { id: target.executionId, name: 'n', startTime: REQUESTED };
@@ -242,7 +264,7 @@ describe('the release loop\'s look (observeRelease with a loop)', () => {
     expect(state).toMatchObject({ state: 'captured', snapshotIds: [snapId(20)], jobState: 'CREATED' });
     expect(backupMock).toHaveReceivedCommandTimes(DescribeBackupJobCommand, 1);
     // Released: the registration is gone.
-    const reg = (await table.doc.send(new GetCommand({ TableName: TABLE, Key: { SM_Execution_ID: snapshotViewRegistrationKey(target.executionId, shardOf(id)) } }))).Item!;
+    const reg = (await getItem(snapshotViewRegistrationKey(target.executionId, shardOf(id))))!;
     expect(reg[`R:${id}`]).toBeUndefined();
     expect(reg.Registrations).toBe(0);
   });

@@ -331,6 +331,8 @@ export interface ApiCall {
   readonly at: number;
   /** Error code when the fake answered with an error. */
   error?: string;
+  /** Issue 14: the snapshot ids a DescribeSnapshots answer held (what the caller could see). */
+  returned?: string[];
 }
 
 export interface InjectedFault {

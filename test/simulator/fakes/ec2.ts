@@ -5,7 +5,7 @@
 import { FakeHandler, FakeRequest, FakeResponse, xmlEscape } from './http';
 import { allImages, allSnapshots, findImage, findSnapshot, ImageView, instancesOfRecoveryIds, SnapshotView } from './recovery-points';
 import { checkThrottle } from './throttling';
-import { ACCOUNT_ID, BackupJob, EC2_STATE_CODES, Ec2StateName, FakeApiError, Instance, REGION, World } from '../world';
+import { ACCOUNT_ID, ApiCall, BackupJob, EC2_STATE_CODES, Ec2StateName, FakeApiError, Instance, REGION, World } from '../world';
 
 const NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
@@ -311,7 +311,7 @@ function listedYet(world: World, s: SnapshotView): boolean {
  * `NextToken` pages of at most min(MaxResults, `snapshotPageSize`); a filter with more than 200 values answers
  * FilterLimitExceeded; a listing (no ids) leaves out snapshots too new to be listed (eventual consistency).
  */
-function describeSnapshots(world: World, params: URLSearchParams): FakeResponse {
+function describeSnapshots(world: World, params: URLSearchParams, call?: ApiCall): FakeResponse {
   const fs = filters(params);
   for (const f of fs) {
     if (!SNAPSHOT_FILTERS.test(f.name)) throw new FakeApiError({ code: 'InvalidParameterValue', message: `The filter '${f.name}' is invalid (not supported by the fake)` });
@@ -366,6 +366,7 @@ function describeSnapshots(world: World, params: URLSearchParams): FakeResponse 
   }
   const pageSize = maxResultsRaw === null ? Infinity : Math.min(maxResults, world.options.snapshotPageSize);
   const page = snaps.slice(start, start + pageSize);
+  if (call) call.returned = page.map((s) => s.snapshotId);
   const end = start + page.length;
   const next = end < snaps.length ? `<nextToken>${Buffer.from(`snap:${end}`).toString('base64')}</nextToken>` : '';
   return ok('DescribeSnapshots', `<snapshotSet>${page.map(snapshotXml).join('')}</snapshotSet>${next}`);
@@ -396,7 +397,7 @@ export function ec2Handler(world: World): FakeHandler {
     const idFilter = filters(params).filter((f) => f.name === 'instance-id').flatMap((f) => f.values);
     const fields = Object.fromEntries([...params].filter(([k]) => k !== 'Action' && k !== 'Version'));
     try {
-      world.recordCall('ec2', action, ids.length > 0 ? ids : idFilter, fields);
+      const call = world.recordCall('ec2', action, ids.length > 0 ? ids : idFilter, fields);
       // A call about AMIs or snapshots is judged at the clock of the instance whose backup made them.
       const about = ids.length > 0 ? ids : idFilter.length > 0 ? idFilter
         : instancesOfRecoveryIds(world, [...list(params, 'ImageId'), ...list(params, 'SnapshotId')]);
@@ -411,7 +412,7 @@ export function ec2Handler(world: World): FakeHandler {
       switch (action) {
         case 'DescribeInstances': return describeInstances(world, params, ids);
         case 'DescribeImages': return describeImages(world, params);
-        case 'DescribeSnapshots': return describeSnapshots(world, params);
+        case 'DescribeSnapshots': return describeSnapshots(world, params, call);
         case 'StopInstances':
         case 'StartInstances': return changeState(world, action, ids, params.get('DryRun') === 'true');
         default: return ec2ErrorResponse('InvalidAction', `The action ${action} is not valid for this web service (fake).`, 400);
