@@ -466,6 +466,8 @@ export interface ObserveReleaseResult {
   readonly view?: SnapshotViewUse;
   /** Why the chain does not use the run's snapshot view (with `view: 'off'`). */
   readonly viewOffReason?: string;
+  /** Which refresh of the view this look read (the next look refreshes when it reads the same one again). */
+  readonly viewRefreshId?: string;
 }
 
 /** How a chain's looks use the run's snapshot view. */

@@ -361,10 +361,11 @@ export async function observeRelease(
 
 /** The view's fields of a look's result (carried from look to look by the release loop's state). */
 function withView(
-  result: ObserveReleaseResult, view: { jobRequestedAt?: string; view?: SnapshotViewUse; viewOffReason?: string },
+  result: ObserveReleaseResult, view: { jobRequestedAt?: string; view?: SnapshotViewUse; viewOffReason?: string; viewRefreshId?: string },
 ): ObserveReleaseResult {
   return {
     ...result,
+    ...(view.viewRefreshId ? { viewRefreshId: view.viewRefreshId } : {}),
     ...(view.jobRequestedAt ? { jobRequestedAt: view.jobRequestedAt } : {}),
     ...(view.view ? { view: view.view } : {}),
     ...(view.viewOffReason ? { viewOffReason: view.viewOffReason } : {}),
@@ -419,12 +420,12 @@ async function observeThroughView(
     const registration = await registerInstance(target, instance, now());
     if (!registration.registered) return off(registration.reason);
   }
-  const look = await lookThroughView(target, instance, now());
+  const look = await lookThroughView(target, instance, now(), loop.view === 'registered' ? loop.viewRefreshId : undefined);
   if (look.state === 'off') {
     await deregisterInstance(target, event.instanceId);
     return off(look.reason);
   }
-  const registered = { jobRequestedAt: query.jobRequestedAt, view: 'registered' as const };
+  const registered = { jobRequestedAt: query.jobRequestedAt, view: 'registered' as const, viewRefreshId: look.refreshId };
   if (look.state === 'not-yet') {
     return withView(answer('not-yet', look.reason, seen, now()), registered);
   }

@@ -64,6 +64,8 @@ const REG_PREFIX = 'R:';
 const COUNT = 'Registrations';
 const REFRESHED_SLOT = 'RefreshedSlot';
 const REFRESHED_AT = 'RefreshedAt';
+/** Which refresh wrote a seen item (`<slot>:<instance id>`): a look compares it with the one it saw last time. */
+const REFRESH_ID = 'RefreshId';
 const SEEN = 'Seen';
 const DENIED = 'Denied';
 
@@ -197,7 +199,7 @@ async function getItem(target: SnapshotViewTarget, key: string): Promise<Record<
 }
 
 /** Claims the refresh of `slot` for this run: true for exactly one caller per slot. */
-export async function claimRefresh(target: SnapshotViewTarget, slot: number, instanceId: string, now: Date): Promise<boolean> {
+export async function claimRefresh(target: SnapshotViewTarget, slot: number | string, instanceId: string, now: Date): Promise<boolean> {
   try {
     await target.doc.send(new PutCommand({
       TableName: target.tableName,
@@ -288,7 +290,9 @@ export function seenFor(reg: Registration, byVolume: ReadonlyMap<string, readonl
  * writes one seen item per shard. Returns the seen item of `shard` as written; `undefined` when the refresh could not
  * be made (throttled, 5xx: nothing written, the view stays as it was; the next slot's claimer tries again).
  */
-export async function refreshView(target: SnapshotViewTarget, slot: number, shard: number, now: Date): Promise<Record<string, any> | undefined> {
+export async function refreshView(
+  target: SnapshotViewTarget, slot: number, shard: number, now: Date, refreshId: string = `${slot}`,
+): Promise<Record<string, any> | undefined> {
   let registrations: Map<number, Map<string, Registration>>;
   let described: { snapshots: Snapshot[] } | { denied: string };
   try {
@@ -316,6 +320,7 @@ export async function refreshView(target: SnapshotViewTarget, slot: number, shar
       [RECORD_TYPE]: RECORD_TYPE_SNAPSHOT_VIEW,
       [REFRESHED_SLOT]: slot,
       [REFRESHED_AT]: now.toISOString(),
+      [REFRESH_ID]: refreshId,
       [SEEN]: seen,
       ...('denied' in described ? { [DENIED]: described.denied } : {}),
       [EXPIRES_AT]: expiresAt(now),
@@ -365,24 +370,33 @@ export function decide(seenItem: Record<string, any> | undefined, instance: View
 }
 
 /**
- * One look through the view: reads the shard's seen item; when it was not refreshed in this look's slot, claims the
- * slot and, if won, refreshes; then decides. Registration is the caller's (registerInstance).
+ * One look through the view: reads the shard's seen item; when it was not refreshed in this look's slot, or not since
+ * this chain's previous look (`lastRefreshId`, 10 s ago: a refresh is overdue), claims the slot and, if won, refreshes;
+ * a chain that lost the slot's claim but saw no refresh since its previous look claims the slot's one overdue refresh
+ * (`<slot>F`): at most two refreshes per run and slot, and no chain waits on a refresh that does not come (a claimer
+ * that failed; in the simulator, a chain whose clock is behind the one that claimed its slot). Registration is the
+ * caller's (registerInstance).
  */
-export async function lookThroughView(target: SnapshotViewTarget, instance: ViewInstance, now: Date): Promise<ViewAnswer> {
+export async function lookThroughView(
+  target: SnapshotViewTarget, instance: ViewInstance, now: Date, lastRefreshId?: string,
+): Promise<ViewAnswer & { readonly refreshId?: string }> {
   const shard = shardOf(instance.instanceId);
   let seen: Record<string, any> | undefined;
   try {
     seen = await getItem(target, snapshotViewSeenKey(target.executionId, shard));
     const slot = slotOf(now.getTime());
-    // Another slot than this look's (older; newer only under clock skew): one refresh per run and slot, so a claim.
-    if (!seen || Number(seen[REFRESHED_SLOT]) !== slot) {
+    const overdue = lastRefreshId !== undefined && seen !== undefined && seen[REFRESH_ID] === lastRefreshId;
+    if (!seen || Number(seen[REFRESHED_SLOT]) !== slot || overdue) {
       if (await claimRefresh(target, slot, instance.instanceId, now)) {
-        seen = (await refreshView(target, slot, shard, now)) ?? seen;
+        seen = (await refreshView(target, slot, shard, now, `${slot}:${instance.instanceId}`)) ?? seen;
+      } else if (overdue && await claimRefresh(target, `${slot}F`, instance.instanceId, now)) {
+        seen = (await refreshView(target, slot, shard, now, `${slot}F:${instance.instanceId}`)) ?? seen;
       }
     }
   } catch (err) {
     if (denied(err)) return { state: 'off', reason: `the snapshot view's table access denied (${errorCode(err)})` };
     rethrowClassified(err, 'snapshot view look');
   }
-  return decide(seen, instance);
+  const refreshId = typeof seen?.[REFRESH_ID] === 'string' ? String(seen[REFRESH_ID]) : undefined;
+  return { ...decide(seen, instance), ...(refreshId ? { refreshId } : {}) };
 }
