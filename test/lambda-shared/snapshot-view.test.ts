@@ -104,6 +104,28 @@ test('claim contention: one refresh per run and slot, whoever asks; the next slo
   expect(ec2Mock).toHaveReceivedCommandTimes(DescribeSnapshotsCommand, 2);
 });
 
+test('an overdue refresh: a chain that saw no refresh since its previous look refreshes once, even in a slot already claimed', async () => {
+  const target = newTarget();
+  const i = { instanceId: instanceId(150), volumeIds: [volumeId(150)], jobRequestedAt: REQUESTED };
+  await registerInstance(target, i, T0);
+  ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
+  const first = await lookThroughView(target, i, T0);
+  expect(first).toMatchObject({ state: 'not-yet', refreshId: `${slotOf(T0.getTime())}:${i.instanceId}` });
+  // Another chain claimed the next slot but its refresh never landed (failed, or its clock was elsewhere).
+  expect(await claimRefresh(target, slotOf(at(10).getTime()), instanceId(151), at(10))).toBe(true);
+  ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snap(150, volumeId(150), '2026-12-03T02:05:05.000Z')] });
+  const second = await lookThroughView(target, i, at(10), first.refreshId);
+  expect(second).toMatchObject({ state: 'captured', refreshId: `${slotOf(at(10).getTime())}F:${i.instanceId}` });
+  expect(ec2Mock).toHaveReceivedCommandTimes(DescribeSnapshotsCommand, 2);
+  // Without the previous refresh id (a chain's first look), a lost claim answers from the view as it is.
+  const other = { instanceId: instanceId(152), volumeIds: [volumeId(152)], jobRequestedAt: REQUESTED };
+  await registerInstance(target, other, at(10));
+  expect(await lookThroughView(target, other, at(11))).toMatchObject({ state: 'not-yet' });
+  // The overdue claim of a slot is taken once.
+  expect(await lookThroughView(target, other, at(12), second.refreshId)).toMatchObject({ state: 'not-yet' });
+  expect(ec2Mock).toHaveReceivedCommandTimes(DescribeSnapshotsCommand, 2);
+});
+
 test('chunking: at most 200 volume ids a call, every page read', async () => {
   const target = newTarget();
   const instances = Array.from({ length: 150 }, (_, n) => ({

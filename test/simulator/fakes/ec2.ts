@@ -389,7 +389,22 @@ function callerSeconds(world: World, req: FakeRequest): number | undefined {
   return (at - world.clock.origin) / 1000;
 }
 
+/**
+ * Keeps each caller's SigV4 signing time its own virtual time (callerSeconds judges some calls at it). The SDK resets
+ * its client's clock offset from every answer's `Date` header (the wall clock here, hours from the caller's virtual
+ * time; @aws-sdk/core getUpdatedSystemClockOffset), except when the answer carries an `Age` header: so the EC2
+ * stand-in answers `Age: 0` (a fresh answer). Real EC2 stamps the caller's own clock, to within seconds.
+ */
+function withCallerDate(req: FakeRequest, res: FakeResponse): FakeResponse {
+  return req.headers['x-amz-date'] ? { ...res, headers: { ...res.headers, age: '0' } } : res;
+}
+
 export function ec2Handler(world: World): FakeHandler {
+  const handle = ec2Answer(world);
+  return (req: FakeRequest) => withCallerDate(req, handle(req));
+}
+
+function ec2Answer(world: World): (req: FakeRequest) => FakeResponse {
   return (req: FakeRequest) => {
     const params = new URLSearchParams(req.body);
     const action = params.get('Action') ?? '';
@@ -403,7 +418,8 @@ export function ec2Handler(world: World): FakeHandler {
         : instancesOfRecoveryIds(world, [...list(params, 'ImageId'), ...list(params, 'SnapshotId')]);
       // A call about no instance nor recovery point (a DescribeSnapshots listing by volume: the snapshot view) is judged
       // at its caller's clock, read from its signing time.
-      const at = about.length === 0 ? callerSeconds(world, req) : undefined;
+      const byVolume = action === 'DescribeSnapshots' && filters(params).some((f) => f.name === 'volume-id');
+      const at = about.length === 0 && byVolume ? callerSeconds(world, req) : undefined;
       checkThrottle(world, 'ec2', action, about, {
         resources: ids.length,
         filteredOrPaginated: filters(params).length > 0 || params.has('MaxResults'),
