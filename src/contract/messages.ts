@@ -479,8 +479,11 @@ export type SnapshotViewUse = 'registered' | 'off';
  */
 export const VIEW_JOB_CHECK_EVERY_LOOKS = 6;
 
-/** Seconds between two refreshes of a run's snapshot view (at most one refresh per run in each such slot). */
-export const SNAPSHOT_VIEW_REFRESH_SECONDS = 10;
+/**
+ * Seconds between two refreshes of a run's snapshot view (one refresh per run in each such slot; two when the first is
+ * overdue). Half the release loop's look interval: a look reads data at most this old.
+ */
+export const SNAPSHOT_VIEW_REFRESH_SECONDS = 5;
 
 /** Why the release loop released the application (`$.steps.release.releaseReason`). */
 export const RELEASE_REASONS = {

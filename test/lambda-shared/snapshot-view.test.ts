@@ -8,7 +8,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { journalKey, snapshotViewRegistrationKey, snapshotViewSeenKey } from '../../src/contract/audit-schema';
-import { type ReleaseLoopState, VIEW_JOB_CHECK_EVERY_LOOKS } from '../../src/contract/messages';
+import { type ReleaseLoopState, SNAPSHOT_VIEW_REFRESH_SECONDS, VIEW_JOB_CHECK_EVERY_LOOKS } from '../../src/contract/messages';
 import { observeRelease, verifyConsistency } from '../../src/lambda-shared/release-point';
 import {
   claimRefresh, decide, lookThroughView, MAX_REGISTRATIONS_PER_SHARD, MAX_VOLUMES_PER_INSTANCE, registerInstance, shardOf, slotOf,
@@ -87,7 +87,7 @@ test('claim contention: one refresh per run and slot, whoever asks; the next slo
   const slot = slotOf(T0.getTime());
   const claims = await Promise.all(Array.from({ length: 8 }, (_, k) => claimRefresh(target, slot, instanceId(k), T0)));
   expect(claims.filter(Boolean)).toHaveLength(1);
-  // Eight looks of eight instances at once, in one slot: one DescribeSnapshots.
+  // Eight looks of eight instances at once, in one slot: one DescribeSnapshots. (The slot claimed above was T0's.)
   const instances = Array.from({ length: 8 }, (_, k) => ({
     instanceId: instanceId(100 + k), volumeIds: [volumeId(100 + k)], jobRequestedAt: REQUESTED,
   }));
@@ -98,9 +98,9 @@ test('claim contention: one refresh per run and slot, whoever asks; the next slo
   expect(ec2Mock).toHaveReceivedCommandTimes(DescribeSnapshotsCommand, 1);
   // The snapshots start; the view is stale once the next slot begins: the first look of that slot refreshes.
   ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: instances.map((i, k) => snap(200 + k, i.volumeIds[0], '2026-12-03T02:05:12.000Z')) });
-  expect(await lookThroughView(target, instances[3], at(15))).toMatchObject({ state: 'not-yet' });
+  expect(await lookThroughView(target, instances[3], at(13))).toMatchObject({ state: 'not-yet' });
   expect(ec2Mock).toHaveReceivedCommandTimes(DescribeSnapshotsCommand, 1);
-  expect(await lookThroughView(target, instances[3], at(21))).toMatchObject({ state: 'captured', snapshotIds: [snapId(203)] });
+  expect(await lookThroughView(target, instances[3], at(10 + SNAPSHOT_VIEW_REFRESH_SECONDS))).toMatchObject({ state: 'captured', snapshotIds: [snapId(203)] });
   expect(ec2Mock).toHaveReceivedCommandTimes(DescribeSnapshotsCommand, 2);
 });
 
