@@ -253,22 +253,26 @@ export async function readRegistrations(target: SnapshotViewTarget, now: Date): 
  * call, every page. `denied` when EC2 refuses the call (the chains then look on their own).
  */
 export async function describeVolumeSnapshots(ec2: EC2Client, volumeIds: readonly string[]): Promise<{ snapshots: Snapshot[] } | { denied: string }> {
-  const snapshots: Snapshot[] = [];
   const unique = [...new Set(volumeIds)];
-  for (let i = 0; i < unique.length; i += VOLUME_FILTER_VALUES) {
-    const chunk = unique.slice(i, i + VOLUME_FILTER_VALUES);
+  const chunks: string[][] = [];
+  for (let i = 0; i < unique.length; i += VOLUME_FILTER_VALUES) chunks.push(unique.slice(i, i + VOLUME_FILTER_VALUES));
+  // The chunks side by side (a refresh's duration is the view's staleness); each chunk's pages in order.
+  const results = await Promise.all(chunks.map(async (chunk): Promise<Snapshot[] | { denied: string }> => {
+    const out: Snapshot[] = [];
     try {
       const pages = paginateDescribeSnapshots({ client: ec2, pageSize: SNAPSHOT_PAGE_SIZE }, {
         OwnerIds: ['self'],
         Filters: [{ Name: 'volume-id', Values: chunk }],
       });
-      for await (const page of pages) snapshots.push(...(page.Snapshots ?? []));
+      for await (const page of pages) out.push(...(page.Snapshots ?? []));
     } catch (err) {
       if (denied(err)) return { denied: `DescribeSnapshots denied (${errorCode(err)})` };
       rethrowClassified(err, `DescribeSnapshots of ${chunk.length} volumes`);
     }
-  }
-  return { snapshots };
+    return out;
+  }));
+  const refusal = results.find((r): r is { denied: string } => !Array.isArray(r));
+  return refusal ?? { snapshots: results.flatMap((r) => r as Snapshot[]) };
 }
 
 /** What a refresh keeps for one registered instance: per volume, the earliest snapshots started after its job's request. */
@@ -327,13 +331,15 @@ export async function refreshView(
     };
   });
   try {
-    for (let i = 0; i < items.length; i += 25) {
-      let pending = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+    const batches: Array<typeof items> = [];
+    for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
+    await Promise.all(batches.map(async (batch) => {
+      let pending = batch.map((Item) => ({ PutRequest: { Item } }));
       for (let attempt = 0; pending.length > 0 && attempt < 5; attempt++) {
         const res = await target.doc.send(new BatchWriteCommand({ RequestItems: { [target.tableName]: pending } }));
         pending = (res.UnprocessedItems?.[target.tableName] ?? []) as typeof pending;
       }
-    }
+    }));
   } catch {
     // What was not written is refreshed by the next slot's claimer; the claimer itself answers from what it saw.
   }
