@@ -427,6 +427,12 @@ async function observeThroughView(
   }
   const registered = { jobRequestedAt: query.jobRequestedAt, view: 'registered' as const, viewRefreshId: look.refreshId };
   if (look.state === 'not-yet') {
+    // A registration the view does not hold (removed by an earlier attempt of this look that released, its answer lost;
+    // or expired): registered again (idempotent), so the next refresh sees it.
+    if (look.unregistered && loop.view === 'registered') {
+      const again = await registerInstance(target, instance, now());
+      if (!again.registered) return off(again.reason);
+    }
     return withView(answer('not-yet', look.reason, seen, now()), registered);
   }
   await deregisterInstance(target, event.instanceId);

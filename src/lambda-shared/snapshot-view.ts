@@ -100,7 +100,8 @@ export interface ViewInstance {
 /** What the view says about one instance. */
 export type ViewAnswer =
   | { readonly state: 'captured'; readonly snapshotIds: string[]; readonly capturedAt: string; readonly reason: string }
-  | { readonly state: 'not-yet'; readonly reason: string }
+  /** `unregistered`: the last refresh did not see this instance's registration (not yet, or it was removed). */
+  | { readonly state: 'not-yet'; readonly reason: string; readonly unregistered?: boolean }
   /** The view cannot serve this instance: the chain looks on its own. */
   | { readonly state: 'off'; readonly reason: string };
 
@@ -352,7 +353,9 @@ export function decide(seenItem: Record<string, any> | undefined, instance: View
   if (typeof seenItem[DENIED] === 'string') return { state: 'off', reason: `the run's snapshot view could not describe snapshots: ${seenItem[DENIED]}` };
   const entry = (seenItem[SEEN] ?? {})[instance.instanceId] as SeenSnapshot[] | undefined;
   const at = String(seenItem[REFRESHED_AT] ?? '');
-  if (!entry) return { state: 'not-yet', reason: `the run's snapshot view (refreshed ${at}) has not seen this instance's registration yet` };
+  if (!entry) {
+    return { state: 'not-yet', reason: `the run's snapshot view (refreshed ${at}) has not seen this instance's registration yet`, unregistered: true };
+  }
   const ids: string[] = [];
   let capturedAt = 0;
   for (let index = 0; index < instance.volumeIds.length; index++) {

@@ -291,6 +291,21 @@ describe('the release loop\'s look (observeRelease with a loop)', () => {
     expect(reg.Registrations).toBe(0);
   });
 
+  test('a look retried after its release removed the registration registers again (never stuck on a view without it)', async () => {
+    const target = newTarget();
+    const id = instanceId(22);
+    const clients = { backup: new BackupClient({ region: 'eu-west-1' }), ec2, doc: table.doc, tableName: TABLE };
+    const volumes = [volumeId(22)];
+    const execution = { id: target.executionId, name: 'n', startTime: REQUESTED };
+    ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
+    const loop = loopState(1, { backupJobId: JOB, volumeIds: volumes, jobRequestedAt: REQUESTED, view: 'registered', viewRefreshId: 'none' });
+    // The view was refreshed without this instance (its registration gone): not yet, and registered again.
+    const state = await observeRelease(clients, { instanceId: id, execution, backupJobId: JOB, volumeIds: volumes, loop }, () => T0);
+    expect(state).toMatchObject({ state: 'not-yet', view: 'registered' });
+    const reg = (await getItem(snapshotViewRegistrationKey(target.executionId, shardOf(id))))!;
+    expect(reg[`R:${id}`]).toMatchObject({ v: volumes });
+  });
+
   test('an instance the view cannot take looks on its own (DescribeBackupJob every look), and says why', async () => {
     const target = newTarget();
     const id = instanceId(21);
