@@ -20,7 +20,7 @@ import { type BackupClient, DescribeBackupJobCommand } from '@aws-sdk/client-bac
 import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, type EC2Client, type Snapshot } from '@aws-sdk/client-ec2';
 // eslint-disable-next-line import/no-extraneous-dependencies
 import { type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { errorCode, rethrowClassified } from './errors';
+import { errorCode, rethrowClassified, TransientError } from './errors';
 import { readJournal } from './journal';
 import { deregisterInstance, lookThroughView, registerInstance, type SnapshotViewTarget } from './snapshot-view';
 import type { InstanceSteps } from '../contract/instance';
@@ -250,6 +250,10 @@ export async function verifyConsistency(
   }
   const look = await snapshotsOfRecoveryPoint(ec2, input.recoveryPointArn, input.volumeIds);
   if (!('snapshots' in look)) {
+    // Not visible yet (EC2's eventual consistency: the AMI or a snapshot not listed yet, e.g. when no look described it
+    // before, the snapshot view having released the application): the check is retried; after its retries the entry
+    // says "not verified" and counts it crash-consistent.
+    if (look.state === 'not-yet') throw new TransientError(`the recovery point's snapshots are not visible yet: ${look.reason}`);
     return { consistency: CONSISTENCY.crash, reason: `the recovery point's snapshots could not be checked: ${look.reason}` };
   }
   const released = Date.parse(input.releasedAt);
