@@ -348,7 +348,7 @@ export async function refreshView(
 }
 
 /** Decides from a seen item what the view says about one instance. */
-export function decide(seenItem: Record<string, any> | undefined, instance: ViewInstance): ViewAnswer {
+export function decide(seenItem: Record<string, any> | undefined, instance: ViewInstance, now?: Date): ViewAnswer {
   if (!seenItem) return { state: 'not-yet', reason: 'the run\'s snapshot view has not been refreshed yet' };
   if (typeof seenItem[DENIED] === 'string') return { state: 'off', reason: `the run's snapshot view could not describe snapshots: ${seenItem[DENIED]}` };
   const entry = (seenItem[SEEN] ?? {})[instance.instanceId] as SeenSnapshot[] | undefined;
@@ -359,7 +359,11 @@ export function decide(seenItem: Record<string, any> | undefined, instance: View
   const ids: string[] = [];
   let capturedAt = 0;
   for (let index = 0; index < instance.volumeIds.length; index++) {
-    const started = entry.filter(([, v, state]) => Number(v) === index && STARTED.includes(state));
+    // A snapshot counts once it started, and no later than this look (a StartTime after the look's own clock is clock
+    // skew: in the simulator, another chain's refresh read this instance's clock after it moved on; on AWS, seconds of
+    // skew between Lambda and EC2): the release never precedes the point in time it claims.
+    const started = entry.filter(([, v, state, start]) => Number(v) === index && STARTED.includes(state)
+      && (now === undefined || Number(start) <= now.getTime()));
     if (started.length === 0) {
       return {
         state: 'not-yet',
@@ -407,5 +411,5 @@ export async function lookThroughView(
     rethrowClassified(err, 'snapshot view look');
   }
   const refreshId = typeof seen?.[REFRESH_ID] === 'string' ? String(seen[REFRESH_ID]) : undefined;
-  return { ...decide(seen, instance), ...(refreshId ? { refreshId } : {}) };
+  return { ...decide(seen, instance, now), ...(refreshId ? { refreshId } : {}) };
 }

@@ -235,6 +235,9 @@ test('decide: no refresh yet, the instance not seen yet, a snapshot in error doe
   expect(decide({ Seen: {}, RefreshedAt: T0.toISOString() }, i)).toMatchObject({ state: 'not-yet', reason: expect.stringContaining('registration') });
   expect(decide({ Seen: { [i.instanceId]: [[snapId(1), 0, 'error', T0.getTime()]] } }, i).state).toBe('not-yet');
   expect(decide({ Seen: { [i.instanceId]: [[snapId(1), 0, 'completed', T0.getTime()]] } }, i).state).toBe('captured');
+  // A snapshot that started after the look's own time (clock skew) does not count yet: never a release before its point in time.
+  expect(decide({ Seen: { [i.instanceId]: [[snapId(1), 0, 'pending', at(10).getTime()]] } }, i, T0).state).toBe('not-yet');
+  expect(decide({ Seen: { [i.instanceId]: [[snapId(1), 0, 'pending', at(10).getTime()]] } }, i, at(10)).state).toBe('captured');
 });
 
 describe('the release loop\'s look (observeRelease with a loop)', () => {

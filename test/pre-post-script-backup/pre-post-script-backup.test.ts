@@ -231,6 +231,14 @@ describe('IAM', () => {
       Action: 'dynamodb:GetItem',
       Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['JOURNAL#*'] } },
     });
+    // Issue 14, the run's shared snapshot view: its own items only (SNAPVIEW#*), on the audit table.
+    const view = statements.filter(s => s.Sid === 'KeepTheRunsSnapshotViewOnly');
+    expect(view).toHaveLength(1);
+    expect(view[0]).toMatchObject({
+      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SNAPVIEW#*'] } },
+    });
+    expect(view[0].Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/AuditTable/), 'Arn'] });
   });
 
   test('observe-release always (the release loop and the check at the job\'s end); stop-backup-job only with STOP_BACKUP_JOB', () => {
