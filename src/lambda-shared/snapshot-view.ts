@@ -56,6 +56,13 @@ export const SNAPSHOT_PAGE_SIZE = 1000;
 /** A registration is dropped after this long (the longest freeze budget, 4 h, and a margin) if nobody removed it. */
 export const REGISTRATION_SECONDS = 4.5 * 3600;
 
+/**
+ * Clock skew allowed between the job's request time (the Lambda's clock) and a snapshot's StartTime (EC2's): a snapshot
+ * that started up to this long before the request still counts (AWS Backup cannot start it before the request; the
+ * clocks may differ by that much). The check at the job's end still requires its start after the pre-script's end.
+ */
+export const CLOCK_SKEW_MS = 2000;
+
 /** Snapshot states that mean the snapshot has started (its point in time is fixed). */
 const STARTED: readonly string[] = ['pending', 'completed'];
 
@@ -282,7 +289,7 @@ export function seenFor(reg: Registration, byVolume: ReadonlyMap<string, readonl
   reg.v.forEach((volumeId, index) => {
     const later = (byVolume.get(volumeId) ?? [])
       .map((s) => [s, s.StartTime ? new Date(s.StartTime).getTime() : Number.NaN] as const)
-      .filter(([s, start]) => s.SnapshotId && !Number.isNaN(start) && start > reg.s)
+      .filter(([s, start]) => s.SnapshotId && !Number.isNaN(start) && start > reg.s - CLOCK_SKEW_MS)
       .sort((a, b) => a[1] - b[1])
       .slice(0, MAX_SNAPSHOTS_PER_VOLUME);
     for (const [s, start] of later) out.push([s.SnapshotId!, index, String(s.State ?? ''), start]);

@@ -65,6 +65,8 @@ test('one look refreshes the run\'s view with one filtered call for every regist
       snap(2, volumeId(1, 1), '2026-12-03T02:04:00.000Z', 'completed'),
       // b's only snapshot is last night's: it started before the job was requested and does not count.
       snap(3, volumeId(2), '2026-12-02T02:04:00.000Z', 'completed'),
+      // Another started 3 s before the request (more than the clock skew allowed): does not count either.
+      snap(4, volumeId(2), '2026-12-03T01:59:57.000Z', 'completed'),
     ],
   });
   const lookA = await lookThroughView(target, a, T0);
@@ -227,6 +229,14 @@ test('a snapshot someone else took (DLM) in the window: the release may come ear
   // Both seen at release (DLM's and AWS Backup's): the recovery point's snapshot was among them: application-consistent.
   expect(await verifyConsistency(ec2, { ...input, capturedSnapshotIds: [snapId(81), snapId(82)] }))
     .toMatchObject({ consistency: 'application-consistent' });
+});
+
+test('clock skew: a snapshot stamped up to 2 s before the job\'s request (the Lambda\'s clock) counts', async () => {
+  const target = newTarget();
+  const i = { instanceId: instanceId(160), volumeIds: [volumeId(160)], jobRequestedAt: REQUESTED };
+  await registerInstance(target, i, T0);
+  ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snap(160, volumeId(160), '2026-12-03T01:59:59.997Z')] });
+  expect(await lookThroughView(target, i, T0)).toMatchObject({ state: 'captured', snapshotIds: [snapId(160)] });
 });
 
 test('decide: no refresh yet, the instance not seen yet, a snapshot in error does not count', () => {
