@@ -349,10 +349,10 @@ describe('IAM', () => {
     const conditioned = statements.filter(st => JSON.stringify(st.Condition ?? {}).includes('dynamodb:LeadingKeys'));
     expect(conditioned.filter(st => JSON.stringify(st.Condition) === JSON.stringify(leaseItemsOnly))).toHaveLength(2);
     // The rest are the waiting steps' (register) and resume-wait's (find, clear): WAIT# items only; the acting steps' and
-    // the recovery's journal (JOURNAL#); find-unfinished's page manifests (PAGE#).
+    // the recovery's journal (JOURNAL#); find-unfinished's page manifests (PAGE#); observe-release's snapshot view (SNAPVIEW#).
     const keysOnly = (prefix: string) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [prefix] } });
     for (const st of conditioned.filter(c => JSON.stringify(c.Condition) !== JSON.stringify(leaseItemsOnly))) {
-      expect([waitItemsOnly, keysOnly('JOURNAL#*'), keysOnly('PAGE#*')]).toContainEqual(st.Condition);
+      expect([waitItemsOnly, keysOnly('JOURNAL#*'), keysOnly('PAGE#*'), keysOnly('SNAPVIEW#*')]).toContainEqual(st.Condition);
     }
     const page = conditioned.filter(st => JSON.stringify(st.Condition) === JSON.stringify(keysOnly('PAGE#*')));
     expect(page.map(st => asList(st.Action).sort())).toEqual([['dynamodb:GetItem', 'dynamodb:UpdateItem']]);
