@@ -71,7 +71,7 @@ const REG_PREFIX = 'R:';
 const COUNT = 'Registrations';
 const REFRESHED_SLOT = 'RefreshedSlot';
 const REFRESHED_AT = 'RefreshedAt';
-/** Which refresh wrote a seen item (`<slot>:<instance id>`): a look compares it with the one it saw last time. */
+/** Which refresh wrote a seen item (`<slot>`, or `<slot>F` for the slot's overdue one): a look compares it with the one it saw last time. */
 const REFRESH_ID = 'RefreshId';
 const SEEN = 'Seen';
 const DENIED = 'Denied';
@@ -385,7 +385,7 @@ export function decide(seenItem: Record<string, any> | undefined, instance: View
     state: 'captured',
     snapshotIds: ids,
     capturedAt: when,
-    reason: `every volume has a snapshot started since the job was requested (${ids.join(', ')}; snapshot view refreshed ${at}), latest at ${when}`,
+    reason: `every volume's snapshot has started (${ids.join(', ')}), latest at ${when}`,
   };
 }
 
@@ -408,9 +408,9 @@ export async function lookThroughView(
     const overdue = lastRefreshId !== undefined && seen !== undefined && seen[REFRESH_ID] === lastRefreshId;
     if (!seen || Number(seen[REFRESHED_SLOT]) !== slot || overdue) {
       if (await claimRefresh(target, slot, instance.instanceId, now)) {
-        seen = (await refreshView(target, slot, shard, now, `${slot}:${instance.instanceId}`)) ?? seen;
+        seen = (await refreshView(target, slot, shard, now, `${slot}`)) ?? seen;
       } else if (overdue && await claimRefresh(target, `${slot}F`, instance.instanceId, now)) {
-        seen = (await refreshView(target, slot, shard, now, `${slot}F:${instance.instanceId}`)) ?? seen;
+        seen = (await refreshView(target, slot, shard, now, `${slot}F`)) ?? seen;
       }
     }
   } catch (err) {

@@ -112,12 +112,12 @@ test('an overdue refresh: a chain that saw no refresh since its previous look re
   await registerInstance(target, i, T0);
   ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
   const first = await lookThroughView(target, i, T0);
-  expect(first).toMatchObject({ state: 'not-yet', refreshId: `${slotOf(T0.getTime())}:${i.instanceId}` });
+  expect(first).toMatchObject({ state: 'not-yet', refreshId: `${slotOf(T0.getTime())}` });
   // Another chain claimed the next slot but its refresh never landed (failed, or its clock was elsewhere).
   expect(await claimRefresh(target, slotOf(at(10).getTime()), instanceId(151), at(10))).toBe(true);
   ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snap(150, volumeId(150), '2026-12-03T02:05:05.000Z')] });
   const second = await lookThroughView(target, i, at(10), first.refreshId);
-  expect(second).toMatchObject({ state: 'captured', refreshId: `${slotOf(at(10).getTime())}F:${i.instanceId}` });
+  expect(second).toMatchObject({ state: 'captured', refreshId: `${slotOf(at(10).getTime())}F` });
   expect(ec2Mock).toHaveReceivedCommandTimes(DescribeSnapshotsCommand, 2);
   // Without the previous refresh id (a chain's first look), a lost claim answers from the view as it is.
   const other = { instanceId: instanceId(152), volumeIds: [volumeId(152)], jobRequestedAt: REQUESTED };
