@@ -460,8 +460,8 @@ export interface ObserveReleaseResult {
    */
   readonly jobRequestedAt?: string;
   /**
-   * The look's use of the run's snapshot view: absent until the instance is registered; `registered`; `off` (the
-   * chain looks on its own, as before the view: `viewOffReason` says why).
+   * `off`: the chain does not use the run's snapshot view and looks on its own, as before the view (`viewOffReason`
+   * says why). Absent while it uses the view (registered; `viewRefreshId` once a look has read a refresh).
    */
   readonly view?: SnapshotViewUse;
   /** Why the chain does not use the run's snapshot view (with `view: 'off'`). */
@@ -470,8 +470,8 @@ export interface ObserveReleaseResult {
   readonly viewRefreshId?: string;
 }
 
-/** How a chain's looks use the run's snapshot view. */
-export type SnapshotViewUse = 'registered' | 'off';
+/** How a chain's looks use the run's snapshot view (only `off` is recorded: the chain looks on its own). */
+export type SnapshotViewUse = 'off';
 
 /**
  * With the snapshot view, DescribeBackupJob is called on every this many looks only (to notice a job that ended

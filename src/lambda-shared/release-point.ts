@@ -404,7 +404,7 @@ async function observeThroughView(
     } catch (err) {
       if (denied(err)) {
         await deregisterInstance(target, event.instanceId);
-        return withView(answer('unobservable', `DescribeBackupJob denied (${errorCode(err)})`, seen, now()), { jobRequestedAt: query.jobRequestedAt, view: loop.view });
+        return withView(answer('unobservable', `DescribeBackupJob denied (${errorCode(err)})`, seen, now()), { jobRequestedAt: query.jobRequestedAt });
       }
       rethrowClassified(err, `DescribeBackupJob ${query.backupJobId}`);
     }
@@ -414,26 +414,28 @@ async function observeThroughView(
       await deregisterInstance(target, event.instanceId);
       const why = seen.recoveryPointArn ? '' : ' (no RecoveryPointArn was seen before the end)';
       return withView(answer('job-ended', `the job is ${seen.jobState}${job.StatusMessage ? `: ${job.StatusMessage}` : ''}${why}`, seen, now()),
-        { jobRequestedAt: query.jobRequestedAt, view: loop.view });
+        { jobRequestedAt: query.jobRequestedAt });
     }
   }
   if (query.volumeIds.length === 0) {
     return withView(answer('unobservable', 'the instance had no EBS volume recorded when the job started', seen, now()), { jobRequestedAt: query.jobRequestedAt });
   }
-  if (loop.view !== 'registered') {
+  // Registered until a look has read a refresh (an idempotent registration: a retried one changes nothing); the loop's
+  // state then carries only the refresh id it read (kept small: it travels in every state of the chain).
+  if (!loop.viewRefreshId) {
     const registration = await registerInstance(target, instance, now());
     if (!registration.registered) return off(registration.reason);
   }
-  const look = await lookThroughView(target, instance, now(), loop.view === 'registered' ? loop.viewRefreshId : undefined);
+  const look = await lookThroughView(target, instance, now(), loop.viewRefreshId || undefined);
   if (look.state === 'off') {
     await deregisterInstance(target, event.instanceId);
     return off(look.reason);
   }
-  const registered = { jobRequestedAt: query.jobRequestedAt, view: 'registered' as const, viewRefreshId: look.refreshId };
+  const registered = { jobRequestedAt: query.jobRequestedAt, viewRefreshId: look.refreshId };
   if (look.state === 'not-yet') {
     // A registration the view does not hold (removed by an earlier attempt of this look that released, its answer lost;
     // or expired): registered again (idempotent), so the next refresh sees it.
-    if (look.unregistered && loop.view === 'registered') {
+    if (look.unregistered && loop.viewRefreshId) {
       const again = await registerInstance(target, instance, now());
       if (!again.registered) return off(again.reason);
     }

@@ -385,7 +385,7 @@ export function decide(seenItem: Record<string, any> | undefined, instance: View
     state: 'captured',
     snapshotIds: ids,
     capturedAt: when,
-    reason: `every volume's snapshot has started (${ids.join(', ')}), latest at ${when}`,
+    reason: `snapshots started: ${ids.join(',')}`,
   };
 }
 
