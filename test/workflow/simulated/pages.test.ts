@@ -86,9 +86,11 @@ describe('a run in pages of 10', () => {
   }, 300_000);
 
   test('the largest state payload does not grow with the number of pages (2 vs 6 pages)', async () => {
-    // Pages of 25: the fleet level's states (a page of instances or outcomes next to the run's configuration) are
-    // then larger than any state of an instance's chain, so the largest payload is the fleet level's.
-    const pageSize = 25;
+    // Pages of 30: the fleet level's states (a page of instances or outcomes next to the run's configuration) are
+    // then larger than any state of an instance's chain, so the largest payload is the fleet level's. (Issue 14's
+    // snapshot view releases these chains at the point in time: the chain's largest state, the check at the job's end
+    // carrying the snapshots seen at release, is about 5.1 KB, more than a page of 25.)
+    const pageSize = 30;
     realProcess.env.DISCOVERY_PAGE_SIZE = String(pageSize);
     try {
       // Each run is checked before the next one resets the world.
