@@ -298,3 +298,29 @@ export const AUDIT_ENTRY_FIELDS: ReadonlyArray<keyof AuditEntry> = [
 // Issue 15, the dry run: the run record's flag.
 /** `true` on the run record of a dry run (absent on a real run's record). */
 export const RUN_DRY_RUN = 'DryRun';
+
+// Issue 14, the run's shared snapshot view (src/lambda-shared/snapshot-view.ts): while applications are frozen, one
+// look per run and interval describes the snapshots of every frozen instance's volumes at once, and every look reads
+// what it saw. Items (all under this prefix, expired by TTL):
+// - `SNAPVIEW#<execution ARN>`: the head, holding the refresh claim;
+// - `SNAPVIEW#<execution ARN>#R<shard>`: the registrations of the instances of one shard (one attribute each);
+// - `SNAPVIEW#<execution ARN>#S<shard>`: what the last refresh saw for the instances of that shard.
+/** Prefix of every snapshot-view item's partition key (and of the only view keys observe-release may touch). */
+export const SNAPSHOT_VIEW_KEY_PREFIX = 'SNAPVIEW#';
+/** `RecordType` of a snapshot-view item. */
+export const RECORD_TYPE_SNAPSHOT_VIEW = 'SNAPSHOT_VIEW';
+/** Seconds a snapshot-view item is kept after its last write (DynamoDB TTL deletes it then): longer than any freeze. */
+export const SNAPSHOT_VIEW_ITEM_LIFETIME_SECONDS = 2 * 86_400;
+
+/** The head item of a run's snapshot view: `SNAPVIEW#<execution ARN>`. */
+export function snapshotViewHeadKey(executionId: string): string {
+  return `${SNAPSHOT_VIEW_KEY_PREFIX}${executionId}`;
+}
+/** A shard's registrations: `SNAPVIEW#<execution ARN>#R<shard>`. */
+export function snapshotViewRegistrationKey(executionId: string, shard: number): string {
+  return `${SNAPSHOT_VIEW_KEY_PREFIX}${executionId}#R${shard}`;
+}
+/** What the last refresh saw for a shard: `SNAPVIEW#<execution ARN>#S<shard>`. */
+export function snapshotViewSeenKey(executionId: string, shard: number): string {
+  return `${SNAPSHOT_VIEW_KEY_PREFIX}${executionId}#S${shard}`;
+}

@@ -458,13 +458,46 @@ export interface ObserveReleaseResult {
   readonly jobState: string;
   /** The job's RecoveryPointArn seen; empty when absent. */
   readonly recoveryPointArn: string;
-  /** With `captured`: the snapshot ids, in the order of `volumeIds`. */
+  /**
+   * With `captured`: the snapshot ids, in the order of `volumeIds` (from the run's snapshot view: every snapshot of
+   * the volume that started after the job's start was requested, possibly more than one per volume).
+   */
   readonly snapshotIds: string[];
   /** With `captured`: the latest snapshot StartTime (ISO-8601): the backup's point in time. Else empty. */
   readonly capturedAt: string;
   /** ISO-8601 time of this look. */
   readonly observedAt: string;
+  // Issue 14, the run's shared snapshot view (src/lambda-shared/snapshot-view.ts), carried from look to look:
+  /**
+   * ISO-8601 time the backup job's start was about to be requested (the instance journal's intent, after the
+   * pre-script ended and after the stop): a snapshot of one of the instance's volumes counts only if it started later.
+   */
+  readonly jobRequestedAt?: string;
+  /**
+   * `off`: the chain does not use the run's snapshot view and looks on its own, as before the view (`viewOffReason`
+   * says why). Absent while it uses the view (registered; `viewRefreshId` once a look has read a refresh).
+   */
+  readonly view?: SnapshotViewUse;
+  /** Why the chain does not use the run's snapshot view (with `view: 'off'`). */
+  readonly viewOffReason?: string;
+  /** Which refresh of the view this look read (the next look refreshes when it reads the same one again). */
+  readonly viewRefreshId?: string;
 }
+
+/** How a chain's looks use the run's snapshot view (only `off` is recorded: the chain looks on its own). */
+export type SnapshotViewUse = 'off';
+
+/**
+ * With the snapshot view, DescribeBackupJob is called on every this many looks only (to notice a job that ended
+ * before its snapshots started); the view (EC2) says when the point in time is captured.
+ */
+export const VIEW_JOB_CHECK_EVERY_LOOKS = 6;
+
+/**
+ * Seconds between two refreshes of a run's snapshot view (one refresh per run in each such slot; two when the first is
+ * overdue). Half the release loop's look interval: a look reads data at most this old.
+ */
+export const SNAPSHOT_VIEW_REFRESH_SECONDS = 5;
 
 /** Why the release loop released the application (`$.steps.release.releaseReason`). */
 export const RELEASE_REASONS = {

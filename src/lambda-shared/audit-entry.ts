@@ -529,5 +529,7 @@ function releaseNoteOf(steps: InstanceSteps): string {
       ? `the look failed: ${causeMessage(error)}`
       : release.reason;
   const fallback = release.fallbackReason ? ` (point in time not observable: ${release.fallbackReason})` : '';
-  return `released ${release.releaseReason} after ${release.waitedSeconds} s of looks: ${why}${fallback}`;
+  // Issue 14, the run's snapshot view: why this chain looked on its own.
+  const viewOff = release.view === 'off' && release.viewOffReason ? ` (snapshot view off: ${release.viewOffReason})` : '';
+  return `released ${release.releaseReason} after ${release.waitedSeconds} s of looks: ${why}${fallback}${viewOff}`;
 }

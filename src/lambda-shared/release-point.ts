@@ -20,12 +20,14 @@ import { type BackupClient, DescribeBackupJobCommand } from '@aws-sdk/client-bac
 import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, type EC2Client, type Snapshot } from '@aws-sdk/client-ec2';
 // eslint-disable-next-line import/no-extraneous-dependencies
 import { type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { errorCode, rethrowClassified } from './errors';
+import { errorCode, rethrowClassified, TransientError } from './errors';
 import { readJournal } from './journal';
+import { deregisterInstance, lookThroughView, registerInstance, type SnapshotViewTarget } from './snapshot-view';
 import type { InstanceSteps } from '../contract/instance';
 import {
   CONSISTENCY, type ConsistencyVerdict, type ObserveReleaseEvent, type ObserveReleaseResult, RELEASE_REASONS, type ReleaseLookMode,
-  type ReleaseLoopState, type ReleasePointState, type ScriptStatusResult, type VerifyConsistencyEvent,
+  type ReleaseLoopState, type ReleasePointState, type ScriptStatusResult, type SnapshotViewUse, VIEW_JOB_CHECK_EVERY_LOOKS,
+  type VerifyConsistencyEvent,
 } from '../contract/messages';
 import { BACKUP_COMPLETED, BACKUP_JOB_FINAL_STATES, NOT_APPLICABLE, SUCCESS } from '../contract/status';
 
@@ -248,6 +250,10 @@ export async function verifyConsistency(
   }
   const look = await snapshotsOfRecoveryPoint(ec2, input.recoveryPointArn, input.volumeIds);
   if (!('snapshots' in look)) {
+    // Not visible yet (EC2's eventual consistency: the AMI or a snapshot not listed yet, e.g. when no look described it
+    // before, the snapshot view having released the application): the check is retried; after its retries the entry
+    // says "not verified" and counts it crash-consistent.
+    if (look.state === 'not-yet') throw new TransientError(`the recovery point's snapshots are not visible yet: ${look.reason}`);
     return { consistency: CONSISTENCY.crash, reason: `the recovery point's snapshots could not be checked: ${look.reason}` };
   }
   const released = Date.parse(input.releasedAt);
@@ -269,7 +275,9 @@ export async function verifyConsistency(
   }
   const ids = look.snapshots.map(s => s.SnapshotId);
   const captured = input.capturedSnapshotIds ?? [];
-  if (captured.length > 0 && captured.some(id => !ids.includes(id))) {
+  // Every snapshot of the final recovery point must be one seen started at release (the view may have seen more than
+  // one per volume: a snapshot someone else took, e.g. Data Lifecycle Manager, is not the backup's and does not count).
+  if (captured.length > 0 && ids.some(id => !id || !captured.includes(id))) {
     return { consistency: CONSISTENCY.crash, reason: `the final snapshots (${ids.join(', ')}) are not the ones seen at release (${captured.join(', ')})` };
   }
   return { consistency: CONSISTENCY.application, reason: `every volume's snapshot started while the application was frozen (${ids.join(', ')})` };
@@ -315,17 +323,23 @@ export async function volumeIdsOf(ec2: EC2Client, instanceId: string): Promise<s
  * The handler's look (observe-release): the job id from the event, else from the instance journal (none yet:
  * `not-yet`); the volumes from the event, else DescribeInstances once the job exists (so they are the volumes the
  * instance has once its job was started: a volume attached since then has no snapshot, and the look says
- * `unobservable`, never `captured`); then `observeReleasePoint`.
+ * `unobservable`, never `captured`). Then, in the release loop (`event.loop`), through the run's shared snapshot view
+ * (src/lambda-shared/snapshot-view.ts; DescribeBackupJob only on every VIEW_JOB_CHECK_EVERY_LOOKS-th look), or, when
+ * the view cannot serve the chain, `observeReleasePoint` (the chain's own look), and the loop's state says why.
  */
 export async function observeRelease(
   clients: ObserveReleaseClients, event: ObserveReleaseEvent, now: () => Date = () => new Date(),
 ): Promise<ObserveReleaseResult> {
+  const loop = event.loop;
   let backupJobId = event.backupJobId ?? '';
+  let jobRequestedAt = loop?.jobRequestedAt ?? '';
+  const carried = { view: loop?.view, viewOffReason: loop?.viewOffReason };
   if (!backupJobId) {
     const journal = await readJournal(clients.doc, { tableName: clients.tableName, executionId: event.execution.id, instanceId: event.instanceId });
     backupJobId = journal.actions.backup?.resourceId ?? '';
+    jobRequestedAt = journal.actions.backup?.intentAt ?? '';
     if (!backupJobId) {
-      return {
+      return withView({
         state: 'not-yet',
         reason: journal.actions.backup ? 'the backup job is being started (no job id recorded yet)' : 'the backup job is not started yet',
         backupJobId: '',
@@ -335,14 +349,100 @@ export async function observeRelease(
         snapshotIds: [],
         capturedAt: '',
         observedAt: now().toISOString(),
-      };
+      }, { jobRequestedAt, ...carried });
     }
   }
   const mode = event.mode ?? 'point-in-time';
   const volumeIds = mode === 'job-end' || (event.volumeIds && event.volumeIds.length > 0)
     ? [...(event.volumeIds ?? [])]
     : await volumeIdsOf(clients.ec2, event.instanceId);
-  return observeReleasePoint(clients, { backupJobId, volumeIds, preScriptEndedAt: event.preScriptEndedAt, mode }, now);
+  const query = { backupJobId, volumeIds, preScriptEndedAt: event.preScriptEndedAt, mode };
+  if (!loop || mode !== 'point-in-time' || carried.view === 'off') {
+    return withView(await observeReleasePoint(clients, query, now), { jobRequestedAt, ...carried });
+  }
+  return observeThroughView(clients, event, loop, { ...query, jobRequestedAt }, now);
+}
+
+/** The view's fields of a look's result (carried from look to look by the release loop's state). */
+function withView(
+  result: ObserveReleaseResult, view: { jobRequestedAt?: string; view?: SnapshotViewUse; viewOffReason?: string; viewRefreshId?: string },
+): ObserveReleaseResult {
+  return {
+    ...result,
+    ...(view.viewRefreshId ? { viewRefreshId: view.viewRefreshId } : {}),
+    ...(view.jobRequestedAt ? { jobRequestedAt: view.jobRequestedAt } : {}),
+    ...(view.view ? { view: view.view } : {}),
+    ...(view.viewOffReason ? { viewOffReason: view.viewOffReason } : {}),
+  };
+}
+
+/**
+ * A release loop's look through the run's snapshot view: the job's state on every VIEW_JOB_CHECK_EVERY_LOOKS-th look
+ * only (a job that ended early is noticed within a minute; the view says when the snapshots started); the instance
+ * registered on its first look; then the view decides. An instance the view cannot serve looks on its own from then
+ * on (`view: 'off'`, `viewOffReason`).
+ */
+async function observeThroughView(
+  clients: ObserveReleaseClients, event: ObserveReleaseEvent, loop: ReleaseLoopState,
+  query: ReleasePointQuery & { readonly jobRequestedAt: string }, now: () => Date,
+): Promise<ObserveReleaseResult> {
+  const target: SnapshotViewTarget = { doc: clients.doc, ec2: clients.ec2, tableName: clients.tableName, executionId: event.execution.id };
+  const instance = { instanceId: event.instanceId, volumeIds: query.volumeIds, jobRequestedAt: query.jobRequestedAt };
+  const seen: Seen = {
+    backupJobId: query.backupJobId,
+    volumeIds: [...query.volumeIds],
+    jobState: loop.backupJobId === query.backupJobId ? loop.jobState : '',
+    recoveryPointArn: loop.backupJobId === query.backupJobId ? loop.recoveryPointArn : '',
+  };
+  const off = async (reason: string) => withView(await observeReleasePoint(clients, query, now),
+    { jobRequestedAt: query.jobRequestedAt, view: 'off', viewOffReason: reason });
+
+  if ((loop.looks + 1) % VIEW_JOB_CHECK_EVERY_LOOKS === 0) {
+    let job;
+    try {
+      job = await clients.backup.send(new DescribeBackupJobCommand({ BackupJobId: query.backupJobId }));
+    } catch (err) {
+      if (denied(err)) {
+        await deregisterInstance(target, event.instanceId);
+        return withView(answer('unobservable', `DescribeBackupJob denied (${errorCode(err)})`, seen, now()), { jobRequestedAt: query.jobRequestedAt });
+      }
+      rethrowClassified(err, `DescribeBackupJob ${query.backupJobId}`);
+    }
+    seen.jobState = job.State ?? '';
+    seen.recoveryPointArn = job.RecoveryPointArn ?? '';
+    if (BACKUP_JOB_FINAL_STATES.includes(seen.jobState) || seen.jobState === 'ABORTING') {
+      await deregisterInstance(target, event.instanceId);
+      const why = seen.recoveryPointArn ? '' : ' (no RecoveryPointArn was seen before the end)';
+      return withView(answer('job-ended', `the job is ${seen.jobState}${job.StatusMessage ? `: ${job.StatusMessage}` : ''}${why}`, seen, now()),
+        { jobRequestedAt: query.jobRequestedAt });
+    }
+  }
+  if (query.volumeIds.length === 0) {
+    return withView(answer('unobservable', 'the instance had no EBS volume recorded when the job started', seen, now()), { jobRequestedAt: query.jobRequestedAt });
+  }
+  // Registered until a look has read a refresh (an idempotent registration: a retried one changes nothing); the loop's
+  // state then carries only the refresh id it read (kept small: it travels in every state of the chain).
+  if (!loop.viewRefreshId) {
+    const registration = await registerInstance(target, instance, now());
+    if (!registration.registered) return off(registration.reason);
+  }
+  const look = await lookThroughView(target, instance, now(), loop.viewRefreshId || undefined);
+  if (look.state === 'off') {
+    await deregisterInstance(target, event.instanceId);
+    return off(look.reason);
+  }
+  const registered = { jobRequestedAt: query.jobRequestedAt, viewRefreshId: look.refreshId };
+  if (look.state === 'not-yet') {
+    // A registration the view does not hold (removed by an earlier attempt of this look that released, its answer lost;
+    // or expired): registered again (idempotent), so the next refresh sees it.
+    if (look.unregistered && loop.viewRefreshId) {
+      const again = await registerInstance(target, instance, now());
+      if (!again.registered) return off(again.reason);
+    }
+    return withView(answer('not-yet', look.reason, seen, now()), registered);
+  }
+  await deregisterInstance(target, event.instanceId);
+  return withView(answer('captured', look.reason, seen, now(), { snapshotIds: look.snapshotIds, capturedAt: look.capturedAt }), registered);
 }
 
 /**

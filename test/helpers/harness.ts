@@ -568,8 +568,10 @@ export function checkInvariants(run: SimRun): string[] {
       const newJob = world.backupJobsFor(id).find((j) => run.newJobIds.includes(j.backupJobId));
       const jobSnapshots = new Set(newJob ? jobAttempts(world, newJob).flatMap((a) => a.snapshotIds) : []);
       const sawSnapshots = startSeq !== undefined && run.calls.some((c) => c.service === 'ec2' && c.action === 'DescribeSnapshots'
-        && !c.error && c.seq < startSeq && Object.entries((c.params ?? {}) as Record<string, string>)
-        .some(([k, val]) => k.startsWith('SnapshotId') && jobSnapshots.has(val)));
+        && !c.error && c.seq < startSeq && (Object.entries((c.params ?? {}) as Record<string, string>)
+        .some(([k, val]) => k.startsWith('SnapshotId') && jobSnapshots.has(val))
+          // Issue 14, the snapshot view: a listing by volume whose answer held one of this job's snapshots.
+          || (c.returned ?? []).some((sid) => jobSnapshots.has(sid))));
       // A budget spent or a look that kept failing releases the application anyway (DESIGN invariant 7), said so.
       const releasedAnyway = ['budget-spent', 'look-failed'].includes(entry.ReleaseReason);
       if (startedEarly && !sawSnapshots && !releasedAnyway) {

@@ -218,6 +218,11 @@ describe('verifyConsistency', () => {
     expect((await verifyConsistency(clients.ec2, base)).consistency).toBe('crash-consistent');
   });
 
+  test('the final AMI not visible yet (EC2 eventual consistency): a transient error (the check is retried), never a verdict', async () => {
+    ec2Mock.on(DescribeImagesCommand).rejects(awsError('InvalidAMIID.NotFound', 'The image id does not exist'));
+    await expect(verifyConsistency(clients.ec2, base)).rejects.toMatchObject({ name: 'TransientError' });
+  });
+
   test('crash-consistent when nothing froze the application, or the snapshots cannot be checked', async () => {
     expect((await verifyConsistency(clients.ec2, { ...base, frozen: false })).consistency).toBe('crash-consistent');
     expect((await verifyConsistency(clients.ec2, { ...base, recoveryPointArn: 'arn:aws:backup:eu-west-1:1:recovery-point:x' })).consistency).toBe('crash-consistent');

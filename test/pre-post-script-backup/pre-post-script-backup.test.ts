@@ -231,6 +231,14 @@ describe('IAM', () => {
       Action: 'dynamodb:GetItem',
       Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['JOURNAL#*'] } },
     });
+    // Issue 14, the run's shared snapshot view: its own items only (SNAPVIEW#*), on the audit table.
+    const view = statements.filter(s => s.Sid === 'KeepTheRunsSnapshotViewOnly');
+    expect(view).toHaveLength(1);
+    expect(view[0]).toMatchObject({
+      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SNAPVIEW#*'] } },
+    });
+    expect(view[0].Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/AuditTable/), 'Arn'] });
   });
 
   test('observe-release always (the release loop and the check at the job\'s end); stop-backup-job only with STOP_BACKUP_JOB', () => {
@@ -341,10 +349,11 @@ describe('IAM', () => {
     const conditioned = statements.filter(st => JSON.stringify(st.Condition ?? {}).includes('dynamodb:LeadingKeys'));
     expect(conditioned.filter(st => JSON.stringify(st.Condition) === JSON.stringify(leaseItemsOnly))).toHaveLength(2);
     // The rest are the waiting steps' (register) and resume-wait's (find, clear): WAIT# items only; the acting steps' and
-    // the recovery's journal (JOURNAL#); find-unfinished's and record-run's page manifests (PAGE#).
+    // the recovery's journal (JOURNAL#); find-unfinished's and record-run's page manifests (PAGE#); observe-release's
+    // snapshot view (SNAPVIEW#).
     const keysOnly = (prefix: string) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [prefix] } });
     for (const st of conditioned.filter(c => JSON.stringify(c.Condition) !== JSON.stringify(leaseItemsOnly))) {
-      expect([waitItemsOnly, keysOnly('JOURNAL#*'), keysOnly('PAGE#*')]).toContainEqual(st.Condition);
+      expect([waitItemsOnly, keysOnly('JOURNAL#*'), keysOnly('PAGE#*'), keysOnly('SNAPVIEW#*')]).toContainEqual(st.Condition);
     }
     const page = conditioned.filter(st => JSON.stringify(st.Condition) === JSON.stringify(keysOnly('PAGE#*')));
     expect(page.map(st => asList(st.Action).sort())).toEqual([['dynamodb:GetItem', 'dynamodb:UpdateItem'], ['dynamodb:BatchGetItem']]);

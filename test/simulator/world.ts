@@ -331,6 +331,8 @@ export interface ApiCall {
   readonly at: number;
   /** Error code when the fake answered with an error. */
   error?: string;
+  /** Issue 14: the snapshot ids a DescribeSnapshots answer held (what the caller could see). */
+  returned?: string[];
 }
 
 export interface InjectedFault {
@@ -420,6 +422,18 @@ export interface WorldOptions {
   readonly imageLagSeconds?: number;
   /** Count mode: DescribeImages calls asking for a new AMI that answer InvalidAMIID.NotFound. Default 1. */
   readonly imageLagCalls?: number;
+  /**
+   * Issue 14, the snapshot view: EC2 eventual consistency for DescribeSnapshots by filter (docs/fidelity/ec2.md): a new
+   * snapshot is left out of filtered listings for this many seconds after it started (time mode). Default: imageLagSeconds.
+   */
+  readonly snapshotLagSeconds?: number;
+  /** Count mode: filtered DescribeSnapshots calls that leave a new snapshot out. Default: imageLagCalls. */
+  readonly snapshotLagCalls?: number;
+  /**
+   * DescribeSnapshots page size when MaxResults is given: at most this many snapshots per page (AWS may return fewer
+   * than MaxResults). Default 1000 (MaxResults honoured).
+   */
+  readonly snapshotPageSize?: number;
   /** After an accepted StopBackupJob the job is ABORTING for this long (time mode; count mode: one look). Default 60. */
   readonly abortSeconds?: number;
   /**
@@ -557,6 +571,9 @@ export class World {
       recoveryPointLagSeconds: options.recoveryPointLagSeconds ?? 60,
       imageLagSeconds: options.imageLagSeconds ?? 30,
       imageLagCalls: options.imageLagCalls ?? 1,
+      snapshotLagSeconds: options.snapshotLagSeconds ?? options.imageLagSeconds ?? 30,
+      snapshotLagCalls: options.snapshotLagCalls ?? options.imageLagCalls ?? 1,
+      snapshotPageSize: options.snapshotPageSize ?? 1000,
       abortSeconds: options.abortSeconds ?? 60,
       throttling: options.throttling ?? false,
     };

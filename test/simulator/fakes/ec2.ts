@@ -5,7 +5,7 @@
 import { FakeHandler, FakeRequest, FakeResponse, xmlEscape } from './http';
 import { allImages, allSnapshots, findImage, findSnapshot, ImageView, instancesOfRecoveryIds, SnapshotView } from './recovery-points';
 import { checkThrottle } from './throttling';
-import { ACCOUNT_ID, EC2_STATE_CODES, Ec2StateName, FakeApiError, Instance, REGION, World } from '../world';
+import { ACCOUNT_ID, ApiCall, BackupJob, EC2_STATE_CODES, Ec2StateName, FakeApiError, Instance, REGION, World } from '../world';
 
 const NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
@@ -238,7 +238,7 @@ function snapshotXml(s: SnapshotView): string {
 }
 
 const IMAGE_FILTERS = /^(image-id|state|tag-key|tag:.+)$/;
-const SNAPSHOT_FILTERS = /^(snapshot-id|volume-id|status|tag-key|tag:.+)$/;
+const SNAPSHOT_FILTERS = /^(snapshot-id|volume-id|status|owner-id|tag-key|tag:.+)$/;
 
 function matchesTags(tags: Record<string, string>, f: Filter): boolean | undefined {
   if (f.name === 'tag-key') return Object.keys(tags).some((k) => f.values.some((p) => wildcard(p, k)));
@@ -280,13 +280,55 @@ function describeImages(world: World, params: URLSearchParams): FakeResponse {
   return ok('DescribeImages', `<imagesSet>${images.map(imageXml).join('')}</imagesSet>`);
 }
 
-/** DescribeSnapshots by SnapshotIds (InvalidSnapshot.NotFound for one that does not exist) and filters. */
-function describeSnapshots(world: World, params: URLSearchParams): FakeResponse {
+/** EC2's limit on the values of one filter (docs/fidelity/ec2.md: FilterLimitExceeded; the docs give no figure, 200 is the field's). */
+export const FILTER_VALUES_LIMIT = 200;
+
+/** Count mode: the filtered listings each new snapshot has been left out of (eventual consistency). */
+const snapshotLagCallsUsed = new WeakMap<World, Map<string, number>>();
+
+/**
+ * Whether a filtered listing shows this snapshot yet (EC2's eventual consistency: docs/fidelity/ec2.md): time mode,
+ * `snapshotLagSeconds` after it started on its instance's clock; count mode, after `snapshotLagCalls` listings.
+ */
+function listedYet(world: World, s: SnapshotView): boolean {
+  if (world.timed) {
+    const startedAt = (s.startTime.getTime() - world.clock.origin) / 1000;
+    return world.now(s.instanceId) >= startedAt + world.options.snapshotLagSeconds;
+  }
+  let used = snapshotLagCallsUsed.get(world);
+  if (!used) snapshotLagCallsUsed.set(world, used = new Map());
+  const n = used.get(s.snapshotId) ?? 0;
+  if (n < world.options.snapshotLagCalls) {
+    used.set(s.snapshotId, n + 1);
+    return false;
+  }
+  return true;
+}
+
+/**
+ * DescribeSnapshots by SnapshotIds (InvalidSnapshot.NotFound for one that does not exist) and filters; `Owner.N`
+ * (`self`, the account id; `amazon` owns none of these); `MaxResults` (5 to 1,000, not with SnapshotIds) and
+ * `NextToken` pages of at most min(MaxResults, `snapshotPageSize`); a filter with more than 200 values answers
+ * FilterLimitExceeded; a listing (no ids) leaves out snapshots too new to be listed (eventual consistency).
+ */
+function describeSnapshots(world: World, params: URLSearchParams, call?: ApiCall): FakeResponse {
   const fs = filters(params);
   for (const f of fs) {
     if (!SNAPSHOT_FILTERS.test(f.name)) throw new FakeApiError({ code: 'InvalidParameterValue', message: `The filter '${f.name}' is invalid (not supported by the fake)` });
+    if (f.values.length > FILTER_VALUES_LIMIT) {
+      throw new FakeApiError({ code: 'FilterLimitExceeded', message: `The maximum number of filter values specified on a single call is ${FILTER_VALUES_LIMIT}` });
+    }
   }
+  const owners = list(params, 'Owner');
   const ids = list(params, 'SnapshotId');
+  const maxResultsRaw = params.get('MaxResults');
+  if (maxResultsRaw !== null && ids.length > 0) {
+    throw new FakeApiError({ code: 'InvalidParameterCombination', message: 'The parameter snapshotSet cannot be used with the parameter maxResults' });
+  }
+  const maxResults = maxResultsRaw === null ? Infinity : Number(maxResultsRaw);
+  if (maxResultsRaw !== null && !(maxResults >= 5 && maxResults <= 1000)) {
+    throw new FakeApiError({ code: 'InvalidParameterValue', message: `Value ( ${maxResultsRaw} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.` });
+  }
   let snaps: SnapshotView[];
   if (ids.length > 0) {
     for (const id of ids) {
@@ -299,20 +341,70 @@ function describeSnapshots(world: World, params: URLSearchParams): FakeResponse 
     }
     snaps = found.map(([, s]) => s!);
   } else {
-    snaps = allSnapshots(world);
+    // Only the jobs of instances owning a filtered volume (no O(fleet) scan for a per-volume listing).
+    const volumeFilter = fs.find((f) => f.name === 'volume-id' && f.values.every((v) => !/[*?]/.test(v)));
+    const jobs = volumeFilter ? jobsOfVolumes(world, volumeFilter.values) : undefined;
+    snaps = allSnapshots(world, jobs);
   }
+  if (owners.length > 0 && !owners.some((o) => o === 'self' || o === ACCOUNT_ID)) snaps = [];
   snaps = snaps.filter((s) => fs.every((f) => {
     const tag = matchesTags({ 'aws:backup:source-resource': s.instanceId }, f);
     if (tag !== undefined) return tag;
     if (f.name === 'snapshot-id') return f.values.some((p) => wildcard(p, s.snapshotId));
     if (f.name === 'volume-id') return f.values.some((p) => wildcard(p, s.volumeId));
     if (f.name === 'status') return f.values.includes(s.state);
+    if (f.name === 'owner-id') return f.values.includes(ACCOUNT_ID);
     return true;
   }));
-  return ok('DescribeSnapshots', `<snapshotSet>${snaps.map(snapshotXml).join('')}</snapshotSet>`);
+  if (ids.length === 0) snaps = snaps.filter((s) => listedYet(world, s));
+  let start = 0;
+  const token = params.get('NextToken');
+  if (token) {
+    const m = /^snap:(\d+)$/.exec(Buffer.from(token, 'base64').toString('utf8'));
+    if (!m) throw new FakeApiError({ code: 'InvalidParameterValue', message: 'Invalid value for NextToken' });
+    start = Number(m[1]);
+  }
+  const pageSize = maxResultsRaw === null ? Infinity : Math.min(maxResults, world.options.snapshotPageSize);
+  const page = snaps.slice(start, start + pageSize);
+  if (call) call.returned = page.map((s) => s.snapshotId);
+  const end = start + page.length;
+  const next = end < snaps.length ? `<nextToken>${Buffer.from(`snap:${end}`).toString('base64')}</nextToken>` : '';
+  return ok('DescribeSnapshots', `<snapshotSet>${page.map(snapshotXml).join('')}</snapshotSet>${next}`);
+}
+
+/** The backup jobs of the instances that own these volumes. */
+function jobsOfVolumes(world: World, volumeIds: readonly string[]): BackupJob[] {
+  const wanted = new Set(volumeIds);
+  const owners = new Set<string>();
+  for (const inst of world.instanceList) if (inst.volumes.some((v) => wanted.has(v.volumeId))) owners.add(inst.id);
+  return [...world.backupJobs.values()].filter((j) => owners.has(j.instanceId));
+}
+
+/** The caller's virtual time (seconds on the world's clocks) from its SigV4 signing time, when it sent one. */
+function callerSeconds(world: World, req: FakeRequest): number | undefined {
+  const raw = req.headers['x-amz-date'];
+  const m = typeof raw === 'string' ? /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(raw) : null;
+  if (!m) return undefined;
+  const at = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  return (at - world.clock.origin) / 1000;
+}
+
+/**
+ * Keeps each caller's SigV4 signing time its own virtual time (callerSeconds judges some calls at it). The SDK resets
+ * its client's clock offset from every answer's `Date` header (the wall clock here, hours from the caller's virtual
+ * time; @aws-sdk/core getUpdatedSystemClockOffset), except when the answer carries an `Age` header: so the EC2
+ * stand-in answers `Age: 0` (a fresh answer). Real EC2 stamps the caller's own clock, to within seconds.
+ */
+function withCallerDate(req: FakeRequest, res: FakeResponse): FakeResponse {
+  return req.headers['x-amz-date'] ? { ...res, headers: { ...res.headers, age: '0' } } : res;
 }
 
 export function ec2Handler(world: World): FakeHandler {
+  const handle = ec2Answer(world);
+  return (req: FakeRequest) => withCallerDate(req, handle(req));
+}
+
+function ec2Answer(world: World): (req: FakeRequest) => FakeResponse {
   return (req: FakeRequest) => {
     const params = new URLSearchParams(req.body);
     const action = params.get('Action') ?? '';
@@ -320,18 +412,23 @@ export function ec2Handler(world: World): FakeHandler {
     const idFilter = filters(params).filter((f) => f.name === 'instance-id').flatMap((f) => f.values);
     const fields = Object.fromEntries([...params].filter(([k]) => k !== 'Action' && k !== 'Version'));
     try {
-      world.recordCall('ec2', action, ids.length > 0 ? ids : idFilter, fields);
+      const call = world.recordCall('ec2', action, ids.length > 0 ? ids : idFilter, fields);
       // A call about AMIs or snapshots is judged at the clock of the instance whose backup made them.
       const about = ids.length > 0 ? ids : idFilter.length > 0 ? idFilter
         : instancesOfRecoveryIds(world, [...list(params, 'ImageId'), ...list(params, 'SnapshotId')]);
+      // A call about no instance nor recovery point (a DescribeSnapshots listing by volume: the snapshot view) is judged
+      // at its caller's clock, read from its signing time.
+      const byVolume = action === 'DescribeSnapshots' && filters(params).some((f) => f.name === 'volume-id');
+      const at = about.length === 0 && byVolume ? callerSeconds(world, req) : undefined;
       checkThrottle(world, 'ec2', action, about, {
         resources: ids.length,
         filteredOrPaginated: filters(params).length > 0 || params.has('MaxResults'),
+        ...(at !== undefined ? { at } : {}),
       });
       switch (action) {
         case 'DescribeInstances': return describeInstances(world, params, ids);
         case 'DescribeImages': return describeImages(world, params);
-        case 'DescribeSnapshots': return describeSnapshots(world, params);
+        case 'DescribeSnapshots': return describeSnapshots(world, params, call);
         case 'StopInstances':
         case 'StartInstances': return changeState(world, action, ids, params.get('DryRun') === 'true');
         default: return ec2ErrorResponse('InvalidAction', `The action ${action} is not valid for this web service (fake).`, 400);

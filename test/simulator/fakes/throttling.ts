@@ -148,7 +148,7 @@ function fits(b: Bucket, t: number, cost: number): boolean {
  * judged again: lenient, see the ledger rows).
  */
 export function checkThrottle(world: World, service: ServiceName, action: string, instanceIds: string[],
-  info: { resources?: number; filteredOrPaginated?: boolean } = {}): void {
+  info: { resources?: number; filteredOrPaginated?: boolean; at?: number } = {}): void {
   if (!world.options.throttling || (service !== 'ec2' && service !== 'backup' && service !== 'ssm')) return;
   let st = stateOf(world);
   if (world.calls.length < st.callsSeen) {
@@ -158,7 +158,8 @@ export function checkThrottle(world: World, service: ServiceName, action: string
   }
   st.callsSeen = world.calls.length;
   const all = specs(world);
-  const now = instanceIds.length > 0 ? Math.max(...instanceIds.map((id) => world.now(id))) : world.clock.runSeconds;
+  // `at`: the caller's own time, for a call that names no instance (issue 14: a DescribeSnapshots listing by volume).
+  const now = info.at ?? (instanceIds.length > 0 ? Math.max(...instanceIds.map((id) => world.now(id))) : world.clock.runSeconds);
   const names = bucketsFor(all, service, action, info.filteredOrPaginated ?? true);
   const draws: Array<[Bucket, number]> = [];
   for (const name of names) {
