@@ -255,9 +255,10 @@ export interface PrePostScriptBackupProps {
    * The request rates do not grow with it: the chains of the pages that run together share one entry schedule, each
    * waiting a random time in its page's window first, so the fleet starts its calls (SendCommand, StopInstances,
    * StartBackupJob) at about r chains per second for the whole run: r = 2 when releasing at job completion (AWS
-   * Backup's StartBackupJob quota is 5 per second, EC2 StartInstances refills 2 instances per second), r = 0.25 when
-   * releasing at the point in time (each frozen application's chain calls DescribeBackupJob every 10 seconds until
-   * its job's snapshots start, and AWS Backup allows 15 per second for the account). Lower it if other tools share
+   * Backup's StartBackupJob quota is 5 per second, EC2 StartInstances refills 2 instances per second), r = 1.25 when
+   * releasing at the point in time (AWS Backup allows 15 DescribeBackupJob per second for the account, shared by the
+   * frozen applications' looks, one in six of which asks AWS Backup, and the running jobs' fallback looks, one per
+   * job every 15 minutes). Lower it if other tools share
    * those quotas in your account; the arithmetic and the resulting makespan are in docs/design.md ("Fleet scale").
    *
    * @default 10000

@@ -63,10 +63,11 @@ export interface BackupWorkflowProps {
 /**
  * Fleet scale (docs/design.md "Fleet scale"): at most this many chains per second, on average, start their first
  * action when a page's wave of chains starts. Releasing at job completion: 2 (AWS Backup StartBackupJob 5/s and EC2
- * StartInstances 2 instances/s after its burst). Releasing at the point in time: 0.25, because every frozen chain
- * looks (DescribeBackupJob, 15/s for the account) every 10 s until its job's snapshots start.
+ * StartInstances 2 instances/s after its burst). Releasing at the point in time: 1.25, because AWS Backup's
+ * DescribeBackupJob (15/s for the account) serves both the frozen chains' looks (one in six goes to AWS Backup, the
+ * others read the run's snapshot view) and the job waits' fallback looks (one per job every 15 min): about 12.5/s.
  */
-export const ENTRY_PER_SECOND = { jobCompletion: 2, pointInTime: 0.25 } as const;
+export const ENTRY_PER_SECOND = { jobCompletion: 2, pointInTime: 1.25 } as const;
 
 /** Instances per page (discover-instances' default DISCOVERY_PAGE_SIZE): a page's Map runs at most this many chains. */
 export const PAGE_SIZE = 1000;

@@ -260,9 +260,9 @@ describe('the state machine definition', () => {
       'entryFromSeconds.$': '$.page.entryFromSeconds',
       'entryToSeconds.$': '$.page.entryToSeconds',
     });
-    // Releasing at the point in time (the default, this stack): 0.25 chains per s, so 4 s of window per chain, at most
-    // 1,000 chains a page, 10 pages at once (the default maxConcurrency, 10,000).
-    expect(definition.States['Discover instances'].Parameters).toMatchObject({ entry: { maxConcurrency: 1000, secondsPerChain: 4, concurrentPages: 10 } });
+    // Releasing at the point in time (the default, this stack): 1.25 chains per s, so 0.8 s of window per chain, at
+    // most 1,000 chains a page, 10 pages at once (the default maxConcurrency, 10,000).
+    expect(definition.States['Discover instances'].Parameters).toMatchObject({ entry: { maxConcurrency: 1000, secondsPerChain: 0.8, concurrentPages: 10 } });
   });
 
   test('an instance this run tried to stop is always started again: stop failures lead to the start step', () => {

@@ -1,5 +1,6 @@
 import { ReleaseTiming } from '../../../src';
-import { ENTRY_PER_SECOND } from '../../../src/workflow/definition';
+import { entrySpreadSeconds } from '../../../src/contract/fleet';
+import { entrySpread } from '../../../src/workflow/definition';
 import { assertInvariants, FAST_WORLD, Harness, newInstanceIds } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
 
@@ -10,7 +11,8 @@ import { fullProps } from '../../helpers/stacks';
  * Measured on the stand-ins' clocks: each instance's first call (its pre-script's SendCommand) and its last.
  */
 const PAGE = 10;
-const WINDOW = PAGE / ENTRY_PER_SECOND.pointInTime; // 40 s a page at 0.25 chains per s
+// A page's window at the point in time: ceil(10 / 1.25 chains per s) = 8 s.
+const WINDOW = entrySpreadSeconds(PAGE, entrySpread(3000, true));
 
 let h: Harness;
 beforeAll(async () => {

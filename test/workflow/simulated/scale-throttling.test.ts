@@ -9,10 +9,10 @@ import { Durations, WorldOptions } from '../../simulator/world';
  * Fleet scale under AWS's request limits (docs/design.md "Fleet scale"): a page of chains started together against
  * token buckets that refuse calls at the rates EC2, AWS Backup and SSM document (test/simulator/fakes/throttling.ts,
  * docs/fidelity/ec2.md and backup.md), each call judged at its chain's virtual time. The calls per second a wave makes
- * do not grow with maxConcurrency: the chains enter at ENTRY_PER_SECOND (src/workflow/definition.ts) and each stays
- * frozen, looking every 10 s, for its job's start delay, so about ENTRY_PER_SECOND x the mean freeze chains look at
- * once (here 0.25/s x about 400 s = 100 < 200 chains: the steady state of a page of 1,000 is reached). Every instance
- * must finish, none failed on throttling, none released because its looks were refused.
+ * do not grow with maxConcurrency: the chains enter at ENTRY_PER_SECOND (src/workflow/definition.ts, 1.25 per s at the
+ * point in time) and each stays frozen, looking every 10 s, for its job's start delay, so all 200 chains (entering over
+ * 160 s, frozen for 30 to 600 s and more) are frozen nearly together, and their jobs end together. Every instance must
+ * finish, none failed on throttling, none released because its looks were refused.
  */
 const FLEET = 200;
 
