@@ -18,8 +18,14 @@ const FLEET = 200;
 
 /** A failed instance's entry, as much as says where it failed. */
 const failedEntry = (e: Record<string, any>) => `${e.InstanceId}: ${JSON.stringify({
-  pre: e.PreBackupScriptStatus, stop: e.StopEc2InstanceStatus, backup: e.BackupJobStatus, start: e.StartEc2InstanceStatus,
-  post: e.PostBackupScriptStatus, copy: e.CopyJobStatus, failure: e.FailureMessage, notes: e.Notes,
+  pre: e.PreBackupScriptStatus,
+  stop: e.StopEc2InstanceStatus,
+  backup: e.BackupJobStatus,
+  start: e.StartEc2InstanceStatus,
+  post: e.PostBackupScriptStatus,
+  copy: e.CopyJobStatus,
+  failure: e.FailureMessage,
+  notes: e.Notes,
 })}`;
 const DURATIONS: Durations = {
   scriptSeconds: 300, backupSeconds: 3600, copySeconds: 600, stopSeconds: 60, startSeconds: 60, agentReconnectSeconds: 30,
