@@ -23,7 +23,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { dynamoCounts, runCost } from './cost';
 import { BackupScript, PrePostScriptBackup } from '../src';
-import { DEFAULT_PAGE_SIZE } from '../src/functions/discover-instances/discover-instances.lambda';
+import { PAGE_SIZE } from '../src/contract/fleet';
 import { ReleaseTiming } from '../src/pre-post-script-backup/props';
 import { FIXED_POLL_CONTEXT_KEY, WAITS_CONTEXT_KEY } from '../src/workflow/waiting-task';
 import { throttledCalls } from '../test/simulator/fakes/throttling';
@@ -184,7 +184,7 @@ export async function runFleet(strategy: Strategy, size: number, scenario: Fleet
  */
 function runSeconds(size: number, chainSeconds: number): number {
   let waves = 0;
-  for (let left = size; left > 0; left -= DEFAULT_PAGE_SIZE) waves += Math.ceil(Math.min(left, DEFAULT_PAGE_SIZE) / MAX_CONCURRENCY);
+  for (let left = size; left > 0; left -= PAGE_SIZE) waves += Math.ceil(Math.min(left, PAGE_SIZE) / MAX_CONCURRENCY);
   return waves * chainSeconds;
 }
 
@@ -194,7 +194,7 @@ function runSeconds(size: number, chainSeconds: number): number {
  * Map), the next page starting when one ends; within a page a Map Run that starts the next chain as soon as one of its
  * min(maxConcurrency, pageSize) slots is free. src/workflow/definition.ts `concurrency` decides the same split.
  */
-export function makespanSeconds(chainSeconds: readonly number[], maxConcurrency: number, pageSize = DEFAULT_PAGE_SIZE): number {
+export function makespanSeconds(chainSeconds: readonly number[], maxConcurrency: number, pageSize = PAGE_SIZE): number {
   const perPage = Math.max(1, Math.min(maxConcurrency, pageSize));
   const pageSlots = new Array<number>(Math.max(1, Math.floor(maxConcurrency / perPage))).fill(0);
   let end = 0;

@@ -22,10 +22,10 @@
  * (`derivedChainSeconds`), which the row says.
  */
 import { makespanSeconds, option, Row, runFleet, Strategy } from './fleet';
-import { pageEntry, PageEntry } from '../src/contract/fleet';
+import { PAGE_SIZE, pageEntry, PageEntry } from '../src/contract/fleet';
 import { ReleaseTiming } from '../src/pre-post-script-backup/props';
 import { DEFAULT_MAX_CONCURRENCY } from '../src/validation/props';
-import { entrySpread, PAGE_SIZE } from '../src/workflow/definition';
+import { entrySpread } from '../src/workflow/definition';
 import { Durations } from '../test/simulator/world';
 
 type Mode = 'point-in-time' | 'job-completion' | 'baseline';

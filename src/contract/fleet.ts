@@ -4,6 +4,12 @@
  * pages of instances overlap so that a large fleet finishes in one night.
  */
 
+/**
+ * Instances per page of discovery (discover-instances' default `DISCOVERY_PAGE_SIZE`, and DescribeInstances' most): a
+ * page's Map runs at most this many chains.
+ */
+export const PAGE_SIZE = 1000;
+
 /** What the state machine tells discover-instances about the spread (literals fixed at synthesis). */
 export interface EntrySpread {
   /** A page's Map MaxConcurrency: at most this many chains of one page run together. */

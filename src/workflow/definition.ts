@@ -16,7 +16,7 @@ import {
   PAGE_MANIFEST_KEY_PREFIX, PAGE_MANIFEST_RESULT, PAGE_RESULT_KEY_SUFFIX, PARTITION_KEY, RECORD_TYPE, RECORD_TYPE_PAGE,
   RECORD_TYPE_RUN, RUN_FAILURE_MESSAGE, RUN_STATUS, RUN_TALLY_JSON, START_TIME,
 } from '../contract/audit-schema';
-import { EntrySpread } from '../contract/fleet';
+import { EntrySpread, PAGE_SIZE } from '../contract/fleet';
 import { RUN_SUMMARY_DETAIL_TYPE, RUN_SUMMARY_SOURCE } from '../contract/run-summary-event';
 import { emptyTally } from '../contract/run-tally';
 import { OUTCOME_FAILED, OUTCOME_SUCCEEDED } from '../contract/status';
@@ -68,9 +68,6 @@ export interface BackupWorkflowProps {
  * others read the run's snapshot view) and the job waits' fallback looks (one per job every 15 min): about 12.5/s.
  */
 export const ENTRY_PER_SECOND = { jobCompletion: 2, pointInTime: 1.25 } as const;
-
-/** Instances per page (discover-instances' default DISCOVERY_PAGE_SIZE): a page's Map runs at most this many chains. */
-export const PAGE_SIZE = 1000;
 
 /** How the fleet's chains run at once: per page, and pages at once (their product is at most maxConcurrency). */
 export function concurrency(maxConcurrency: number): { perPage: number; pages: number } {

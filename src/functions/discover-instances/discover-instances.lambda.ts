@@ -1,6 +1,6 @@
 import { DescribeInstancesCommand, EC2Client, type Filter, type Instance, paginateDescribeInstances } from '@aws-sdk/client-ec2';
 import { paginateDescribeInstanceInformation, SSMClient } from '@aws-sdk/client-ssm';
-import { discoveredCounts, type PageDescriptor, pageEntry } from '../../contract/fleet';
+import { discoveredCounts, PAGE_SIZE, type PageDescriptor, pageEntry } from '../../contract/fleet';
 import { type DiscoveredInstance, type ExcludedInstance } from '../../contract/instance';
 import { type DiscoverInstancesEvent, type DiscoverInstancesResult } from '../../contract/messages';
 import { type RunConfig } from '../../contract/settings';
@@ -17,8 +17,6 @@ const log = createLogger('discover-instances');
 export const INSTANCE_ID_FILTER_CHUNK = 200;
 /** Most instance ids DescribeInstanceInformation accepts in its InstanceIds filter. */
 export const SSM_INSTANCE_ID_CHUNK = 50;
-/** Instances per page unless the environment variable `DISCOVERY_PAGE_SIZE` says otherwise. */
-export const DEFAULT_PAGE_SIZE = 1000;
 /** DescribeInstances' MaxResults bounds: a page size outside them is brought inside. */
 export const MIN_PAGE_SIZE = 5;
 export const MAX_PAGE_SIZE = 1000;
@@ -45,7 +43,7 @@ export class DiscoveryLimitError extends Error {
 export function pageSize(): number {
   const raw = (process.env.DISCOVERY_PAGE_SIZE ?? '').trim();
   if (raw === '') {
-    return DEFAULT_PAGE_SIZE;
+    return PAGE_SIZE;
   }
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) {
