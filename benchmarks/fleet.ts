@@ -53,6 +53,8 @@ export interface FleetScenario {
   readonly releaseAt?: ReleaseTiming;
   /** Other world options (start delays, throttling). */
   readonly world?: Partial<WorldOptions>;
+  /** Print the simulation's progress (API calls so far, the latest virtual second) this often, in wall seconds. @default - silent */
+  readonly progressEverySeconds?: number;
 }
 
 /** Per-instance figures from the stand-ins' clocks (virtual seconds). */
@@ -67,6 +69,20 @@ export interface InstanceFigures {
   readonly throttled: Record<string, number>;
   /** Instances whose audit entry says FAILED. */
   readonly failedInstances: number;
+  /** Audit entries per ReleaseReason (none when the entry has no release). */
+  readonly releaseReasons: Record<string, number>;
+  /** Audit entries per Consistency. */
+  readonly consistency: Record<string, number>;
+}
+
+/** How many of the values are each one. */
+function tally(values: readonly unknown[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) {
+    const key = typeof v === 'string' && v !== '' ? v : 'none';
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
 }
 
 export interface Row {
@@ -132,11 +148,17 @@ export async function runFleet(strategy: Strategy, size: number, scenario: Fleet
     const ids = Array.from({ length: size }, (_, i) => `i-${(i + 1).toString(16).padStart(17, '0')}`);
     sim.world.addInstances(ids.map(id => ({ id, tags: { 'backup-job-pre-post-script': 'true' } })));
     const started = Date.now();
-    const result = await sim.run({}, { executionName: `bench-${strategy}-${size}` });
+    const progress = scenario.progressEverySeconds ? setInterval(() => {
+      const calls = sim.world.calls;
+      const latest = calls.slice(-10_000).reduce((m, c) => Math.max(m, c.at), 0);
+      console.error(`  ${((Date.now() - started) / 1000).toFixed(0)} s wall: ${calls.length} API calls, virtual second ${latest.toFixed(0)}`);
+    }, scenario.progressEverySeconds * 1000) : undefined;
+    const result = await sim.run({}, { executionName: `bench-${strategy}-${size}` }).finally(() => clearInterval(progress));
     const wallSeconds = (Date.now() - started) / 1000;
     // The audit record, read back from the table: every instance's entry, and the largest item (DynamoDB: 400 KB).
     const items = (await sim.scanTable()).filter(i => i.SM_Execution_ID === result.executionArn || i.Run_Execution_ID === result.executionArn);
-    const auditEntries = items.filter(i => i.RecordType === 'INSTANCE' && typeof i.Outcome === 'string').length;
+    const entries = items.filter(i => i.RecordType === 'INSTANCE' && typeof i.Outcome === 'string');
+    const auditEntries = entries.length;
     const largestItemBytes = Math.max(0, ...items.map(i => Buffer.byteLength(JSON.stringify(i))));
     const s = result.stats;
     const lambda = Object.values(s.lambdaInvocations).reduce((a, b) => a + b, 0);
@@ -169,7 +191,9 @@ export async function runFleet(strategy: Strategy, size: number, scenario: Fleet
         ...instanceFigures(sim.world, ids, s.instances),
         chainSeconds: ids.map(id => s.instances[id]?.chainSeconds ?? 0),
         throttled: throttledCalls(sim.world),
-        failedInstances: items.filter(i => i.RecordType === 'INSTANCE' && i.Outcome === 'FAILED').length,
+        failedInstances: entries.filter(i => i.Outcome === 'FAILED').length,
+        releaseReasons: tally(entries.map(i => i.ReleaseReason)),
+        consistency: tally(entries.map(i => i.Consistency)),
       },
     };
   } finally {

@@ -13,13 +13,15 @@
  *
  *   npx projen benchmark -- ...   runs benchmarks/fleet.ts; this one:
  *   . tools/supported-node.sh && npx ts-node --project tsconfig.dev.json benchmarks/release.ts [--sizes 1,100] \
- *     [--modes point-in-time,job-completion,baseline] [--max-concurrency 1000] [--throttling]
+ *     [--modes point-in-time,job-completion,baseline] [--max-concurrency 1000] [--throttling] [--whole]
  *
  * Every figure comes from the stand-ins' virtual clocks: freeze = the pre-script's end (its SendCommand + the script's
  * duration) → the post-script's SendCommand; stopped = `stopped` → StartInstances; makespan = each chain's measured
  * duration (its entry wait included) scheduled as a real run would (`makespanSeconds`: pages sharing one entry
  * schedule, floor(maxConcurrency / 1,000) at a time). Fleets above 1,000 are derived from a measured page of 1,000
- * (`derivedChainSeconds`), which the row says.
+ * (`derivedChainSeconds`), which the row says; with --whole every instance of every size is simulated call by call
+ * (10,000 instances: ten pages sharing one entry schedule, all chains against the same stand-ins and, with --throttling,
+ * the same token buckets), with progress on stderr, and each row is followed by its release reasons and consistencies.
  */
 import { makespanSeconds, option, Row, runFleet, Strategy } from './fleet';
 import { PAGE_SIZE, pageEntry, PageEntry } from '../src/contract/fleet';
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
   const modes = (option('modes') ?? 'point-in-time,job-completion,baseline').split(',') as Mode[];
   const maxConcurrency = Number(option('max-concurrency') ?? DEFAULT_MAX_CONCURRENCY);
   const throttling = process.argv.includes('--throttling');
+  const whole = process.argv.includes('--whole');
   console.log(`Scenario: all toggles on, scripts ${RELEASE_DURATIONS.scriptSeconds / 60} min, backup jobs ${RELEASE_DURATIONS.backupSeconds / 60} min `
     + `after a start delay drawn from ${START_DELAY.min}-${START_DELAY.max} s, stop/start ${RELEASE_DURATIONS.stopSeconds} s, agent `
     + `${RELEASE_DURATIONS.agentReconnectSeconds} s, maxConcurrency ${maxConcurrency}, pages of 1,000, events as AWS documents, `
@@ -88,16 +91,19 @@ async function main(): Promise<void> {
     'transitions/inst', '$ per 1,000 backups', 'throttled calls', 'wall s'];
   console.log(`| ${header.join(' | ')} |`);
   console.log(`| ${header.map(() => '---').join(' | ')} |`);
+  const tallies: string[] = [];
   for (const size of sizes) {
     for (const mode of modes) {
       const { strategy, releaseAt } = MODES[mode];
-      // Larger than a page: one page measured, the fleet derived from it (derivedChainSeconds), said in the row.
-      const measuredSize = Math.min(size, PAGE_SIZE);
+      // Larger than a page: one page measured, the fleet derived from it (derivedChainSeconds), said in the row; with
+      // --whole, the whole fleet measured.
+      const measuredSize = whole ? size : Math.min(size, PAGE_SIZE);
       const r: Row = await runFleet(strategy, measuredSize, {
         durations: RELEASE_DURATIONS,
         maxConcurrency,
         releaseAt,
         world: { backupStartDelaySeconds: START_DELAY, ...(throttling ? { throttling: true } : {}) },
+        ...(whole ? { progressEverySeconds: 60 } : {}),
       });
       const f = r.figures;
       const throttled = Object.values(f.throttled).reduce((a, b) => a + b, 0);
@@ -107,8 +113,13 @@ async function main(): Promise<void> {
         hours(makespanSeconds(chains, maxConcurrency)), r.transitionsPerInstance.toFixed(1), r.dollarsPer1000.toFixed(2),
         throttled, r.wallSeconds.toFixed(0),
       ].join(' | ')} |`);
+      if (whole) {
+        tallies.push(`- ${size} ${mode}: release reasons ${JSON.stringify(f.releaseReasons)}; consistency `
+          + `${JSON.stringify(f.consistency)}; throttled calls per bucket ${JSON.stringify(f.throttled)}`);
+      }
     }
   }
+  if (tallies.length > 0) console.log(`\n${tallies.join('\n')}`);
   console.log('\nfreeze s: pre-script end → post-script start, per instance (p50 / p99 / max); stopped s: stopped → StartInstances.');
   console.log('makespan: first chain start → last chain end: each chain\'s measured duration (its entry wait included), pages of');
   console.log('1,000 run floor(maxConcurrency / 1,000) at a time sharing one entry schedule. A size above 1,000 is derived from a');
