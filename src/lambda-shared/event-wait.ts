@@ -8,6 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 /* eslint-enable import/no-extraneous-dependencies */
+import { isTransient } from './errors';
 import type { Logger } from './log';
 import { completeTask } from './task-token';
 import { clearWait, markLooked, registerWait, waitTableName } from './wait-registry';
@@ -44,13 +45,21 @@ export interface AwaitCompletionProps<R extends PolledResult> {
   readonly maxSeconds: number;
   /** One look at the resource, with the wait's progress (expired once the attempts cover the bound). */
   readonly check: (poll: PollState) => Promise<R>;
+  /**
+   * For a look that only looks (a job's describe call): the step's result while it is still on its way, returned
+   * when a fallback look fails on a transient error (throttled, say), so that the wait goes on instead of the
+   * invocation failing. Without it, such an error fails the invocation for the Task's retry.
+   * @default - every error fails the invocation
+   */
+  readonly stillWaiting?: (poll: PollState) => R;
   readonly log: Logger;
 }
 
 /**
  * Registers the wait, looks once, and resumes the Task when the step is over (done, or its wait expired).
  * Returns the step's result as this look saw it; the Task's result is whatever resumes it. An error (a throttled
- * look, say) fails the invocation for the Task's retry, and that retry counts as the same attempt.
+ * look, say) fails the invocation for the Task's retry, and that retry counts as the same attempt; with
+ * `stillWaiting`, a transient error at a fallback look leaves the wait going on instead.
  */
 export async function awaitCompletion<R extends PolledResult>(aws: WaitClients, props: AwaitCompletionProps<R>): Promise<R> {
   const { kind, resourceId, taskToken, log } = props;
@@ -65,7 +74,24 @@ export async function awaitCompletion<R extends PolledResult>(aws: WaitClients, 
     maxSeconds: props.maxSeconds,
   }, new Date());
   try {
-    const result = await props.check(pollAtAttempt(attempt, kind, props.maxSeconds));
+    const poll = pollAtAttempt(attempt, kind, props.maxSeconds);
+    let result: R;
+    try {
+      result = await props.check(poll);
+    } catch (err) {
+      // A fallback look (an earlier look of this wait completed, so attempt > 1) that failed on a transient error:
+      // the wait goes on, for the event or the next fallback look. Failing the invocation would spend the Task's
+      // retries, and Step Functions counts a retrier's attempts over the whole state, every fallback look included
+      // (docs/fidelity/stepfunctions.md): at fleet scale the job waits' looks meet AWS Backup's throttling when the
+      // jobs' ends come in batches (docs/design.md "Fleet scale"), and a wait of hours would fail on its 6th refused
+      // look. The first look still fails the invocation: its retry comes within seconds.
+      if (!props.stillWaiting || attempt <= 1 || !isTransient(err)) throw err;
+      await markLooked(aws.doc, table, kind, resourceId, taskToken, attempt);
+      log.warn('fallback look failed on a transient error: still waiting', {
+        kind, resourceId, attempt, error: err instanceof Error ? err.message : String(err),
+      });
+      return props.stillWaiting(poll);
+    }
     if (!result.done) {
       await markLooked(aws.doc, table, kind, resourceId, taskToken, attempt);
       log.info('waiting for the state-change event', { kind, resourceId, attempt });

@@ -353,6 +353,61 @@ describe('start-backup-job with a task token', () => {
   });
 });
 
+/** The attempt the look-marking UpdateItem recorded (SET #looked = :attempt), or undefined without one. */
+function lookedAttempt(): number | undefined {
+  const calls = ddb.commandCalls(UpdateCommand).filter(c => String((c.args[0].input as any).UpdateExpression).includes('#looked = :attempt'));
+  return calls.length === 0 ? undefined : (calls[calls.length - 1].args[0].input as any).ExpressionAttributeValues[':attempt'];
+}
+
+/**
+ * A job wait's fallback look refused by AWS Backup (throttled): the wait goes on instead of failing the invocation,
+ * since Step Functions counts a retrier's attempts over the whole waiting state (its 5 TransientError retries would
+ * be spent across an hour's fallback looks). The first look, and errors that are not transient, still fail it.
+ */
+describe('a job wait\'s fallback look on a transient error', () => {
+  const backupEvent = { instanceId: ID, platform: 'Linux' as const, backup: settings, execution: EXECUTION, taskToken: TOKEN };
+  const copyBackup = { ...settings, copyVaultArn: COPY_VAULT };
+  const copyEvent = { instanceId: ID, recoveryPointArn: RECOVERY_POINT, backup: copyBackup, execution: EXECUTION, taskToken: TOKEN };
+
+  test('backup, 3rd attempt, DescribeBackupJob throttled: still waiting, the attempt marked looked, nothing answered', async () => {
+    backup.on(DescribeBackupJobCommand).rejects(throttling());
+    registration(3);
+    await expect(startBackupJob(backupEvent)).resolves.toMatchObject({
+      backupJobId: 'job-1', done: false, poll: pollAtAttempt(3, 'backup', backupPolicy(settings).maxSeconds),
+    });
+    expect(lookedAttempt()).toBe(3);
+    expectNotAnswered();
+  });
+
+  test('copy, 2nd attempt, DescribeCopyJob throttled: still waiting', async () => {
+    backup.on(DescribeCopyJobCommand).rejects(throttling());
+    registration(2);
+    await expect(startCopyJob(copyEvent)).resolves.toMatchObject({ copyJobId: 'copy-1', done: false });
+    expect(lookedAttempt()).toBe(2);
+    expectNotAnswered();
+  });
+
+  test('the first look throttled: a TransientError naming the job (the Task retries within seconds), not marked looked', async () => {
+    backup.on(DescribeBackupJobCommand).rejects(throttling());
+    registration(1);
+    await expect(startBackupJob(backupEvent)).rejects.toMatchObject({ name: 'TransientError', message: expect.stringContaining('[wait backup job-1]') });
+    expect(lookedAttempt()).toBeUndefined();
+  });
+
+  test('a fallback look refused for good (AccessDeniedException): the invocation fails, for the Catch', async () => {
+    backup.on(DescribeBackupJobCommand).rejects(awsError('AccessDeniedException'));
+    registration(3);
+    await expect(startBackupJob(backupEvent)).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    expect(lookedAttempt()).toBeUndefined();
+  });
+
+  test('a power wait\'s look acts (StartInstances): throttled at a fallback look, it still fails the invocation', async () => {
+    ec2.on(DescribeInstancesCommand).rejects(throttling());
+    registration(2);
+    await expect(startInstance({ instanceId: ID, execution: EXECUTION, taskToken: TOKEN })).rejects.toMatchObject({ name: 'TransientError' });
+  });
+});
+
 describe('start-copy-job with a task token', () => {
   const copySettings = { ...settings, copyVaultArn: COPY_VAULT };
   const event = { instanceId: ID, recoveryPointArn: RECOVERY_POINT, backup: copySettings, execution: EXECUTION, taskToken: TOKEN };

@@ -527,3 +527,20 @@ describe('Backup fake', () => {
     await expect(start(id(1))).resolves.toHaveProperty('BackupJobId');
   });
 });
+
+describe('World.injectFault', () => {
+  test('nth picks which matching calls fail (counted per fault), times caps how many; other calls pass', () => {
+    const w = new World();
+    w.injectFault({ service: 'backup', action: 'DescribeBackupJob', instanceId: id(1), throttle: true, nth: (n) => n % 2 === 0, times: 2 });
+    const outcomes = Array.from({ length: 7 }, () => {
+      try {
+        w.recordCall('backup', 'DescribeBackupJob', [id(1)], {});
+        return 'ok';
+      } catch (e) {
+        return (e as { code: string }).code;
+      }
+    });
+    expect(outcomes).toEqual(['ok', 'ThrottlingException', 'ok', 'ThrottlingException', 'ok', 'ok', 'ok']);
+    expect(() => w.recordCall('backup', 'DescribeBackupJob', [id(2)], {})).not.toThrow();
+  });
+});

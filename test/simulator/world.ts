@@ -345,6 +345,11 @@ export interface InjectedFault {
   readonly error?: ApiError;
   /** How many matching calls fail; default: all of them. */
   readonly times?: number;
+  /**
+   * Which matching calls fail, by their 1-based count among the calls this fault saw (faults are checked in the
+   * order they were injected; the first that fails a call ends the check); default every one (up to `times`).
+   */
+  readonly nth?: (n: number) => boolean;
 }
 
 /** A call the service performs whose answer never reaches the caller (see World.loseAnswer). */
@@ -534,7 +539,7 @@ export class World {
   public readonly backupJobsByToken = new Map<string, BackupJob>();
   /** Issue 15: vaults that do not exist (DescribeBackupVault answers AccessDeniedException; every other vault exists). */
   public readonly missingBackupVaults = new Set<string>();
-  private readonly faults: Array<InjectedFault & { used: number }> = [];
+  private readonly faults: Array<InjectedFault & { used: number; seen: number }> = [];
   private readonly lostAnswers: Array<LostAnswer & { used: number }> = [];
   /** Jobs by instance id, in the order started (backupJobsFor / copyJobsFor stay cheap for large fleets). */
   private readonly backupJobIndex = new Map<string, BackupJob[]>();
@@ -717,7 +722,7 @@ export class World {
     if (!fault.throttle && !fault.error) {
       throw new Error('injectFault needs throttle: true or an error');
     }
-    this.faults.push({ ...fault, used: 0 });
+    this.faults.push({ ...fault, used: 0, seen: 0 });
   }
 
   /**
@@ -772,6 +777,8 @@ export class World {
       if (f.service !== service || f.action !== action) continue;
       if (f.instanceId && !instanceIds.includes(f.instanceId)) continue;
       if (f.times !== undefined && f.used >= f.times) continue;
+      f.seen++;
+      if (f.nth && !f.nth(f.seen)) continue;
       f.used++;
       const err = f.throttle ? THROTTLE[service] : f.error!;
       call.error = err.code;

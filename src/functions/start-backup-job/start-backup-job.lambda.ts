@@ -101,6 +101,7 @@ export const handler = async (event: StartBackupJobEvent): Promise<BackupJobResu
     previous: started,
     maxSeconds: backupPolicy(settings).maxSeconds,
     check: (poll) => checkBackupJob(backup, started, poll, log),
+    stillWaiting: (poll) => ({ ...started, poll }),
     log,
   });
 };

@@ -86,6 +86,7 @@ export const handler = async (event: StartCopyJobEvent): Promise<CopyJobResult> 
     previous: started,
     maxSeconds: backupPolicy(settings).maxSeconds,
     check: (poll) => checkCopyJob(backup, started, poll, log),
+    stillWaiting: (poll) => ({ ...started, poll }),
     log,
   });
 };

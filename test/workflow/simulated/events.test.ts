@@ -1,5 +1,5 @@
 import { FALLBACK_SECONDS } from '../../../src/contract/waits';
-import { assertInvariants, Harness, newInstanceIds, SimRun } from '../../helpers/harness';
+import { assertInvariants, entryOf, Harness, newInstanceIds, SimRun } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
 import { EventDeliveryOptions } from '../../simulator/events/delivery';
 import { Durations } from '../../simulator/world';
@@ -58,6 +58,8 @@ function lostFinalBackupEvent(run: SimRun, id: string): boolean {
 
 // The suites run against the polling workflow too (PPSB_SIM_WAITS=polling): these bounds are the event-driven one's.
 const eventsOnly = process.env.PPSB_SIM_WAITS === 'polling' ? describe.skip : describe;
+/** The released chain's wait for its job's end (src/workflow/instance-chain.ts). */
+const JOB_END_WAIT = 'Released: backup job';
 
 eventsOnly('late, lost and duplicated events (the simulator\'s default delivery)', () => {
   test('default delivery, 10 instances: each chain saw its job\'s end within 2 batches, or one fallback interval when its event was lost', async () => {
@@ -94,6 +96,50 @@ eventsOnly('late, lost and duplicated events (the simulator\'s default delivery)
     expect(b).toBeGreaterThan(0);
     expect(b).toBeLessThanOrEqual(FALLBACK_SECONDS.backup + RETRY_INTERVAL);
     expect(run.result.stats.tokens.timedOut).toBeGreaterThanOrEqual(4);
+  }, 300_000);
+
+  test('the job\'s events lost and its fallback looks throttled over a 2-hour job: each refused look leaves the wait going on', async () => {
+    // Step Functions counts a retrier's attempts over the whole waiting state (docs/fidelity/stepfunctions.md): if a
+    // refused fallback look failed the invocation, each would spend one of the Task's 5 TransientError retries, and
+    // the 6th would fail the chain with its job still running. Here, from the released chain's wait for the job's
+    // end, 3 DescribeBackupJob calls in 4 are refused (the simulator's handlers make one attempt per call,
+    // AWS_MAX_ATTEMPTS=1): the first look's 3 refusals are retried by the Task within seconds, and then 6 of the
+    // 9 fallback looks, 901 s apart, are refused.
+    const h = await Harness.start({
+      props: fullProps({ maxConcurrency: 10 }),
+      world: {
+        durations: { ...TYPICAL, backupSeconds: 8 * (FALLBACK_SECONDS.backup + RETRY_INTERVAL) + 10 },
+        events: { lossRate: 0, duplicateRate: 0 },
+      },
+      intercept: [JOB_END_WAIT],
+    });
+    try {
+      const [id] = newInstanceIds(1);
+      let injected = false;
+      const run = await h.run({
+        instances: [{ id, faults: { lostEvents: ['backup'] } }],
+        healthy: [id],
+        hooks: {
+          [JOB_END_WAIT]: {
+            before: (_input, world) => {
+              if (injected) return;
+              injected = true;
+              world.injectFault({ service: 'backup', action: 'DescribeBackupJob', instanceId: id, throttle: true, nth: (n) => n % 4 !== 0 });
+            },
+          },
+        },
+      });
+      assertInvariants(run);
+      expect(injected).toBe(true);
+      const looks = run.calls.filter((c) => c.action === 'DescribeBackupJob' && c.instanceIds.includes(id));
+      const firstAnswered = looks.findIndex((c, k) => !c.error && k > 0 && looks[k - 1].error === 'ThrottlingException');
+      const refusedFallbackLooks = looks.slice(firstAnswered + 1).filter((c) => c.error === 'ThrottlingException');
+      expect(refusedFallbackLooks.length).toBeGreaterThanOrEqual(6);
+      expect(entryOf(run, id)).toMatchObject({ Outcome: 'SUCCEEDED', BackupJobStatus: 'COMPLETED', ReleaseReason: 'point-in-time-captured' });
+      expect(run.world.backupJobsFor(id)).toHaveLength(1);
+    } finally {
+      await h.stop();
+    }
   }, 300_000);
 
   test('every event delivered twice: each Task answered once, the copies find it closed; one job, one script of each phase', async () => {
