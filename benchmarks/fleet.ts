@@ -159,6 +159,12 @@ export async function runFleet(strategy: Strategy, size: number, scenario: Fleet
     const items = (await sim.scanTable()).filter(i => i.SM_Execution_ID === result.executionArn || i.Run_Execution_ID === result.executionArn);
     const entries = items.filter(i => i.RecordType === 'INSTANCE' && typeof i.Outcome === 'string');
     const auditEntries = entries.length;
+    // Where the first failed instances failed (stderr, so that the printed table stays a table).
+    for (const e of entries.filter(i => i.Outcome !== 'SUCCEEDED').slice(0, 20)) {
+      console.error(`  ${e.InstanceId} ${e.Outcome}: pre ${e.PreBackupScriptStatus}, stop ${e.StopEc2InstanceStatus}, backup `
+        + `${e.BackupJobStatus}, start ${e.StartEc2InstanceStatus}, post ${e.PostBackupScriptStatus}, copy ${e.CopyJobStatus}; `
+        + `${e.FailureMessage ?? ''} ${e.Notes ?? ''}`);
+    }
     const largestItemBytes = Math.max(0, ...items.map(i => Buffer.byteLength(JSON.stringify(i))));
     const s = result.stats;
     const lambda = Object.values(s.lambdaInvocations).reduce((a, b) => a + b, 0);
