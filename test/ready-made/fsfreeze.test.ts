@@ -332,8 +332,10 @@ describeIfRoot('ready-made Linux fsfreeze scripts', () => {
 
   test('a freeze slower than the safety-thaw delay is undone by the pre-script itself (201)', async () => {
     const [data, logs] = mounts;
-    const r = pre(`--mount-points ${data},${logs} --safety-thaw-seconds 1`,
-      { FAKE_SYSTEMD_EXEC: '1', FAKE_FSFREEZE_SLOW_ON: logs, FAKE_FSFREEZE_SLOW_SECONDS: '2' });
+    // 4 s, not 1: on a loaded machine the script may take over a second from arming the timer to its first freeze,
+    // and would then (rightly) freeze nothing; the second mount point's freeze (6 s) outlasts the delay.
+    const r = pre(`--mount-points ${data},${logs} --safety-thaw-seconds 4`,
+      { FAKE_SYSTEMD_EXEC: '1', FAKE_FSFREEZE_SLOW_ON: logs, FAKE_FSFREEZE_SLOW_SECONDS: '6' });
     expect(r.status).toBe(201);
     expect(r.one('error')).toMatch(/took longer than the safety-thaw delay/);
     expect(r.one('thawed')).toBe(`${data},${logs}`);
