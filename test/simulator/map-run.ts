@@ -26,8 +26,11 @@ import { ACCOUNT_ID, REGION } from './world';
 export const PAYLOAD_LIMIT_BYTES = 262_144;
 
 export const MAP_RUN_RESOURCE = 'arn:aws:states:::simulator:mapRun';
-/** The wall-clock timeout the interpreter gives the Map Run's Task: as long as node's timers allow (about 24 days). */
-export const MAP_RUN_TIMEOUT_SECONDS = 2_147_483;
+/**
+ * The longest wall-clock timeout node's timers allow (about 24 days): what the interpreter gets in place of a Task's
+ * TimeoutSeconds (the simulator enforces those in virtual time), and the Map Run's Task's.
+ */
+export const LONGEST_WALL_CLOCK_TIMEOUT_SECONDS = 2_147_483;
 
 /** Kill an instance's chain, uncaught, when it reaches a Task state. */
 export interface ChainKill {
@@ -85,7 +88,7 @@ export function withMapRunTasks(def: AslDefinition): { definition: AslDefinition
     maps[name] = state;
     // A Map state has no timeout of its own; the interpreter would give a Task 60 s of wall-clock time (the largest
     // setTimeout delay node accepts is 2^31-1 ms).
-    const task: AslState = { Type: 'Task', Resource: MAP_RUN_RESOURCE, TimeoutSeconds: MAP_RUN_TIMEOUT_SECONDS };
+    const task: AslState = { Type: 'Task', Resource: MAP_RUN_RESOURCE, TimeoutSeconds: LONGEST_WALL_CLOCK_TIMEOUT_SECONDS };
     for (const k of ['Comment', 'InputPath', 'ResultPath', 'ResultSelector', 'OutputPath', 'Retry', 'Catch', 'Next', 'End']) {
       if (k in state) task[k] = state[k];
     }

@@ -275,6 +275,29 @@ describe('Simulator', () => {
       await s.stop();
     }
   });
+
+  test('a Task\'s TimeoutSeconds is not the wall clock\'s: a handler slow in wall time (queued in this process) does not time out', async () => {
+    const dir = path.join(tmp, 'slow');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'main.js'), 'exports.run = async () => { await new Promise((r) => setTimeout(r, 1500)); return { done: true }; };');
+    const definition = { StartAt: 'Slow', States: { Slow: { Type: 'Task', Resource: '__SLOW_ARN__', TimeoutSeconds: 1, End: true } } };
+    const [before, after] = JSON.stringify(definition).split('__SLOW_ARN__');
+    const t: CfnTemplate = {
+      Resources: {
+        Slow: { Type: 'AWS::Lambda::Function', Properties: { Handler: 'main.run' } },
+        Machine: { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionString: { 'Fn::Join': ['', [before, { 'Fn::GetAtt': ['Slow', 'Arn'] }, after]] } } },
+      },
+    };
+    const s = await Simulator.start({ template: t, lambdaCode: { Slow: dir } });
+    try {
+      const r = await s.run({});
+      // The interpreter alone fails this run with States.Timeout after 1 s of wall time.
+      expect({ status: r.status, error: r.error }).toEqual({ status: 'SUCCEEDED', error: undefined });
+      expect(r.output).toEqual({ done: true });
+    } finally {
+      await s.stop();
+    }
+  });
 });
 
 describe('Simulator in time mode (durations)', () => {

@@ -22,12 +22,12 @@ import { sfnHandler } from './fakes/sfn';
 import { ssmHandler } from './fakes/ssm';
 import { describeFunctions, Handler, LambdaFunction, loadHandler, realProcess, toTaskError, unionEnvironment } from './lambda';
 import { localStepFunctions } from './local-stepfunctions';
-import { ChainKill, isDistributedMap, MapRunRecord, runMapRun, withMapRunTasks } from './map-run';
+import { ChainKill, isDistributedMap, LONGEST_WALL_CLOCK_TIMEOUT_SECONDS, MapRunRecord, runMapRun, withMapRunTasks } from './map-run';
 import { instanceStats, InstanceStats } from './measures';
 import { emptyBucket, IterationInstance, StateInfo, Timeline, WaitBucket } from './timeline';
 import { runTokenTask, TOKEN_PLACEHOLDER, tokenTaskProblems, WAIT_FOR_TOKEN_RESOURCE } from './token-task';
 import { TokenRegistry } from './tokens';
-import { installVirtualDate, RealDate, withVirtualNow } from './virtual-date';
+import { HANDLER_DRIFT_MS, installVirtualDate, RealDate, withVirtualNow } from './virtual-date';
 import { ACCOUNT_ID, REGION, World, WorldOptions } from './world';
 
 // aws-local-stepfunctions, with its intrinsic functions corrected (local-stepfunctions.ts).
@@ -356,7 +356,8 @@ export class Simulator {
     const worksOn = instanceId ?? instanceOfPayload(payload);
     let result: unknown;
     try {
-      result = await withVirtualNow(this.world.clock.dateAt(this.world.clock.now(worksOn)), async () => target.handler(payload, context));
+      const at = this.world.clock.dateAt(this.world.clock.now(worksOn));
+      result = await withVirtualNow(at, async () => target.handler(payload, context), HANDLER_DRIFT_MS);
     } catch (e) {
       throw toTaskError(e);
     }
@@ -558,7 +559,7 @@ export class Simulator {
     // The interpreter would enforce TimeoutSeconds in wall-clock time; the simulator checks it in virtual time.
     const { TimeoutSeconds: _timeout, ...runnable } = def as AslDefinition & { TimeoutSeconds?: number };
     // Distributed Maps run as Map Runs of child executions (map-run.ts), not inline.
-    const { definition: withMapRuns, maps } = withMapRunTasks(runnable as AslDefinition);
+    const { definition: withMapRuns, maps } = withMapRunTasks(withoutWallClockTaskTimeouts(runnable as AslDefinition));
     // (Compared before asl-validator sees it: the validator fills in each state's QueryLanguage.)
     const definitionJson = JSON.stringify(withMapRuns);
     const validate = this.options.validate !== false && definitionJson !== this.validatedDefinition;
@@ -722,6 +723,24 @@ export class Simulator {
     } while (key);
     return items;
   }
+}
+
+/**
+ * The definition with every Task's TimeoutSeconds raised to the longest timer node allows, for the interpreter, which
+ * would enforce it in wall-clock time (and gives a Task without one 60 s; Step Functions gives none). A token task's
+ * own value is enforced in virtual time (token-task.ts). A plain Task's handler takes no virtual time here (the
+ * stand-ins answer at once), so its TimeoutSeconds cannot expire, as it does not on AWS for a handler that ends
+ * within its function's timeout. In wall-clock time, a whole-fleet simulation (thousands of chains' handlers in one
+ * process, their requests queued behind shared sockets) timed out Tasks that would answer in milliseconds on AWS.
+ */
+export function withoutWallClockTaskTimeouts(def: AslDefinition): AslDefinition {
+  const copy = JSON.parse(JSON.stringify(def)) as AslDefinition;
+  walkStates(copy, (name, state) => {
+    if (state.Type !== 'Task') return;
+    if ('TimeoutSecondsPath' in state) throw new Error(`Task ${name} uses TimeoutSecondsPath, which the simulator does not enforce`);
+    state.TimeoutSeconds = LONGEST_WALL_CLOCK_TIMEOUT_SECONDS;
+  });
+  return copy;
 }
 
 // The interpreter's States.Timeout error class is not exported; a Retry / Catch on States.TaskFailed must not match

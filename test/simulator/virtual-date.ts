@@ -24,14 +24,24 @@ const realGlobal: any = (() => {
   return m.exports;
 })();
 
-const store: AsyncLocalStorage<{ offsetMs: number }> = realGlobal.__simulatorVirtualNow ?? new AsyncLocalStorage();
+/** A virtual clock: it read `atMs` at wall time `sinceMs`, and moves on with the wall clock, by at most `maxDriftMs`. */
+interface VirtualNow {
+  readonly atMs: number;
+  readonly sinceMs: number;
+  readonly maxDriftMs: number;
+}
+
+const store: AsyncLocalStorage<VirtualNow> = realGlobal.__simulatorVirtualNow ?? new AsyncLocalStorage();
 realGlobal.__simulatorVirtualNow = store;
 
 /** The wall clock, for the simulator's own measures (a Lambda's remaining time, how long a simulation took). */
 export const RealDate: DateConstructor = (globalThis as any).__simulatorRealDate ?? Date;
 
 function offset(): number {
-  return store.getStore()?.offsetMs ?? 0;
+  const clock = store.getStore();
+  if (!clock) return 0;
+  const realNow = RealDate.now();
+  return clock.atMs + Math.min(realNow - clock.sinceMs, clock.maxDriftMs) - realNow;
 }
 
 /** Replaces `g.Date` (once per realm): only the argument-less forms read the virtual clock. */
@@ -66,10 +76,18 @@ export function installVirtualDate(): void {
 }
 
 /**
- * Runs `fn` with the clock reading `at` (then moving on with the wall clock): a handler invocation, or the local
- * Step Functions execution (whose `$$.Execution.StartTime` is the library's `new Date()`). What `fn` starts
- * asynchronously inherits the clock, unless it sets its own.
+ * Runs `fn` with the clock reading `at` (then moving on with the wall clock, by at most `maxDriftMs`): a handler
+ * invocation, or the local Step Functions execution (whose `$$.Execution.StartTime` is the library's `new Date()`).
+ * What `fn` starts asynchronously inherits the clock, unless it sets its own.
+ *
+ * A handler's clock is bounded (`HANDLER_DRIFT_MS`): the stand-ins' clocks stand still while it runs, and the wall
+ * time it takes here is mostly the simulator's (thousands of chains' calls queued in one process), not the handler's.
+ * Unbounded, a handler of a whole-fleet simulation queued for minutes stamped its records, and signed its requests
+ * (which the throttling stand-ins read as the caller's time), minutes after the virtual time it works at.
  */
-export function withVirtualNow<T>(at: Date, fn: () => T): T {
-  return store.run({ offsetMs: at.getTime() - RealDate.now() }, fn);
+export function withVirtualNow<T>(at: Date, fn: () => T, maxDriftMs: number = Number.POSITIVE_INFINITY): T {
+  return store.run({ atMs: at.getTime(), sinceMs: RealDate.now(), maxDriftMs }, fn);
 }
+
+/** The most a handler's clock moves on with the wall clock: about what one of ours takes on AWS (a few calls). */
+export const HANDLER_DRIFT_MS = 2000;
