@@ -46,9 +46,11 @@ export interface AwaitCompletionProps<R extends PolledResult> {
   /** One look at the resource, with the wait's progress (expired once the attempts cover the bound). */
   readonly check: (poll: PollState) => Promise<R>;
   /**
-   * For a look that only looks (a job's describe call): the step's result while it is still on its way, returned
-   * when a fallback look fails on a transient error (throttled, say), so that the wait goes on instead of the
-   * invocation failing. Without it, such an error fails the invocation for the Task's retry.
+   * The step's result while it is still on its way, returned when a fallback look (neither the first nor the one at
+   * the bound) fails on a transient error (throttled, say), so that the wait goes on, for the event or the next
+   * fallback look, instead of the invocation failing. Give it only when the next look does whatever the refused one
+   * would have done (a job's describe call; a power step's look, which asks EC2 again for the change).
+   * Without it, such an error fails the invocation for the Task's retry.
    * @default - every error fails the invocation
    */
   readonly stillWaiting?: (poll: PollState) => R;
@@ -59,7 +61,7 @@ export interface AwaitCompletionProps<R extends PolledResult> {
  * Registers the wait, looks once, and resumes the Task when the step is over (done, or its wait expired).
  * Returns the step's result as this look saw it; the Task's result is whatever resumes it. An error (a throttled
  * look, say) fails the invocation for the Task's retry, and that retry counts as the same attempt; with
- * `stillWaiting`, a transient error at a fallback look leaves the wait going on instead.
+ * `stillWaiting`, a transient error at a fallback look before the bound leaves the wait going on instead.
  */
 export async function awaitCompletion<R extends PolledResult>(aws: WaitClients, props: AwaitCompletionProps<R>): Promise<R> {
   const { kind, resourceId, taskToken, log } = props;
@@ -84,8 +86,9 @@ export async function awaitCompletion<R extends PolledResult>(aws: WaitClients, 
       // retries, and Step Functions counts a retrier's attempts over the whole state, every fallback look included
       // (docs/fidelity/stepfunctions.md): at fleet scale the job waits' looks meet AWS Backup's throttling when the
       // jobs' ends come in batches (docs/design.md "Fleet scale"), and a wait of hours would fail on its 6th refused
-      // look. The first look still fails the invocation: its retry comes within seconds.
-      if (!props.stillWaiting || attempt <= 1 || !isTransient(err)) throw err;
+      // look. The first look still fails the invocation: its retry comes within seconds. So does the look at the
+      // wait's bound, which ends the wait: deferring it would carry the wait past its bound.
+      if (!props.stillWaiting || attempt <= 1 || poll.expired || !isTransient(err)) throw err;
       await markLooked(aws.doc, table, kind, resourceId, taskToken, attempt);
       log.warn('fallback look failed on a transient error: still waiting', {
         kind, resourceId, attempt, error: err instanceof Error ? err.message : String(err),

@@ -207,6 +207,12 @@ export async function powerStep(ec2: EC2Client, event: InstancePowerEvent, targe
     previous: { instanceId: event.instanceId },
     maxSeconds: INSTANCE_POWER_POLICY.maxSeconds,
     check: (poll) => ensurePowerState(ec2, event, target, log, { poll }),
+    // A throttled fallback look: the state-change event or the next look (which asks EC2 again for the change while
+    // the instance is not there) ends the wait. At fleet scale, thousands of power waits look together when EC2's
+    // events are late, and a refused look must not spend the Task's retries (docs/design.md "Fleet scale").
+    stillWaiting: (poll) => ({
+      instanceId: event.instanceId, state: 'unknown', status: IN_PROGRESS, message: 'look refused (transient error): still waiting', done: false, poll,
+    }),
     log,
   });
 }

@@ -127,6 +127,9 @@ export function instanceChain(
 
     // Start: only an instance this run tried to stop (whatever happened since) is started again. A stop step
     // that failed (its error caught) may have reached EC2 before failing, so it counts as tried.
+    // A start that failed on an error (EC2 throttling every look through the retries, say) could not see the
+    // instance, which may well be running (a stop that never took effect): the post-script is still tried, so an
+    // application is never left frozen for want of a look; its agent check ends it when the instance is down.
     const start = powerWait(scope, {
       prefix: `${label}Start instance`,
       key: 'start',
@@ -134,6 +137,7 @@ export function instanceChain(
       waits,
       onSuccess: postPhase,
       onFailure: end,
+      onError: postPhase,
     });
     // An instance stopped when the run began is left as it is after its backup: no start, no post-script (its steps
     // stay absent, and the audit entry says they were not run and why).

@@ -189,7 +189,14 @@ export interface PowerWaitProps {
   readonly fn: lambda.IFunction;
   readonly waits: WaitSettings;
   readonly onSuccess: sfn.IChainable;
+  /** Where the chain goes when the step saw the instance fail to get there (or its wait ended at its bound). */
   readonly onFailure: sfn.IChainable;
+  /**
+   * Where the chain goes when the step failed on an error it caught (throttled through its retries, say): it could
+   * not see the instance, which may be where the step wanted it.
+   * @default onFailure
+   */
+  readonly onError?: sfn.IChainable;
 }
 
 /**
@@ -198,7 +205,7 @@ export interface PowerWaitProps {
  */
 export function powerWait(scope: Construct, props: PowerWaitProps): sfn.IChainable {
   const resultPath = stepPath(props.key);
-  const onError = { next: props.onFailure, errorPath: errorPath(props.key) };
+  const onError = { next: props.onError ?? props.onFailure, errorPath: errorPath(props.key) };
   const reached = new sfn.Choice(scope, `${props.prefix}: reached?`)
     .when(sfn.Condition.stringEquals(`${resultPath}.status`, SUCCESS), props.onSuccess)
     .otherwise(props.onFailure);

@@ -338,6 +338,13 @@ export function entryOf(run: SimRun, instanceId: string): Record<string, any> | 
   return (run.auditItem?.Workflow_Overall_Status ?? []).find((e: any) => e.InstanceId === instanceId);
 }
 
+/** Where an instance's audit entry says its chain ended: one line, its id and each step's status, failure and notes. */
+export function whereItEnded(entry: Record<string, any>): string {
+  return `${entry.InstanceId} ${entry.Outcome}: pre ${entry.PreBackupScriptStatus}, stop ${entry.StopEc2InstanceStatus}, `
+    + `backup ${entry.BackupJobStatus}, start ${entry.StartEc2InstanceStatus}, post ${entry.PostBackupScriptStatus}, `
+    + `copy ${entry.CopyJobStatus}; ${entry.FailureMessage ?? ''} ${entry.Notes ?? ''}`.trimEnd();
+}
+
 /** The phase of a SendCommand call, from its idempotency comment `ppsb:<execution>:<phase>[:<attempt>]`. */
 export function commandPhase(call: ApiCall): 'pre' | 'post' | 'unknown' {
   const comment = String((call.params as any)?.Comment ?? '');
@@ -642,7 +649,11 @@ export function checkInvariants(run: SimRun): string[] {
       }
     } else {
       if (entry.StopEc2InstanceStatus === 'Success') v(`${id}: StopEc2InstanceStatus Success without any StopInstances call`);
-      if (!NOT_RUN.test(entry.StartEc2InstanceStatus) && entry.StartEc2InstanceStatus !== 'Success') {
+      // When EC2 refused the start step's every look (its last DescribeInstances failed), the step fails without
+      // having seen the instance: Failed, not a claim that it never stopped.
+      const looks = callsAbout(run, id, 'ec2:DescribeInstances');
+      const startBlind = entry.StartEc2InstanceStatus === 'Failed' && looks.length > 0 && looks[looks.length - 1].error !== undefined;
+      if (!NOT_RUN.test(entry.StartEc2InstanceStatus) && entry.StartEc2InstanceStatus !== 'Success' && !startBlind) {
         v(`${id}: StartEc2InstanceStatus is ${entry.StartEc2InstanceStatus} although the run never stopped the instance`);
       }
     }

@@ -401,10 +401,59 @@ describe('a job wait\'s fallback look on a transient error', () => {
     expect(lookedAttempt()).toBeUndefined();
   });
 
-  test('a power wait\'s look acts (StartInstances): throttled at a fallback look, it still fails the invocation', async () => {
+  test('the look at the bound throttled (it ends the wait): a TransientError, not a deferral past the bound', async () => {
+    backup.on(DescribeBackupJobCommand).rejects(throttling());
+    registration(Math.ceil(backupPolicy(settings).maxSeconds / FALLBACK_SECONDS.backup) + 1);
+    await expect(startBackupJob(backupEvent)).rejects.toMatchObject({ name: 'TransientError' });
+    expect(lookedAttempt()).toBeUndefined();
+    expectNotAnswered();
+  });
+});
+
+describe('a power wait\'s fallback look on a transient error', () => {
+  const powerEvent = { instanceId: ID, execution: EXECUTION, taskToken: TOKEN };
+
+  test('start, 2nd attempt, DescribeInstances throttled: still waiting, marked looked, nothing asked of EC2 or answered', async () => {
     ec2.on(DescribeInstancesCommand).rejects(throttling());
     registration(2);
-    await expect(startInstance({ instanceId: ID, execution: EXECUTION, taskToken: TOKEN })).rejects.toMatchObject({ name: 'TransientError' });
+    await expect(startInstance(powerEvent)).resolves.toMatchObject({ status: 'InProgress', done: false, poll: { attempt: 2, expired: false } });
+    expect(lookedAttempt()).toBe(2);
+    expect(ec2).not.toHaveReceivedCommand(StartInstancesCommand);
+    expectNotAnswered();
+  });
+
+  test('start, 2nd attempt, StartInstances throttled (the instance still stopped): still waiting; the next look asks again', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(instanceState('stopped'));
+    ec2.on(StartInstancesCommand).rejects(awsError('RequestLimitExceeded'));
+    registration(2);
+    await expect(startInstance(powerEvent)).resolves.toMatchObject({ status: 'InProgress', done: false });
+    expect(lookedAttempt()).toBe(2);
+    ec2.on(StartInstancesCommand).resolves({ StartingInstances: [{ InstanceId: ID, CurrentState: { Name: 'pending' } }] });
+    registration(3);
+    await expect(startInstance(powerEvent)).resolves.toMatchObject({ status: 'InProgress', state: 'pending', done: false });
+    expect(ec2).toHaveReceivedCommandTimes(StartInstancesCommand, 2);
+  });
+
+  test('stop, 2nd attempt, DescribeInstances throttled: still waiting', async () => {
+    ec2.on(DescribeInstancesCommand).rejects(throttling());
+    registration(2);
+    await expect(stopInstance(powerEvent)).resolves.toMatchObject({ status: 'InProgress', done: false });
+    expect(lookedAttempt()).toBe(2);
+    expect(ec2).not.toHaveReceivedCommand(StopInstancesCommand);
+  });
+
+  test('the first look throttled: a TransientError for the Task\'s quick retry', async () => {
+    ec2.on(DescribeInstancesCommand).rejects(throttling());
+    registration(1);
+    await expect(startInstance(powerEvent)).rejects.toMatchObject({ name: 'TransientError', message: expect.stringContaining(`[wait start ${ID}]`) });
+    expect(lookedAttempt()).toBeUndefined();
+  });
+
+  test('the start look at the bound throttled: a TransientError (the Task retries the start; it is not deferred past the bound)', async () => {
+    ec2.on(DescribeInstancesCommand).rejects(throttling());
+    registration(900 / FALLBACK_SECONDS.start + 1);
+    await expect(startInstance(powerEvent)).rejects.toMatchObject({ name: 'TransientError' });
+    expect(lookedAttempt()).toBeUndefined();
   });
 });
 

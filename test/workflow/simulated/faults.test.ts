@@ -77,18 +77,22 @@ const stopFailure = {
   Outcome: 'FAILED',
 };
 
-/** A fault injected into the world just before an intercepted state's handler runs for the faulty instance. */
-const injectBefore = (state: string, fault: Omit<InjectedFault, 'instanceId'>, perInstance = true) => (faulty: string) => ({
-  [state]: {
-    before: (input: any, world: World) => {
-      if (input.instanceId === faulty || input.instance?.instanceId === faulty) {
-        world.injectFault({ ...fault, ...(perInstance ? { instanceId: faulty } : {}) });
-      }
+/** A fault injected into the world just before an intercepted state's handler first runs for the faulty instance. */
+const injectBefore = (state: string, fault: Omit<InjectedFault, 'instanceId'>, perInstance = true) => (faulty: string) => {
+  let injected = false;
+  return {
+    [state]: {
+      before: (input: any, world: World) => {
+        if (!injected && (input.instanceId === faulty || input.instance?.instanceId === faulty)) {
+          injected = true;
+          world.injectFault({ ...fault, ...(perInstance ? { instanceId: faulty } : {}) });
+        }
+      },
     },
-  },
-});
+  };
+};
 
-/** StopInstances reaches EC2, the handler's answer is lost (Step Functions retries), and EC2 throttles every retry. */
+/** StopInstances reaches EC2, the handler's answer is lost (Step Functions retries), and EC2 throttles the next 5 looks. */
 const stopResponseLost = (faulty: string): Record<string, TaskHook> => {
   let lost = false;
   return {
@@ -155,9 +159,20 @@ const CASES: Array<[string, Case]> = [
     entry: stopFailure,
     message: /stop instance Failed: .*not authorized/,
   }],
-  ['stop: StopInstances accepted, the response lost, every retry throttled', {
-    fault: { hooks: stopResponseLost },
-    entry: { ...stopFailure, StartEc2InstanceStatus: 'Success' },
+  // The retry after the lost response is the wait's second look (the first completed): refused, it leaves the wait
+  // going on (src/lambda-shared/event-wait.ts, stillWaiting), and the stop's event or a later look ends it.
+  ['stop: StopInstances accepted, the response lost, the looks after it throttled: the wait goes on', { fault: { hooks: stopResponseLost } }],
+  // The first look refused every time (6 invocations: the Task's 5 retries), before any StopInstances: the step fails.
+  ['stop: the first look throttled through every retry', {
+    fault: { hooks: injectBefore('Stop instance', { service: 'ec2', action: 'DescribeInstances', throttle: true, times: 6 }) },
+    entry: stopFailure,
+    message: /stop instance Failed: .*Request limit exceeded/,
+  }],
+  // EC2 refuses the instance's looks through the stop's retries and the start's: the start could not see that the
+  // instance never stopped; the post-script still runs (the application is not left frozen).
+  ['stop and start: every look throttled through both steps\' retries', {
+    fault: { hooks: injectBefore('Stop instance', { service: 'ec2', action: 'DescribeInstances', throttle: true, times: 12 }) },
+    entry: { ...stopFailure, StartEc2InstanceStatus: 'Failed' },
     message: /stop instance Failed: .*Request limit exceeded/,
   }],
   ['DescribeInstances (power) throttled, recovers', { fault: { api: [{ service: 'ec2', action: 'DescribeInstances', throttle: true, times: 3 }] } }],
