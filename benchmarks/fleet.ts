@@ -26,6 +26,7 @@ import { BackupScript, PrePostScriptBackup } from '../src';
 import { PAGE_SIZE } from '../src/contract/fleet';
 import { ReleaseTiming } from '../src/pre-post-script-backup/props';
 import { FIXED_POLL_CONTEXT_KEY, WAITS_CONTEXT_KEY } from '../src/workflow/waiting-task';
+import { whereItEnded } from '../test/helpers/harness';
 import { throttledCalls } from '../test/simulator/fakes/throttling';
 import { InstanceStats } from '../test/simulator/measures';
 import { Simulator } from '../test/simulator/simulator';
@@ -161,9 +162,7 @@ export async function runFleet(strategy: Strategy, size: number, scenario: Fleet
     const auditEntries = entries.length;
     // Where the first failed instances failed (stderr, so that the printed table stays a table).
     for (const e of entries.filter(i => i.Outcome !== 'SUCCEEDED').slice(0, 20)) {
-      console.error(`  ${e.InstanceId} ${e.Outcome}: pre ${e.PreBackupScriptStatus}, stop ${e.StopEc2InstanceStatus}, backup `
-        + `${e.BackupJobStatus}, start ${e.StartEc2InstanceStatus}, post ${e.PostBackupScriptStatus}, copy ${e.CopyJobStatus}; `
-        + `${e.FailureMessage ?? ''} ${e.Notes ?? ''}`);
+      console.error(`  ${whereItEnded(e)}`);
     }
     const largestItemBytes = Math.max(0, ...items.map(i => Buffer.byteLength(JSON.stringify(i))));
     const s = result.stats;

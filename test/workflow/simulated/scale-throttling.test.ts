@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { ReleaseTiming } from '../../../src';
-import { assertInvariants, FAST_WORLD, Harness, newInstanceIds } from '../../helpers/harness';
+import { assertInvariants, FAST_WORLD, Harness, newInstanceIds, whereItEnded } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
 import { throttledCalls } from '../../simulator/fakes/throttling';
 import { Durations, WorldOptions } from '../../simulator/world';
@@ -16,17 +16,6 @@ import { Durations, WorldOptions } from '../../simulator/world';
  */
 const FLEET = 200;
 
-/** A failed instance's entry, as much as says where it failed. */
-const failedEntry = (e: Record<string, any>) => `${e.InstanceId}: ${JSON.stringify({
-  pre: e.PreBackupScriptStatus,
-  stop: e.StopEc2InstanceStatus,
-  backup: e.BackupJobStatus,
-  start: e.StartEc2InstanceStatus,
-  post: e.PostBackupScriptStatus,
-  copy: e.CopyJobStatus,
-  failure: e.FailureMessage,
-  notes: e.Notes,
-})}`;
 const DURATIONS: Durations = {
   scriptSeconds: 300, backupSeconds: 3600, copySeconds: 600, stopSeconds: 60, startSeconds: 60, agentReconnectSeconds: 30,
 };
@@ -61,7 +50,7 @@ test(`${FLEET} chains at once against the documented request limits: none fails,
     reasons[reason] = (reasons[reason] ?? 0) + 1;
   }
   process.stdout.write(`release reasons: ${JSON.stringify(reasons)}\n`);
-  expect(entries.filter((e) => e.Outcome !== 'SUCCEEDED').map(failedEntry)).toEqual([]);
+  expect(entries.filter((e) => e.Outcome !== 'SUCCEEDED').map(whereItEnded)).toEqual([]);
   // A look that failed after its retries releases the application without its point in time: none may.
   expect(entries.filter((e) => String(e.Notes ?? '').includes('look-failed')).map((e) => e.InstanceId)).toEqual([]);
   assertInvariants(run);
@@ -141,7 +130,7 @@ describe('300 chains entering at 1.5 per s, frozen together', () => {
     process.stdout.write(`${CHAINS} chains at ${ENTRY_PER_SECOND}/s: ${((Date.now() - started) / 1000).toFixed(0)} s wall; `
       + `job start to post-script beyond the start delay p50 ${p(0.5)} s, p99 ${p(0.99)} s, max ${beyondDelay[beyondDelay.length - 1]} s; `
       + `busiest second of DescribeBackupJob ${busiest}; DescribeSnapshots calls ${listings}; throttled ${JSON.stringify(throttled)}\n`);
-    expect(entries.filter((e) => e.Outcome !== 'SUCCEEDED').map(failedEntry)).toEqual([]);
+    expect(entries.filter((e) => e.Outcome !== 'SUCCEEDED').map(whereItEnded)).toEqual([]);
     expect(entries.filter((e) => String(e.Notes ?? '').includes('look-failed')).map((e) => e.InstanceId)).toEqual([]);
     // Every chain used the view and was released at its point in time, application-consistent.
     expect(entries.filter((e) => e.ReleaseReason !== 'point-in-time-captured').map((e) => `${e.InstanceId}: ${e.Notes}`)).toEqual([]);
