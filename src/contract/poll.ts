@@ -23,8 +23,11 @@ export interface PollPolicy {
 /** The SSM agent must be online before a pre-backup script: a short wait. */
 export const AGENT_BEFORE_SCRIPT_POLICY: PollPolicy = { kind: 'agent', initialWaitSeconds: 15, capWaitSeconds: 30, maxSeconds: 60 };
 
-/** After a start the agent needs time to reconnect before the post-backup script. */
-export const AGENT_AFTER_START_POLICY: PollPolicy = { kind: 'agent', initialWaitSeconds: 15, capWaitSeconds: 60, maxSeconds: 900 };
+/**
+ * After a start the agent needs time to reconnect before the post-backup script: looked at every 20 s at most, since
+ * the application waits for its post-script meanwhile (a reconnect takes about 30 s to a minute).
+ */
+export const AGENT_AFTER_START_POLICY: PollPolicy = { kind: 'agent', initialWaitSeconds: 10, capWaitSeconds: 20, maxSeconds: 900 };
 
 /** Stopping or starting an instance. */
 export const INSTANCE_POWER_POLICY: PollPolicy = { kind: 'power', initialWaitSeconds: 10, capWaitSeconds: 30, maxSeconds: 900 };

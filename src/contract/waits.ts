@@ -17,12 +17,15 @@ export const WAIT_KINDS: readonly WaitKind[] = ['script', 'stop', 'start', 'back
 
 /**
  * Seconds a waiting Task lasts before its fallback look (the Task's TimeoutSeconds): the longest a lost event can
- * delay the workflow. A backup's is the most a lost "job completed" event can add to an instance's downtime.
+ * delay the workflow. A stop and a start happen while the application is frozen or the instance down, and take about
+ * a minute: a lost event must not add five. A script's end starts the freeze (the pre-script) or ends the chain (the
+ * post-script); its looks share SSM's read quota with every other chain's, so a script looks every 5 minutes. A
+ * backup's is the most a lost "job completed" event can add once the job's point in time is passed.
  */
 export const FALLBACK_SECONDS: Readonly<Record<WaitKind, number>> = {
-  script: 600,
-  stop: 300,
-  start: 300,
+  script: 300,
+  stop: 60,
+  start: 60,
   backup: 900,
   copy: 1800,
 };

@@ -13,9 +13,9 @@ describe('leases', () => {
   test('the duration bounds one instance chain: every bounded wait plus a margin', () => {
     // Scripts 600 + 300 and 300 + 300; stop and start 900 each; agent 60 + 900; backup 60 + 120 minutes + 900.
     const chain = 900 + 600 + 1800 + 960 + (3600 + 7200 + 900);
-    // Waiting on events, each wait may notice its bound one fallback interval late: scripts 600 each, stop and
-    // start 300 each, backup 900.
-    const lateness = 2 * 600 + 300 + 300 + 900;
+    // Waiting on events, each wait may notice its bound one fallback interval late: scripts 300 each, stop and
+    // start 60 each, backup 900.
+    const lateness = 2 * 300 + 60 + 60 + 900;
     // Issue 14: the release loop before the wait for the job's end: its budget (1800 s) and one look (10 s).
     const release = 1800 + 10;
     expect(leaseSecondsFor(SETTINGS)).toBe(chain + lateness + release + LEASE_MARGIN_SECONDS);

@@ -30,8 +30,8 @@ describe('nextPoll', () => {
 
   test('waits double from the initial wait up to the cap', () => {
     const waits = run(AGENT_AFTER_START_POLICY).map((s) => s.nextWaitSeconds);
-    expect(waits.slice(0, 5)).toEqual([15, 30, 60, 60, 60]);
-    expect(Math.max(...waits)).toBe(60);
+    expect(waits.slice(0, 5)).toEqual([10, 20, 20, 20, 20]);
+    expect(Math.max(...waits)).toBe(20);
   });
 
   test('elapsed time is the sum of the previous waits', () => {

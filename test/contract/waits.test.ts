@@ -19,17 +19,17 @@ describe('pollAtAttempt', () => {
   });
 
   test('the first registration has waited nothing', () => {
-    expect(pollAtAttempt(1, 'stop', 900)).toEqual({ attempt: 1, elapsedSeconds: 0, nextWaitSeconds: 300, maxSeconds: 900, expired: false });
+    expect(pollAtAttempt(1, 'stop', 900)).toEqual({ attempt: 1, elapsedSeconds: 0, nextWaitSeconds: 60, maxSeconds: 900, expired: false });
   });
 
   test('expired exactly when the elapsed fallbacks reach the bound, not one attempt earlier', () => {
-    // stop: 300 s per fallback, bound 900 s: attempts 1..3 wait, the 4th (900 s elapsed) ends the wait.
-    expect(pollAtAttempt(3, 'stop', 900)).toMatchObject({ elapsedSeconds: 600, expired: false, nextWaitSeconds: 300 });
-    expect(pollAtAttempt(4, 'stop', 900)).toMatchObject({ elapsedSeconds: 900, expired: true });
-    expect(pollAtAttempt(5, 'stop', 900)).toMatchObject({ elapsedSeconds: 1200, expired: true });
+    // stop: 60 s per fallback, bound 900 s: attempts 1..15 wait, the 16th (900 s elapsed) ends the wait.
+    expect(pollAtAttempt(15, 'stop', 900)).toMatchObject({ elapsedSeconds: 840, expired: false, nextWaitSeconds: 60 });
+    expect(pollAtAttempt(16, 'stop', 900)).toMatchObject({ elapsedSeconds: 900, expired: true });
+    expect(pollAtAttempt(17, 'stop', 900)).toMatchObject({ elapsedSeconds: 960, expired: true });
     // A bound one second past a multiple needs one more attempt.
-    expect(pollAtAttempt(4, 'stop', 901)).toMatchObject({ elapsedSeconds: 900, expired: false, nextWaitSeconds: 1 });
-    expect(pollAtAttempt(5, 'stop', 901)).toMatchObject({ expired: true });
+    expect(pollAtAttempt(16, 'stop', 901)).toMatchObject({ elapsedSeconds: 900, expired: false, nextWaitSeconds: 1 });
+    expect(pollAtAttempt(17, 'stop', 901)).toMatchObject({ expired: true });
   });
 
   test('nextWaitSeconds never goes past the bound (and is at least 1 s)', () => {
@@ -45,8 +45,8 @@ describe('pollAtAttempt', () => {
         }
       }
     }
-    // A script bound of 900 s with a 600 s fallback: the second look has 300 s left.
-    expect(pollAtAttempt(2, 'script', 900)).toMatchObject({ elapsedSeconds: 600, nextWaitSeconds: 300, expired: false });
+    // A script bound of 1,000 s with a 300 s fallback: the fourth look has 100 s left.
+    expect(pollAtAttempt(4, 'script', 1000)).toMatchObject({ elapsedSeconds: 900, nextWaitSeconds: 100, expired: false });
   });
 
   test('odd inputs: attempts below 1 count as 1, fractions are floored, a negative bound is 0 (expired at once)', () => {
@@ -78,8 +78,8 @@ describe('fallbackRetries', () => {
   });
 
   test('is finite and not wildly more than needed', () => {
-    expect(fallbackRetries('stop', { maxSeconds: 900 })).toBe(5);
-    expect(fallbackRetries('script', scriptPolicy(600))).toBe(4);
+    expect(fallbackRetries('stop', { maxSeconds: 900 })).toBe(17);
+    expect(fallbackRetries('script', scriptPolicy(600))).toBe(5);
     expect(fallbackRetries('backup', { maxSeconds: 33_300 })).toBe(39);
     expect(fallbackRetries('copy', { maxSeconds: -1 })).toBe(2);
   });

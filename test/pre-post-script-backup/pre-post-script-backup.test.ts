@@ -126,9 +126,9 @@ describe('resources', () => {
     const settings = JSON.stringify(fn!.Properties.Environment.Variables.SETTINGS);
     // Two scripts of the default timeout (600 s) + 300 s each, stop and start 900 s each, agent 60 + 900 s,
     // backup 1 h start + 8 h completion + 900 s, each wait's fallback interval once (waiting on events, a bound is
-    // noticed at the next fallback look: scripts 600 s each, stop and start 300 s each, backup 900 s), and an hour's margin.
+    // noticed at the next fallback look: scripts 300 s each, stop and start 60 s each, backup 900 s), and an hour's margin.
     // Issue 14: plus the release loop's freeze budget (30 minutes) and one look (10 s).
-    const expected = 2 * (600 + 300) + 2 * 900 + 960 + (3600 + 8 * 3600 + 900) + (2 * 600 + 2 * 300 + 900) + 1800 + 10 + 3600;
+    const expected = 2 * (600 + 300) + 2 * 900 + 960 + (3600 + 8 * 3600 + 900) + (2 * 300 + 2 * 60 + 900) + 1800 + 10 + 3600;
     expect(settings).toContain(`\\"leaseSeconds\\":${expected}`);
   });
 
@@ -147,8 +147,8 @@ describe('resources', () => {
     })));
     expect(retriesOf(retried)).toEqual([2, 0]);
     expect(retried).toContain('"onPreScriptFailure":"backup-crash-consistent"');
-    // Each retry of the pre-script: its timeout + 300 s, the agent check's 60 s, the 15 s pause, one 600 s fallback look.
-    expect(leaseOf(retried) - leaseOf(plain)).toBe(2 * (600 + 300 + 60 + 15 + 600));
+    // Each retry of the pre-script: its timeout + 300 s, the agent check's 60 s, the 15 s pause, one 300 s fallback look.
+    expect(leaseOf(retried) - leaseOf(plain)).toBe(2 * (600 + 300 + 60 + 15 + 300));
   });
 
   test('the scripts are uploaded as assets and configured for the validation handler', () => {

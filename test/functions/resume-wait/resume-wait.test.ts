@@ -10,6 +10,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCo
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { StateChangeEvent } from '../../../src/contract/events';
+import { FALLBACK_SECONDS } from '../../../src/contract/waits';
 import { handler, LOOKS_AFTER_EVENT } from '../../../src/functions/resume-wait/resume-wait.lambda';
 import { awsError, EXECUTION, throttling, withEnvironment } from '../../helpers/handler-fixtures';
 import { listed } from '../../helpers/ssm-fixtures';
@@ -119,7 +120,7 @@ describe('resume-wait', () => {
       status: 'Success',
       done: true,
       observedAt: expect.any(String),
-      poll: { attempt: 2, elapsedSeconds: 300, expired: false },
+      poll: { attempt: 2, elapsedSeconds: FALLBACK_SECONDS.stop, expired: false },
     });
     expectCleared(`WAIT#stop#${ID}`);
     expect(sfn.commandCalls(SendTaskSuccessCommand)[0].calledBefore(ddb.commandCalls(DeleteCommand)[0])).toBe(true);
