@@ -362,7 +362,7 @@ function lookedAttempt(): number | undefined {
 /**
  * A job wait's fallback look refused by AWS Backup (throttled): the wait goes on instead of failing the invocation,
  * since Step Functions counts a retrier's attempts over the whole waiting state (its 5 TransientError retries would
- * be spent across an hour's fallback looks). The first look, and errors that are not transient, still fail it.
+ * be spent across an hour's fallback looks). The look at the bound, and errors that are not transient, still fail it.
  */
 describe('a job wait\'s fallback look on a transient error', () => {
   const backupEvent = { instanceId: ID, platform: 'Linux' as const, backup: settings, execution: EXECUTION, taskToken: TOKEN };
@@ -387,10 +387,18 @@ describe('a job wait\'s fallback look on a transient error', () => {
     expectNotAnswered();
   });
 
-  test('the first look throttled: a TransientError naming the job (the Task retries within seconds), not marked looked', async () => {
+  test('the first look throttled: still waiting too (the job is started: the look only looks), marked looked', async () => {
     backup.on(DescribeBackupJobCommand).rejects(throttling());
     registration(1);
-    await expect(startBackupJob(backupEvent)).rejects.toMatchObject({ name: 'TransientError', message: expect.stringContaining('[wait backup job-1]') });
+    await expect(startBackupJob(backupEvent)).resolves.toMatchObject({ backupJobId: 'job-1', done: false, poll: { attempt: 1 } });
+    expect(lookedAttempt()).toBe(1);
+    expectNotAnswered();
+  });
+
+  test('StartBackupJob itself throttled: a TransientError (the job is not started; the Task retries within seconds)', async () => {
+    backup.on(StartBackupJobCommand).rejects(throttling());
+    registration(1);
+    await expect(startBackupJob(backupEvent)).rejects.toMatchObject({ name: 'TransientError' });
     expect(lookedAttempt()).toBeUndefined();
   });
 

@@ -305,6 +305,24 @@ describe('the release loop\'s look (observeRelease with a loop)', () => {
     expect(reg.Registrations).toBe(0);
   });
 
+  test('the 6th look\'s DescribeBackupJob throttled: the look goes on from the view (captured), the job state kept; denied still ends it', async () => {
+    const target = newTarget();
+    const id = instanceId(23);
+    const clients = { backup: new BackupClient({ region: 'eu-west-1' }), ec2, doc: table.doc, tableName: TABLE };
+    const volumes = [volumeId(23)];
+    const execution = { id: target.executionId, name: 'n', startTime: REQUESTED };
+    ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snap(23, volumeId(23), '2026-12-03T02:05:55.000Z')] });
+    backupMock.on(DescribeBackupJobCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: {} }));
+    const loop = loopState(5, { backupJobId: JOB, volumeIds: volumes, jobRequestedAt: REQUESTED, jobState: 'CREATED', looks: 5 });
+    const state = await observeRelease(clients, { instanceId: id, execution, backupJobId: JOB, volumeIds: volumes, loop }, () => at(60));
+    expect(backupMock).toHaveReceivedCommandTimes(DescribeBackupJobCommand, 1);
+    expect(state).toMatchObject({ state: 'captured', snapshotIds: [snapId(23)], jobState: 'CREATED' });
+    // A refusal for good is not a throttle: the look says why it cannot observe.
+    backupMock.on(DescribeBackupJobCommand).rejects(Object.assign(new Error('no'), { name: 'AccessDeniedException', $metadata: {} }));
+    const denied = await observeRelease(clients, { instanceId: id, execution, backupJobId: JOB, volumeIds: volumes, loop }, () => at(70));
+    expect(denied).toMatchObject({ state: 'unobservable', reason: expect.stringContaining('DescribeBackupJob denied') });
+  });
+
   test('a look retried after its release removed the registration registers again (never stuck on a view without it)', async () => {
     const target = newTarget();
     const id = instanceId(22);
