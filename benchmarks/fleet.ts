@@ -56,12 +56,16 @@ export interface FleetScenario {
   readonly world?: Partial<WorldOptions>;
   /** Print the simulation's progress (API calls so far, the latest virtual second) this often, in wall seconds. @default - silent */
   readonly progressEverySeconds?: number;
+  /** Whether the backup stops each instance (the stop path). @default true */
+  readonly stopInstances?: boolean;
 }
 
 /** Per-instance figures from the stand-ins' clocks (virtual seconds). */
 export interface InstanceFigures {
   /** Pre-script end (its SendCommand + the script's duration) → the post-script's SendCommand, per instance with both. */
   readonly freezeSeconds: number[];
+  /** Each freeze minus the start delay of the instance's backup job (AWS Backup's wait before the job runs). */
+  readonly freezeBeyondStartDelaySeconds: number[];
   /** Reaching `stopped` → the StartInstances request, summed per stopped instance. */
   readonly stoppedSeconds: number[];
   /** Each instance's chain, in discovery order (its child execution, on the instance's clock). */
@@ -117,7 +121,7 @@ function benchStack(app: App, scenario: FleetScenario): Stack {
     tagValue: 'true',
     preScript: BackupScript.fromAsset(path.join(scripts, 'freeze.sh')),
     postScript: BackupScript.fromAsset(path.join(scripts, 'thaw.sh')),
-    stopInstances: true,
+    stopInstances: scenario.stopInstances ?? true,
     schedule: events.Schedule.cron({ hour: '2', minute: '0' }),
     maxConcurrency: scenario.maxConcurrency ?? MAX_CONCURRENCY,
     releaseAt: scenario.releaseAt,
@@ -126,16 +130,23 @@ function benchStack(app: App, scenario: FleetScenario): Stack {
 }
 
 /** Freeze and stopped seconds of every instance, from the SSM and EC2 stand-ins' records. */
-function instanceFigures(world: World, ids: string[], stats: Record<string, InstanceStats>): Pick<InstanceFigures, 'freezeSeconds' | 'stoppedSeconds'> {
+function instanceFigures(
+  world: World, ids: string[], stats: Record<string, InstanceStats>,
+): Pick<InstanceFigures, 'freezeSeconds' | 'freezeBeyondStartDelaySeconds' | 'stoppedSeconds'> {
   const freezeSeconds: number[] = [];
+  const freezeBeyondStartDelaySeconds: number[] = [];
   for (const id of ids) {
     const invocations = world.invocationsByInstance.get(id) ?? [];
     const pre = invocations.find(i => i.phase === 'pre');
     const post = pre && invocations.find(i => i.phase === 'post' && i.startedAt >= pre.startedAt);
-    if (pre && post) freezeSeconds.push(post.startedAt - (pre.startedAt + world.durationsOf(id).scriptSeconds));
+    if (!pre || !post) continue;
+    const freeze = post.startedAt - (pre.startedAt + world.durationsOf(id).scriptSeconds);
+    freezeSeconds.push(freeze);
+    const job = world.backupJobsFor(id)[0];
+    if (job) freezeBeyondStartDelaySeconds.push(freeze - (job.startDelaySeconds ?? 0));
   }
   const stoppedSeconds = ids.map(id => stats[id]?.downtimeSeconds).filter((v): v is number => v !== undefined);
-  return { freezeSeconds, stoppedSeconds };
+  return { freezeSeconds, freezeBeyondStartDelaySeconds, stoppedSeconds };
 }
 
 export async function runFleet(strategy: Strategy, size: number, scenario: FleetScenario = {}): Promise<Row> {
