@@ -52,6 +52,8 @@ export const SSM_PING_ONLINE = 'Online';
 
 /** Ping status reported for an instance SSM does not know. */
 export const SSM_NOT_MANAGED = 'NotManaged';
+/** The PingStatus a look at the agent reports when SSM refused to answer it (throttled): the agent was not seen. */
+export const SSM_AGENT_NOT_SEEN = 'NotSeen';
 
 /** Ping status reported when no script runs, so SSM was not asked. */
 export const SSM_NOT_CHECKED = 'NotChecked';

@@ -2,6 +2,7 @@ import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-s
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { type PollState } from '../../../src/contract/messages';
+import { SSM_AGENT_NOT_SEEN } from '../../../src/contract/status';
 import { handler } from '../../../src/functions/check-agent/check-agent.lambda';
 import { awsError, throttling } from '../../helpers/handler-fixtures';
 
@@ -45,9 +46,24 @@ describe('check-agent', () => {
     expect(result).toMatchObject({ online: false, pingStatus: 'NotManaged', done: false, poll: { maxSeconds: 900 } });
   });
 
-  test('throttling: TransientError', async () => {
+  test('throttled before the bound: a look that did not see the agent (not done), the loop looks again', async () => {
     ssm.on(DescribeInstanceInformationCommand).rejects(throttling());
-    await expect(handler({ instanceId: ID, purpose: 'beforeScript' })).rejects.toMatchObject({ name: 'TransientError' });
+    const result = await handler({ instanceId: ID, purpose: 'afterStart' });
+    expect(result).toEqual({
+      online: false,
+      pingStatus: SSM_AGENT_NOT_SEEN,
+      done: false,
+      poll: { attempt: 1, elapsedSeconds: 0, nextWaitSeconds: 10, maxSeconds: 900, expired: false },
+    });
+    // The next look sees it online.
+    ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: ID, PingStatus: 'Online' }] });
+    await expect(handler({ instanceId: ID, purpose: 'afterStart', poll: result.poll })).resolves.toMatchObject({ online: true, done: true });
+  });
+
+  test('throttled at the bound: TransientError (the Task retries the look that decides)', async () => {
+    ssm.on(DescribeInstanceInformationCommand).rejects(throttling());
+    const atBound: PollState = { attempt: 3, elapsedSeconds: 45, nextWaitSeconds: 15, maxSeconds: 60, expired: false };
+    await expect(handler({ instanceId: ID, purpose: 'beforeScript', poll: atBound })).rejects.toMatchObject({ name: 'TransientError' });
   });
 
   test('a permanent error keeps its code', async () => {

@@ -175,6 +175,12 @@ const CASES: Array<[string, Case]> = [
     entry: { ...stopFailure, StartEc2InstanceStatus: 'Failed' },
     message: /stop instance Failed: .*Request limit exceeded/,
   }],
+  // The agent's looks after the start (the first DescribeInstanceInformation calls after the stop) refused 8 times in a
+  // row (more than a Task's 5 retries): each is a look that did not see the agent, and the loop looks again within its
+  // bound; the post-script runs.
+  ['SSM agent after the start: its looks throttled 8 times, recovers', {
+    fault: { hooks: injectBefore('Stop instance', { service: 'ssm', action: 'DescribeInstanceInformation', throttle: true, times: 8 }) },
+  }],
   ['DescribeInstances (power) throttled, recovers', { fault: { api: [{ service: 'ec2', action: 'DescribeInstances', throttle: true, times: 3 }] } }],
   // ---- backup start
   ['StartBackupJob API error', {
