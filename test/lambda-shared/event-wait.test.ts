@@ -418,6 +418,26 @@ describe('a job wait\'s fallback look on a transient error', () => {
   });
 });
 
+describe('a script wait\'s look on a transient error', () => {
+  const scriptEvent = { instanceId: ID, phase: 'post' as const, script: pre, execution: EXECUTION, taskToken: TOKEN };
+
+  test('the first look (ListCommandInvocations) throttled: still waiting (the command is sent), marked looked', async () => {
+    statusLook().rejects(throttling());
+    registration(1);
+    await expect(sendScript(scriptEvent)).resolves.toMatchObject({ commandId: 'cmd-new', done: false, poll: { attempt: 1 } });
+    expect(ssm).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(lookedAttempt()).toBe(1);
+    expectNotAnswered();
+  });
+
+  test('SendCommand itself throttled: a TransientError (nothing sent; the Task retries within seconds)', async () => {
+    ssm.on(SendCommandCommand).rejects(throttling());
+    registration(1);
+    await expect(sendScript(scriptEvent)).rejects.toMatchObject({ name: 'TransientError' });
+    expect(lookedAttempt()).toBeUndefined();
+  });
+});
+
 describe('a power wait\'s fallback look on a transient error', () => {
   const powerEvent = { instanceId: ID, execution: EXECUTION, taskToken: TOKEN };
 

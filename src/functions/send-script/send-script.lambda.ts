@@ -163,6 +163,11 @@ export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResul
     previous: sent,
     maxSeconds: scriptPolicy(script.timeoutSeconds).maxSeconds,
     check: (poll) => checkScript(ssm, sent, poll, log),
+    // The command is sent (and journaled) before the wait, so a look only looks until the bound (where a script still
+    // running is cancelled, and a refused look fails for the Task's retry): a look refused by SSM's read rate, which
+    // every chain's looks share, leaves the wait going on for the event or the next look.
+    stillWaiting: (poll) => ({ ...sent, poll }),
+    checkOnlyLooks: true,
     log,
   });
 };
