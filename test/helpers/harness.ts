@@ -445,7 +445,11 @@ function scriptExpectation(run: SimRun, id: string, phase: 'pre' | 'post', enabl
     // reports it Cancelled (an event-driven wait on the instance drives its in-flight operations to their end).
     // Issue 15: an invocation SSM reports Success with every step skipped by its precondition ran nothing: Failed.
     const ranNothing = inv.status === 'Success' && everyStepSkipped(inv);
-    const expected = inv.cancelRequested ? 'TimedOut' : ranNothing ? 'Failed' : terminal ? inv.status : lastLook?.error ? 'Failed' : undefined;
+    // A wait whose every look SSM refused never saw the invocation's end, however it ended: its step fails at the bound.
+    const looks = callsAbout(run, id).filter((c) => c.service === 'ssm'
+      && ['GetCommandInvocation', 'ListCommandInvocations'].includes(c.action) && (c.params as any)?.CommandId === inv.commandId);
+    const neverSeen = looks.length > 0 && looks.every((c) => c.error !== undefined);
+    const expected = inv.cancelRequested ? 'TimedOut' : ranNothing || neverSeen ? 'Failed' : terminal ? inv.status : lastLook?.error ? 'Failed' : undefined;
     if (expected === undefined) v(`${id}: the ${phase}-script invocation is still ${inv.status} and was never cancelled (unbounded wait?)`);
     else if (status !== expected) v(`${id}: ${field} is ${status}, the fake invocation ended ${inv.status}${inv.cancelRequested ? ' (cancelled)' : ''}; expected ${expected}`);
     const commandIdField = phase === 'pre' ? 'PreBackupScriptCommandId' : 'PostBackupScriptCommandId';

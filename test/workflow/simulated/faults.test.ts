@@ -130,6 +130,8 @@ const CASES: Array<[string, Case]> = [
   }],
   // The script status is read with ListCommandInvocations (Details): AWS-RunRemoteScript has several steps.
   ['ListCommandInvocations throttled, recovers', { fault: { api: [{ service: 'ssm', action: 'ListCommandInvocations', throttle: true, times: 3 }] } }],
+  // Every look refused (a server error is transient): the wait looks again until its bound, where the look fails for
+  // the Task's retries and the step fails, never having seen the invocation end (the fake ends it Success meanwhile).
   ['ListCommandInvocations API error, never recovers', {
     fault: { api: [{ service: 'ssm', action: 'ListCommandInvocations', error: internal }] },
     entry: { ...afterPreFailure('Failed'), PostBackupScriptStatus: 'Failed' },
