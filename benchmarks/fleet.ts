@@ -30,7 +30,7 @@ import { whereItEnded } from '../test/helpers/harness';
 import { throttledCalls } from '../test/simulator/fakes/throttling';
 import { InstanceStats } from '../test/simulator/measures';
 import { Simulator } from '../test/simulator/simulator';
-import { Durations, World, WorldOptions } from '../test/simulator/world';
+import { ApiCall, Durations, World, WorldOptions } from '../test/simulator/world';
 
 // 50 minutes, not 60: a 60-minute job ends 4 s before the backup wait's 5th fallback look (every 901 s), which would
 // hide how late the job's event comes; a 50-minute one ends 604 s before the next look.
@@ -72,6 +72,11 @@ export interface InstanceFigures {
   readonly chainSeconds: number[];
   /** Throttled calls per bucket (world.throttling). */
   readonly throttled: Record<string, number>;
+  /**
+   * Calls per instance to the APIs whose rates the fleet shares (EC2, SSM, AWS Backup), by `service:Action`, refused
+   * ones included: what the entry rate multiplies (docs/design.md "Fleet scale").
+   */
+  readonly callsPerInstance: Record<string, number>;
   /** Instances whose audit entry says FAILED. */
   readonly failedInstances: number;
   /** Audit entries per ReleaseReason (none when the entry has no release). */
@@ -149,6 +154,17 @@ function instanceFigures(
   return { freezeSeconds, freezeBeyondStartDelaySeconds, stoppedSeconds };
 }
 
+/** Calls per instance to EC2, SSM and AWS Backup, by `service:Action`, in name order. */
+export function callsPerInstance(calls: readonly ApiCall[], instances: number): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const c of calls) {
+    if (c.service !== 'ec2' && c.service !== 'ssm' && c.service !== 'backup') continue;
+    const key = `${c.service}:${c.action}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return Object.fromEntries([...counts.keys()].sort().map((k) => [k, Math.round((counts.get(k)! / instances) * 100) / 100]));
+}
+
 export async function runFleet(strategy: Strategy, size: number, scenario: FleetScenario = {}): Promise<Row> {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ppsb-bench-'));
   const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true, ...CONTEXT[strategy] } });
@@ -207,6 +223,7 @@ export async function runFleet(strategy: Strategy, size: number, scenario: Fleet
         ...instanceFigures(sim.world, ids, s.instances),
         chainSeconds: ids.map(id => s.instances[id]?.chainSeconds ?? 0),
         throttled: throttledCalls(sim.world),
+        callsPerInstance: callsPerInstance(sim.world.calls, size),
         failedInstances: entries.filter(i => i.Outcome === 'FAILED').length,
         releaseReasons: tally(entries.map(i => i.ReleaseReason)),
         consistency: tally(entries.map(i => i.Consistency)),

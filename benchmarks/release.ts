@@ -93,6 +93,7 @@ async function main(): Promise<void> {
   console.log(`| ${header.join(' | ')} |`);
   console.log(`| ${header.map(() => '---').join(' | ')} |`);
   const tallies: string[] = [];
+  const calls: string[] = [];
   for (const size of sizes) {
     for (const mode of modes) {
       const { strategy, releaseAt } = MODES[mode];
@@ -115,6 +116,7 @@ async function main(): Promise<void> {
         hours(makespanSeconds(chains, maxConcurrency)), r.transitionsPerInstance.toFixed(1), r.dollarsPer1000.toFixed(2),
         throttled, r.wallSeconds.toFixed(0),
       ].join(' | ')} |`);
+      calls.push(`- ${measuredSize} ${mode}: AWS calls per instance ${JSON.stringify(f.callsPerInstance)}`);
       if (whole) {
         tallies.push(`- ${size} ${mode}: release reasons ${JSON.stringify(f.releaseReasons)}; consistency `
           + `${JSON.stringify(f.consistency)}; throttled calls per bucket ${JSON.stringify(f.throttled)}`);
@@ -122,6 +124,7 @@ async function main(): Promise<void> {
     }
   }
   if (tallies.length > 0) console.log(`\n${tallies.join('\n')}`);
+  console.log(`\n${calls.join('\n')}`);
   console.log('\nfreeze s: pre-script end → post-script start, per instance (p50 / p99 / max); beyond start delay: each freeze minus its');
   console.log('backup job\'s start delay (the issue\'s goal: p99 at most 60 s); stopped s: stopped → StartInstances.');
   console.log('makespan: first chain start → last chain end: each chain\'s measured duration (its entry wait included), pages of');
@@ -129,6 +132,8 @@ async function main(): Promise<void> {
   console.log('measured page of 1,000 (its page p enters p windows later). transitions/inst: states entered plus retries (billed).');
   console.log('$ per 1,000 backups: Step Functions transitions, Lambda requests and GB-seconds, DynamoDB requests (benchmarks/cost.ts).');
   console.log('throttled calls: refused by the throttling stand-ins (then retried by the SDK or the state machine).');
+  console.log('AWS calls per instance: of the measured fleet, refused ones included; times the entry rate, the calls per second');
+  console.log('each API\'s rate must hold (docs/design.md "Fleet scale").');
 }
 
 if (require.main === module) {

@@ -6,6 +6,7 @@
 import {
   AGENT_AFTER_START_POLICY,
   AGENT_BEFORE_SCRIPT_POLICY,
+  AGENT_RECONNECT_WAIT_SECONDS,
   backupPolicy,
   INSTANCE_POWER_POLICY,
   SCRIPT_GRACE_SECONDS,
@@ -42,7 +43,7 @@ export function leaseSecondsFor(settings: Pick<ConstructSettings,
       + retriesOf(s!) * (Math.max(0, s!.timeoutSeconds) + SCRIPT_GRACE_SECONDS + agentPolicy.maxSeconds
         + SCRIPT_RETRY_WAIT_SECONDS + FALLBACK_SECONDS.script), 0);
   const power = 2 * INSTANCE_POWER_POLICY.maxSeconds;
-  const agent = AGENT_BEFORE_SCRIPT_POLICY.maxSeconds + AGENT_AFTER_START_POLICY.maxSeconds;
+  const agent = AGENT_BEFORE_SCRIPT_POLICY.maxSeconds + AGENT_RECONNECT_WAIT_SECONDS + AGENT_AFTER_START_POLICY.maxSeconds;
   const backup = backupPolicy(settings).maxSeconds;
   const copy = settings.copyVaultArn ? backup : 0;
   // Waiting on events, a wait notices its bound at its next fallback look: up to one fallback interval late.

@@ -29,6 +29,13 @@ export const AGENT_BEFORE_SCRIPT_POLICY: PollPolicy = { kind: 'agent', initialWa
  */
 export const AGENT_AFTER_START_POLICY: PollPolicy = { kind: 'agent', initialWaitSeconds: 10, capWaitSeconds: 20, maxSeconds: 900 };
 
+/**
+ * Seconds between the start of a stopped instance (EC2 says `running`) and the first look at its SSM agent: an agent
+ * does not reconnect sooner (the instance has just booted; about 30 s to a minute), and every chain's agent looks share
+ * SSM's read rate (docs/design.md "Fleet scale"). Not waited when the start found the instance running already.
+ */
+export const AGENT_RECONNECT_WAIT_SECONDS = 20;
+
 /** Stopping or starting an instance. */
 export const INSTANCE_POWER_POLICY: PollPolicy = { kind: 'power', initialWaitSeconds: 10, capWaitSeconds: 30, maxSeconds: 900 };
 

@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -15,6 +16,7 @@ import {
   UNRECORDED_REASON, UNRECORDED_STEPS,
 } from '../contract/audit-schema';
 import { RELEASE_REASONS } from '../contract/messages';
+import { AGENT_RECONNECT_WAIT_SECONDS } from '../contract/poll';
 import { PRE_SCRIPT_FAILURE_BACKUP_CRASH_CONSISTENT } from '../contract/settings';
 import { BACKUP_COMPLETED, EC2_RUNNING, EC2_STOPPED, FAILED, NOT_APPLICABLE, SKIPPED, SKIPPED_LEASE_HELD } from '../contract/status';
 
@@ -130,12 +132,21 @@ export function instanceChain(
     // A start that failed on an error (EC2 throttling every look through the retries, say) could not see the
     // instance, which may well be running (a stop that never took effect): the post-script is still tried, so an
     // application is never left frozen for want of a look; its agent check ends it when the instance is down.
+    // After a start that it made, the agent is not looked at before it can have reconnected (a start that found the
+    // instance running already says `notRun`, and its agent is looked at at once).
+    const reconnect = new sfn.Wait(scope, `${label}Start instance: let the SSM agent reconnect`, {
+      time: sfn.WaitTime.duration(Duration.seconds(AGENT_RECONNECT_WAIT_SECONDS)),
+    });
+    reconnect.next(postPhase);
+    const started = new sfn.Choice(scope, `${label}Start instance: started by this step?`)
+      .when(sfn.Condition.isPresent(`${stepPath('start')}.notRun`), postPhase)
+      .otherwise(reconnect);
     const start = powerWait(scope, {
       prefix: `${label}Start instance`,
       key: 'start',
       fn: functions.startInstance,
       waits,
-      onSuccess: postPhase,
+      onSuccess: started,
       onFailure: end,
       onError: postPhase,
     });

@@ -11,8 +11,9 @@ describe('leases', () => {
   });
 
   test('the duration bounds one instance chain: every bounded wait plus a margin', () => {
-    // Scripts 600 + 300 and 300 + 300; stop and start 900 each; agent 60 + 900; backup 60 + 120 minutes + 900.
-    const chain = 900 + 600 + 1800 + 960 + (3600 + 7200 + 900);
+    // Scripts 600 + 300 and 300 + 300; stop and start 900 each; agent 60, then 20 + 900 after a start; backup 60 + 120
+    // minutes + 900.
+    const chain = 900 + 600 + 1800 + 980 + (3600 + 7200 + 900);
     // Waiting on events, each wait may notice its bound one fallback interval late: scripts 300 each, stop and
     // start 60 each, backup 900.
     const lateness = 2 * 300 + 60 + 60 + 900;

@@ -438,16 +438,16 @@ function scriptExpectation(run: SimRun, id: string, phase: 'pre' | 'post', enabl
       return;
     }
     const terminal = ['Success', 'Failed', 'TimedOut', 'Cancelled'].includes(inv.status);
-    // When SSM stopped answering about the invocation, its status is unknown: the step failed.
-    const lastLook = callsAbout(run, id).filter((c) => c.service === 'ssm'
-      && ['GetCommandInvocation', 'ListCommandInvocations'].includes(c.action) && (c.params as any)?.CommandId === inv.commandId).pop();
+    // Every SSM look at the command. When SSM stopped answering about the invocation, its status is unknown: the step
+    // failed.
+    const looks = callsAbout(run, id).filter((c) => c.service === 'ssm'
+      && ['GetCommandInvocation', 'ListCommandInvocations'].includes(c.action) && (c.params as any)?.CommandId === inv.commandId);
+    const lastLook = looks[looks.length - 1];
     // A command the workflow cancelled (its wait reached the bound) is TimedOut in the audit, even when the fake later
     // reports it Cancelled (an event-driven wait on the instance drives its in-flight operations to their end).
     // Issue 15: an invocation SSM reports Success with every step skipped by its precondition ran nothing: Failed.
     const ranNothing = inv.status === 'Success' && everyStepSkipped(inv);
     // A wait whose every look SSM refused never saw the invocation's end, however it ended: its step fails at the bound.
-    const looks = callsAbout(run, id).filter((c) => c.service === 'ssm'
-      && ['GetCommandInvocation', 'ListCommandInvocations'].includes(c.action) && (c.params as any)?.CommandId === inv.commandId);
     const neverSeen = looks.length > 0 && looks.every((c) => c.error !== undefined);
     const expected = inv.cancelRequested ? 'TimedOut' : ranNothing || neverSeen ? 'Failed' : terminal ? inv.status : lastLook?.error ? 'Failed' : undefined;
     if (expected === undefined) v(`${id}: the ${phase}-script invocation is still ${inv.status} and was never cancelled (unbounded wait?)`);

@@ -124,11 +124,12 @@ describe('resources', () => {
     const fn = Object.values(t.findResources('AWS::Lambda::Function'))
       .find(f => f.Properties.Environment?.Variables?.SETTINGS);
     const settings = JSON.stringify(fn!.Properties.Environment.Variables.SETTINGS);
-    // Two scripts of the default timeout (600 s) + 300 s each, stop and start 900 s each, agent 60 + 900 s,
+    // Two scripts of the default timeout (600 s) + 300 s each, stop and start 900 s each, agent 60 s, then 20 + 900 s
+    // after a start,
     // backup 1 h start + 8 h completion + 900 s, each wait's fallback interval once (waiting on events, a bound is
     // noticed at the next fallback look: scripts 300 s each, stop and start 60 s each, backup 900 s), and an hour's margin.
     // Issue 14: plus the release loop's freeze budget (30 minutes) and one look (10 s).
-    const expected = 2 * (600 + 300) + 2 * 900 + 960 + (3600 + 8 * 3600 + 900) + (2 * 300 + 2 * 60 + 900) + 1800 + 10 + 3600;
+    const expected = 2 * (600 + 300) + 2 * 900 + 980 + (3600 + 8 * 3600 + 900) + (2 * 300 + 2 * 60 + 900) + 1800 + 10 + 3600;
     expect(settings).toContain(`\\"leaseSeconds\\":${expected}`);
   });
 

@@ -1,9 +1,12 @@
+import { AGENT_RECONNECT_WAIT_SECONDS } from '../../src/contract/poll';
 import { SCRIPT_RETRY_WAIT_SECONDS } from '../../src/contract/settings';
 import { allStates, AslDefinition, AslState, definitionOf } from '../helpers/definition';
 import { fullProps, template } from '../helpers/stacks';
 
 /** Issue 15: the name suffix of the pause between two attempts of a script. */
 const RETRY_PAUSE = ': pause before the next attempt';
+/** The pause before the first look at the SSM agent after a start (tested below). */
+const RECONNECT_WAIT = 'Start instance: let the SSM agent reconnect';
 
 const definition = definitionOf(template(fullProps()));
 const states = allStates(definition);
@@ -56,7 +59,7 @@ describe('the state machine definition', () => {
   test('the polled waits (the SSM agent\'s) are bounded polls: Wait → check → Choice leaving on done or expired', () => {
     // Issue 15's pauses between two script attempts are tested below.
     const waits = states.filter(([name, s]) => s.Type === 'Wait' && !name.endsWith(RETRY_PAUSE) && name !== 'Release: wait'
-      && name !== 'Instance: wait for its turn');
+      && name !== 'Instance: wait for its turn' && !name.endsWith(RECONNECT_WAIT));
     // Before the pre-script, after the start, before the crash-consistent post-script, after the recovery's start, and
     // the dry run's script probes (the entry spread's Wait is not a poll).
     expect(waits.map(([name]) => name).sort()).toEqual([
@@ -458,5 +461,22 @@ describe('issue 15: a dry run (DryRun: true)', () => {
       expect(chain.States[name].Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Dry run: write audit entry', ResultPath: '$.steps.errors.preflight' })]);
     }
     expect(chain.States['Dry run: write audit entry'].End).toBe(true);
+  });
+});
+
+describe('the stop path\'s start', () => {
+  test.each(['', 'Released: '])('%safter a start it made, the chain waits 20 s before looking at the SSM agent; not after a start not needed', (label) => {
+    const C = instanceChain.States;
+    expect(C[`${label}Start instance: reached?`]).toMatchObject({
+      Choices: [{ Variable: '$.steps.start.status', StringEquals: 'Success', Next: `${label}Start instance: started by this step?` }],
+    });
+    expect(C[`${label}Start instance: started by this step?`]).toMatchObject({
+      Choices: [{ Variable: '$.steps.start.notRun', IsPresent: true, Next: `${label}Post-backup script enabled?` }],
+      Default: `${label}Start instance: let the SSM agent reconnect`,
+    });
+    expect(C[`${label}Start instance: let the SSM agent reconnect`]).toEqual({
+      Type: 'Wait', Seconds: AGENT_RECONNECT_WAIT_SECONDS, Next: `${label}Post-backup script enabled?`,
+    });
+    expect(AGENT_RECONNECT_WAIT_SECONDS).toBe(20);
   });
 });

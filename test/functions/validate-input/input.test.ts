@@ -68,10 +68,10 @@ describe('validateInput: the empty input is exactly the settings', () => {
         copyDeleteAfterDays: 0,
       },
       scriptsEnabled: true,
-      // Scripts 600 + 300 and 300 + 300, stop and start 900 each, agent 60 + 900, backup 60 + 120 min + 900, one
+      // Scripts 600 + 300 and 300 + 300, stop and start 900 each, agent 60, then 20 + 900 after a start, backup 60 + 120 min + 900, one
       // fallback interval per wait (scripts 300 each, stop and start 60 each, backup 900), the release loop's budget
       // and one look (1800 + 10), 1 h.
-      leaseSeconds: 22_990,
+      leaseSeconds: 23_010,
       onPreScriptFailure: 'skip-backup',
       release: { mode: 'point-in-time', lookSeconds: 10, budgetSeconds: 1800, onBudgetSpent: 'release' },
     });

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { FreezeBudgetAction, ReleaseTiming } from '../../../src';
-import { assertInvariants, entryOf, FAST_WORLD, Harness, newInstanceIds, SimRun } from '../../helpers/harness';
+import { AGENT_RECONNECT_WAIT_SECONDS } from '../../../src/contract/poll';
+import { assertInvariants, callsAbout, entryOf, FAST_WORLD, Harness, newInstanceIds, SimRun } from '../../helpers/harness';
 import { fullProps } from '../../helpers/stacks';
 import { jobAttempts } from '../../simulator/fakes/recovery-points';
 import { Durations, WorldOptions } from '../../simulator/world';
@@ -154,6 +155,20 @@ describe('release at the point in time (stop path)', () => {
     const downtime = run.result.stats.instances[id].downtimeSeconds!;
     expect(downtime).toBeLessThan(DURATIONS.backupSeconds);
     expect(run.world.instanceStates()[id]).toBe('running');
+  });
+
+  test('after the start, the SSM agent is first looked at 20 s after the instance runs (it reconnects 30 s after): two looks', async () => {
+    const [id] = newInstanceIds(1);
+    const run = await h.run({ instances: [{ id }], healthy: [id] });
+    assertInvariants(run);
+    const runningAt = run.world.instances.get(id)!.power.filter((p) => p.event === 'running').pop()!.at;
+    const looks = callsAbout(run, id, 'ssm:DescribeInstanceInformation').filter((c) => c.at >= runningAt).map((c) => c.at - runningAt);
+    // Not at once (the instance has just booted): AGENT_RECONNECT_WAIT_SECONDS, then the after-start policy's 10 s.
+    expect(looks).toHaveLength(2);
+    expect(looks[0]).toBeGreaterThanOrEqual(AGENT_RECONNECT_WAIT_SECONDS);
+    expect(looks[0]).toBeLessThan(DURATIONS.agentReconnectSeconds);
+    expect(looks[1]).toBeGreaterThanOrEqual(DURATIONS.agentReconnectSeconds);
+    expect(measure(run, id).postSentAt - runningAt).toBeLessThan(DURATIONS.agentReconnectSeconds + 5);
   });
 });
 
