@@ -101,14 +101,16 @@ describe('waits on events (the default)', () => {
     expect(fn('$.steps.copy')).toMatch(/HandlersStartCopyJob/);
   });
 
-  test('no Wait state except the SSM agent checks (and issue 15\'s pauses between script attempts, issue 14\'s release loop); no polling function exists', () => {
+  test('no Wait state except the SSM agent checks (and issue 15\'s pauses between script attempts, issue 14\'s release loop, the pause after a start); no polling function exists', () => {
     // The release loop's Wait is its look interval, bounded by the freeze budget (test/workflow/release-loop.test.ts).
     const release = states.filter(([name, s]) => s.Type === 'Wait' && name === 'Release: wait');
     expect(release.map(([, s]) => s.SecondsPath)).toEqual(['$.steps.release.lookSeconds']);
     // The entry spread's Wait (fleet scale) waits a random draw, once, before the lease.
     expect(states.filter(([name]) => name === 'Instance: wait for its turn').map(([, s]) => s.SecondsPath)).toEqual(['$.entry.seconds']);
+    // After a start it made, the chain lets the SSM agent reconnect before its first look, once (the fixed pause).
+    expect(states.filter(([name]) => name.endsWith('Start instance: let the SSM agent reconnect')).map(([, s]) => s.Seconds)).toEqual([20, 20]);
     const waits = states.filter(([name, s]) => s.Type === 'Wait' && !name.endsWith(': pause before the next attempt') && name !== 'Release: wait'
-      && name !== 'Instance: wait for its turn');
+      && name !== 'Instance: wait for its turn' && !name.endsWith('Start instance: let the SSM agent reconnect'));
     expect(waits.length).toBeGreaterThan(0);
     for (const [name, wait] of waits) {
       expect({ name, path: wait.SecondsPath }).toEqual({ name, path: expect.stringMatching(/^\$\.steps\.(agent|agentAfterStart|preflight)\.poll\.nextWaitSeconds$/) });
