@@ -174,6 +174,14 @@ export async function observeReleasePoint(
     if (denied(err)) {
       return answer('unobservable', `DescribeBackupJob denied (${errorCode(err)})`, seen, now());
     }
+    // Looking only for the job's end (release at job completion, or the point in time unobservable): a refused look
+    // (throttled) did not see the end, and the next look, a minute later, asks again, within the freeze budget.
+    // Failing it would spend its retries against DescribeBackupJob's rate, which every such chain's looks share, and
+    // a look failed after them releases the application before the job's end (`look-failed`): what this mode exists
+    // to avoid (docs/design.md "Fleet scale").
+    if (query.mode === 'job-end' && isTransient(err)) {
+      return answer('not-yet', `DescribeBackupJob refused (${errorCode(err)}): the job's end is looked for again at the next look`, seen, now());
+    }
     rethrowClassified(err, `DescribeBackupJob ${backupJobId}`);
   }
   seen.jobState = job.State ?? '';

@@ -365,6 +365,16 @@ describe('observeRelease (the handler\'s look)', () => {
     expect((await observeRelease(withJournal, { ...event, backupJobId: JOB, mode: 'job-end' }, () => NOW)).state).toBe('job-ended');
   });
 
+  test('job-end mode: a throttled DescribeBackupJob is a look that did not see the end (not yet, saying why); other errors still throw', async () => {
+    backupMock.on(DescribeBackupJobCommand).rejects(throttling());
+    const r = await observeRelease(withJournal, { ...event, backupJobId: JOB, mode: 'job-end' }, () => NOW);
+    expect(r).toMatchObject({ state: 'not-yet', backupJobId: JOB, reason: expect.stringContaining('DescribeBackupJob refused (ThrottlingException)') });
+    // The point-in-time look still throws it, for the Task's retries (the loop releases after them: look-failed).
+    await expect(observeRelease(withJournal, { ...event, backupJobId: JOB, volumeIds: VOLUMES }, () => NOW)).rejects.toMatchObject({ name: 'TransientError' });
+    backupMock.on(DescribeBackupJobCommand).rejects(awsError('ResourceNotFoundException'));
+    await expect(observeRelease(withJournal, { ...event, backupJobId: JOB, mode: 'job-end' }, () => NOW)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
   test('a volume attached after the job started has no snapshot: unobservable, never captured', async () => {
     running();
     image();

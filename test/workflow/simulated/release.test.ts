@@ -241,4 +241,19 @@ describe('ReleaseTiming.JOB_COMPLETION (the old behaviour, kept as a choice)', (
     expect(m.postSentAt).toBeGreaterThanOrEqual(m.jobEndedAt);
     expect(entryOf(run, id)).toMatchObject({ ReleaseReason: 'job-ended', Consistency: 'application-consistent', FrozenSeconds: m.frozenSeconds });
   });
+  test('DescribeBackupJob throttled for a dozen looks: still released at the job\'s end, not before (no look-failed)', async () => {
+    const [id] = newInstanceIds(1);
+    const run = await h.run({
+      instances: [{ id }],
+      healthy: [id],
+      faults: [{ service: 'backup', action: 'DescribeBackupJob', instanceId: id, throttle: true, times: 12 }],
+    });
+    assertInvariants(run);
+    const m = measure(run, id);
+    const refused = callsAbout(run, id, 'backup:DescribeBackupJob').filter((c) => c.error);
+    expect(refused).toHaveLength(12);
+    // More refusals than one look's retries: before, the loop released the application there (look-failed).
+    expect(m.postSentAt).toBeGreaterThanOrEqual(m.jobEndedAt);
+    expect(entryOf(run, id)).toMatchObject({ ReleaseReason: 'job-ended', Consistency: 'application-consistent', Outcome: 'SUCCEEDED' });
+  });
 });
