@@ -62,6 +62,14 @@ export interface AwaitCompletionProps<R extends PolledResult> {
    * @default false
    */
   readonly checkOnlyLooks?: boolean;
+  /**
+   * True when the first look, although it may act, leaves the wait going on when it fails on a transient error (with
+   * `stillWaiting`): the next look, a fallback interval later, acts again. For an action that must happen whatever the
+   * rate it meets (the start of an instance this run stopped: the Task's quick retries, about 30 s, are soon spent
+   * against StartInstances' 2 per s when many chains start together, and after them the instance stays stopped).
+   * @default false
+   */
+  readonly deferFirstLook?: boolean;
   readonly log: Logger;
 }
 
@@ -97,7 +105,7 @@ export async function awaitCompletion<R extends PolledResult>(aws: WaitClients, 
       // look. The first look still fails the invocation when it may act (its retry comes within seconds); a job wait's
       // does not (the job is started: the wait after the release met DescribeBackupJob's quota at fleet scale). The
       // look at the wait's bound always fails it: it ends the wait, and deferring it would carry the wait past its bound.
-      if (!props.stillWaiting || (attempt <= 1 && !props.checkOnlyLooks) || poll.expired || !isTransient(err)) throw err;
+      if (!props.stillWaiting || (attempt <= 1 && !props.checkOnlyLooks && !props.deferFirstLook) || poll.expired || !isTransient(err)) throw err;
       await markLooked(aws.doc, table, kind, resourceId, taskToken, attempt);
       log.warn('fallback look failed on a transient error: still waiting', {
         kind, resourceId, attempt, error: err instanceof Error ? err.message : String(err),

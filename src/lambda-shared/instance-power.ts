@@ -213,6 +213,11 @@ export async function powerStep(ec2: EC2Client, event: InstancePowerEvent, targe
     stillWaiting: (poll) => ({
       instanceId: event.instanceId, state: 'unknown', status: IN_PROGRESS, message: 'look refused (transient error): still waiting', done: false, poll,
     }),
+    // A start refused at its first look (StartInstances throttled: 2 per s for the account, met when many jobs end
+    // together) is asked again at the next look, a minute later, until the wait's bound, rather than failing after the
+    // Task's quick retries and leaving the instance stopped (docs/design.md "Fleet scale"). A stop is not: failing it
+    // soon thaws the application without its backup, rather than keeping it frozen for a stop that may not come.
+    deferFirstLook: target === EC2_RUNNING,
     log,
   });
 }

@@ -470,11 +470,24 @@ describe('a power wait\'s fallback look on a transient error', () => {
     expect(ec2).not.toHaveReceivedCommand(StopInstancesCommand);
   });
 
-  test('the first look throttled: a TransientError for the Task\'s quick retry', async () => {
+  test('a stop\'s first look throttled: a TransientError for the Task\'s quick retry', async () => {
     ec2.on(DescribeInstancesCommand).rejects(throttling());
     registration(1);
-    await expect(startInstance(powerEvent)).rejects.toMatchObject({ name: 'TransientError', message: expect.stringContaining(`[wait start ${ID}]`) });
+    await expect(stopInstance(powerEvent)).rejects.toMatchObject({ name: 'TransientError', message: expect.stringContaining(`[wait stop ${ID}]`) });
     expect(lookedAttempt()).toBeUndefined();
+  });
+
+  test('a start\'s first look, StartInstances throttled: still waiting, marked looked; the next look asks again', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(instanceState('stopped'));
+    ec2.on(StartInstancesCommand).rejects(awsError('RequestLimitExceeded'));
+    registration(1);
+    await expect(startInstance(powerEvent)).resolves.toMatchObject({ status: 'InProgress', done: false, poll: { attempt: 1, expired: false } });
+    expect(lookedAttempt()).toBe(1);
+    expectNotAnswered();
+    ec2.on(StartInstancesCommand).resolves({ StartingInstances: [{ InstanceId: ID, CurrentState: { Name: 'pending' } }] });
+    registration(2);
+    await expect(startInstance(powerEvent)).resolves.toMatchObject({ status: 'InProgress', state: 'pending', done: false });
+    expect(ec2).toHaveReceivedCommandTimes(StartInstancesCommand, 2);
   });
 
   test('the start look at the bound throttled: a TransientError (the Task retries the start; it is not deferred past the bound)', async () => {

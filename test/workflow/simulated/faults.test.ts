@@ -170,10 +170,19 @@ const CASES: Array<[string, Case]> = [
     entry: stopFailure,
     message: /stop instance Failed: .*Request limit exceeded/,
   }],
-  // EC2 refuses the instance's looks through the stop's retries and the start's: the start could not see that the
-  // instance never stopped; the post-script still runs (the application is not left frozen).
-  ['stop and start: every look throttled through both steps\' retries', {
+  // EC2 refuses the instance's looks through the stop's retries and the start's first six: the stop fails; the start,
+  // refused, looks again a fallback interval later (a start must happen whatever the rate it meets) and sees that the
+  // instance never stopped; the post-script runs.
+  ['stop and start: 12 looks throttled, through the stop\'s retries and into the start\'s', {
     fault: { hooks: injectBefore('Stop instance', { service: 'ec2', action: 'DescribeInstances', throttle: true, times: 12 }) },
+    entry: stopFailure,
+    message: /stop instance Failed: .*Request limit exceeded/,
+  }],
+  // EC2 refuses every look at the instance from the stop on: the start defers until its bound, where the look fails
+  // through the Task's retries; it could not see that the instance never stopped, so the post-script is still tried
+  // (the application is not left frozen), and runs.
+  ['stop and start: every look throttled, to the start\'s bound', {
+    fault: { hooks: injectBefore('Stop instance', { service: 'ec2', action: 'DescribeInstances', throttle: true }) },
     entry: { ...stopFailure, StartEc2InstanceStatus: 'Failed' },
     message: /stop instance Failed: .*Request limit exceeded/,
   }],
