@@ -55,18 +55,13 @@ export interface AwaitCompletionProps<R extends PolledResult> {
    */
   readonly stillWaiting?: (poll: PollState) => R;
   /**
-   * True when `check` only looks: the step's action was taken before the wait (a job started, its id journaled), so
-   * the first look too may leave the wait going on when it fails on a transient error (with `stillWaiting`).
-   * False when the first look may act (a power step asks EC2 for the change): its error fails the invocation, for the
-   * Task's retry within seconds.
-   * @default false
-   */
-  readonly checkOnlyLooks?: boolean;
-  /**
-   * True when the first look, although it may act, leaves the wait going on when it fails on a transient error (with
-   * `stillWaiting`): the next look, a fallback interval later, acts again. For an action that must happen whatever the
-   * rate it meets (the start of an instance this run stopped: the Task's quick retries, about 30 s, are soon spent
-   * against StartInstances' 2 per s when many chains start together, and after them the instance stays stopped).
+   * True when the first look too leaves the wait going on when it fails on a transient error (with `stillWaiting`):
+   * - `check` only looks: the step's action was taken before the wait (a job started, a command sent, its id
+   *   journaled), so a refused first look loses nothing;
+   * - or the first look acts, but the action must happen whatever the rate it meets, and the next look acts again
+   *   (the start of an instance this run stopped: the Task's quick retries, about 30 s, are soon spent against
+   *   StartInstances' 2 per s when many chains start together, and after them the instance stays stopped).
+   * False: the first look's error fails the invocation, for the Task's retry within seconds (a stop).
    * @default false
    */
   readonly deferFirstLook?: boolean;
@@ -97,15 +92,15 @@ export async function awaitCompletion<R extends PolledResult>(aws: WaitClients, 
     try {
       result = await props.check(poll);
     } catch (err) {
-      // A fallback look (an earlier look of this wait completed, so attempt > 1), or a job wait's first look, that
-      // failed on a transient error: the wait goes on, for the event or the next fallback look. Failing the invocation would spend the Task's
+      // A fallback look (an earlier look of this wait completed, so attempt > 1), or a first look that may defer
+      // (`deferFirstLook`), that failed on a transient error: the wait goes on, for the event or the next fallback look.
+      // Failing the invocation would spend the Task's
       // retries, and Step Functions counts a retrier's attempts over the whole state, every fallback look included
       // (docs/fidelity/stepfunctions.md): at fleet scale the job waits' looks meet AWS Backup's throttling when the
       // jobs' ends come in batches (docs/design.md "Fleet scale"), and a wait of hours would fail on its 6th refused
-      // look. The first look still fails the invocation when it may act (its retry comes within seconds); a job wait's
-      // does not (the job is started: the wait after the release met DescribeBackupJob's quota at fleet scale). The
-      // look at the wait's bound always fails it: it ends the wait, and deferring it would carry the wait past its bound.
-      if (!props.stillWaiting || (attempt <= 1 && !props.checkOnlyLooks && !props.deferFirstLook) || poll.expired || !isTransient(err)) throw err;
+      // look. Any other first look still fails the invocation (its retry comes within seconds). The look at the wait's
+      // bound always fails it: it ends the wait, and deferring it would carry the wait past its bound.
+      if (!props.stillWaiting || (attempt <= 1 && !props.deferFirstLook) || poll.expired || !isTransient(err)) throw err;
       await markLooked(aws.doc, table, kind, resourceId, taskToken, attempt);
       log.warn('fallback look failed on a transient error: still waiting', {
         kind, resourceId, attempt, error: err instanceof Error ? err.message : String(err),

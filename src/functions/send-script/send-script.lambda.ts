@@ -167,7 +167,7 @@ export const handler = async (event: SendScriptEvent): Promise<ScriptStatusResul
     // running is cancelled, and a refused look fails for the Task's retry): a look refused by SSM's read rate, which
     // every chain's looks share, leaves the wait going on for the event or the next look.
     stillWaiting: (poll) => ({ ...sent, poll }),
-    checkOnlyLooks: true,
+    deferFirstLook: true,
     log,
   });
 };

@@ -102,7 +102,7 @@ export const handler = async (event: StartBackupJobEvent): Promise<BackupJobResu
     maxSeconds: backupPolicy(settings).maxSeconds,
     check: (poll) => checkBackupJob(backup, started, poll, log),
     stillWaiting: (poll) => ({ ...started, poll }),
-    checkOnlyLooks: true,
+    deferFirstLook: true,
     log,
   });
 };

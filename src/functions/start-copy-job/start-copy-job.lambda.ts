@@ -87,7 +87,7 @@ export const handler = async (event: StartCopyJobEvent): Promise<CopyJobResult> 
     maxSeconds: backupPolicy(settings).maxSeconds,
     check: (poll) => checkCopyJob(backup, started, poll, log),
     stillWaiting: (poll) => ({ ...started, poll }),
-    checkOnlyLooks: true,
+    deferFirstLook: true,
     log,
   });
 };
